@@ -1,0 +1,6 @@
+using System.CommandLine;
+using DiffKernels.Cli.Commands;
+
+var root = new RootCommand("dk — train diffusion models and distil them into one- and few-step generators");
+root.Subcommands.Add(InfoCommand.Create());
+return root.Parse(args).Invoke();
