@@ -92,14 +92,15 @@ public static partial class SafeTensors
     private static void WriteData(FileStream fs, List<KeyValuePair<string, Tensor>> ordered, DType dtype)
     {
         int size = ElementCodec.Size(dtype);
-        var floats = new float[ChunkElements];
-        var bytes = new byte[ChunkElements * size];
+        int chunk = ChunkSize(ordered.Select(kv => kv.Value.Numel));
+        var floats = new float[chunk];
+        var bytes = new byte[chunk * size];
         foreach (var (_, t) in ordered)
         {
             var storage = t.Storage;
             for (long done = 0; done < t.Numel;)
             {
-                int n = (int)Math.Min(ChunkElements, t.Numel - done);
+                int n = (int)Math.Min(chunk, t.Numel - done);
                 t.Backend.Download(storage, done, floats.AsSpan(0, n));
                 ElementCodec.Encode(dtype, floats.AsSpan(0, n), bytes.AsSpan(0, n * size));
                 fs.Write(bytes, 0, n * size);

@@ -41,8 +41,9 @@ public static partial class SafeTensors
         var tensors = new SortedDictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
-            var bytes = new byte[ChunkElements * 4];
-            var floats = new float[ChunkElements];
+            int chunk = ChunkSize(header.Tensors.Select(i => i.Numel));
+            var bytes = new byte[chunk * 4];
+            var floats = new float[chunk];
             foreach (var info in header.Tensors)
             {
                 var t = Tensor.Empty(new Shape(info.Shape.ToArray()), device);
@@ -51,7 +52,7 @@ public static partial class SafeTensors
                 fs.Position = header.DataStart + info.Begin;
                 for (long done = 0; done < info.Numel;)
                 {
-                    int n = (int)Math.Min(ChunkElements, info.Numel - done);
+                    int n = (int)Math.Min(chunk, info.Numel - done);
                     fs.ReadExactly(bytes, 0, n * size);
                     ElementCodec.Decode(info.DType, bytes.AsSpan(0, n * size), floats.AsSpan(0, n));
                     t.Backend.Upload(floats.AsSpan(0, n), t.Storage, done);
@@ -69,6 +70,9 @@ public static partial class SafeTensors
         }
         return new SafeTensorsFile(tensors, header.Metadata);
     }
+
+    /// <summary>Staging buffer length: no larger than the largest tensor, so small files stay off the large-object heap.</summary>
+    private static int ChunkSize(IEnumerable<long> numels) => (int)Math.Min(ChunkElements, numels.DefaultIfEmpty(0).Max());
 
     private static FileStream OpenRead(string path) =>
         new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace DiffKernels.IO;
 
@@ -30,6 +31,9 @@ internal static class SafeTensorsHeaderParser
 
     private static SafeTensorsHeader Parse(string path, byte[] json, long dataLength)
     {
+        // The JSON reader checks structure but leaves string contents to be transcoded later, where bad UTF-8 would surface as another exception type.
+        if (!Utf8.IsValid(json))
+            throw new SafeTensorsFormatException(path, "header is not valid UTF-8");
         JsonDocument doc;
         try
         {
