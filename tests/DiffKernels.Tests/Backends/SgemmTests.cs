@@ -106,10 +106,10 @@ public class SgemmTests
     private static void Check(bool avx, Problem p, float cFill = float.NaN)
     {
         if (avx) Assume.That(Sgemm.Avx2Supported, "AVX2/FMA not available on this machine");
-        var rng = new Random(p.M * 7919 + p.N * 31 + p.K);
-        var a = Random(rng, p.LenA);
-        var b = Random(rng, p.LenB);
-        var c0 = Random(rng, p.LenC);
+        var rng = new System.Random(p.M * 7919 + p.N * 31 + p.K);
+        var a = RandomValues(rng, p.LenA);
+        var b = RandomValues(rng, p.LenB);
+        var c0 = RandomValues(rng, p.LenC);
         // Cells outside every C matrix keep a sentinel; with beta 0 the C matrices start as cFill.
         var inC = new bool[p.LenC];
         for (int bi = 0; bi < p.Batch; bi++)
@@ -178,7 +178,7 @@ public class SgemmTests
         return y;
     }
 
-    private static float[] Random(Random rng, long n)
+    private static float[] RandomValues(System.Random rng, long n)
     {
         var v = new float[n];
         for (long i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
