@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics.X86;
+using DiffKernels.Backends.Cpu;
 
 namespace DiffKernels.Cli.Commands;
 
@@ -13,9 +13,11 @@ internal static class InfoCommand
         cmd.SetAction(_ =>
         {
             Console.WriteLine($"DiffKernels on .NET {Environment.Version}, {RuntimeInformation.OSDescription} {RuntimeInformation.OSArchitecture}");
-            Console.WriteLine($"cpu backend: {Environment.ProcessorCount} cores");
-            Console.WriteLine($"  Vector<float> width: {System.Numerics.Vector<float>.Count} lanes");
-            Console.WriteLine($"  AVX2: {Avx2.IsSupported}  FMA: {Fma.IsSupported}  AVX-512F: {Avx512F.IsSupported}");
+            Console.WriteLine("backends:");
+            Console.WriteLine($"  cpu    {CpuFeatures.Model}, {Environment.ProcessorCount} cores (kernels use {CpuParallel.Workers} workers)");
+            Console.WriteLine($"         SIMD: {CpuFeatures.Simd}");
+            Console.WriteLine($"         SGEMM micro-kernel: {CpuFeatures.GemmKernel}");
+            Console.WriteLine("  cuda   not built into this version (the GPU backend is a later milestone)");
             return 0;
         });
         return cmd;

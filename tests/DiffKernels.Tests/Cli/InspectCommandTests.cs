@@ -1,33 +1,12 @@
-using System.Reflection;
 using DiffKernels.IO;
 using DiffKernels.Tensors;
 using DiffKernels.Tests.IO;
+using static DiffKernels.Tests.Support.DkRunner;
 
 namespace DiffKernels.Tests.Cli;
 
 public class InspectCommandTests
 {
-    /// <summary>Runs the dk entry point in-process, capturing stdout and stderr.</summary>
-    private static (int Code, string Out, string Err) Dk(params string[] args)
-    {
-        var main = Assembly.Load("dk").EntryPoint!;
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            int code = (int)main.Invoke(null, [args])!;
-            return (code, o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
-
     [Test]
     public void ListsTensorsMetadataAndTotals()
     {
