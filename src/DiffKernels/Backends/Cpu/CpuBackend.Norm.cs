@@ -31,7 +31,7 @@ public sealed partial class CpuBackend
                 double mu = pivot + sum / count;
                 float muf = (float)mu;
                 double sq = 0;
-                for (long p = 0; p < spatial; p++) sq += CenteredSumSq(xv.AsSpan((int)(first + p * c), cg), muf, tmp);
+                for (long p = 0; p < spatial; p++) sq += CenteredSum(xv.AsSpan((int)(first + p * c), cg), muf, tmp, squared: true);
                 // Centring on the rounded mean adds exactly (μ − μf)² to the mean square; take it back out.
                 double variance = Math.Max(0, sq / count - (mu - muf) * (mu - muf));
                 float r = (float)(1 / Math.Sqrt(variance + eps));
@@ -141,7 +141,7 @@ public sealed partial class CpuBackend
                 var xr = xv.AsSpan((int)(row * d), d);
                 double mu = xr[0] + CenteredSum(xr, xr[0], tmp) / d;
                 float muf = (float)mu;
-                double variance = Math.Max(0, CenteredSumSq(xr, muf, tmp) / d - (mu - muf) * (mu - muf));
+                double variance = Math.Max(0, CenteredSum(xr, muf, tmp, squared: true) / d - (mu - muf) * (mu - muf));
                 float r = (float)(1 / Math.Sqrt(variance + eps));
                 mv[row] = muf;
                 rv[row] = r;
@@ -229,11 +229,11 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// Σ (x − pivot) with SIMD float sums over short blocks added in double. With a pivot taken from
-    /// the data the terms are of the order of the spread, not of the mean, so the float partial sums
-    /// stay accurate even when |μ| ≫ σ.
+    /// Σ (x − pivot), or Σ (x − pivot)² when <paramref name="squared"/>, with SIMD float sums over short
+    /// blocks added in double. With a pivot taken from the data the terms are of the order of the
+    /// spread, not of the mean, so the float partial sums stay accurate even when |μ| ≫ σ.
     /// </summary>
-    private static double CenteredSum(ReadOnlySpan<float> x, float pivot, Span<float> tmp)
+    private static double CenteredSum(ReadOnlySpan<float> x, float pivot, Span<float> tmp, bool squared = false)
     {
         const int block = 256;
         double s = 0;
@@ -242,22 +242,7 @@ public sealed partial class CpuBackend
             int len = Math.Min(block, x.Length - i);
             var t = tmp[..len];
             TensorPrimitives.Subtract(x.Slice(i, len), pivot, t);
-            s += TensorPrimitives.Sum<float>(t);
-        }
-        return s;
-    }
-
-    /// <summary>Σ (x − μ)², accumulated in double over short blocks.</summary>
-    private static double CenteredSumSq(ReadOnlySpan<float> x, float mu, Span<float> tmp)
-    {
-        const int block = 256;
-        double s = 0;
-        for (int i = 0; i < x.Length; i += block)
-        {
-            int len = Math.Min(block, x.Length - i);
-            var t = tmp[..len];
-            TensorPrimitives.Subtract(x.Slice(i, len), mu, t);
-            s += TensorPrimitives.SumOfSquares<float>(t);
+            s += squared ? TensorPrimitives.SumOfSquares<float>(t) : TensorPrimitives.Sum<float>(t);
         }
         return s;
     }
