@@ -6,7 +6,7 @@ namespace DiffKernels.Tests.Support;
 public sealed class OpCheckOptions
 {
     /// <summary>Input value generator per input index (default: uniform in [−1, 1]).</summary>
-    public Func<int, Random, double>? Sample { get; init; }
+    public Func<int, System.Random, double>? Sample { get; init; }
 
     /// <summary>Which inputs get a gradient check (default: all).</summary>
     public bool[]? Differentiable { get; init; }
@@ -38,7 +38,7 @@ public static class OpCheck
     public static void Run(string name, Shape[] shapes, Func<Tensor[], Tensor> op, Func<double[][], double[]> reference, OpCheckOptions? options = null)
     {
         var o = options ?? new OpCheckOptions();
-        var rng = new Random(o.Seed);
+        var rng = new System.Random(o.Seed);
         var xd = new double[shapes.Length][];
         for (int i = 0; i < shapes.Length; i++)
         {

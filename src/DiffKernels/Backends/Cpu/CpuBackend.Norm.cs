@@ -1,0 +1,246 @@
+using System.Numerics.Tensors;
+
+namespace DiffKernels.Backends.Cpu;
+
+public sealed partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public void GroupNormForward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd,
+        int n, long spatial, int c, int groups, float eps, bool silu)
+    {
+        var xv = ((CpuBuffer)x).Data;
+        var yv = ((CpuBuffer)y).Data;
+        var mv = ((CpuBuffer)mean).Data;
+        var rv = ((CpuBuffer)rstd).Data;
+        var gv = (gamma as CpuBuffer)?.Data;
+        var bv = (beta as CpuBuffer)?.Data;
+        int cg = c / groups;
+        long count = spatial * cg;
+        CpuParallel.For((long)n * groups, count * 6, (s, e) =>
+        {
+            var scale = new float[cg];
+            var tmp = new float[cg];
+            for (long item = s; item < e; item++)
+            {
+                int g = (int)(item % groups);
+                long first = item / groups * spatial * c + g * cg;
+                double sum = 0;
+                for (long p = 0; p < spatial; p++) sum += SumD(xv.AsSpan((int)(first + p * c), cg));
+                double mu = sum / count;
+                float muf = (float)mu;
+                double sq = 0;
+                for (long p = 0; p < spatial; p++) sq += CenteredSumSq(xv.AsSpan((int)(first + p * c), cg), muf, tmp);
+                // Centring on the rounded mean adds exactly (μ − μf)² to the mean square; take it back out.
+                double variance = Math.Max(0, sq / count - (mu - muf) * (mu - muf));
+                float r = (float)(1 / Math.Sqrt(variance + eps));
+                mv[item] = muf;
+                rv[item] = r;
+                for (int j = 0; j < cg; j++) scale[j] = r * (gv?[g * cg + j] ?? 1f);
+                ReadOnlySpan<float> shift = bv == null ? default : bv.AsSpan(g * cg, cg);
+                for (long p = 0; p < spatial; p++)
+                {
+                    int o = (int)(first + p * c);
+                    NormaliseRow(xv.AsSpan(o, cg), muf, scale, shift, yv.AsSpan(o, cg), tmp, silu);
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    public void GroupNormBackward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy,
+        DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta, int n, long spatial, int c, int groups, bool silu)
+    {
+        var xv = ((CpuBuffer)x).Data;
+        var mv = ((CpuBuffer)mean).Data;
+        var rv = ((CpuBuffer)rstd).Data;
+        var gyv = ((CpuBuffer)dy).Data;
+        var dxv = ((CpuBuffer)dx).Data;
+        var gv = (gamma as CpuBuffer)?.Data;
+        var bv = (beta as CpuBuffer)?.Data;
+        int cg = c / groups;
+        long count = spatial * cg;
+        // Per-(sample, channel) sums of dz and dz·x̂ (dz: gradient at the affine output) give both the
+        // group terms of dx and, summed over samples, dβ and dγ — so no cross-thread accumulation.
+        var sumDz = new double[(long)n * c];
+        var sumDzXhat = new double[(long)n * c];
+        // With SiLU, dz is first written into dx and then overwritten in place by the second pass.
+        var dzv = silu ? dxv : gyv;
+        CpuParallel.For((long)n * groups, count * 12, (s, e) =>
+        {
+            for (long item = s; item < e; item++)
+            {
+                long ni = item / groups;
+                int g = (int)(item % groups);
+                long first = ni * spatial * c + g * cg;
+                float mu = mv[item], r = rv[item];
+                long acc = ni * c + g * cg;
+                for (long p = 0; p < spatial; p++)
+                {
+                    long o = first + p * c;
+                    for (int j = 0; j < cg; j++)
+                    {
+                        float xhat = (xv[o + j] - mu) * r;
+                        float dz = gyv[o + j];
+                        if (silu)
+                        {
+                            int ch = g * cg + j;
+                            float z = xhat * (gv?[ch] ?? 1f) + (bv?[ch] ?? 0f);
+                            float sig = 1f / (1f + MathF.Exp(-z));
+                            dz *= sig * (1f + z * (1f - sig));
+                            dxv[o + j] = dz;
+                        }
+                        sumDz[acc + j] += dz;
+                        sumDzXhat[acc + j] += dz * xhat;
+                    }
+                }
+                // With g = dz·γ: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) over the group.
+                double meanG = 0, meanGXhat = 0;
+                for (int j = 0; j < cg; j++)
+                {
+                    double gam = gv?[g * cg + j] ?? 1.0;
+                    meanG += gam * sumDz[acc + j];
+                    meanGXhat += gam * sumDzXhat[acc + j];
+                }
+                meanG /= count;
+                meanGXhat /= count;
+                float k0 = (float)(-r * meanG), k1 = (float)(-r * r * meanGXhat);
+                for (long p = 0; p < spatial; p++)
+                {
+                    long o = first + p * c;
+                    for (int j = 0; j < cg; j++)
+                        dxv[o + j] = r * (gv?[g * cg + j] ?? 1f) * dzv[o + j] + (xv[o + j] - mu) * k1 + k0;
+                }
+            }
+        });
+        if (dgamma != null) SumOverSamples(sumDzXhat, ((CpuBuffer)dgamma).Data, n, c);
+        if (dbeta != null) SumOverSamples(sumDz, ((CpuBuffer)dbeta).Data, n, c);
+    }
+
+    /// <inheritdoc/>
+    public void LayerNormForward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd,
+        long rows, int d, float eps)
+    {
+        var xv = ((CpuBuffer)x).Data;
+        var yv = ((CpuBuffer)y).Data;
+        var mv = ((CpuBuffer)mean).Data;
+        var rv = ((CpuBuffer)rstd).Data;
+        var gv = (gamma as CpuBuffer)?.Data;
+        var bv = (beta as CpuBuffer)?.Data;
+        CpuParallel.For(rows, (long)d * 6, (s, e) =>
+        {
+            var scale = new float[d];
+            var tmp = new float[d];
+            ReadOnlySpan<float> shift = bv == null ? default : bv.AsSpan(0, d);
+            for (long row = s; row < e; row++)
+            {
+                var xr = xv.AsSpan((int)(row * d), d);
+                double mu = SumD(xr) / d;
+                float muf = (float)mu;
+                double variance = Math.Max(0, CenteredSumSq(xr, muf, tmp) / d - (mu - muf) * (mu - muf));
+                float r = (float)(1 / Math.Sqrt(variance + eps));
+                mv[row] = muf;
+                rv[row] = r;
+                if (gv == null) scale.AsSpan().Fill(r);
+                else TensorPrimitives.Multiply(gv.AsSpan(0, d), r, scale);
+                NormaliseRow(xr, muf, scale, shift, yv.AsSpan((int)(row * d), d), tmp, silu: false);
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    public void LayerNormBackward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy,
+        DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta, long rows, int d)
+    {
+        var xv = ((CpuBuffer)x).Data;
+        var mv = ((CpuBuffer)mean).Data;
+        var rv = ((CpuBuffer)rstd).Data;
+        var gyv = ((CpuBuffer)dy).Data;
+        var dxv = ((CpuBuffer)dx).Data;
+        var gv = (gamma as CpuBuffer)?.Data;
+        bool affineGrads = dgamma != null || dbeta != null;
+        // dγ/dβ sum over rows: each fixed block of rows owns a partial, combined in block order so
+        // the result does not depend on the thread count.
+        int blocks = (int)Math.Clamp(rows, 1, 64);
+        var partDg = affineGrads ? new double[(long)blocks * d] : null;
+        var partDb = affineGrads ? new double[(long)blocks * d] : null;
+        CpuParallel.For(blocks, (rows / blocks + 1) * d * 10, (bs, be) =>
+        {
+            for (long blk = bs; blk < be; blk++)
+            {
+                long r0 = rows * blk / blocks, r1 = rows * (blk + 1) / blocks;
+                for (long row = r0; row < r1; row++)
+                {
+                    long o = row * d;
+                    float mu = mv[row], r = rv[row];
+                    double sumG = 0, sumGXhat = 0;
+                    for (int j = 0; j < d; j++)
+                    {
+                        float xhat = (xv[o + j] - mu) * r;
+                        float gj = gyv[o + j] * (gv?[j] ?? 1f);
+                        sumG += gj;
+                        sumGXhat += gj * xhat;
+                        if (partDg != null)
+                        {
+                            partDg[blk * d + j] += gyv[o + j] * xhat;
+                            partDb![blk * d + j] += gyv[o + j];
+                        }
+                    }
+                    float k0 = (float)(-r * sumG / d), k1 = (float)(-r * r * sumGXhat / d);
+                    for (int j = 0; j < d; j++)
+                        dxv[o + j] = r * (gv?[j] ?? 1f) * gyv[o + j] + (xv[o + j] - mu) * k1 + k0;
+                }
+            }
+        });
+        if (dgamma != null) SumOverSamples(partDg!, ((CpuBuffer)dgamma).Data, blocks, d);
+        if (dbeta != null) SumOverSamples(partDb!, ((CpuBuffer)dbeta).Data, blocks, d);
+    }
+
+    /// <summary>y = (x − μ)·scale + shift, then SiLU when asked; <paramref name="shift"/> empty means 0.</summary>
+    private static void NormaliseRow(ReadOnlySpan<float> x, float mu, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift,
+        Span<float> y, Span<float> tmp, bool silu)
+    {
+        // Centre first: x·scale + (β − μ·scale) would cancel catastrophically when |μ| ≫ σ.
+        TensorPrimitives.Subtract(x, mu, y);
+        if (shift.IsEmpty) TensorPrimitives.Multiply(y, scale, y);
+        else TensorPrimitives.MultiplyAdd(y, scale, shift, y);
+        if (!silu) return;
+        var t = tmp[..y.Length];
+        TensorPrimitives.Sigmoid(y, t);
+        TensorPrimitives.Multiply(y, t, y);
+    }
+
+    /// <summary>Sum with a double accumulator over short float blocks (SIMD inside a block, exact-ish across).</summary>
+    private static double SumD(ReadOnlySpan<float> x)
+    {
+        const int block = 256;
+        double s = 0;
+        for (int i = 0; i < x.Length; i += block) s += TensorPrimitives.Sum(x.Slice(i, Math.Min(block, x.Length - i)));
+        return s;
+    }
+
+    /// <summary>Σ (x − μ)², accumulated in double over short blocks.</summary>
+    private static double CenteredSumSq(ReadOnlySpan<float> x, float mu, Span<float> tmp)
+    {
+        const int block = 256;
+        double s = 0;
+        for (int i = 0; i < x.Length; i += block)
+        {
+            int len = Math.Min(block, x.Length - i);
+            var t = tmp[..len];
+            TensorPrimitives.Subtract(x.Slice(i, len), mu, t);
+            s += TensorPrimitives.SumOfSquares<float>(t);
+        }
+        return s;
+    }
+
+    /// <summary>out[j] = Σ_s part[s·width + j], summed in order.</summary>
+    private static void SumOverSamples(double[] part, float[] result, int samples, int width)
+    {
+        for (int j = 0; j < width; j++)
+        {
+            double s = 0;
+            for (int i = 0; i < samples; i++) s += part[(long)i * width + j];
+            result[j] = (float)s;
+        }
+    }
+}
