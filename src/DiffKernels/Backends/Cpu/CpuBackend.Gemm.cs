@@ -1,0 +1,31 @@
+using DiffKernels.Backends.Cpu.Gemm;
+
+namespace DiffKernels.Backends.Cpu;
+
+public sealed partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        DeviceBuffer a, long aOffset, int lda, DeviceBuffer b, long bOffset, int ldb, float beta,
+        DeviceBuffer c, long cOffset, int ldc, int batch, long strideA, long strideB, long strideC)
+    {
+        if (m <= 0 || n <= 0 || batch <= 0) return;
+        // The kernels use raw pointers, so an out-of-range argument must fail here, not corrupt memory.
+        if (k > 0 && alpha != 0)
+        {
+            CheckExtent("A", a, aOffset, transA ? k : m, transA ? m : k, lda, batch, strideA);
+            CheckExtent("B", b, bOffset, transB ? n : k, transB ? k : n, ldb, batch, strideB);
+        }
+        CheckExtent("C", c, cOffset, m, n, ldc, batch, strideC);
+        Sgemm.Run(transA, transB, m, n, k, alpha, ((CpuBuffer)a).Data, aOffset, lda, ((CpuBuffer)b).Data, bOffset, ldb,
+            beta, ((CpuBuffer)c).Data, cOffset, ldc, batch, strideA, strideB, strideC);
+    }
+
+    private static void CheckExtent(string name, DeviceBuffer buf, long offset, int rows, int cols, int ld, int batch, long stride)
+    {
+        long last = offset + (batch - 1) * stride + (long)(rows - 1) * ld + cols - 1;
+        if (ld < cols || offset < 0 || stride < 0 || last >= buf.Length)
+            throw new ArgumentOutOfRangeException(name,
+                $"Gemm: {name} ({batch} × {rows}×{cols}, ld {ld}, offset {offset}, stride {stride}) does not fit its buffer of {buf.Length} elements");
+    }
+}

@@ -1,0 +1,49 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace DiffKernels.Backends.Cpu.Gemm;
+
+/// <summary>
+/// The hardware-neutral 6×16 micro-kernel on <see cref="Vector{T}"/> (any width dividing 16): it
+/// sweeps the tile one vector column at a time with six row accumulators, re-reading the B panel
+/// (L1-resident) per column. Used where AVX2/FMA is absent.
+/// </summary>
+internal static unsafe class SgemmKernelPortable
+{
+    /// <summary>C[0..6, 0..16] = α·(A panel · B panel) + β·C, with β = 0 ignoring C.</summary>
+    public static void Run(int kc, float* a, float* b, float* c, long ldc, float alpha, float beta)
+    {
+        int w = Vector<float>.Count;
+        for (int v = 0; v < Sgemm.NR; v += w)
+        {
+            Vector<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+            float* ap = a, bp = b + v;
+            for (int p = 0; p < kc; p++)
+            {
+                var bv = Unsafe.ReadUnaligned<Vector<float>>(bp);
+                c0 += new Vector<float>(ap[0]) * bv;
+                c1 += new Vector<float>(ap[1]) * bv;
+                c2 += new Vector<float>(ap[2]) * bv;
+                c3 += new Vector<float>(ap[3]) * bv;
+                c4 += new Vector<float>(ap[4]) * bv;
+                c5 += new Vector<float>(ap[5]) * bv;
+                ap += Sgemm.MR;
+                bp += Sgemm.NR;
+            }
+            float* col = c + v;
+            Store(col, c0, alpha, beta);
+            Store(col + ldc, c1, alpha, beta);
+            Store(col + 2 * ldc, c2, alpha, beta);
+            Store(col + 3 * ldc, c3, alpha, beta);
+            Store(col + 4 * ldc, c4, alpha, beta);
+            Store(col + 5 * ldc, c5, alpha, beta);
+        }
+    }
+
+    private static void Store(float* c, Vector<float> acc, float alpha, float beta)
+    {
+        var r = acc * alpha;
+        if (beta != 0) r += Unsafe.ReadUnaligned<Vector<float>>(c) * beta;
+        Unsafe.WriteUnaligned(c, r);
+    }
+}
