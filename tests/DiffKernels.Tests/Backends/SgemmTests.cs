@@ -106,7 +106,7 @@ public class SgemmTests
     private static void Check(bool avx, Problem p, float cFill = float.NaN)
     {
         if (avx) Assume.That(Sgemm.Avx2Supported, "AVX2/FMA not available on this machine");
-        var rng = new Random(p.M * 7919 + p.N * 31 + p.K);
+        var rng = new System.Random(p.M * 7919 + p.N * 31 + p.K);
         var a = Random(rng, p.LenA);
         var b = Random(rng, p.LenB);
         var c0 = Random(rng, p.LenC);
@@ -178,7 +178,7 @@ public class SgemmTests
         return y;
     }
 
-    private static float[] Random(Random rng, long n)
+    private static float[] Random(System.Random rng, long n)
     {
         var v = new float[n];
         for (long i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);

@@ -23,7 +23,7 @@ public class WhereTests
         Shape sc = c, sa = a, sb = b;
         var so = Shape.Broadcast(Shape.Broadcast(sc, sa, "ref"), sb, "ref");
         // cond mixes exact zeros with nonzero values of both signs.
-        double Sample(int input, Random g) => input == 0 ? (g.Next(3) - 1) * 0.5 : g.NextDouble() * 2 - 1;
+        double Sample(int input, System.Random g) => input == 0 ? (g.Next(3) - 1) * 0.5 : g.NextDouble() * 2 - 1;
         for (int seed = 1; seed <= 3; seed++)
             OpCheck.Run($"where seed {seed}", [sc, sa, sb], x => F.Where(x[0], x[1], x[2]), x =>
             {
