@@ -32,7 +32,7 @@ public class AdamTests
 
     private static float[] Values(int n, int seed, double scale)
     {
-        var r = new Random(seed);
+        var r = new System.Random(seed);
         return Enumerable.Range(0, n).Select(_ => (float)((r.NextDouble() * 2 - 1) * scale)).ToArray();
     }
 

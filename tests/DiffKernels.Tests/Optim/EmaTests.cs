@@ -29,7 +29,7 @@ public class EmaTests
         using var ema = new Ema(net);
         Assert.That(ema.Shadow.Keys, Is.EqualTo(new[] { "a", "b" }));
         double[] sa = a0.Select(x => (double)x).ToArray(), sb = b0.Select(x => (double)x).ToArray();
-        var r = new Random(3);
+        var r = new System.Random(3);
         float[] betas = [0.9f, 0.5f, 0.99f, 0f, 1f];
         foreach (var beta in betas)
         {
