@@ -53,7 +53,8 @@ public abstract class Module : IDisposable
 
     /// <summary>
     /// Every parameter of this module and its descendants with its dotted name, depth-first in
-    /// registration order. A tensor shared by several modules appears once, under its first name.
+    /// registration order, a module's own parameters before its children's (as PyTorch orders them).
+    /// A tensor shared by several modules appears once, under its first name.
     /// </summary>
     public IEnumerable<(string Name, Tensor Parameter)> NamedParameters()
     {
