@@ -19,14 +19,16 @@ public sealed partial class CpuBackend
         CpuParallel.For((long)n * groups, count * 6, (s, e) =>
         {
             var scale = new float[cg];
+            var shift = new float[cg];
             var tmp = new float[cg];
             for (long item = s; item < e; item++)
             {
                 int g = (int)(item % groups);
                 long first = item / groups * spatial * c + g * cg;
+                float pivot = count > 0 ? xv[first] : 0f;
                 double sum = 0;
-                for (long p = 0; p < spatial; p++) sum += SumD(xv.AsSpan((int)(first + p * c), cg));
-                double mu = sum / count;
+                for (long p = 0; p < spatial; p++) sum += CenteredSum(xv.AsSpan((int)(first + p * c), cg), pivot, tmp);
+                double mu = pivot + sum / count;
                 float muf = (float)mu;
                 double sq = 0;
                 for (long p = 0; p < spatial; p++) sq += CenteredSumSq(xv.AsSpan((int)(first + p * c), cg), muf, tmp);
@@ -35,8 +37,12 @@ public sealed partial class CpuBackend
                 float r = (float)(1 / Math.Sqrt(variance + eps));
                 mv[item] = muf;
                 rv[item] = r;
-                for (int j = 0; j < cg; j++) scale[j] = r * (gv?[g * cg + j] ?? 1f);
-                ReadOnlySpan<float> shift = bv == null ? default : bv.AsSpan(g * cg, cg);
+                float residual = (float)(mu - muf);
+                for (int j = 0; j < cg; j++)
+                {
+                    scale[j] = r * (gv?[g * cg + j] ?? 1f);
+                    shift[j] = (bv?[g * cg + j] ?? 0f) - residual * scale[j];
+                }
                 for (long p = 0; p < spatial; p++)
                 {
                     int o = (int)(first + p * c);
@@ -79,12 +85,12 @@ public sealed partial class CpuBackend
                     long o = first + p * c;
                     for (int j = 0; j < cg; j++)
                     {
-                        float xhat = (xv[o + j] - mu) * r;
+                        double xhat = ((double)xv[o + j] - mu) * r;
                         float dz = gyv[o + j];
                         if (silu)
                         {
                             int ch = g * cg + j;
-                            float z = xhat * (gv?[ch] ?? 1f) + (bv?[ch] ?? 0f);
+                            float z = (float)xhat * (gv?[ch] ?? 1f) + (bv?[ch] ?? 0f);
                             float sig = 1f / (1f + MathF.Exp(-z));
                             dz *= sig * (1f + z * (1f - sig));
                             dxv[o + j] = dz;
@@ -103,12 +109,11 @@ public sealed partial class CpuBackend
                 }
                 meanG /= count;
                 meanGXhat /= count;
-                float k0 = (float)(-r * meanG), k1 = (float)(-r * r * meanGXhat);
                 for (long p = 0; p < spatial; p++)
                 {
                     long o = first + p * c;
                     for (int j = 0; j < cg; j++)
-                        dxv[o + j] = r * (gv?[g * cg + j] ?? 1f) * dzv[o + j] + (xv[o + j] - mu) * k1 + k0;
+                        dxv[o + j] = NormGradient(dzv[o + j], gv?[g * cg + j] ?? 1f, xv[o + j], mu, r, meanG, meanGXhat);
                 }
             }
         });
@@ -129,12 +134,12 @@ public sealed partial class CpuBackend
         CpuParallel.For(rows, (long)d * 6, (s, e) =>
         {
             var scale = new float[d];
+            var shift = new float[d];
             var tmp = new float[d];
-            ReadOnlySpan<float> shift = bv == null ? default : bv.AsSpan(0, d);
             for (long row = s; row < e; row++)
             {
                 var xr = xv.AsSpan((int)(row * d), d);
-                double mu = SumD(xr) / d;
+                double mu = xr[0] + CenteredSum(xr, xr[0], tmp) / d;
                 float muf = (float)mu;
                 double variance = Math.Max(0, CenteredSumSq(xr, muf, tmp) / d - (mu - muf) * (mu - muf));
                 float r = (float)(1 / Math.Sqrt(variance + eps));
@@ -142,6 +147,9 @@ public sealed partial class CpuBackend
                 rv[row] = r;
                 if (gv == null) scale.AsSpan().Fill(r);
                 else TensorPrimitives.Multiply(gv.AsSpan(0, d), r, scale);
+                float residual = (float)(mu - muf);
+                if (bv == null) TensorPrimitives.Multiply(scale, -residual, shift);
+                else TensorPrimitives.MultiplyAdd(scale, -residual, bv.AsSpan(0, d), shift);
                 NormaliseRow(xr, muf, scale, shift, yv.AsSpan((int)(row * d), d), tmp, silu: false);
             }
         });
@@ -175,8 +183,8 @@ public sealed partial class CpuBackend
                     double sumG = 0, sumGXhat = 0;
                     for (int j = 0; j < d; j++)
                     {
-                        float xhat = (xv[o + j] - mu) * r;
-                        float gj = gyv[o + j] * (gv?[j] ?? 1f);
+                        double xhat = ((double)xv[o + j] - mu) * r;
+                        double gj = (double)gyv[o + j] * (gv?[j] ?? 1f);
                         sumG += gj;
                         sumGXhat += gj * xhat;
                         if (partDg != null)
@@ -185,9 +193,8 @@ public sealed partial class CpuBackend
                             partDb![blk * d + j] += gyv[o + j];
                         }
                     }
-                    float k0 = (float)(-r * sumG / d), k1 = (float)(-r * r * sumGXhat / d);
                     for (int j = 0; j < d; j++)
-                        dxv[o + j] = r * (gv?[j] ?? 1f) * gyv[o + j] + (xv[o + j] - mu) * k1 + k0;
+                        dxv[o + j] = NormGradient(gyv[o + j], gv?[j] ?? 1f, xv[o + j], mu, r, sumG / d, sumGXhat / d);
                 }
             }
         });
@@ -195,26 +202,48 @@ public sealed partial class CpuBackend
         if (dbeta != null) SumOverSamples(partDb!, ((CpuBuffer)dbeta).Data, blocks, d);
     }
 
-    /// <summary>y = (x − μ)·scale + shift, then SiLU when asked; <paramref name="shift"/> empty means 0.</summary>
+    /// <summary>
+    /// y = (x − μf)·scale + shift, then SiLU when asked. μf is the mean rounded to float; callers fold
+    /// the rounding residual (μ − μf)·scale into <paramref name="shift"/>, which matters when |μ| ≫ σ.
+    /// </summary>
     private static void NormaliseRow(ReadOnlySpan<float> x, float mu, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift,
         Span<float> y, Span<float> tmp, bool silu)
     {
         // Centre first: x·scale + (β − μ·scale) would cancel catastrophically when |μ| ≫ σ.
         TensorPrimitives.Subtract(x, mu, y);
-        if (shift.IsEmpty) TensorPrimitives.Multiply(y, scale, y);
-        else TensorPrimitives.MultiplyAdd(y, scale, shift, y);
+        TensorPrimitives.MultiplyAdd(y, scale, shift, y);
         if (!silu) return;
         var t = tmp[..y.Length];
         TensorPrimitives.Sigmoid(y, t);
         TensorPrimitives.Multiply(y, t, y);
     }
 
-    /// <summary>Sum with a double accumulator over short float blocks (SIMD inside a block, exact-ish across).</summary>
-    private static double SumD(ReadOnlySpan<float> x)
+    /// <summary>
+    /// dx = rstd·(γ·dz − mean(g) − x̂·mean(g·x̂)), g = γ·dz. Evaluated in double: the bracket cancels
+    /// (exactly, for a one-element group), and float rounding there is amplified by rstd.
+    /// </summary>
+    private static float NormGradient(float dz, float gamma, float x, float mu, float rstd, double meanG, double meanGXhat)
+    {
+        double xhat = ((double)x - mu) * rstd;
+        return (float)(rstd * ((double)gamma * dz - meanG - xhat * meanGXhat));
+    }
+
+    /// <summary>
+    /// Σ (x − pivot) with SIMD float sums over short blocks added in double. With a pivot taken from
+    /// the data the terms are of the order of the spread, not of the mean, so the float partial sums
+    /// stay accurate even when |μ| ≫ σ.
+    /// </summary>
+    private static double CenteredSum(ReadOnlySpan<float> x, float pivot, Span<float> tmp)
     {
         const int block = 256;
         double s = 0;
-        for (int i = 0; i < x.Length; i += block) s += TensorPrimitives.Sum(x.Slice(i, Math.Min(block, x.Length - i)));
+        for (int i = 0; i < x.Length; i += block)
+        {
+            int len = Math.Min(block, x.Length - i);
+            var t = tmp[..len];
+            TensorPrimitives.Subtract(x.Slice(i, len), pivot, t);
+            s += TensorPrimitives.Sum<float>(t);
+        }
         return s;
     }
 
