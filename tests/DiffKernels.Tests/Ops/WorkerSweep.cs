@@ -26,7 +26,7 @@ internal static class WorkerSweep
         try
         {
             using var scope = Tensor.Scope();
-            var rng = new Random(99);
+            var rng = new System.Random(99);
             var xs = shapes.Select(s => Tensor.FromSpan(Random(rng, s.Numel), s).RequireGrad()).ToArray();
             var y = op(xs);
             y.Backward(Tensor.FromSpan(Random(rng, y.Numel), y.Shape));
@@ -38,7 +38,7 @@ internal static class WorkerSweep
         }
     }
 
-    private static float[] Random(Random rng, long n)
+    private static float[] Random(System.Random rng, long n)
     {
         var v = new float[n];
         for (long i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
