@@ -41,6 +41,16 @@ public class InitTests
     }
 
     [Test]
+    public void Conv2dDefaultsUseTheKernelFanIn()
+    {
+        using var m = new Conv2d(8, 32, 3, gen: new Generator(4));
+        double bound = 1 / Math.Sqrt(3 * 3 * 8);
+        var w = m.Weight.ToArray();
+        Assert.That(w.Concat(m.Bias!.ToArray()).All(v => Math.Abs(v) <= bound * (1 + 1e-6)));
+        Assert.That(w.Select(v => (double)v * v).Average(), Is.EqualTo(bound * bound / 3).Within(8).Percent);
+    }
+
+    [Test]
     public void FansFollowTheChannelsLastLayout()
     {
         Assert.That(Init.Fans([8, 3]), Is.EqualTo((3L, 8L)));

@@ -78,4 +78,28 @@ public static class LayerRef
                 }
         return o;
     }
+
+    /// <summary>Cross-correlation of NHWC x [n, h, w, cin] with w [cout, k, k, cin], zero padding, → [n, oh, ow, cout].</summary>
+    public static double[] Conv2d(double[] x, double[] w, double[]? b, int n, int h, int wd, int cin, int cout, int k, int stride, int pad)
+    {
+        int oh = (h + 2 * pad - k) / stride + 1, ow = (wd + 2 * pad - k) / stride + 1;
+        var y = new double[n * oh * ow * cout];
+        for (int s = 0; s < n; s++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                    for (int o = 0; o < cout; o++)
+                    {
+                        double acc = b?[o] ?? 0;
+                        for (int di = 0; di < k; di++)
+                            for (int dj = 0; dj < k; dj++)
+                            {
+                                int yi = i * stride + di - pad, xj = j * stride + dj - pad;
+                                if (yi < 0 || yi >= h || xj < 0 || xj >= wd) continue;
+                                for (int c = 0; c < cin; c++)
+                                    acc += x[((s * h + yi) * wd + xj) * cin + c] * w[((o * k + di) * k + dj) * cin + c];
+                            }
+                        y[((s * oh + i) * ow + j) * cout + o] = acc;
+                    }
+        return y;
+    }
 }

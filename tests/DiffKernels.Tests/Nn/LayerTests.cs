@@ -15,6 +15,19 @@ public class LayerTests
             (p, x) => LayerRef.Linear(x, p["weight"], bias ? p["bias"] : null, 5, 3));
     }
 
+    [TestCase(3, 1, 1, true)]
+    [TestCase(3, 2, 0, false)]
+    [TestCase(1, 1, 0, true)]
+    [TestCase(2, 2, 1, true)]
+    public void Conv2dMatchesReference(int k, int stride, int pad, bool bias)
+    {
+        const int n = 2, h = 5, w = 4, cin = 3, cout = 2;
+        using var m = new Conv2d(cin, cout, k, stride, pad, bias);
+        Assert.That(m.Weight.Shape, Is.EqualTo(new Shape(cout, k, k, cin)));
+        ModuleCheck.Run($"conv2d k{k} s{stride} p{pad}", m, m.Forward, [n, h, w, cin],
+            (p, x) => LayerRef.Conv2d(x, p["weight"], bias ? p["bias"] : null, n, h, w, cin, cout, k, stride, pad));
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public void GroupNormMatchesReference(bool affine)
