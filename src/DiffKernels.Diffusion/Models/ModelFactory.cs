@@ -54,14 +54,19 @@ public static class ModelFactory
     };
 
     /// <summary>
-    /// Writes <paramref name="model"/>'s weights, kind and config atomically, plus optional extra tensors
-    /// and metadata (training state: names must start with <see cref="TrainingPrefix"/>).
+    /// Writes <paramref name="model"/>'s kind and config and, under its parameter names, either its own
+    /// weights or <paramref name="weights"/> (e.g. an EMA of them: same names and shapes), atomically;
+    /// plus optional extra tensors and metadata (training state: names must start with <see cref="TrainingPrefix"/>).
     /// </summary>
-    public static void Save(string path, Module model,
+    public static void Save(string path, Module model, IReadOnlyDictionary<string, Tensor>? weights = null,
         IReadOnlyDictionary<string, Tensor>? extraTensors = null, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
         var (kind, config) = Describe(model);
-        var tensors = new Dictionary<string, Tensor>(model.StateDict());
+        var own = model.StateDict();
+        weights ??= own;
+        if (weights.Count != own.Count || own.Any(kv => !weights.TryGetValue(kv.Key, out var w) || w.Shape != kv.Value.Shape))
+            throw new ArgumentException($"ModelFactory.Save: the weights to write do not match the parameters of {kind} (names or shapes differ)");
+        var tensors = new Dictionary<string, Tensor>(weights);
         foreach (var (name, t) in extraTensors ?? new Dictionary<string, Tensor>())
         {
             if (!name.StartsWith(TrainingPrefix, StringComparison.Ordinal))
