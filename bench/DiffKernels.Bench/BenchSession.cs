@@ -1,0 +1,90 @@
+using DiffKernels.Backends;
+using DiffKernels.Backends.Cpu;
+using DiffKernels.Bench.Baselines;
+using DiffKernels.Bench.Harness;
+using DiffKernels.Bench.Report;
+
+namespace DiffKernels.Bench;
+
+/// <summary>What <c>dk bench</c> was asked to do.</summary>
+/// <param name="Cases">Case or group names (empty: all).</param>
+/// <param name="Backend">Backend name ("cpu").</param>
+/// <param name="Options">Warm-up and repetition settings.</param>
+/// <param name="VsTorch">Compare with the PyTorch script instead of the in-process baseline.</param>
+/// <param name="Python">Interpreter for the script (null: search).</param>
+/// <param name="RepoRoot">The source tree (holds bench/torch and bench/results).</param>
+public sealed record BenchSettings(IReadOnlyCollection<string> Cases, string Backend, SamplerOptions Options, bool VsTorch, string? Python, string RepoRoot);
+
+/// <summary>A whole benchmark run: cases, baselines (in-process or PyTorch), and the report.</summary>
+public static class BenchSession
+{
+    /// <summary>The backend called <paramref name="name"/>; only the CPU backend exists so far.</summary>
+    public static IBackend Backend(string name) => name switch
+    {
+        "cpu" => CpuBackend.Instance,
+        _ => throw new ArgumentException($"bench: unknown backend '{name}' (available: cpu)"),
+    };
+
+    /// <summary>The nearest directory at or above <paramref name="start"/> holding DiffKernels.sln, else <paramref name="start"/>.</summary>
+    public static string RepoRoot(string start)
+    {
+        for (var d = new DirectoryInfo(start); d != null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "DiffKernels.sln"))) return d.FullName;
+        return start;
+    }
+
+    /// <summary>The PyTorch script of the cases.</summary>
+    public static string TorchScript(string repoRoot) => Path.Combine(repoRoot, "bench", "torch", "bench_cases.py");
+
+    /// <summary>
+    /// Runs the selected cases, calling <paramref name="onResult"/> as each finishes; progress and
+    /// notes go to <paramref name="log"/>. Returns the report (not yet saved).
+    /// </summary>
+    public static BenchReport Run(BenchSettings s, string command, TextWriter log, Action<BenchResult> onResult)
+    {
+        var cases = BenchCatalog.Select(s.Cases);
+        var backend = Backend(s.Backend);
+        string date = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        var loadBefore = MachineInfo.LoadAverage();
+        if (MachineInfo.IsDebugBuild)
+            log.WriteLine("warning: the engine was built without optimisation (Debug); build with -c Release for real timings");
+        string? torchName = null;
+        Dictionary<string, BenchResult>? torch = null;
+        if (s.VsTorch)
+        {
+            string python = TorchBaseline.FindPython(s.Python)
+                ?? throw new ArgumentException($"bench: no Python that can import torch (tried {string.Join(", ", s.Python != null ? [s.Python] : TorchBaseline.Interpreters)}; on Debian: apt-get install python3-torch)");
+            log.WriteLine($"running the PyTorch script with {python}");
+            torch = TorchBaseline.Run(python, TorchScript(s.RepoRoot), cases.Select(c => c.Name), s.Options, log);
+            torchName = torch.Values.Select(r => r.Backend).FirstOrDefault();
+        }
+        else if (backend.Name == "cpu")
+        {
+            log.WriteLine($"baseline: {OpenBlas.Status}");
+        }
+
+        var results = new List<BenchResult>();
+        foreach (var c in cases)
+        {
+            log.WriteLine($"running {c.Name}: {c.Description}");
+            var r = BenchRunner.Run(c, backend, s.Options, withBaseline: !s.VsTorch);
+            if (torch != null)
+                r = torch.TryGetValue(c.Name, out var t)
+                    ? r.Against(t.Backend, t.Ours, t.OursMs, t.OursSpreadPct, c.Unit)
+                    : r with { Note = "no PyTorch version of this case" };
+            results.Add(r);
+            onResult(r);
+        }
+        return new BenchReport(date, command, MachineInfo.GitCommit(s.RepoRoot), MachineInfo.Current(), loadBefore, MachineInfo.LoadAverage(),
+            OpenBlas.Status, torchName, results);
+    }
+
+    /// <summary>Saves the report as {backend}[-vs-torch]-{date}.json with its chart beside it; returns both paths.</summary>
+    public static (string Json, string? Chart) Save(BenchReport report, BenchSettings s, string directory)
+    {
+        string stem = Path.Combine(directory, $"{s.Backend}{(s.VsTorch ? "-vs-torch" : "")}-{report.Date[..10]}");
+        report.Save(stem + ".json");
+        string title = $"DiffKernels {s.Backend} vs {(s.VsTorch ? report.Torch ?? "PyTorch" : "baselines")} — {report.Machine.Cpu}, {report.Machine.Cores} cores, {report.Date[..10]}";
+        return (stem + ".json", RatioChart.Save(report.Results, title, stem + ".png") ? stem + ".png" : null);
+    }
+}

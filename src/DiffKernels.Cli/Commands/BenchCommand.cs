@@ -1,0 +1,95 @@
+using System.CommandLine;
+using System.Globalization;
+using DiffKernels.Bench;
+using DiffKernels.Bench.Harness;
+using Spectre.Console;
+
+namespace DiffKernels.Cli.Commands;
+
+/// <summary>
+/// `dk bench [CASE...]`: times named kernels against a baseline measured in the same run (OpenBLAS or
+/// a memory stream on the CPU, or PyTorch with --vs-torch) and prints a table or JSON lines.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var cases = new Argument<string[]>("case") { Description = "Case or group names (default: all; see --list)", Arity = ArgumentArity.ZeroOrMore };
+        var backend = new Option<string>("--backend") { Description = "Backend to measure", DefaultValueFactory = _ => "cpu" };
+        var json = new Option<bool>("--json") { Description = "One JSON object per case on stdout instead of a table" };
+        var vsTorch = new Option<bool>("--vs-torch") { Description = "Run bench/torch/bench_cases.py and compare with PyTorch instead" };
+        var python = new Option<string?>("--python") { Description = "Python interpreter that has torch (default: search /usr/bin)" };
+        var save = new Option<bool>("--save") { Description = "Write the report (JSON) and the ratio chart (PNG) under bench/results" };
+        var outDir = new Option<string?>("--out") { Description = "Directory for --save (default: bench/results in the source tree)" };
+        var quick = new Option<bool>("--quick") { Description = "One warm-up and three timed runs per case (smoke test)" };
+        var seconds = new Option<double?>("--seconds") { Description = "Minimum timed seconds per case (default 1.5)" };
+        var list = new Option<bool>("--list") { Description = "List the cases and exit" };
+        var cmd = new Command("bench", "Benchmark kernels against OpenBLAS / memory-stream baselines or PyTorch")
+        {
+            cases, backend, json, vsTorch, python, save, outDir, quick, seconds, list,
+        };
+        cmd.SetAction(pr =>
+        {
+            var stdout = Console.Out;
+            var stderr = Console.Error;
+            if (pr.GetValue(list))
+            {
+                foreach (var c in BenchCatalog.All) stdout.WriteLine($"{c.Name,-22} {c.Unit.Text(),-8} {c.Description}");
+                return 0;
+            }
+            var options = pr.GetValue(quick) ? SamplerOptions.Quick : new SamplerOptions();
+            if (pr.GetValue(seconds) is { } s) options = options with { MinSeconds = s };
+            string root = BenchSession.RepoRoot(Directory.GetCurrentDirectory());
+            var settings = new BenchSettings(pr.GetValue(cases) ?? [], pr.GetValue(backend)!, options, pr.GetValue(vsTorch), pr.GetValue(python), root);
+            bool asJson = pr.GetValue(json);
+            string command = "dk " + string.Join(' ', pr.Tokens.Select(t => t.Value));
+            try
+            {
+                BenchCatalog.Select(settings.Cases);
+                BenchSession.Backend(settings.Backend);
+            }
+            catch (ArgumentException e)
+            {
+                stderr.WriteLine($"dk bench: {e.Message}");
+                return CliErrors.UserError;
+            }
+            try
+            {
+                var report = BenchSession.Run(settings, command, stderr, r =>
+                {
+                    if (asJson) stdout.WriteLine(r.ToJsonLine());
+                });
+                if (!asJson) PrintTable(stdout, report.Results);
+                if (pr.GetValue(save))
+                {
+                    var (file, chart) = BenchSession.Save(report, settings, pr.GetValue(outDir) ?? Path.Combine(root, "bench", "results"));
+                    stderr.WriteLine($"saved {file}{(chart != null ? $" and {chart}" : "")}");
+                }
+                return 0;
+            }
+            catch (ArgumentException e)
+            {
+                stderr.WriteLine($"dk bench: {e.Message}");
+                return CliErrors.UserError;
+            }
+        });
+        return cmd;
+    }
+
+    private static void PrintTable(TextWriter output, IReadOnlyList<BenchResult> results)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        var table = new Table().AddColumns("case", "unit", "ours", "± %", "baseline", "value", "ratio");
+        foreach (var i in new[] { 2, 3, 5, 6 }) table.Columns[i].RightAligned();
+        foreach (var r in results)
+        {
+            string ratio = r.Ratio is { } x ? $"[{(x >= 1 ? "green" : "red")}]{x.ToString("0.00", CultureInfo.InvariantCulture)}×[/]" : "";
+            table.AddRow(
+                Markup.Escape(r.Case), Markup.Escape(r.Unit), Num(r.Ours), Num(r.OursSpreadPct),
+                Markup.Escape(r.BaselineName ?? r.Note ?? ""), r.Baseline is { } b ? Num(b) : "", ratio);
+        }
+        console.Write(table);
+    }
+
+    private static string Num(double v) => v.ToString(v >= 100 ? "0" : v >= 10 ? "0.0" : "0.00", CultureInfo.InvariantCulture);
+}
