@@ -14,15 +14,6 @@ namespace DiffKernels.Diffusion.Models;
 /// </summary>
 public sealed class Classifier : Module, ILayer
 {
-    /// <summary>Checkpoint metadata key holding the model kind ("classifier").</summary>
-    public const string KindKey = "kind";
-
-    /// <summary>Checkpoint metadata key holding the config JSON.</summary>
-    public const string ConfigKey = "config";
-
-    /// <summary>The kind written to checkpoints.</summary>
-    public const string Kind = "classifier";
-
     /// <summary>Builds the network described by <paramref name="config"/>, drawing initial weights from <paramref name="gen"/>.</summary>
     public Classifier(ClassifierConfig config, Generator? gen = null, Device? device = null)
     {
@@ -66,51 +57,16 @@ public sealed class Classifier : Module, ILayer
     /// <summary>Class logits [N, NumClasses].</summary>
     public Tensor Forward(Tensor x) => Head.Forward(Features(x));
 
-    /// <summary>
-    /// Writes the weights and config to a safetensors file (atomically). Convolution weights are stored
-    /// OIHW, PyTorch's layout, like every checkpoint of the project.
-    /// </summary>
-    public void Save(string path)
-    {
-        using var scope = Tensor.Scope();
-        var tensors = StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Rank == 4 ? kv.Value.Detach().Permute(0, 3, 1, 2) : kv.Value);
-        SafeTensors.Save(path, tensors, new Dictionary<string, string> { [KindKey] = Kind, [ConfigKey] = Config.ToJson() });
-    }
+    /// <summary>Writes the weights and config to a self-describing checkpoint (see <see cref="ModelFactory"/>).</summary>
+    public void Save(string path) => ModelFactory.Save(path, this);
 
-    /// <summary>Reads a classifier written by <see cref="Save"/>; errors name the file.</summary>
+    /// <summary>Reads a classifier checkpoint; errors name the file.</summary>
     public static Classifier Load(string path, Device? device = null)
     {
-        var file = SafeTensors.Load(path);
-        if (!file.Metadata.TryGetValue(KindKey, out var kind) || kind != Kind)
-            throw new SafeTensorsFormatException(path, $"not a classifier checkpoint (metadata '{KindKey}' is '{kind ?? "absent"}')");
-        if (!file.Metadata.TryGetValue(ConfigKey, out var json))
-            throw new SafeTensorsFormatException(path, $"classifier checkpoint without '{ConfigKey}' metadata");
-        ClassifierConfig config;
-        try
-        {
-            config = ClassifierConfig.FromJson(json);
-        }
-        catch (ArgumentException e)
-        {
-            throw new SafeTensorsFormatException(path, e.Message, e);
-        }
-        var model = new Classifier(config, device: device);
-        using var scope = Tensor.Scope();
-        try
-        {
-            var state = file.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.Rank == 4 ? kv.Value.Permute(0, 2, 3, 1) : kv.Value);
-            model.LoadStateDict(state);
-        }
-        catch (ArgumentException e)
-        {
-            model.Dispose();
-            throw new SafeTensorsFormatException(path, e.Message, e);
-        }
-        finally
-        {
-            foreach (var t in file.Tensors.Values) t.Dispose();
-        }
-        return model;
+        var loaded = ModelFactory.Load(path, device);
+        if (loaded.Model is Classifier c) return c;
+        loaded.Dispose();
+        throw new SafeTensorsFormatException(path, $"not a classifier checkpoint (it holds a '{loaded.Kind}' model)");
     }
 }
 

@@ -24,6 +24,9 @@ public sealed record ClassifierConfig(int ImageSize, int Channels, IReadOnlyList
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
+    /// <summary>The kind string stored in checkpoints.</summary>
+    public const string Kind = "classifier";
+
     /// <summary>The Fashion-MNIST metric classifier: 32×32×1, one convolution per stage at 32-64-128 channels, 128 features, 10 classes.</summary>
     public static ClassifierConfig FashionMnist() => new(32, 1, [32, 64, 128], 128, 10);
 
