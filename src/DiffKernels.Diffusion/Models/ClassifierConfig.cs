@@ -27,8 +27,11 @@ public sealed record ClassifierConfig(int ImageSize, int Channels, IReadOnlyList
     /// <summary>The kind string stored in checkpoints.</summary>
     public const string Kind = "classifier";
 
-    /// <summary>The Fashion-MNIST metric classifier: 32×32×1, one convolution per stage at 32-64-128 channels, 128 features, 10 classes.</summary>
-    public static ClassifierConfig FashionMnist() => new(32, 1, [32, 64, 128], 128, 10);
+    /// <summary>
+    /// The Fashion-MNIST metric classifier: 32×32×1, one convolution per stage at 16-32-64 channels,
+    /// 128 features, 10 classes (about 156k parameters: small enough to train in minutes on two cores).
+    /// </summary>
+    public static ClassifierConfig FashionMnist() => new(32, 1, [16, 32, 64], 128, 10);
 
     /// <summary>Throws an ArgumentException naming the first inconsistent field.</summary>
     public void Validate()

@@ -50,8 +50,9 @@ public class ClassifierTests
         Assert.That(model.Features(x).Shape.ToArray(), Is.EqualTo(new[] { 3, 128 }));
         Assert.That(model.Forward(x).Shape.ToArray(), Is.EqualTo(new[] { 3, 10 }));
         var sd = model.StateDict();
-        Assert.That(sd["stages.0.conv1.weight"].Shape.ToArray(), Is.EqualTo(new[] { 32, 3, 3, 1 }));
-        Assert.That(sd["fc.weight"].Shape.ToArray(), Is.EqualTo(new[] { 128, 4 * 4 * 128 }));
+        Assert.That(sd["stages.0.conv1.weight"].Shape.ToArray(), Is.EqualTo(new[] { 16, 3, 3, 1 }));
+        Assert.That(sd["stages.2.norm1.weight"].Shape.ToArray(), Is.EqualTo(new[] { 64 }));
+        Assert.That(sd["fc.weight"].Shape.ToArray(), Is.EqualTo(new[] { 128, 4 * 4 * 64 }));
         Assert.That(sd["head.weight"].Shape.ToArray(), Is.EqualTo(new[] { 10, 128 }));
         var e = Assert.Throws<ArgumentException>(() => model.Features(Tensor.Zeros([1, 28, 28, 1])));
         Assert.That(e!.Message, Does.Contain("[1, 28, 28, 1]"));
