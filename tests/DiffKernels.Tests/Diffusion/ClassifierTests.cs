@@ -110,6 +110,25 @@ public class ClassifierTests
         Assert.That(Run(), Is.EqualTo(Run()));
     }
 
+    /// <summary>The repository's models/ folder, found by walking up from the test binaries.</summary>
+    private static string ModelsDir()
+    {
+        for (var d = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); d != null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "DiffKernels.sln"))) return Path.Combine(d.FullName, "models");
+        throw new DirectoryNotFoundException("repository root (DiffKernels.sln) not found above the test directory");
+    }
+
+    [Test]
+    public void TheCommittedClassifierLoadsAndClassifiesTheTestSet()
+    {
+        using var clf = Classifier.Load(Path.Combine(ModelsDir(), "fmnist-classifier.safetensors"));
+        Assert.That(clf.Config, Is.EqualTo(ClassifierConfig.FashionMnist()));
+        Assume.That(Directory.Exists(FashionMnist.DefaultDirectory), "Fashion-MNIST is not installed here");
+        // 91.13% on all 10,000 (models/README.md); the first 1,000 alone leave room for sampling spread.
+        double acc = ClassifierTraining.Accuracy(clf, FashionMnist.Load(FashionSplit.Test, limit: 1000));
+        Assert.That(acc, Is.GreaterThanOrEqualTo(0.88));
+    }
+
     [Test]
     public void ArgMaxTakesTheFirstLargest()
     {
