@@ -5,4 +5,5 @@ var root = new RootCommand("dk — train diffusion models and distil them into o
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(TrainClassifierCommand.Create());
 return root.Parse(args).Invoke();

@@ -27,6 +27,9 @@ public sealed record DiTConfig(
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
+    /// <summary>The kind string stored in checkpoints.</summary>
+    public const string Kind = "dit";
+
     /// <summary>DiT-S/4 for 32×32×1: patch 4 (64 tokens), width 192, depth 6, 3 heads.</summary>
     public static DiTConfig S4(int numClasses = 0) => new(32, 1, 4, 192, 6, 3, NumClasses: numClasses);
 

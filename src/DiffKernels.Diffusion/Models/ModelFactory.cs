@@ -37,12 +37,15 @@ public static class ModelFactory
     public const string TrainingPrefix = "train.";
 
     /// <summary>The kinds <see cref="Create"/> knows.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = [MlpConfig.Kind];
+    public static IReadOnlyList<string> Kinds { get; } = [MlpConfig.Kind, UNetConfig.Kind, DiTConfig.Kind, ClassifierConfig.Kind];
 
     /// <summary>Builds a freshly initialised model of <paramref name="kind"/> from its JSON config.</summary>
     public static Module Create(string kind, string configJson, Generator? gen = null, Device? device = null) => kind switch
     {
         MlpConfig.Kind => new Mlp(MlpConfig.FromJson(configJson), gen, device),
+        UNetConfig.Kind => new UNet(UNetConfig.FromJson(configJson), gen, device),
+        DiTConfig.Kind => new DiT(DiTConfig.FromJson(configJson), gen, device),
+        ClassifierConfig.Kind => new Classifier(ClassifierConfig.FromJson(configJson), gen, device),
         _ => throw new ArgumentException($"unknown model kind '{kind}'; known kinds: {string.Join(", ", Kinds)}"),
     };
 
@@ -50,6 +53,9 @@ public static class ModelFactory
     public static (string Kind, string ConfigJson) Describe(Module model) => model switch
     {
         Mlp m => (MlpConfig.Kind, m.Config.ToJson()),
+        UNet u => (UNetConfig.Kind, u.Config.ToJson()),
+        DiT d => (DiTConfig.Kind, d.Config.ToJson()),
+        Classifier c => (ClassifierConfig.Kind, c.Config.ToJson()),
         _ => throw new ArgumentException($"ModelFactory: {model.GetType().Name} has no checkpoint kind"),
     };
 

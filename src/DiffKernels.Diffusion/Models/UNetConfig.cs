@@ -37,6 +37,9 @@ public sealed record UNetConfig(
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
+    /// <summary>The kind string stored in checkpoints.</summary>
+    public const string Kind = "unet";
+
     /// <summary>UNet-S: base 32, multipliers (1, 2, 2), two blocks per level, attention at 8×8 (1,742,881 parameters unconditional).</summary>
     public static UNetConfig S(int numClasses = 0) => new(32, 1, 32, [1, 2, 2], 2, [8], NumClasses: numClasses);
 

@@ -118,6 +118,24 @@ public class DiTTests
     }
 
     [Test]
+    public void CheckpointsRebuildTheNetworkFromTheFileAlone()
+    {
+        using var dir = new DiffKernels.Tests.IO.TempDir();
+        using var net = new DiT(Tiny, new Generator(8));
+        var gen = new Generator(9);
+        foreach (var p in net.Parameters()) Init.Normal(p, 0f, 0.1f, gen);
+        ModelFactory.Save(dir.File("d.safetensors"), net);
+        using var loaded = ModelFactory.Load(dir.File("d.safetensors"));
+        Assert.That(loaded.Kind, Is.EqualTo("dit"));
+        Assert.That(((DiT)loaded.Model).Config, Is.EqualTo(Tiny));
+        using var scope = Tensor.Scope();
+        var x = gen.Normal([2, 32, 32, 1]);
+        var c = Tensor.FromArray(new[] { 0.1f, -0.4f }, 2);
+        var y = Tensor.FromArray(new[] { 1f, -1f }, 2);
+        Assert.That(loaded.Net.Forward(x, c, y).ToArray(), Is.EqualTo(net.Forward(x, c, y).ToArray()));
+    }
+
+    [Test]
     public void ConfigRoundTripsThroughJsonAndIsValidated()
     {
         var c = DiTConfig.S4(numClasses: 10);

@@ -1,4 +1,6 @@
 using DiffKernels.Diffusion.Data;
+using DiffKernels.Random;
+using DiffKernels.Tensors;
 using DiffKernels.Tests.IO;
 
 namespace DiffKernels.Tests.Diffusion;
@@ -166,6 +168,27 @@ public class FmnistDataTests
         var again = new ShuffledBatches(data, b, seed: 9) { Step = 6 };
         Assert.That(again.Next().Images.ToArray(), Is.EqualTo(s.At(6).Images.ToArray()));
         Assert.That(new ShuffledBatches(data, b, seed: 10).Permutation(0), Is.Not.EqualTo(s.Permutation(0)));
+    }
+
+    [Test]
+    public void TheTrainerSourceServesTheSameBatchForTheSameStepAndSeed()
+    {
+        using var dir = new TempDir();
+        WriteSplit(dir, FashionSplit.Train, 30, gzip: true);
+        var source = ImageDataSource.Fashion(dir.Path, limit: 20);
+        Assert.That(source.Name, Is.EqualTo("fmnist:20"));
+        Assert.That(source.NumClasses, Is.EqualTo(10));
+        Assert.That(source.SampleShape.ToArray(), Is.EqualTo(new[] { 32, 32, 1 }));
+        using var scope = Tensor.Scope();
+        var a = source.Batch(7, 6, new Generator(3, offset: 100));
+        var b = ImageDataSource.Fashion(dir.Path, limit: 20).Batch(7, 6, new Generator(3));
+        Assert.That(a.X.ToArray(), Is.EqualTo(b.X.ToArray()), "step and seed decide; the generator's offset does not");
+        Assert.That(a.Labels!.ToArray(), Is.EqualTo(b.Labels!.ToArray()));
+        Assert.That(source.Batch(8, 6, new Generator(3)).X.ToArray(), Is.Not.EqualTo(a.X.ToArray()));
+        Assert.That(ImageDataSource.Fashion(dir.Path).Name, Is.EqualTo("fmnist"));
+
+        var unlabelled = new ImageDataSource(new ImageDataset(new float[40], new int[10].Select(_ => -1).ToArray(), 2, 2, 1, 0), "toy-images");
+        Assert.That(unlabelled.Batch(0, 4, new Generator(1)).Labels, Is.Null);
     }
 
     [Test]

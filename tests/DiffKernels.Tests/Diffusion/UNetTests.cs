@@ -153,6 +153,24 @@ public class UNetTests
     }
 
     [Test]
+    public void CheckpointsRebuildTheNetworkFromTheFileAlone()
+    {
+        using var dir = new DiffKernels.Tests.IO.TempDir();
+        using var net = new UNet(UNetConfig.XS(numClasses: 3), new Generator(8));
+        Randomise(net, 9);
+        ModelFactory.Save(dir.File("u.safetensors"), net);
+        using var loaded = ModelFactory.Load(dir.File("u.safetensors"));
+        Assert.That(loaded.Kind, Is.EqualTo("unet"));
+        var back = (UNet)loaded.Model;
+        Assert.That(back.Config, Is.EqualTo(net.Config));
+        using var scope = Tensor.Scope();
+        var x = new Generator(10).Normal([2, 32, 32, 1]);
+        var c = Tensor.FromArray(new[] { 0.1f, -0.4f }, 2);
+        var y = Tensor.FromArray(new[] { 2f, -1f }, 2);
+        Assert.That(loaded.Net.Forward(x, c, y).ToArray(), Is.EqualTo(net.Forward(x, c, y).ToArray()));
+    }
+
+    [Test]
     public void BadInputsAreRejectedWithTheirShapes()
     {
         using var net = new UNet(UNetConfig.XS(), new Generator(0));
