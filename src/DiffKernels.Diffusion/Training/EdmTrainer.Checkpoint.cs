@@ -1,5 +1,6 @@
 using System.Globalization;
 using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Schedules;
 using DiffKernels.IO;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
@@ -38,6 +39,7 @@ public sealed partial class EdmTrainer
             [DataKey] = Data.Name,
             [DataRngKey] = Invariant(_dataGen.Offset),
             [NoiseRngKey] = Invariant(_noiseGen.Offset),
+            [Edm.SigmaDataKey] = Edm.SigmaData.ToString("R", CultureInfo.InvariantCulture),
         };
         ModelFactory.Save(path, Model, _ema.Shadow, extra, metadata);
     }
