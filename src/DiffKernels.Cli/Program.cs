@@ -4,4 +4,8 @@ using DiffKernels.Cli.Commands;
 var root = new RootCommand("dk — train diffusion models and distil them into one- and few-step generators");
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(SampleCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(QuickstartCommand.Create());
 return root.Parse(args).Invoke();
