@@ -49,6 +49,20 @@ public static class ModelFactory
         _ => throw new ArgumentException($"unknown model kind '{kind}'; known kinds: {string.Join(", ", Kinds)}"),
     };
 
+    /// <summary>The model names <see cref="FromPreset"/> accepts (e.g. on the command line).</summary>
+    public static IReadOnlyList<string> Presets { get; } = ["mlp"];
+
+    /// <summary>
+    /// A freshly initialised model by preset name, shaped for data of <paramref name="sampleShape"/> with
+    /// <paramref name="numClasses"/> classes (0: unconditional).
+    /// </summary>
+    public static Module FromPreset(string preset, Shape sampleShape, int numClasses, Generator? gen = null, Device? device = null) => preset switch
+    {
+        "mlp" when sampleShape.Rank == 1 => new Mlp(new MlpConfig(Dim: sampleShape[0], NumClasses: numClasses), gen, device),
+        "mlp" => throw new ArgumentException($"model 'mlp' takes vectors, not samples of shape {sampleShape}"),
+        _ => throw new ArgumentException($"unknown model '{preset}'; expected one of {string.Join(", ", Presets)}"),
+    };
+
     /// <summary>The kind and JSON config of <paramref name="model"/>, as stored in its checkpoint.</summary>
     public static (string Kind, string ConfigJson) Describe(Module model) => model switch
     {

@@ -23,6 +23,15 @@ public sealed class Edm
         PStd = pStd;
     }
 
+    /// <summary>Metadata key under which checkpoints record σd.</summary>
+    public const string SigmaDataKey = "sigma_data";
+
+    /// <summary>The schedule a checkpoint's metadata describes (σd from <see cref="SigmaDataKey"/>, default 0.5).</summary>
+    public static Edm FromMetadata(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue(SigmaDataKey, out var v)
+            ? new Edm(double.Parse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture))
+            : new Edm();
+
     /// <summary>σd, the assumed standard deviation of the data.</summary>
     public double SigmaData { get; }
 

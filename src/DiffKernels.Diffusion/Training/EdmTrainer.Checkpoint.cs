@@ -1,5 +1,6 @@
 using System.Globalization;
 using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Schedules;
 using DiffKernels.IO;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
@@ -8,6 +9,9 @@ namespace DiffKernels.Diffusion.Training;
 
 public sealed partial class EdmTrainer
 {
+    /// <summary>Metadata key: pixels per side that exported image samples drop (see <see cref="IDataSource.Crop"/>).</summary>
+    public const string CropKey = "crop";
+
     private const string WeightsPrefix = ModelFactory.TrainingPrefix + "weights.";
     private const string AdamPrefix = ModelFactory.TrainingPrefix + "adam.";
     private const string StepKey = ModelFactory.TrainingPrefix + "step";
@@ -38,7 +42,9 @@ public sealed partial class EdmTrainer
             [DataKey] = Data.Name,
             [DataRngKey] = Invariant(_dataGen.Offset),
             [NoiseRngKey] = Invariant(_noiseGen.Offset),
+            [Edm.SigmaDataKey] = Edm.SigmaData.ToString("R", CultureInfo.InvariantCulture),
         };
+        if (Data.Crop > 0) metadata[CropKey] = Invariant(Data.Crop);
         ModelFactory.Save(path, Model, _ema.Shadow, extra, metadata);
     }
 

@@ -54,6 +54,9 @@ public sealed partial class EdmTrainer : IDisposable
             throw new ArgumentException($"EdmTrainer: model sample shape {_net.SampleShape} does not match data {data.Name} {data.SampleShape}");
         if (_net.NumClasses > 0 && data.NumClasses != _net.NumClasses)
             throw new ArgumentException($"EdmTrainer: model has {_net.NumClasses} classes, data {data.Name} has {data.NumClasses}");
+        bool points = _net.SampleShape == new Shape(2), images = _net.SampleShape.Rank == 3;
+        if (options.PreviewSamples > 0 && !points && !images)
+            throw new ArgumentException($"EdmTrainer: previews draw 2D points or images, not samples of shape {_net.SampleShape}");
         Model = model;
         Data = data;
         Options = options;
@@ -208,6 +211,7 @@ public sealed partial class EdmTrainer : IDisposable
     {
         if (CheckpointPath is not { } path) return;
         SaveCheckpoint(path);
+        if (Options.PreviewSamples > 0) WritePreview(Path.Combine(OutDir!, $"samples-{Step:D7}.png"));
     }
 
     /// <summary>Releases the model, the optimiser state and the EMA.</summary>

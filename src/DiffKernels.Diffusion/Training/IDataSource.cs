@@ -23,6 +23,12 @@ public interface IDataSource
     /// <summary>Number of classes the labels range over (0 for unlabelled data).</summary>
     int NumClasses { get; }
 
+    /// <summary>
+    /// Pixels of padding around each image that exported samples drop again (e.g. 2 when 28×28 images are
+    /// padded to 32×32); 0 for everything else. Checkpoints record it under "crop".
+    /// </summary>
+    int Crop => 0;
+
     /// <summary>Draws the batch for training step <paramref name="step"/>.</summary>
     DataBatch Batch(long step, int batchSize, Generator gen, Device? device = null);
 }

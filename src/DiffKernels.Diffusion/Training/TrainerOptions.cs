@@ -46,6 +46,9 @@ public sealed record TrainerOptions
     /// <summary>Seed of the data and noise streams.</summary>
     public ulong Seed { get; init; }
 
+    /// <summary>Samples drawn from the EMA weights into a preview PNG at each checkpoint (0: none).</summary>
+    public int PreviewSamples { get; init; }
+
     /// <summary>EDM σd.</summary>
     public double SigmaData { get; init; } = 0.5;
 
@@ -75,6 +78,7 @@ public sealed record TrainerOptions
         if (GradClip is { } c && !(c > 0)) throw new ArgumentException($"trainer: gradient clip {c} must be positive");
         if (CheckpointEvery < 0) throw new ArgumentException($"trainer: checkpoint interval {CheckpointEvery} must be ≥ 0");
         if (LogEvery < 1) throw new ArgumentException($"trainer: log interval {LogEvery} must be ≥ 1");
+        if (PreviewSamples < 0) throw new ArgumentException($"trainer: preview samples {PreviewSamples} must be ≥ 0");
         if (MaxConsecutiveSkips < 0) throw new ArgumentException($"trainer: max consecutive skips {MaxConsecutiveSkips} must be ≥ 0");
     }
 }

@@ -125,6 +125,17 @@ public class TrainerTests
     }
 
     [Test]
+    public void PreviewsAreWrittenAtEachCheckpoint()
+    {
+        using var dir = new TempDir();
+        using var t = NewTrainer(Short with { Steps = 10, CheckpointEvery = 5, PreviewSamples = 64 }, dir.Path);
+        t.Run();
+        Assert.That(dir.Entries(), Is.EqualTo(new[] { EdmTrainer.LogFile, EdmTrainer.CheckpointFile, "samples-0000005.png", "samples-0000010.png" }));
+        using var image = SixLabors.ImageSharp.Image.Load(dir.File("samples-0000010.png"));
+        Assert.That(image.Width, Is.EqualTo(512));
+    }
+
+    [Test]
     public void ResumeRejectsOtherDataAndFinishedRuns()
     {
         using var dir = new TempDir();
