@@ -4,4 +4,5 @@ using DiffKernels.Cli.Commands;
 var root = new RootCommand("dk — train diffusion models and distil them into one- and few-step generators");
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(CheckOpsCommand.Create());
 return root.Parse(args).Invoke();

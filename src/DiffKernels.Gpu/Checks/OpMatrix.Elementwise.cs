@@ -10,7 +10,12 @@ public static partial class OpMatrix
     {
         const string f = "memory";
         yield return Case(f, "fill", c => [Tensor.Full([3, 37], 1.5f, c.Device)], 0);
-        yield return Case(f, "upload/download", c => [c.Uniform([5, 9])], 0);
+        yield return Case(f, "upload/download", c =>
+        {
+            var x = c.Uniform([5, 9]);
+            x.Backend.Synchronize();
+            return [x];
+        }, 0);
         yield return Case(f, "copy", c =>
         {
             var x = c.Param(4, 6);
