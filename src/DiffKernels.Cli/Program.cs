@@ -10,4 +10,5 @@ root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(QuickstartCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(TrainClassifierCommand.Create());
+root.Subcommands.Add(CheckOpsCommand.Create());
 return root.Parse(args).Invoke();
