@@ -130,7 +130,7 @@ def main():
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
     harness.add_timing_args(parser)
     args = parser.parse_args()
-    harness.setup_threads()
+    harness.setup_threads(args.threads)
     for name in [c for c in args.cases.split(",") if c]:
         if name in MODEL_CASES:
             import unet_s

@@ -11,9 +11,9 @@ import time
 import torch
 
 
-def setup_threads():
-    """Use every core, as `dk bench` does."""
-    n = os.cpu_count() or 1
+def setup_threads(n=None):
+    """Use every core unless told otherwise, as `dk bench` does."""
+    n = n or os.cpu_count() or 1
     torch.set_num_threads(n)
     return n
 
@@ -79,6 +79,7 @@ def add_timing_args(parser):
     parser.add_argument("--max-runs", type=int, default=200)
     parser.add_argument("--min-seconds", type=float, default=1.5)
     parser.add_argument("--warmup-seconds", type=float, default=0.3)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
 
 
 def log(msg):

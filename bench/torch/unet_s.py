@@ -184,7 +184,7 @@ def main():
     parser.add_argument("--channels-last", action="store_true", help="channels_last memory format (NHWC, as DiffKernels)")
     harness.add_timing_args(parser)
     args = parser.parse_args()
-    harness.setup_threads()
+    harness.setup_threads(args.threads)
     print(run_case(args.case, args), flush=True)
 
 
