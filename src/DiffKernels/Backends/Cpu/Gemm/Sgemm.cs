@@ -88,6 +88,27 @@ internal static unsafe class Sgemm
         }
     }
 
+    /// <summary>
+    /// One product on the calling thread, for kernels that already run in parallel over independent
+    /// products (attention heads): no pool, no allocation.
+    /// </summary>
+    public static void RunSerial(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        if (m <= 0 || n <= 0) return;
+        if (k == 0 || alpha == 0)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                var row = new Span<float>(c + (long)i * ldc, n);
+                if (beta == 0) row.Clear();
+                else System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+            }
+            return;
+        }
+        new Problem(transA, transB, m, n, k, alpha, beta, lda, ldb, ldc, UseAvx2 && Avx2Supported).Serial(a, b, c);
+    }
+
     /// <summary>One product's shape and scalars, with the blocked loops over it.</summary>
     private readonly struct Problem(bool transA, bool transB, int m, int n, int k, float alpha, float beta, int lda, int ldb, int ldc, bool avx)
     {
