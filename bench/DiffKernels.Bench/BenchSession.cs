@@ -13,7 +13,9 @@ namespace DiffKernels.Bench;
 /// <param name="VsTorch">Compare with the PyTorch script instead of the in-process baseline.</param>
 /// <param name="Python">Interpreter for the script (null: search).</param>
 /// <param name="RepoRoot">The source tree (holds bench/torch and bench/results).</param>
-public sealed record BenchSettings(IReadOnlyCollection<string> Cases, string Backend, SamplerOptions Options, bool VsTorch, string? Python, string RepoRoot);
+/// <param name="Threads">Threads for ours and every baseline (null: all cores).</param>
+public sealed record BenchSettings(IReadOnlyCollection<string> Cases, string Backend, SamplerOptions Options, bool VsTorch, string? Python, string RepoRoot,
+    int? Threads = null);
 
 /// <summary>A whole benchmark run: cases, baselines (in-process or PyTorch), and the report.</summary>
 public static class BenchSession
@@ -44,6 +46,9 @@ public static class BenchSession
     {
         var cases = BenchCatalog.Select(s.Cases);
         var backend = Backend(s.Backend);
+        int threads = s.Threads ?? Environment.ProcessorCount;
+        CpuParallel.Workers = threads;
+        BaselineThreads.Count = threads;
         string date = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
         var loadBefore = MachineInfo.LoadAverage();
         if (MachineInfo.IsDebugBuild)
@@ -55,7 +60,7 @@ public static class BenchSession
             string python = TorchBaseline.FindPython(s.Python)
                 ?? throw new ArgumentException($"bench: no Python that can import torch (tried {string.Join(", ", s.Python != null ? [s.Python] : TorchBaseline.Interpreters)}; on Debian: apt-get install python3-torch)");
             log.WriteLine($"running the PyTorch script with {python}");
-            torch = TorchBaseline.Run(python, TorchScript(s.RepoRoot), cases.Select(c => c.Name), s.Options, log);
+            torch = TorchBaseline.Run(python, TorchScript(s.RepoRoot), cases.Select(c => c.Name), s.Options, threads, log);
             torchName = torch.Values.Select(r => r.Backend).FirstOrDefault();
         }
         else if (backend.Name == "cpu")

@@ -16,7 +16,7 @@ public sealed unsafe class Im2ColConv(Conv2dGeometry g)
     /// <summary>y = conv(x, w).</summary>
     public void Forward(float[] x, float[] w, float[] y)
     {
-        OpenBlas.Threads(Environment.ProcessorCount);
+        OpenBlas.Threads(BaselineThreads.Count);
         fixed (float* pw = w, py = y, pc = _col)
             for (int n = 0; n < g.N; n++)
             {
@@ -28,7 +28,7 @@ public sealed unsafe class Im2ColConv(Conv2dGeometry g)
     /// <summary>dx from dy.</summary>
     public void BackwardData(float[] dy, float[] w, float[] dx)
     {
-        OpenBlas.Threads(Environment.ProcessorCount);
+        OpenBlas.Threads(BaselineThreads.Count);
         fixed (float* pw = w, pdy = dy, pc = _col)
             for (int n = 0; n < g.N; n++)
             {
@@ -40,7 +40,7 @@ public sealed unsafe class Im2ColConv(Conv2dGeometry g)
     /// <summary>dw from x and dy.</summary>
     public void BackwardWeight(float[] x, float[] dy, float[] dw)
     {
-        OpenBlas.Threads(Environment.ProcessorCount);
+        OpenBlas.Threads(BaselineThreads.Count);
         fixed (float* pdw = dw, pdy = dy, pc = _col)
             for (int n = 0; n < g.N; n++)
             {
@@ -51,7 +51,7 @@ public sealed unsafe class Im2ColConv(Conv2dGeometry g)
 
     private void Im2Col(float[] x, int n)
     {
-        Parallel.For(0, g.OH, oh =>
+        Parallel.For(0, g.OH, BaselineThreads.Options, oh =>
         {
             for (int ow = 0; ow < g.OW; ow++)
             {
@@ -71,7 +71,7 @@ public sealed unsafe class Im2ColConv(Conv2dGeometry g)
     private void Col2Im(float[] dx, int n)
     {
         // Gathered per input row so rows can run in parallel without write conflicts.
-        Parallel.For(0, g.H, ih =>
+        Parallel.For(0, g.H, BaselineThreads.Options, ih =>
         {
             for (int iw = 0; iw < g.W; iw++)
             {

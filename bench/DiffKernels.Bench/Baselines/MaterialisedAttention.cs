@@ -18,7 +18,7 @@ public sealed unsafe class MaterialisedAttention(int b, int n, int d, float scal
         OpenBlas.Threads(1);
         try
         {
-            Parallel.For(0, b, bi =>
+            Parallel.For(0, b, BaselineThreads.Options, bi =>
             {
                 long md = (long)bi * n * d, mp = (long)bi * n * n;
                 fixed (float* pq = q, pk = k, pv = v, po = o, pp = _p)
@@ -35,7 +35,7 @@ public sealed unsafe class MaterialisedAttention(int b, int n, int d, float scal
         }
         finally
         {
-            OpenBlas.Threads(Environment.ProcessorCount);
+            OpenBlas.Threads(BaselineThreads.Count);
         }
     }
 
@@ -45,7 +45,7 @@ public sealed unsafe class MaterialisedAttention(int b, int n, int d, float scal
         OpenBlas.Threads(1);
         try
         {
-            Parallel.For(0, b, bi =>
+            Parallel.For(0, b, BaselineThreads.Options, bi =>
             {
                 long md = (long)bi * n * d, mp = (long)bi * n * n;
                 fixed (float* pq = q, pk = k, pv = v, pg = dO, pdq = dq, pdk = dk, pdv = dv, pp = _p, pdp = _dp)
@@ -67,7 +67,7 @@ public sealed unsafe class MaterialisedAttention(int b, int n, int d, float scal
         }
         finally
         {
-            OpenBlas.Threads(Environment.ProcessorCount);
+            OpenBlas.Threads(BaselineThreads.Count);
         }
     }
 }

@@ -29,9 +29,10 @@ public sealed class StreamBaseline
     public void Run()
     {
         int chunks = (_n + Chunk - 1) / Chunk;
-        Parallel.For(0, Environment.ProcessorCount, t =>
+        int threads = BaselineThreads.Count;
+        Parallel.For(0, threads, BaselineThreads.Options, t =>
         {
-            for (int c = chunks * t / Environment.ProcessorCount; c < chunks * (t + 1) / Environment.ProcessorCount; c++)
+            for (int c = chunks * t / threads; c < chunks * (t + 1) / threads; c++)
             {
                 int s = c * Chunk, len = Math.Min(Chunk, _n - s);
                 var o = _out[0].AsSpan(s, len);

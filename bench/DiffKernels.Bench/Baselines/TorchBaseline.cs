@@ -23,14 +23,14 @@ public static class TorchBaseline
     }
 
     /// <summary>
-    /// Runs the script for <paramref name="cases"/> and returns its results by case name; cases the
+    /// Runs the script for <paramref name="cases"/> on <paramref name="threads"/> threads and returns its results by case name; cases the
     /// script does not implement are absent. Lines on its stderr go to <paramref name="log"/>.
     /// </summary>
-    public static Dictionary<string, BenchResult> Run(string python, string script, IEnumerable<string> cases, SamplerOptions options, TextWriter log)
+    public static Dictionary<string, BenchResult> Run(string python, string script, IEnumerable<string> cases, SamplerOptions options, int threads, TextWriter log)
     {
         var args = new List<string>
         {
-            script, "--cases", string.Join(",", cases),
+            script, "--cases", string.Join(",", cases), "--threads", threads.ToString(CultureInfo.InvariantCulture),
             "--min-runs", options.MinRuns.ToString(CultureInfo.InvariantCulture),
             "--max-runs", options.MaxRuns.ToString(CultureInfo.InvariantCulture),
             "--min-seconds", options.MinSeconds.ToString(CultureInfo.InvariantCulture),

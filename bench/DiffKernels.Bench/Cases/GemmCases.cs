@@ -55,7 +55,7 @@ internal static class GemmCases
 
         public override Baseline Baseline => CpuBaselines.OpenBlas(_be, () =>
         {
-            OpenBlas.Threads(Environment.ProcessorCount);
+            OpenBlas.Threads(BaselineThreads.Count);
             fixed (float* a = _a, b = _b, c = _c)
                 OpenBlas.Gemm(_ta, _tb, _m, _n, _k, 1f, a, Lda, b, Ldb, 0f, c, _n);
         });

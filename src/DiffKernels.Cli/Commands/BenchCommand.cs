@@ -23,10 +23,11 @@ internal static class BenchCommand
         var outDir = new Option<string?>("--out") { Description = "Directory for --save (default: bench/results in the source tree)" };
         var quick = new Option<bool>("--quick") { Description = "One warm-up and three timed runs per case (smoke test)" };
         var seconds = new Option<double?>("--seconds") { Description = "Minimum timed seconds per case (default 1.5)" };
+        var threads = new Option<int?>("--threads") { Description = "Threads for ours and the baselines (default: all cores)" };
         var list = new Option<bool>("--list") { Description = "List the cases and exit" };
         var cmd = new Command("bench", "Benchmark kernels against OpenBLAS / memory-stream baselines or PyTorch")
         {
-            cases, backend, json, vsTorch, python, save, outDir, quick, seconds, list,
+            cases, backend, json, vsTorch, python, save, outDir, quick, seconds, threads, list,
         };
         cmd.SetAction(pr =>
         {
@@ -40,13 +41,15 @@ internal static class BenchCommand
             var options = pr.GetValue(quick) ? SamplerOptions.Quick : new SamplerOptions();
             if (pr.GetValue(seconds) is { } s) options = options with { MinSeconds = s };
             string root = BenchSession.RepoRoot(Directory.GetCurrentDirectory());
-            var settings = new BenchSettings(pr.GetValue(cases) ?? [], pr.GetValue(backend)!, options, pr.GetValue(vsTorch), pr.GetValue(python), root);
+            var settings = new BenchSettings(pr.GetValue(cases) ?? [], pr.GetValue(backend)!, options, pr.GetValue(vsTorch), pr.GetValue(python), root,
+                pr.GetValue(threads));
             bool asJson = pr.GetValue(json);
             string command = "dk " + string.Join(' ', pr.Tokens.Select(t => t.Value));
             try
             {
                 BenchCatalog.Select(settings.Cases);
                 BenchSession.Backend(settings.Backend);
+                if (settings.Threads < 1) throw new ArgumentException($"bench: --threads {settings.Threads}; need at least 1");
             }
             catch (ArgumentException e)
             {

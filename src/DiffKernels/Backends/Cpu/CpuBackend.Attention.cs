@@ -1,14 +1,21 @@
 using System.Numerics.Tensors;
+using DiffKernels.Backends.Cpu.Gemm;
 
 namespace DiffKernels.Backends.Cpu;
 
+// Attention per (batch, head) and block of queries: the block's logits S = scale·Q·Kᵀ are one small
+// GEMM, softmax runs on whole rows (so a block's probabilities exist at once, a few hundred KiB at
+// most), and P·V is another GEMM. The backward rebuilds P from the saved log-sum-exp and runs the four
+// products of the gradient as GEMMs too.
 public sealed partial class CpuBackend
 {
-    private const int AttentionQueryBlock = 32;
-    private const int AttentionKeyBlock = 64;
+    private const int AttentionQueryBlock = 64;
+
+    [ThreadStatic] private static float[]? _attnS;
+    [ThreadStatic] private static float[]? _attnDp;
 
     /// <inheritdoc/>
-    public void AttentionForward(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse,
+    public unsafe void AttentionForward(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse,
         int b, int nq, int nk, int heads, int d, float scale)
     {
         var qv = ((CpuBuffer)q).Data;
@@ -18,60 +25,39 @@ public sealed partial class CpuBackend
         var lv = ((CpuBuffer)lse).Data;
         int width = heads * d;
         int qBlocks = (nq + AttentionQueryBlock - 1) / AttentionQueryBlock;
-        CpuParallel.For((long)b * heads * qBlocks, (long)AttentionQueryBlock * nk * d * 3, (s, e) =>
+        CpuParallel.For((long)b * heads * qBlocks, (long)AttentionQueryBlock * nk * d * 4, (s, e) =>
         {
-            var acc = new float[AttentionQueryBlock * d];
-            var rowMax = new float[AttentionQueryBlock];
-            var rowSum = new float[AttentionQueryBlock];
-            var p = new float[AttentionKeyBlock];
-            for (long item = s; item < e; item++)
+            var sBuf = Scratch(ref _attnS, (long)AttentionQueryBlock * nk);
+            fixed (float* pq = qv, pk = kv, pv = vv, po = ov, ps = sBuf)
             {
-                int qb = (int)(item % qBlocks);
-                long bh = item / qBlocks;
-                int h = (int)(bh % heads), bi = (int)(bh / heads);
-                int i0 = qb * AttentionQueryBlock, rows = Math.Min(AttentionQueryBlock, nq - i0);
-                rowMax.AsSpan().Fill(float.NegativeInfinity);
-                rowSum.AsSpan().Clear();
-                acc.AsSpan().Clear();
-                // Online softmax: each key block rescales the running sum and accumulator to the new
-                // row maximum, so only one block of logits per row exists at a time.
-                for (int j0 = 0; j0 < nk; j0 += AttentionKeyBlock)
+                for (long item = s; item < e; item++)
                 {
-                    int kn = Math.Min(AttentionKeyBlock, nk - j0);
-                    var pb = p.AsSpan(0, kn);
-                    for (int ii = 0; ii < rows; ii++)
+                    int qb = (int)(item % qBlocks);
+                    long bh = item / qBlocks;
+                    int h = (int)(bh % heads), bi = (int)(bh / heads);
+                    int i0 = qb * AttentionQueryBlock, rows = Math.Min(AttentionQueryBlock, nq - i0);
+                    float* qp = pq + ((long)bi * nq + i0) * width + h * d;
+                    float* op = po + ((long)bi * nq + i0) * width + h * d;
+                    long kOff = (long)bi * nk * width + h * d;
+                    Sgemm.RunSerial(false, true, rows, nk, d, scale, qp, width, pk + kOff, width, 0f, ps, nk);
+                    for (int r = 0; r < rows; r++)
                     {
-                        ReadOnlySpan<float> qi = qv.AsSpan(((bi * nq) + i0 + ii) * width + h * d, d);
-                        for (int jj = 0; jj < kn; jj++)
-                            pb[jj] = scale * TensorPrimitives.Dot(qi, kv.AsSpan(((bi * nk) + j0 + jj) * width + h * d, d));
-                        float mNew = MathF.Max(rowMax[ii], TensorPrimitives.Max<float>(pb));
-                        var ai = acc.AsSpan(ii * d, d);
-                        float correction = MathF.Exp(rowMax[ii] - mNew);
-                        if (correction != 1f)
-                        {
-                            rowSum[ii] *= correction;
-                            TensorPrimitives.Multiply(ai, correction, ai);
-                        }
-                        rowMax[ii] = mNew;
-                        TensorPrimitives.Subtract(pb, mNew, pb);
-                        TensorPrimitives.Exp(pb, pb);
-                        rowSum[ii] += TensorPrimitives.Sum<float>(pb);
-                        for (int jj = 0; jj < kn; jj++)
-                            TensorPrimitives.MultiplyAdd(vv.AsSpan(((bi * nk) + j0 + jj) * width + h * d, d), pb[jj], ai, ai);
+                        var row = sBuf.AsSpan(r * nk, nk);
+                        float max = nk == 0 ? float.NegativeInfinity : TensorPrimitives.Max<float>(row);
+                        TensorPrimitives.Subtract(row, max, row);
+                        TensorPrimitives.Exp(row, row);
+                        float sum = TensorPrimitives.Sum<float>(row);
+                        TensorPrimitives.Multiply(row, 1f / sum, row);
+                        lv[bh * nq + i0 + r] = max + MathF.Log(sum);
                     }
-                }
-                for (int ii = 0; ii < rows; ii++)
-                {
-                    int i = i0 + ii;
-                    TensorPrimitives.Multiply(acc.AsSpan(ii * d, d), 1f / rowSum[ii], ov.AsSpan((bi * nq + i) * width + h * d, d));
-                    lv[(bh * nq) + i] = rowMax[ii] + MathF.Log(rowSum[ii]);
+                    Sgemm.RunSerial(false, false, rows, d, nk, 1f, ps, nk, pv + kOff, width, 0f, op, width);
                 }
             }
         });
     }
 
     /// <inheritdoc/>
-    public void AttentionBackward(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse, DeviceBuffer dO,
+    public unsafe void AttentionBackward(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse, DeviceBuffer dO,
         DeviceBuffer dq, DeviceBuffer dk, DeviceBuffer dv, int b, int nq, int nk, int heads, int d, float scale)
     {
         var qv = ((CpuBuffer)q).Data;
@@ -85,58 +71,59 @@ public sealed partial class CpuBackend
         var dvv = ((CpuBuffer)dv).Data;
         int width = heads * d;
         // One task owns a whole (batch, head): its slices of dq, dk and dv are written by no one else.
-        CpuParallel.For((long)b * heads, (long)nq * nk * d * 6, (s, e) =>
+        CpuParallel.For((long)b * heads, (long)nq * nk * d * 10, (s, e) =>
         {
-            var delta = new float[nq];
-            var p = new float[AttentionKeyBlock];
-            var dp = new float[AttentionKeyBlock];
-            for (long bh = s; bh < e; bh++)
+            var sBuf = Scratch(ref _attnS, (long)AttentionQueryBlock * nk);
+            var dpBuf = Scratch(ref _attnDp, (long)AttentionQueryBlock * nk);
+            fixed (float* pq = qv, pk = kv, pv = vv, pg = gov, pdq = dqv, pdk = dkv, pdv = dvv, ps = sBuf, pdp = dpBuf)
             {
-                int h = (int)(bh % heads), bi = (int)(bh / heads);
-                int qOff = bi * nq * width + h * d, kOff = bi * nk * width + h * d;
-                // Δᵢ = dOᵢ·Oᵢ equals Σⱼ Pᵢⱼ·dPᵢⱼ, the softmax-Jacobian term.
-                for (int i = 0; i < nq; i++)
+                for (long bh = s; bh < e; bh++)
                 {
-                    delta[i] = TensorPrimitives.Dot(gov.AsSpan(qOff + i * width, d), ov.AsSpan(qOff + i * width, d));
-                    dqv.AsSpan(qOff + i * width, d).Clear();
-                }
-                for (int j = 0; j < nk; j++)
-                {
-                    dkv.AsSpan(kOff + j * width, d).Clear();
-                    dvv.AsSpan(kOff + j * width, d).Clear();
-                }
-                for (int j0 = 0; j0 < nk; j0 += AttentionKeyBlock)
-                {
-                    int kn = Math.Min(AttentionKeyBlock, nk - j0);
-                    var pb = p.AsSpan(0, kn);
-                    var db = dp.AsSpan(0, kn);
-                    for (int i = 0; i < nq; i++)
+                    int h = (int)(bh % heads), bi = (int)(bh / heads);
+                    long qOff = (long)bi * nq * width + h * d, kOff = (long)bi * nk * width + h * d;
+                    if (nq == 0)
                     {
-                        ReadOnlySpan<float> qi = qv.AsSpan(qOff + i * width, d);
-                        ReadOnlySpan<float> gi = gov.AsSpan(qOff + i * width, d);
-                        var dqi = dqv.AsSpan(qOff + i * width, d);
-                        for (int jj = 0; jj < kn; jj++)
+                        for (int j = 0; j < nk; j++)
                         {
-                            int kj = kOff + (j0 + jj) * width;
-                            pb[jj] = scale * TensorPrimitives.Dot(qi, kv.AsSpan(kj, d));
-                            db[jj] = TensorPrimitives.Dot(gi, vv.AsSpan(kj, d));
+                            dkv.AsSpan((int)(kOff + (long)j * width), d).Clear();
+                            dvv.AsSpan((int)(kOff + (long)j * width), d).Clear();
                         }
-                        // Probabilities rebuilt from the saved log-sum-exp; dS = P∘(dP − Δ), pre-scaled.
-                        TensorPrimitives.Subtract(pb, lv[bh * nq + i], pb);
-                        TensorPrimitives.Exp(pb, pb);
-                        TensorPrimitives.Subtract(db, delta[i], db);
-                        TensorPrimitives.Multiply(db, pb, db);
-                        TensorPrimitives.Multiply(db, scale, db);
-                        for (int jj = 0; jj < kn; jj++)
+                        continue;
+                    }
+                    for (int i0 = 0; i0 < nq; i0 += AttentionQueryBlock)
+                    {
+                        int rows = Math.Min(AttentionQueryBlock, nq - i0);
+                        float beta = i0 == 0 ? 0f : 1f;
+                        float* qp = pq + qOff + (long)i0 * width, gp = pg + qOff + (long)i0 * width;
+                        Sgemm.RunSerial(false, true, rows, nk, d, scale, qp, width, pk + kOff, width, 0f, ps, nk);
+                        Sgemm.RunSerial(false, true, rows, nk, d, 1f, gp, width, pv + kOff, width, 0f, pdp, nk);
+                        for (int r = 0; r < rows; r++)
                         {
-                            int kj = kOff + (j0 + jj) * width;
-                            TensorPrimitives.MultiplyAdd(gi, pb[jj], dvv.AsSpan(kj, d), dvv.AsSpan(kj, d));
-                            TensorPrimitives.MultiplyAdd(kv.AsSpan(kj, d), db[jj], dqi, dqi);
-                            TensorPrimitives.MultiplyAdd(qi, db[jj], dkv.AsSpan(kj, d), dkv.AsSpan(kj, d));
+                            int i = i0 + r;
+                            var p = sBuf.AsSpan(r * nk, nk);
+                            var g = dpBuf.AsSpan(r * nk, nk);
+                            // Probabilities rebuilt from the saved log-sum-exp; dS = P∘(dP − Δ) with
+                            // Δᵢ = dOᵢ·Oᵢ = Σⱼ Pᵢⱼ·dPᵢⱼ, the softmax-Jacobian term.
+                            TensorPrimitives.Subtract(p, lv[bh * nq + i], p);
+                            TensorPrimitives.Exp(p, p);
+                            float delta = TensorPrimitives.Dot(gov.AsSpan((int)(qOff + (long)i * width), d), ov.AsSpan((int)(qOff + (long)i * width), d));
+                            TensorPrimitives.Subtract(g, delta, g);
+                            TensorPrimitives.Multiply(g, p, g);
                         }
+                        Sgemm.RunSerial(true, false, nk, d, rows, 1f, ps, nk, gp, width, beta, pdv + kOff, width);
+                        Sgemm.RunSerial(false, false, rows, d, nk, scale, pdp, nk, pk + kOff, width, 0f, pdq + qOff + (long)i0 * width, width);
+                        Sgemm.RunSerial(true, false, nk, d, rows, scale, pdp, nk, qp, width, beta, pdk + kOff, width);
                     }
                 }
             }
         });
+    }
+
+    /// <summary>A thread's scratch array of at least <paramref name="length"/> floats, pinned for pointer use.</summary>
+    private static float[] Scratch(ref float[]? cache, long length)
+    {
+        if (cache == null || cache.Length < length)
+            cache = GC.AllocateUninitializedArray<float>((int)Math.Max(1, length), pinned: true);
+        return cache;
     }
 }

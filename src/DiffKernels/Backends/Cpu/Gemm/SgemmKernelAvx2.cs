@@ -48,6 +48,53 @@ internal static unsafe class SgemmKernelAvx2
         StoreRow(c + 5 * ldc, c50, c51, va, vb, keep);
     }
 
+    /// <summary>
+    /// C[0..6, 0..16] = A·(B panel) + bias, with A read in place: row r is the concatenation of
+    /// <paramref name="segments"/> runs of <paramref name="len"/> floats starting at rows[s·6 + r]
+    /// (an implicit im2col: each run is one kernel tap of one output pixel). The B panel holds
+    /// segments·len rows of 16. <paramref name="bias"/> (16 floats) may be null.
+    /// </summary>
+    public static void RunRows(int segments, int len, float** rows, float* b, float* c, long ldc, float* bias)
+    {
+        var c00 = Vector256<float>.Zero; var c01 = Vector256<float>.Zero;
+        var c10 = Vector256<float>.Zero; var c11 = Vector256<float>.Zero;
+        var c20 = Vector256<float>.Zero; var c21 = Vector256<float>.Zero;
+        var c30 = Vector256<float>.Zero; var c31 = Vector256<float>.Zero;
+        var c40 = Vector256<float>.Zero; var c41 = Vector256<float>.Zero;
+        var c50 = Vector256<float>.Zero; var c51 = Vector256<float>.Zero;
+        for (int s = 0; s < segments; s++)
+        {
+            float** t = rows + s * Sgemm.MR;
+            float* a0 = t[0], a1 = t[1], a2 = t[2], a3 = t[3], a4 = t[4], a5 = t[5];
+            for (int p = 0; p < len; p++)
+            {
+                var b0 = Avx.LoadVector256(b);
+                var b1 = Avx.LoadVector256(b + 8);
+                var av = Avx.BroadcastScalarToVector256(a0 + p);
+                c00 = Fma.MultiplyAdd(av, b0, c00); c01 = Fma.MultiplyAdd(av, b1, c01);
+                av = Avx.BroadcastScalarToVector256(a1 + p);
+                c10 = Fma.MultiplyAdd(av, b0, c10); c11 = Fma.MultiplyAdd(av, b1, c11);
+                av = Avx.BroadcastScalarToVector256(a2 + p);
+                c20 = Fma.MultiplyAdd(av, b0, c20); c21 = Fma.MultiplyAdd(av, b1, c21);
+                av = Avx.BroadcastScalarToVector256(a3 + p);
+                c30 = Fma.MultiplyAdd(av, b0, c30); c31 = Fma.MultiplyAdd(av, b1, c31);
+                av = Avx.BroadcastScalarToVector256(a4 + p);
+                c40 = Fma.MultiplyAdd(av, b0, c40); c41 = Fma.MultiplyAdd(av, b1, c41);
+                av = Avx.BroadcastScalarToVector256(a5 + p);
+                c50 = Fma.MultiplyAdd(av, b0, c50); c51 = Fma.MultiplyAdd(av, b1, c51);
+                b += Sgemm.NR;
+            }
+        }
+        var lo = bias == null ? Vector256<float>.Zero : Avx.LoadVector256(bias);
+        var hi = bias == null ? Vector256<float>.Zero : Avx.LoadVector256(bias + 8);
+        Avx.Store(c, Avx.Add(c00, lo)); Avx.Store(c + 8, Avx.Add(c01, hi));
+        Avx.Store(c + ldc, Avx.Add(c10, lo)); Avx.Store(c + ldc + 8, Avx.Add(c11, hi));
+        Avx.Store(c + 2 * ldc, Avx.Add(c20, lo)); Avx.Store(c + 2 * ldc + 8, Avx.Add(c21, hi));
+        Avx.Store(c + 3 * ldc, Avx.Add(c30, lo)); Avx.Store(c + 3 * ldc + 8, Avx.Add(c31, hi));
+        Avx.Store(c + 4 * ldc, Avx.Add(c40, lo)); Avx.Store(c + 4 * ldc + 8, Avx.Add(c41, hi));
+        Avx.Store(c + 5 * ldc, Avx.Add(c50, lo)); Avx.Store(c + 5 * ldc + 8, Avx.Add(c51, hi));
+    }
+
     private static void StoreRow(float* c, Vector256<float> lo, Vector256<float> hi, Vector256<float> va, Vector256<float> vb, bool keep)
     {
         if (keep)

@@ -40,6 +40,41 @@ internal static unsafe class SgemmKernelPortable
         }
     }
 
+    /// <summary>The portable twin of <see cref="SgemmKernelAvx2.RunRows"/>: A read in place through a table of row runs.</summary>
+    public static void RunRows(int segments, int len, float** rows, float* b, float* c, long ldc, float* bias)
+    {
+        int w = Vector<float>.Count;
+        for (int v = 0; v < Sgemm.NR; v += w)
+        {
+            Vector<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+            float* bp = b + v;
+            for (int s = 0; s < segments; s++)
+            {
+                float** t = rows + s * Sgemm.MR;
+                float* a0 = t[0], a1 = t[1], a2 = t[2], a3 = t[3], a4 = t[4], a5 = t[5];
+                for (int p = 0; p < len; p++)
+                {
+                    var bv = Unsafe.ReadUnaligned<Vector<float>>(bp);
+                    c0 += new Vector<float>(a0[p]) * bv;
+                    c1 += new Vector<float>(a1[p]) * bv;
+                    c2 += new Vector<float>(a2[p]) * bv;
+                    c3 += new Vector<float>(a3[p]) * bv;
+                    c4 += new Vector<float>(a4[p]) * bv;
+                    c5 += new Vector<float>(a5[p]) * bv;
+                    bp += Sgemm.NR;
+                }
+            }
+            var bv0 = bias == null ? Vector<float>.Zero : Unsafe.ReadUnaligned<Vector<float>>(bias + v);
+            float* col = c + v;
+            Unsafe.WriteUnaligned(col, c0 + bv0);
+            Unsafe.WriteUnaligned(col + ldc, c1 + bv0);
+            Unsafe.WriteUnaligned(col + 2 * ldc, c2 + bv0);
+            Unsafe.WriteUnaligned(col + 3 * ldc, c3 + bv0);
+            Unsafe.WriteUnaligned(col + 4 * ldc, c4 + bv0);
+            Unsafe.WriteUnaligned(col + 5 * ldc, c5 + bv0);
+        }
+    }
+
     private static void Store(float* c, Vector<float> acc, float alpha, float beta)
     {
         var r = acc * alpha;

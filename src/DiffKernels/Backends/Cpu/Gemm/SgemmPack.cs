@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DiffKernels.Backends.Cpu.Gemm;
 
@@ -6,13 +8,16 @@ namespace DiffKernels.Backends.Cpu.Gemm;
 /// Packing of op(A) and op(B) blocks into the panel layouts the micro-kernels stream through:
 /// A as MR-row panels stored k-major (MR values per k), B as NR-column panels (NR values per k).
 /// Transposes are resolved here and ragged panels are zero-padded, so kernels never see either.
+/// With AVX2 the transposing cases go through 8×8 register transposes. B packing writes exactly its
+/// panels (participants pack neighbouring panels of one shared block); A packing may store up to 8
+/// floats past its last panel, into the private buffer's slack.
 /// </summary>
 internal static unsafe class SgemmPack
 {
     private const int MR = Sgemm.MR, NR = Sgemm.NR;
 
     /// <summary>Packs op(A)[i0..i0+mc, p0..p0+kc] into ⌈mc/MR⌉ panels of kc×MR.</summary>
-    public static void PackA(bool transA, float* a, int lda, int i0, int mc, int p0, int kc, float* dst)
+    public static void PackA(bool transA, float* a, int lda, int i0, int mc, int p0, int kc, float* dst, bool avx)
     {
         for (int ir = 0; ir < mc; ir += MR)
         {
@@ -21,32 +26,43 @@ internal static unsafe class SgemmPack
             if (transA)
             {
                 // Stored k×m: the MR values for one k are adjacent.
+                float* src = a + (long)p0 * lda + i0 + ir;
+                if (mr == MR && avx && ir + 8 <= mc)
+                {
+                    // Whole 8-float loads stay inside the block's rows (two columns past the panel);
+                    // each store overlaps the next k's slot, which that store then overwrites.
+                    for (int p = 0; p < kc; p++) Avx.Store(panel + p * MR, Avx.LoadVector256(src + (long)p * lda));
+                    continue;
+                }
                 for (int p = 0; p < kc; p++)
                 {
-                    float* src = a + (long)(p0 + p) * lda + i0 + ir;
+                    float* s = src + (long)p * lda;
                     float* d = panel + p * MR;
                     int r = 0;
-                    for (; r < mr; r++) d[r] = src[r];
+                    for (; r < mr; r++) d[r] = s[r];
                     for (; r < MR; r++) d[r] = 0f;
                 }
             }
             else
             {
-                // Stored m×k: walk each row contiguously and scatter into the panel.
-                for (int r = 0; r < mr; r++)
+                // Stored m×k: MR rows, each contiguous along k, are transposed into the panel.
+                float* src = a + (long)(i0 + ir) * lda + p0;
+                int p = 0;
+                if (mr == MR && avx)
+                    for (; p + 8 <= kc; p += 8) TransposeRows6(src + p, lda, panel + p * MR);
+                for (; p < kc; p++)
                 {
-                    float* src = a + (long)(i0 + ir + r) * lda + p0;
-                    float* d = panel + r;
-                    for (int p = 0; p < kc; p++) d[p * MR] = src[p];
+                    float* d = panel + p * MR;
+                    int r = 0;
+                    for (; r < mr; r++) d[r] = src[(long)r * lda + p];
+                    for (; r < MR; r++) d[r] = 0f;
                 }
-                for (int r = mr; r < MR; r++)
-                    for (int p = 0; p < kc; p++) panel[p * MR + r] = 0f;
             }
         }
     }
 
     /// <summary>Packs op(B)[p0..p0+kc, j0..j0+nc] into ⌈nc/NR⌉ panels of kc×NR.</summary>
-    public static void PackB(bool transB, float* b, int ldb, int p0, int kc, int j0, int nc, float* dst)
+    public static void PackB(bool transB, float* b, int ldb, int p0, int kc, int j0, int nc, float* dst, bool avx)
     {
         for (int jr = 0; jr < nc; jr += NR)
         {
@@ -55,14 +71,23 @@ internal static unsafe class SgemmPack
             if (transB)
             {
                 // Stored n×k: each output column is a contiguous run of k.
-                for (int j = 0; j < nr; j++)
+                float* src = b + (long)(j0 + jr) * ldb + p0;
+                int p = 0;
+                if (nr == NR && avx)
                 {
-                    float* src = b + (long)(j0 + jr + j) * ldb + p0;
-                    float* d = panel + j;
-                    for (int p = 0; p < kc; p++) d[p * NR] = src[p];
+                    for (; p + 8 <= kc; p += 8)
+                    {
+                        Transpose8(src + p, ldb, panel + p * NR, NR);
+                        Transpose8(src + 8L * ldb + p, ldb, panel + p * NR + 8, NR);
+                    }
                 }
-                for (int j = nr; j < NR; j++)
-                    for (int p = 0; p < kc; p++) panel[p * NR + j] = 0f;
+                for (; p < kc; p++)
+                {
+                    float* d = panel + p * NR;
+                    int j = 0;
+                    for (; j < nr; j++) d[j] = src[(long)j * ldb + p];
+                    for (; j < NR; j++) d[j] = 0f;
+                }
             }
             else
             {
@@ -71,10 +96,84 @@ internal static unsafe class SgemmPack
                 {
                     float* src = b + (long)(p0 + p) * ldb + j0 + jr;
                     float* d = panel + p * NR;
+                    if (nr == NR)
+                    {
+                        Unsafe.CopyBlockUnaligned(d, src, NR * sizeof(float));
+                        continue;
+                    }
                     Unsafe.CopyBlockUnaligned(d, src, (uint)(nr * sizeof(float)));
                     for (int j = nr; j < NR; j++) d[j] = 0f;
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Eight consecutive k of six rows (stride <paramref name="ld"/>) into eight groups of six at
+    /// <paramref name="dst"/>; the last group's 8-float store runs 2 floats past the 48 written.
+    /// </summary>
+    private static void TransposeRows6(float* src, int ld, float* dst)
+    {
+        var z = Vector256<float>.Zero;
+        Transpose(Avx.LoadVector256(src), Avx.LoadVector256(src + ld), Avx.LoadVector256(src + 2L * ld),
+            Avx.LoadVector256(src + 3L * ld), Avx.LoadVector256(src + 4L * ld), Avx.LoadVector256(src + 5L * ld), z, z,
+            out var o0, out var o1, out var o2, out var o3, out var o4, out var o5, out var o6, out var o7);
+        Avx.Store(dst, o0);
+        Avx.Store(dst + 6, o1);
+        Avx.Store(dst + 12, o2);
+        Avx.Store(dst + 18, o3);
+        Avx.Store(dst + 24, o4);
+        Avx.Store(dst + 30, o5);
+        Avx.Store(dst + 36, o6);
+        Avx.Store(dst + 42, o7);
+    }
+
+    /// <summary>An 8×8 block (rows at stride <paramref name="ld"/>) transposed into rows at stride <paramref name="dstLd"/>.</summary>
+    private static void Transpose8(float* src, int ld, float* dst, int dstLd)
+    {
+        Transpose(Avx.LoadVector256(src), Avx.LoadVector256(src + ld), Avx.LoadVector256(src + 2L * ld), Avx.LoadVector256(src + 3L * ld),
+            Avx.LoadVector256(src + 4L * ld), Avx.LoadVector256(src + 5L * ld), Avx.LoadVector256(src + 6L * ld), Avx.LoadVector256(src + 7L * ld),
+            out var o0, out var o1, out var o2, out var o3, out var o4, out var o5, out var o6, out var o7);
+        Avx.Store(dst, o0);
+        Avx.Store(dst + dstLd, o1);
+        Avx.Store(dst + 2 * dstLd, o2);
+        Avx.Store(dst + 3 * dstLd, o3);
+        Avx.Store(dst + 4 * dstLd, o4);
+        Avx.Store(dst + 5 * dstLd, o5);
+        Avx.Store(dst + 6 * dstLd, o6);
+        Avx.Store(dst + 7 * dstLd, o7);
+    }
+
+    /// <summary>oᵢ = (r0[i], r1[i], …, r7[i]): interleave pairs, then quadruples, then swap 128-bit halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
+        out Vector256<float> o0, out Vector256<float> o1, out Vector256<float> o2, out Vector256<float> o3,
+        out Vector256<float> o4, out Vector256<float> o5, out Vector256<float> o6, out Vector256<float> o7)
+    {
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        o0 = Avx.Permute2x128(u0, u4, 0x20);
+        o1 = Avx.Permute2x128(u1, u5, 0x20);
+        o2 = Avx.Permute2x128(u2, u6, 0x20);
+        o3 = Avx.Permute2x128(u3, u7, 0x20);
+        o4 = Avx.Permute2x128(u0, u4, 0x31);
+        o5 = Avx.Permute2x128(u1, u5, 0x31);
+        o6 = Avx.Permute2x128(u2, u6, 0x31);
+        o7 = Avx.Permute2x128(u3, u7, 0x31);
     }
 }

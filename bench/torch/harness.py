@@ -1,0 +1,86 @@
+"""Timing and output shared by the PyTorch scripts: the same warm-up, interleaving-free repetition,
+median and interquartile spread as `dk bench`, and the same JSON line format (this implementation's
+figure under "ours", its name under "backend")."""
+
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+
+def setup_threads(n=None):
+    """Use every core unless told otherwise, as `dk bench` does."""
+    n = n or os.cpu_count() or 1
+    torch.set_num_threads(n)
+    return n
+
+
+def implementation():
+    return f"torch-{torch.__version__}"
+
+
+def describe():
+    return (f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+            f"mkldnn {'on' if torch.backends.mkldnn.is_available() else 'off'}, "
+            f"cpu capability {torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, 'cpu') else 'n/a'}")
+
+
+def quantile(sorted_values, q):
+    pos = q * (len(sorted_values) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (pos - lo) * (sorted_values[hi] - sorted_values[lo])
+
+
+def sample(fn, min_runs, max_runs, min_seconds, warmup_seconds, warmup_runs=2):
+    """Run times in seconds of fn after a warm-up."""
+    start = time.perf_counter()
+    runs = 0
+    while runs < warmup_runs or time.perf_counter() - start < warmup_seconds:
+        fn()
+        runs += 1
+    times = []
+    start = time.perf_counter()
+    while len(times) < max_runs and (len(times) < min_runs or time.perf_counter() - start < min_seconds):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def rnd(v):
+    """Four significant digits, as the C# side writes them."""
+    if v == 0 or v != v:
+        return v
+    from math import floor, log10
+    return round(v, max(0, min(15, 3 - int(floor(log10(abs(v)))))))
+
+
+def result_line(case, unit, work, times, note=None):
+    """One JSON line: unit is GFLOP/s, GB/s (work = FLOPs or bytes per run) or ms/step."""
+    s = sorted(times)
+    med = statistics.median(s)
+    value = med * 1e3 if unit == "ms/step" else work / med / 1e9
+    spread = (quantile(s, 0.75) - quantile(s, 0.25)) / med * 100 if med > 0 else 0.0
+    return json.dumps({
+        "case": case, "backend": implementation(), "unit": unit, "ours": rnd(value),
+        "baseline_name": None, "baseline": None, "ratio": None,
+        "ours_ms": rnd(med * 1e3), "ours_spread_pct": rnd(spread), "runs": len(s),
+        "baseline_ms": None, "baseline_spread_pct": None,
+        "note": note if note is not None else describe(),
+    }, ensure_ascii=False)
+
+
+def add_timing_args(parser):
+    parser.add_argument("--min-runs", type=int, default=7)
+    parser.add_argument("--max-runs", type=int, default=200)
+    parser.add_argument("--min-seconds", type=float, default=1.5)
+    parser.add_argument("--warmup-seconds", type=float, default=0.3)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)

@@ -1,0 +1,227 @@
+using DiffKernels.Backends.Cpu.Gemm;
+
+namespace DiffKernels.Backends.Cpu.Conv;
+
+/// <summary>
+/// Convolutions as implicit GEMMs over NHWC data, with no im2col matrix in memory. Forward: output
+/// pixels are GEMM rows whose patch is read in place, one run of Cin channels per kernel tap (taps
+/// in the padding read a zero run), against the weight packed once into the micro-kernel's B panels;
+/// bias is added as the tiles are stored. Data gradient at stride 1: the forward of dy with the
+/// weight flipped in space and transposed in channels, padded by K − 1 − P. Weight gradient:
+/// dW = dyᵀ·im2col(x), the im2col panels packed straight from x one depth step at a time, the
+/// columns of dW split between workers. Every output element sums in a fixed order, whatever the split.
+/// </summary>
+internal static unsafe class ConvImplicit
+{
+    private const int MR = Sgemm.MR, NR = Sgemm.NR;
+
+    /// <summary>True when <see cref="BackwardData"/> handles the geometry (stride 1, padding below the kernel size).</summary>
+    public static bool HandlesBackwardData(Conv2dGeometry g) =>
+        g.StrideH == 1 && g.StrideW == 1 && g.PadH < g.KH && g.PadW < g.KW;
+
+    /// <summary>y = conv(x, w) + bias, y overwritten.</summary>
+    public static void Forward(Conv2dGeometry g, float[] x, float[] w, float[]? bias, float[] y, bool avx)
+    {
+        long rows = (long)g.N * g.OH * g.OW;
+        int cout = g.Cout, k = g.PatchSize, segments = g.KH * g.KW, len = g.Cin;
+        if (rows == 0 || cout == 0) return;
+        if (k == 0)
+        {
+            for (long r = 0; r < rows; r++)
+                if (bias == null) y.AsSpan((int)(r * cout), cout).Clear();
+                else bias.AsSpan(0, cout).CopyTo(y.AsSpan((int)(r * cout), cout));
+            return;
+        }
+        int panels = (cout + NR - 1) / NR;
+        var wp = CpuArrayPool.Rent(panels * NR * k);
+        var bp = CpuArrayPool.Rent(panels * NR);
+        var zero = CpuArrayPool.Rent(len);
+        try
+        {
+            bp.AsSpan(0, panels * NR).Clear();
+            if (bias != null) bias.AsSpan(0, cout).CopyTo(bp);
+            zero.AsSpan(0, len).Clear();
+            fixed (float* pw = w, pwp = wp)
+                SgemmPack.PackB(true, pw, k, 0, k, 0, cout, pwp, avx);
+            long mPanels = (rows + MR - 1) / MR;
+            CpuParallel.For(mPanels, (long)MR * cout * k, (s, e) =>
+            {
+                float** table = stackalloc float*[segments * MR];
+                float* edge = stackalloc float[MR * NR];
+                fixed (float* px = x, py = y, pwp = wp, pbp = bp, pz = zero)
+                {
+                    for (long panel = s; panel < e; panel++)
+                    {
+                        long i0 = panel * MR;
+                        int mr = (int)Math.Min(MR, rows - i0);
+                        FillRowTable(g, px, pz, i0, mr, table);
+                        for (int jp = 0; jp < panels; jp++)
+                        {
+                            int jr = jp * NR, nr = Math.Min(NR, cout - jr);
+                            float* bPanel = pwp + (long)jr * k;
+                            float* biasPanel = bias == null ? null : pbp + jr;
+                            float* c = py + i0 * cout + jr;
+                            if (mr == MR && nr == NR)
+                            {
+                                Kernel(segments, len, table, bPanel, c, cout, biasPanel, avx);
+                                continue;
+                            }
+                            Kernel(segments, len, table, bPanel, edge, NR, biasPanel, avx);
+                            for (int r = 0; r < mr; r++)
+                                for (int j = 0; j < nr; j++) c[r * cout + j] = edge[r * NR + j];
+                        }
+                    }
+                }
+            });
+        }
+        finally
+        {
+            CpuArrayPool.Return(wp);
+            CpuArrayPool.Return(bp);
+            CpuArrayPool.Return(zero);
+        }
+    }
+
+    /// <summary>dx from dy at stride 1 (see <see cref="HandlesBackwardData"/>), dx overwritten.</summary>
+    public static void BackwardData(Conv2dGeometry g, float[] dy, float[] w, float[] dx, bool avx)
+    {
+        // dx[n,ih,iw,ci] = Σ dy[n, ih + P − kh, iw + P − kw, co]·w[co,kh,kw,ci]: a convolution of dy
+        // with w'[ci, KH−1−kh, KW−1−kw, co] = w[co, kh, kw, ci] and padding K − 1 − P.
+        int taps = g.KH * g.KW;
+        var flipped = CpuArrayPool.Rent(g.Cout * g.PatchSize);
+        try
+        {
+            for (int co = 0; co < g.Cout; co++)
+                for (int t = 0; t < taps; t++)
+                {
+                    int kh = t / g.KW, kw = t % g.KW, ft = (g.KH - 1 - kh) * g.KW + (g.KW - 1 - kw);
+                    for (int ci = 0; ci < g.Cin; ci++)
+                        flipped[((long)ci * taps + ft) * g.Cout + co] = w[((long)co * taps + t) * g.Cin + ci];
+                }
+            var back = new Conv2dGeometry(g.N, g.OH, g.OW, g.Cout, g.Cin, g.KH, g.KW, 1, 1, g.KH - 1 - g.PadH, g.KW - 1 - g.PadW);
+            Forward(back, dy, flipped, null, dx, avx);
+        }
+        finally
+        {
+            CpuArrayPool.Return(flipped);
+        }
+    }
+
+    /// <summary>dw = dyᵀ·im2col(x), dw overwritten.</summary>
+    public static void BackwardWeight(Conv2dGeometry g, float[] x, float[] dy, float[] dw, bool avx)
+    {
+        int m = g.Cout, n = g.PatchSize;
+        long pixels = (long)g.N * g.OH * g.OW;
+        if (m == 0 || n == 0) return;
+        if (pixels == 0)
+        {
+            dw.AsSpan(0, m * n).Clear();
+            return;
+        }
+        int nPanels = (n + NR - 1) / NR;
+        long work = (long)m * n * pixels;
+        int participants = work < (1L << 18) ? 1 : Math.Min(CpuParallel.Workers, nPanels);
+        CpuParallel.Run(participants, (w, count) =>
+        {
+            int j0 = nPanels * w / count, j1 = nPanels * (w + 1) / count;
+            float* wa = Sgemm.PackABuffer();
+            float* wb = Sgemm.PackBBuffer();
+            fixed (float* px = x, pdy = dy, pdw = dw)
+            {
+                for (int cb = j0 * NR; cb < Math.Min(n, j1 * NR); cb += Sgemm.NC)
+                {
+                    int ncb = Math.Min(Sgemm.NC, Math.Min(n, j1 * NR) - cb);
+                    for (long pc = 0; pc < pixels; pc += Sgemm.KC)
+                    {
+                        int kc = (int)Math.Min(Sgemm.KC, pixels - pc);
+                        PackPatches(g, px, pc, kc, cb, ncb, wb);
+                        for (int ic = 0; ic < m; ic += Sgemm.MC)
+                        {
+                            int mc = Math.Min(Sgemm.MC, m - ic);
+                            // dy is pixels × Cout: read as the k × m storage of A = dyᵀ.
+                            SgemmPack.PackA(true, pdy + pc * m, m, ic, mc, 0, kc, wa, avx);
+                            Sgemm.Macro(wa, mc, wb, 0, (ncb + NR - 1) / NR, ncb, kc, pdw + (long)ic * n + cb, n, 1f, pc == 0 ? 0f : 1f, avx);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Points table[t·MR + r] at the Cin-run of tap t for output pixel i0 + r, or at the zero run
+    /// when the tap falls in the padding or the row is past the last pixel.
+    /// </summary>
+    private static void FillRowTable(Conv2dGeometry g, float* x, float* zero, long i0, int mr, float** table)
+    {
+        int taps = g.KH * g.KW;
+        for (int r = 0; r < MR; r++)
+        {
+            if (r >= mr)
+            {
+                for (int t = 0; t < taps; t++) table[t * MR + r] = zero;
+                continue;
+            }
+            long i = i0 + r;
+            int ow = (int)(i % g.OW);
+            long line = i / g.OW;
+            int oh = (int)(line % g.OH), nb = (int)(line / g.OH);
+            for (int t = 0; t < taps; t++)
+            {
+                int ih = oh * g.StrideH - g.PadH + t / g.KW, iw = ow * g.StrideW - g.PadW + t % g.KW;
+                table[t * MR + r] = ih < 0 || ih >= g.H || iw < 0 || iw >= g.W
+                    ? zero
+                    : x + (((long)nb * g.H + ih) * g.W + iw) * g.Cin;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs im2col(x)[pixels p0..p0+kc, columns c0..c0+nc] into NR-column panels (panel j at dst + j·NR·kc),
+    /// reading x directly; columns past c0 + nc and taps in the padding are zeros.
+    /// </summary>
+    private static void PackPatches(Conv2dGeometry g, float* x, long p0, int kc, int c0, int nc, float* dst)
+    {
+        int cin = g.Cin;
+        bool wholeRuns = cin % NR == 0;
+        for (int p = 0; p < kc; p++)
+        {
+            long i = p0 + p;
+            int ow = (int)(i % g.OW);
+            long line = i / g.OW;
+            int oh = (int)(line % g.OH), nb = (int)(line / g.OH);
+            int ih0 = oh * g.StrideH - g.PadH, iw0 = ow * g.StrideW - g.PadW;
+            float* pixelBase = x + (long)nb * g.H * g.W * cin;
+            for (int jr = 0; jr < nc; jr += NR)
+            {
+                float* d = dst + (long)jr * kc + p * NR;
+                int col = c0 + jr;
+                if (wholeRuns && jr + NR <= nc)
+                {
+                    // The 16 columns lie in one tap's channel run: one copy or one clear.
+                    int t = col / cin, ih = ih0 + t / g.KW, iw = iw0 + t % g.KW;
+                    if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) new Span<float>(d, NR).Clear();
+                    else new ReadOnlySpan<float>(pixelBase + ((long)ih * g.W + iw) * cin + col % cin, NR).CopyTo(new Span<float>(d, NR));
+                    continue;
+                }
+                for (int j = 0; j < NR; j++)
+                {
+                    int cj = col + j;
+                    float v = 0f;
+                    if (jr + j < nc)
+                    {
+                        int t = cj / cin, ih = ih0 + t / g.KW, iw = iw0 + t % g.KW;
+                        if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) v = pixelBase[((long)ih * g.W + iw) * cin + cj % cin];
+                    }
+                    d[j] = v;
+                }
+            }
+        }
+    }
+
+    private static void Kernel(int segments, int len, float** rows, float* b, float* c, long ldc, float* bias, bool avx)
+    {
+        if (avx) SgemmKernelAvx2.RunRows(segments, len, rows, b, c, ldc, bias);
+        else SgemmKernelPortable.RunRows(segments, len, rows, b, c, ldc, bias);
+    }
+}

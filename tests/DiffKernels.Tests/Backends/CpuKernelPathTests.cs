@@ -1,0 +1,245 @@
+using DiffKernels.Backends;
+using DiffKernels.Backends.Cpu;
+using DiffKernels.Backends.Cpu.Gemm;
+using DiffKernels.Tests.Support;
+
+namespace DiffKernels.Tests.Backends;
+
+/// <summary>
+/// The parallel paths of the fast CPU kernels: SGEMM shared by rows or by columns, the implicit-GEMM
+/// convolutions (whole-run packing, row and column tails, strides), on both micro-kernel paths and
+/// several worker counts. Each result must match a double-precision reference and be bit-identical
+/// whatever the number of workers.
+/// </summary>
+public class CpuKernelPathTests
+{
+    private static readonly int[] WorkerCounts = [1, 2, 3, 8];
+
+    private static IEnumerable<TestCaseData> GemmCases()
+    {
+        // Tall products split by rows; a short wide one (few row panels) split by columns; odd sizes
+        // leave row, column and depth tails in every block; k = 520 spans three depth steps; n = 2060 two column blocks.
+        var shapes = new (int M, int N, int K)[] { (205, 40, 520), (13, 517, 300), (97, 83, 257), (30, 2060, 20) };
+        foreach (var (m, n, k) in shapes)
+            foreach (var avx in new[] { true, false })
+                foreach (var (ta, tb) in new[] { (false, false), (true, false), (false, true), (true, true) })
+                    yield return new TestCaseData(avx, ta, tb, m, n, k)
+                        .SetName($"{(avx ? "avx2" : "portable")} {(ta ? "T" : "N")}{(tb ? "T" : "N")} {m}x{n}x{k}");
+    }
+
+    [TestCaseSource(nameof(GemmCases))]
+    public void GemmIsExactAcrossWorkerCounts(bool avx, bool transA, bool transB, int m, int n, int k)
+    {
+        if (avx) Assume.That(Sgemm.Avx2Supported, "AVX2/FMA not available on this machine");
+        var rng = new System.Random(m + 31 * n + 977 * k);
+        var a = Random(rng, (long)m * k);
+        var b = Random(rng, (long)k * n);
+        var c0 = Random(rng, (long)m * n);
+        var runs = WorkerCounts.Select(w => WithPath(avx, w, () =>
+        {
+            var c = (float[])c0.Clone();
+            Sgemm.Run(transA, transB, m, n, k, 0.5f, a, 0, transA ? m : k, b, 0, transB ? k : n, -1.5f, c, 0, n, 1, 0, 0, 0);
+            return c;
+        })).ToList();
+        var expected = new double[(long)m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0;
+                for (int p = 0; p < k; p++)
+                    s += (double)(transA ? a[(long)p * m + i] : a[(long)i * k + p]) * (transB ? b[(long)j * k + p] : b[(long)p * n + j]);
+                expected[(long)i * n + j] = 0.5 * s - 1.5 * c0[(long)i * n + j];
+            }
+        AssertClose(runs[0], expected, 2e-6);
+        for (int r = 1; r < runs.Count; r++) Assert.That(runs[r], Is.EqualTo(runs[0]), $"{WorkerCounts[r]} workers differ from one");
+    }
+
+    /// <summary>Convolution geometries: x [N,H,W,Cin], w [Cout,KH,KW,Cin], stride, padding.</summary>
+    private static readonly Conv2dGeometry[] ConvGeometries =
+    [
+        new(2, 7, 9, 32, 20, 3, 3, 1, 1, 1, 1),
+        new(3, 6, 5, 16, 33, 3, 3, 2, 2, 1, 1),
+        new(1, 8, 8, 24, 7, 3, 1, 1, 1, 2, 0),
+        new(2, 5, 6, 48, 16, 1, 1, 1, 1, 0, 0),
+        new(1, 9, 7, 5, 17, 5, 3, 1, 2, 2, 1),
+    ];
+
+    private static IEnumerable<TestCaseData> ConvCases()
+    {
+        foreach (var g in ConvGeometries)
+            foreach (var avx in new[] { true, false })
+                yield return new TestCaseData(avx, g).SetName($"{(avx ? "avx2" : "portable")} x[{g.N},{g.H},{g.W},{g.Cin}] w[{g.Cout},{g.KH},{g.KW}] s{g.StrideH},{g.StrideW} p{g.PadH},{g.PadW}");
+    }
+
+    [TestCaseSource(nameof(ConvCases))]
+    public void ConvPassesAreExactAcrossWorkerCounts(bool avx, Conv2dGeometry g)
+    {
+        if (avx) Assume.That(Sgemm.Avx2Supported, "AVX2/FMA not available on this machine");
+        var rng = new System.Random(g.Cin * 101 + g.Cout);
+        long xLen = (long)g.N * g.H * g.W * g.Cin, yLen = (long)g.N * g.OH * g.OW * g.Cout, wLen = (long)g.Cout * g.PatchSize;
+        var x = Random(rng, xLen);
+        var w = Random(rng, wLen);
+        var bias = Random(rng, g.Cout);
+        var dy = Random(rng, yLen);
+        var be = CpuBackend.Instance;
+        var outputs = WorkerCounts.Select(workers => WithPath(avx, workers, () =>
+        {
+            using var bx = Upload(x);
+            using var bw = Upload(w);
+            using var bb = Upload(bias);
+            using var bdy = Upload(dy);
+            using var y = new Buf(yLen);
+            using var dx = new Buf(xLen);
+            using var dw = new Buf(wLen);
+            be.Conv2dForward(g, bx.B, bw.B, bb.B, y.B);
+            be.Conv2dBackwardData(g, bdy.B, bw.B, dx.B);
+            be.Conv2dBackwardWeight(g, bx.B, bdy.B, dw.B);
+            return new[] { y.Read(), dx.Read(), dw.Read() };
+        })).ToList();
+
+        var (ey, edx, edw) = ConvReference(g, x, w, bias, dy);
+        AssertClose(outputs[0][0], ey, 2e-6, "forward");
+        AssertClose(outputs[0][1], edx, 2e-6, "data gradient");
+        AssertClose(outputs[0][2], edw, 2e-6, "weight gradient");
+        for (int r = 1; r < outputs.Count; r++)
+            for (int o = 0; o < 3; o++) Assert.That(outputs[r][o], Is.EqualTo(outputs[0][o]), $"output {o} with {WorkerCounts[r]} workers");
+    }
+
+    private static (double[] Y, double[] Dx, double[] Dw) ConvReference(Conv2dGeometry g, float[] x, float[] w, float[] bias, float[] dy)
+    {
+        var y = new double[(long)g.N * g.OH * g.OW * g.Cout];
+        var dx = new double[x.Length];
+        var dw = new double[w.Length];
+        for (int n = 0; n < g.N; n++)
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++)
+                    for (int co = 0; co < g.Cout; co++)
+                    {
+                        long yi = ((long)(n * g.OH + oh) * g.OW + ow) * g.Cout + co;
+                        double s = bias[co];
+                        for (int kh = 0; kh < g.KH; kh++)
+                            for (int kw = 0; kw < g.KW; kw++)
+                            {
+                                int ih = oh * g.StrideH - g.PadH + kh, iw = ow * g.StrideW - g.PadW + kw;
+                                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                                for (int ci = 0; ci < g.Cin; ci++)
+                                {
+                                    long xi = ((long)(n * g.H + ih) * g.W + iw) * g.Cin + ci;
+                                    long wi = ((long)(co * g.KH + kh) * g.KW + kw) * g.Cin + ci;
+                                    s += (double)x[xi] * w[wi];
+                                    dx[xi] += (double)dy[yi] * w[wi];
+                                    dw[wi] += (double)dy[yi] * x[xi];
+                                }
+                            }
+                        y[yi] = s;
+                    }
+        return (y, dx, dw);
+    }
+
+    [Test]
+    public void NestedParallelLoopsRunInline()
+    {
+        int saved = CpuParallel.Workers;
+        try
+        {
+            CpuParallel.Workers = 4;
+            var sums = new long[64];
+            CpuParallel.For(64, 1 << 20, (s, e) =>
+            {
+                for (long i = s; i < e; i++)
+                    CpuParallel.For(100, 1 << 20, (a, b) =>
+                    {
+                        for (long j = a; j < b; j++) Interlocked.Add(ref sums[i], j);
+                    });
+            });
+            Assert.That(sums, Is.All.EqualTo(4950));
+        }
+        finally
+        {
+            CpuParallel.Workers = saved;
+        }
+    }
+
+    [Test]
+    public void AFailingChunkIsRethrownAndThePoolStaysUsable()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => CpuParallel.For(1000, 1 << 20, (s, e) =>
+        {
+            if (s <= 500 && 500 < e) throw new InvalidOperationException("chunk failed");
+        }));
+        Assert.That(ex!.Message, Is.EqualTo("chunk failed"));
+        long total = 0;
+        CpuParallel.For(1000, 1 << 20, (s, e) => Interlocked.Add(ref total, e - s));
+        Assert.That(total, Is.EqualTo(1000));
+    }
+
+    [Test]
+    public void ConcurrentCallersEachGetTheirWholeRange()
+    {
+        var totals = new long[4];
+        var threads = Enumerable.Range(0, totals.Length).Select(t => new Thread(() =>
+        {
+            for (int rep = 0; rep < 50; rep++)
+                CpuParallel.For(10_000, 64, (s, e) => Interlocked.Add(ref totals[t], e - s));
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.That(totals, Is.All.EqualTo(50L * 10_000));
+    }
+
+    [Test]
+    public void WorkersMustBePositive() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => CpuParallel.Workers = 0);
+
+    private static T WithPath<T>(bool avx, int workers, Func<T> body)
+    {
+        bool savedAvx = Sgemm.UseAvx2;
+        int savedWorkers = CpuParallel.Workers;
+        try
+        {
+            Sgemm.UseAvx2 = avx;
+            CpuParallel.Workers = workers;
+            return body();
+        }
+        finally
+        {
+            Sgemm.UseAvx2 = savedAvx;
+            CpuParallel.Workers = savedWorkers;
+        }
+    }
+
+    private static void AssertClose(float[] actual, double[] expected, double tol, string what = "result")
+    {
+        double err = OpCheck.NormalisedError(actual.Select(v => (double)v).ToArray(), expected);
+        Assert.That(err, Is.LessThanOrEqualTo(tol), $"{what}: normalised error {err:E2}");
+    }
+
+    private static float[] Random(System.Random rng, long n)
+    {
+        var v = new float[n];
+        for (long i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
+        return v;
+    }
+
+    private static Buf Upload(float[] host)
+    {
+        var b = new Buf(host.Length);
+        CpuBackend.Instance.Upload(host, b.B, 0);
+        return b;
+    }
+
+    /// <summary>A backend buffer released at the end of a using block.</summary>
+    private sealed class Buf(long n) : IDisposable
+    {
+        public DeviceBuffer B { get; } = CpuBackend.Instance.Allocate(Math.Max(1, n));
+
+        public float[] Read()
+        {
+            var v = new float[B.Length];
+            CpuBackend.Instance.Download(B, 0, v);
+            return v;
+        }
+
+        public void Dispose() => B.Release();
+    }
+}
