@@ -80,18 +80,16 @@ internal sealed class WorkerPool
         }
     }
 
+    /// <summary>
+    /// Waits for the last worker's signal itself, not for the pending count: the count reaches zero
+    /// just before that signal, and resetting the event in between would leave a late signal set for
+    /// the next job, which would then return while its workers are still writing.
+    /// </summary>
     private void WaitForWorkers()
     {
         long until = Stopwatch.GetTimestamp() + SpinTicks;
-        while (Volatile.Read(ref _pending) != 0)
-        {
-            if (Stopwatch.GetTimestamp() > until)
-            {
-                _done.Wait();
-                break;
-            }
-            Thread.SpinWait(16);
-        }
+        while (!_done.IsSet && Stopwatch.GetTimestamp() <= until) Thread.SpinWait(16);
+        _done.Wait();
         _done.Reset();
     }
 
