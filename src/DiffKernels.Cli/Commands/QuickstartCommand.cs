@@ -24,7 +24,7 @@ internal static class QuickstartCommand
     public static Command Create()
     {
         var output = new Option<string>("--out") { Description = "Output directory", DefaultValueFactory = _ => "runs/quickstart" };
-        var steps = new Option<int>("--steps") { Description = "Training steps of the toy teacher", DefaultValueFactory = _ => 3000 };
+        var steps = new Option<int>("--steps") { Description = "Training steps of the toy teacher", DefaultValueFactory = _ => 6000 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of training and sampling", DefaultValueFactory = _ => 0UL };
         var samples = new Option<int>("--samples") { Description = "Samples drawn to score each model", DefaultValueFactory = _ => 10_000 };
         var cmd = new Command("quickstart", "Train and sample a toy teacher, then print what every model scores") { output, steps, seed, samples };
