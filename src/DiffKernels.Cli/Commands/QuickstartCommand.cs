@@ -24,7 +24,7 @@ internal static class QuickstartCommand
     public static Command Create()
     {
         var output = new Option<string>("--out") { Description = "Output directory", DefaultValueFactory = _ => "runs/quickstart" };
-        var steps = new Option<int>("--steps") { Description = "Training steps of the toy teacher", DefaultValueFactory = _ => 3000 };
+        var steps = new Option<int>("--steps") { Description = "Training steps of the toy teacher", DefaultValueFactory = _ => 6000 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of training and sampling", DefaultValueFactory = _ => 0UL };
         var samples = new Option<int>("--samples") { Description = "Samples drawn to score each model", DefaultValueFactory = _ => 10_000 };
         var cmd = new Command("quickstart", "Train and sample a toy teacher, then print what every model scores") { output, steps, seed, samples };
@@ -54,13 +54,12 @@ internal static class QuickstartCommand
         Directory.CreateDirectory(dir);
         // A quickstart starts over: the previous run's checkpoint and log would otherwise be resumed or appended to.
         foreach (var stale in new[] { EdmTrainer.CheckpointFile, EdmTrainer.LogFile }) File.Delete(Path.Combine(dir, stale));
-        foreach (var stale in Directory.EnumerateFiles(dir, "samples-*.png")) File.Delete(stale);
 
         var source = new ToyDataSource(ToyDistribution.FromName(Toy));
         var options = new TrainerOptions
         {
             Steps = steps, BatchSize = 512, Lr = 2e-3f, WarmupSteps = 100, EmaHalfLifeImages = 250_000,
-            CheckpointEvery = 0, LogEvery = 50, Seed = seed, PreviewSamples = 2000,
+            CheckpointEvery = 0, LogEvery = 50, Seed = seed,
         };
         console.Write(new Rule(Markup.Escape($"1. Mlp teacher on toy:{Toy}")).LeftJustified());
         console.MarkupLine(Markup.Escape($"training {steps} steps at batch {options.BatchSize} into {dir}"));

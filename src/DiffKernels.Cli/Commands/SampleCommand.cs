@@ -90,16 +90,9 @@ internal static class SampleCommand
 
     private static string WriteNpy(string path, Tensor samples, IReadOnlyDictionary<string, string> metadata)
     {
-        if (samples.Rank == 2)
-        {
-            NpyFile.Write(path, samples.ToArray(), samples.Shape.ToArray());
-            return path;
-        }
         int crop = metadata.TryGetValue(EdmTrainer.CropKey, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : 0;
-        var images = samples;
-        if (crop > 0) images = F.Narrow(F.Narrow(images, 1, crop, images.Shape[1] - 2 * crop), 2, crop, images.Shape[2] - 2 * crop);
-        var nchw = F.Permute(images, 0, 3, 1, 2);
-        NpyFile.Write(path, nchw.ToArray(), nchw.Shape.ToArray());
+        var (data, shape) = SampleExport.ForNpy(samples, crop);
+        NpyFile.Write(path, data, shape);
         return path;
     }
 
