@@ -40,10 +40,14 @@ public sealed partial class GpuBackend
         (long)((rows + _plan.GemmBm - 1) / _plan.GemmBm) * ((cols + _plan.GemmBn - 1) / _plan.GemmBn);
 
     /// <summary>Grid (⌈cols/BN⌉, ⌈rows/BM⌉, depth) of TX × TY groups with the slab pair in dynamic shared memory.</summary>
-    private KernelConfig GemmGrid(int rows, int cols, int depth) => new(
-        new Index3D((cols + _plan.GemmBn - 1) / _plan.GemmBn, (rows + _plan.GemmBm - 1) / _plan.GemmBm, depth),
-        new Index3D(_plan.GemmTx, _plan.GemmTy, 1),
-        SharedMemoryConfig.RequestDynamic<float>(_plan.GemmShared));
+    private KernelConfig GemmGrid(int rows, int cols, int depth)
+    {
+        var grid = new Index3D((cols + _plan.GemmBn - 1) / _plan.GemmBn, (rows + _plan.GemmBm - 1) / _plan.GemmBm, depth);
+        var max = _acc.MaxGridSize;
+        if (grid.X > max.X || grid.Y > max.Y || grid.Z > max.Z)
+            throw new NotSupportedException($"{Name} backend: a {rows}×{cols} product over {depth} matrices needs a grid of {grid}, beyond the device's {max}");
+        return new KernelConfig(grid, new Index3D(_plan.GemmTx, _plan.GemmTy, 1), SharedMemoryConfig.RequestDynamic<float>(_plan.GemmShared));
+    }
 
     private static void CheckExtent(string name, DeviceBuffer buf, long offset, int rows, int cols, int ld, int batch, long stride)
     {

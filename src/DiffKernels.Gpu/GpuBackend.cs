@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using DiffKernels.Backends;
 using DiffKernels.Kernels;
 using DiffKernels.Tensors;
@@ -132,21 +131,25 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     private static int I(long v) => checked((int)v);
 
     /// <inheritdoc/>
-    public void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, long dstOffset)
+    public unsafe void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, long dstOffset)
     {
         if (src.Length == 0) return;
-        V(dst).SubView(dstOffset, src.Length).CopyFromCPU(_acc.DefaultStream, ref MemoryMarshal.GetReference(src), src.Length);
+        // ILGPU reads host memory through a raw address: the span must stay pinned until the copy
+        // has completed (CopyFromCPU waits for it), or a compacting GC could move it mid-copy.
+        fixed (float* p = src)
+            V(dst).SubView(dstOffset, src.Length).CopyFromCPU(_acc.DefaultStream, ref *p, src.Length);
     }
 
     /// <inheritdoc/>
-    public void Download(DeviceBuffer src, long srcOffset, Span<float> dst)
+    public unsafe void Download(DeviceBuffer src, long srcOffset, Span<float> dst)
     {
         if (dst.Length == 0)
         {
             Synchronize();
             return;
         }
-        V(src).SubView(srcOffset, dst.Length).CopyToCPU(_acc.DefaultStream, ref MemoryMarshal.GetReference(dst), dst.Length);
+        fixed (float* p = dst)
+            V(src).SubView(srcOffset, dst.Length).CopyToCPU(_acc.DefaultStream, ref *p, dst.Length);
     }
 
     /// <inheritdoc/>

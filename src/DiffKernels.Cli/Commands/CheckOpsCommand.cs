@@ -75,7 +75,7 @@ internal static class CheckOpsCommand
                 r.Passed ? "pass" : "FAIL", r.Elapsed.TotalMilliseconds.ToString("0.0")));
         }
         o.WriteLine();
-        foreach (var r in failed.Where(r => r.Failure != null)) o.WriteLine($"{r.Name}: {r.Failure}");
+        foreach (var r in failed) o.WriteLine(r);
         o.WriteLine($"{cases.Count - failed.Count} passed, {failed.Count} failed of {cases.Count} ops on {gpu.Device} in {total.Elapsed.TotalSeconds:0.0} s");
         return failed.Count == 0 ? 0 : 1;
     }

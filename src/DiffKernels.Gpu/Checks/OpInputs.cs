@@ -28,6 +28,9 @@ public sealed class OpInputs
         return Tensor.FromSpan(v, shape, Device).RequireGrad(grad);
     }
 
+    /// <summary>Fixed host values as a 1-D tensor on <see cref="Device"/>.</summary>
+    public Tensor Values(params float[] values) => Tensor.FromSpan(values, new Shape(values.Length), Device);
+
     /// <summary>A uniform [−1, 1) input that requires grad.</summary>
     public Tensor Param(params int[] shape) => Uniform(new Shape(shape), grad: true);
 

@@ -39,6 +39,13 @@ public static partial class OpMatrix
             var b = c.Param(16, 48);
             return c.WithGrads(F.Matmul(a, b), a, b);
         });
+        yield return Case(f, "matmul GPU-sized 130x70x150", c =>
+        {
+            // Crosses full interior tiles and edges at the 64×64 tiles of a real GPU as well.
+            var a = c.Param(130, 70);
+            var b = c.Param(70, 150);
+            return c.WithGrads(F.Matmul(a, b), a, b);
+        });
         yield return Case(f, "linear with bias", c =>
         {
             var x = c.Param(2, 7, 24);
@@ -74,6 +81,7 @@ public static partial class OpMatrix
             ("conv2d 1x1 stride 2", [1, 6, 5, 4], [3, 1, 1, 4], 2, 2, 0, 0, false),
             ("conv2d 5x3 asymmetric", [1, 8, 7, 3], [5, 5, 3, 3], 2, 1, 2, 0, true),
             ("conv2d 3x3 no pad, many channels", [1, 6, 6, 20], [18, 3, 3, 20], 1, 1, 0, 0, false),
+            ("conv2d GPU-sized 3x3 16->32", [1, 12, 12, 16], [32, 3, 3, 16], 1, 1, 1, 1, true),
         ];
         foreach (var (name, xs, ws, sh, sw, ph, pw, bias) in cases)
             yield return Case(f, name, c =>
@@ -102,6 +110,13 @@ public static partial class OpMatrix
             var k = c.Uniform([1, 19, 16], -2, 2, grad: true);
             var v = c.Param(1, 19, 16);
             return c.WithGrads(F.Attention(q, k, v, 1), q, k, v);
+        });
+        yield return Case(f, "attention GPU-sized d=64, 70 tokens", c =>
+        {
+            var q = c.Param(1, 70, 128);
+            var k = c.Param(1, 70, 128);
+            var v = c.Param(1, 70, 128);
+            return c.WithGrads(F.Attention(q, k, v, 2), q, k, v);
         });
         yield return Case(f, "attention one key", c =>
         {

@@ -18,7 +18,7 @@ public static partial class OpMatrix
     public static IReadOnlyList<OpCase> All { get; } =
     [
         .. Memory(), .. Elementwise(), .. Reductions(), .. Products(), .. Convolutions(), .. AttentionCases(),
-        .. Norms(), .. Pooling(), .. RandomCases(), .. Optimisers(), .. Losses(),
+        .. Norms(), .. Pooling(), .. RandomCases(), .. Optimisers(), .. Losses(), .. Schedule(), .. Models(),
     ];
 
     /// <summary>The case named <paramref name="name"/>.</summary>

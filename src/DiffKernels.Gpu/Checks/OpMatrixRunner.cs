@@ -32,13 +32,19 @@ public static class OpMatrixRunner
         if (actual.Length != expected.Length)
             return new OpResult(c.Name, c.Family, double.NaN, c.Tolerance, $"{actual.Length} outputs, expected {expected.Length}", sw.Elapsed);
         double worst = 0;
+        int worstAt = 0;
         for (int i = 0; i < actual.Length; i++)
         {
             if (actual[i].Length != expected[i].Length)
                 return new OpResult(c.Name, c.Family, double.NaN, c.Tolerance, $"output {i} has {actual[i].Length} elements, expected {expected[i].Length}", sw.Elapsed);
-            worst = Math.Max(worst, NormalisedError(actual[i], expected[i]));
+            double e = NormalisedError(actual[i], expected[i]);
+            if (e > worst || double.IsNaN(e))
+            {
+                worst = e;
+                worstAt = i;
+            }
         }
-        return new OpResult(c.Name, c.Family, worst, c.Tolerance, null, sw.Elapsed);
+        return new OpResult(c.Name, c.Family, worst, c.Tolerance, null, sw.Elapsed) { WorstOutput = worstAt };
     }
 
     /// <summary>

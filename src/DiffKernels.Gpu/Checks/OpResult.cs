@@ -9,10 +9,13 @@ namespace DiffKernels.Gpu.Checks;
 /// <param name="Elapsed">Wall time of the run on the backend under test.</param>
 public sealed record OpResult(string Name, string Family, double Error, double Tolerance, string? Failure, TimeSpan Elapsed)
 {
+    /// <summary>Index of the output with the largest error (0: the forward result; then gradients, in the case's order).</summary>
+    public int WorstOutput { get; init; }
+
     /// <summary>True when the case ran and every output is within tolerance.</summary>
     public bool Passed => Failure == null && Error <= Tolerance;
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"{Name}: {(Passed ? "pass" : "FAIL")} error {Error:0.00e+00} (tolerance {Tolerance:0.0e+00}){(Failure != null ? $" — {Failure}" : "")}";
+        $"{Name}: {(Passed ? "pass" : "FAIL")} error {Error:0.00e+00} (tolerance {Tolerance:0.0e+00}, worst output {WorstOutput}){(Failure != null ? $" — {Failure}" : "")}";
 }

@@ -10,12 +10,6 @@ public sealed class RecordingBackend(IBackend inner) : IBackend
 
     public HashSet<string> Called { get; } = [];
 
-    private T Rec<T>(string member, Func<T> call)
-    {
-        Called.Add(member);
-        return call();
-    }
-
     private void Rec(string member) => Called.Add(member);
 
     public string Name => Inner.Name;
@@ -152,6 +146,60 @@ public sealed class RecordingBackend(IBackend inner) : IBackend
         Inner.FillNormal(dst, count, seed, offset, mean, std);
     }
 
+    public void EdmTrainingInputs(DeviceBuffer x0, DeviceBuffer noise, DeviceBuffer sigma, DeviceBuffer x, DeviceBuffer netIn, DeviceBuffer target, DeviceBuffer cNoise, int batch, long perSample, float sigmaData)
+    {
+        Rec(nameof(EdmTrainingInputs));
+        Inner.EdmTrainingInputs(x0, noise, sigma, x, netIn, target, cNoise, batch, perSample, sigmaData);
+    }
+
+    public void EdmDenoise(DeviceBuffer x, DeviceBuffer f, DeviceBuffer sigma, DeviceBuffer denoised, int batch, long perSample, float sigmaData)
+    {
+        Rec(nameof(EdmDenoise));
+        Inner.EdmDenoise(x, f, sigma, denoised, batch, perSample, sigmaData);
+    }
+
+    public void EulerStep(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer sigmaFrom, DeviceBuffer sigmaTo, DeviceBuffer y, int batch, long perSample)
+    {
+        Rec(nameof(EulerStep));
+        Inner.EulerStep(x, denoised, sigmaFrom, sigmaTo, y, batch, perSample);
+    }
+
+    public void HeunStep(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer xNext, DeviceBuffer denoisedNext, DeviceBuffer sigmaFrom, DeviceBuffer sigmaTo, DeviceBuffer y, int batch, long perSample)
+    {
+        Rec(nameof(HeunStep));
+        Inner.HeunStep(x, denoised, xNext, denoisedNext, sigmaFrom, sigmaTo, y, batch, perSample);
+    }
+
+    public void DdimStep(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer alphaFrom, DeviceBuffer sigmaFrom, DeviceBuffer alphaTo, DeviceBuffer sigmaTo, DeviceBuffer y, int batch, long perSample)
+    {
+        Rec(nameof(DdimStep));
+        Inner.DdimStep(x, denoised, alphaFrom, sigmaFrom, alphaTo, sigmaTo, y, batch, perSample);
+    }
+
+    public void ScoreDifference(DeviceBuffer xg, DeviceBuffer realDenoised, DeviceBuffer fakeDenoised, DeviceBuffer grad, int batch, long perSample, bool normalise, float eps, float scale)
+    {
+        Rec(nameof(ScoreDifference));
+        Inner.ScoreDifference(xg, realDenoised, fakeDenoised, grad, batch, perSample, normalise, eps, scale);
+    }
+
+    public void BootTarget(DeviceBuffer y, DeviceBuffer denoised, DeviceBuffer sigmaFrom, DeviceBuffer sigmaTo, DeviceBuffer target, DeviceBuffer weight, int batch, long perSample, float minDelta)
+    {
+        Rec(nameof(BootTarget));
+        Inner.BootTarget(y, denoised, sigmaFrom, sigmaTo, target, weight, batch, perSample, minDelta);
+    }
+
+    public void PdTarget(DeviceBuffer xFrom, DeviceBuffer xTo, DeviceBuffer sigmaFrom, DeviceBuffer sigmaTo, DeviceBuffer target, DeviceBuffer weight, int batch, long perSample)
+    {
+        Rec(nameof(PdTarget));
+        Inner.PdTarget(xFrom, xTo, sigmaFrom, sigmaTo, target, weight, batch, perSample);
+    }
+
+    public void ThresholdX0(DeviceBuffer x0, DeviceBuffer y, int batch, long perSample, float quantile)
+    {
+        Rec(nameof(ThresholdX0));
+        Inner.ThresholdX0(x0, y, batch, perSample, quantile);
+    }
+
     public void Softmax(DeviceBuffer x, DeviceBuffer y, long outer, long axis, long inner, bool log)
     {
         Rec(nameof(Softmax));
@@ -182,7 +230,11 @@ public sealed class RecordingBackend(IBackend inner) : IBackend
         Inner.Where(cond, condStrides, a, aStrides, b, bStrides, y, shape);
     }
 
-    public DeviceBuffer Allocate(long length) => Rec(nameof(Allocate), () => Inner.Allocate(length));
+    public DeviceBuffer Allocate(long length)
+    {
+        Rec(nameof(Allocate));
+        return Inner.Allocate(length);
+    }
 
     public void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, long dstOffset)
     {
