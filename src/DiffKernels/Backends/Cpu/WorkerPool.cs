@@ -16,7 +16,7 @@ internal sealed class WorkerPool
     [ThreadStatic] private static bool t_inJob;
 
     private readonly List<Worker> _workers = [];
-    private readonly ManualResetEventSlim _done = new(false);
+    private readonly object _doneLock = new();
     private Action<int, int>? _job;
     private int _count;
     private int _pending;
@@ -85,19 +85,21 @@ internal sealed class WorkerPool
         long until = Stopwatch.GetTimestamp() + SpinTicks;
         while (Volatile.Read(ref _pending) != 0)
         {
-            if (Stopwatch.GetTimestamp() > until)
+            if (Stopwatch.GetTimestamp() <= until)
             {
-                _done.Wait();
-                break;
+                Thread.SpinWait(16);
+                continue;
             }
-            Thread.SpinWait(16);
+            // The count, not a signal, is the condition: a late pulse from an earlier job is harmless.
+            lock (_doneLock)
+                while (Volatile.Read(ref _pending) != 0) Monitor.Wait(_doneLock);
         }
-        _done.Reset();
     }
 
     private void Finished()
     {
-        if (Interlocked.Decrement(ref _pending) == 0) _done.Set();
+        if (Interlocked.Decrement(ref _pending) != 0) return;
+        lock (_doneLock) Monitor.PulseAll(_doneLock);
     }
 
     /// <summary>One background thread: spins briefly for the next job, then sleeps on its semaphore.</summary>
