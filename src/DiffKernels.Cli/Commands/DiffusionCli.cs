@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Text.Json;
+using DiffKernels.Diffusion.Data.Toys;
+using DiffKernels.Diffusion.Training;
+using DiffKernels.IO;
+using Spectre.Console;
+
+namespace DiffKernels.Cli.Commands;
+
+/// <summary>
+/// What train, sample, eval and quickstart share: exit codes, the one-line error policy, data specs,
+/// Ctrl-C handling and the console they draw on.
+/// </summary>
+internal static class DiffusionCli
+{
+    /// <summary>Bad arguments, or a missing or malformed file.</summary>
+    public const int UserError = CliErrors.UserError;
+
+    /// <summary>Training stopped after too many non-finite steps.</summary>
+    public const int Diverged = 3;
+
+    /// <summary>Interrupted by Ctrl-C after saving a checkpoint (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
+
+    /// <summary>Runs <paramref name="body"/>, turning expected failures into one line "dk {command}: message" and their exit code.</summary>
+    public static int Run(string command, TextWriter error, Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (TrainingDivergedException e)
+        {
+            error.WriteLine($"dk {command}: {OneLine(e.Message)}");
+            return Diverged;
+        }
+        catch (Exception e) when (e is ArgumentException or SafeTensorsFormatException or IOException or UnauthorizedAccessException or JsonException or InvalidDataException)
+        {
+            error.WriteLine($"dk {command}: {OneLine(e.Message)}");
+            return UserError;
+        }
+    }
+
+    private static string OneLine(string s) => s.ReplaceLineEndings(" ");
+
+    /// <summary>The data source a spec names. Specs: toy:NAME.</summary>
+    public static IDataSource ParseData(string spec)
+    {
+        if (ToyDataSource.IsToySpec(spec)) return ToyDataSource.FromSpec(spec);
+        throw new ArgumentException($"unknown data '{spec}'; expected toy:NAME with NAME one of {string.Join(", ", ToyDistribution.Names)}");
+    }
+
+    /// <summary>A Spectre console over <paramref name="output"/>, interactive only when it is the real terminal.</summary>
+    public static IAnsiConsole Console(TextWriter output)
+    {
+        bool terminal = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+        });
+        // Files and pipes have no width; wrapping them at 80 columns would split paths.
+        if (!terminal) console.Profile.Width = 160;
+        return console;
+    }
+
+    /// <summary>
+    /// Cancels the returned source on the first Ctrl-C (so work can stop cleanly); a second Ctrl-C ends the
+    /// process as usual. Dispose it to unhook.
+    /// </summary>
+    public static CtrlC HookCtrlC() => new();
+
+    /// <summary>The Ctrl-C hook of <see cref="HookCtrlC"/>.</summary>
+    public sealed class CtrlC : IDisposable
+    {
+        private readonly CancellationTokenSource _source = new();
+
+        public CtrlC() => System.Console.CancelKeyPress += OnCancel;
+
+        public CancellationToken Token => _source.Token;
+
+        private void OnCancel(object? sender, ConsoleCancelEventArgs e)
+        {
+            if (_source.IsCancellationRequested) return;
+            e.Cancel = true;
+            _source.Cancel();
+        }
+
+        public void Dispose()
+        {
+            System.Console.CancelKeyPress -= OnCancel;
+            _source.Dispose();
+        }
+    }
+
+    /// <summary>Formats with the invariant culture.</summary>
+    public static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

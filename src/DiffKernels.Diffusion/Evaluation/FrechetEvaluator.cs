@@ -1,0 +1,177 @@
+using System.Security.Cryptography;
+using DiffKernels.Diffusion.Data;
+using DiffKernels.Diffusion.Models;
+using DiffKernels.IO;
+using DiffKernels.Ops;
+using DiffKernels.Tensors;
+
+namespace DiffKernels.Diffusion.Evaluation;
+
+/// <summary>The image metrics of one sample set against the Fashion-MNIST test set.</summary>
+/// <param name="Count">Number of samples.</param>
+/// <param name="Fd">Fréchet distance in the classifier's penultimate features.</param>
+/// <param name="Precision">k-NN precision (NaN when not computed).</param>
+/// <param name="Recall">k-NN recall (NaN when not computed).</param>
+/// <param name="Classes">Histogram of the classifier's predictions.</param>
+public sealed record SampleMetrics(int Count, double Fd, double Precision, double Recall, ClassHistogram Classes);
+
+/// <summary>
+/// Scores generated images with the metric classifier: its penultimate features against those of the
+/// Fashion-MNIST test set (computed once, kept in memory and, given a cache directory, on disk keyed by
+/// a hash of the classifier's weights), giving Fréchet distance, precision/recall and the class
+/// histogram; <see cref="Floor"/> is the same distance for real training images, the best a generator
+/// can expect.
+/// </summary>
+public sealed class FrechetEvaluator
+{
+    private const int Batch = 500;
+    private readonly string? _dataDir;
+    private readonly string? _cacheDir;
+    private float[]? _testFeatures;
+    private FeatureStatistics? _testStats;
+    private string? _fingerprint;
+
+    /// <summary>
+    /// Evaluates with <paramref name="classifier"/> against the test split in <paramref name="dataDir"/>
+    /// (default <see cref="FashionMnist.DefaultDirectory"/>), caching test features under <paramref name="cacheDir"/> when given.
+    /// </summary>
+    public FrechetEvaluator(Classifier classifier, string? dataDir = null, string? cacheDir = null)
+    {
+        Classifier = classifier;
+        _dataDir = dataDir;
+        _cacheDir = cacheDir;
+    }
+
+    /// <summary>The feature extractor.</summary>
+    public Classifier Classifier { get; }
+
+    /// <summary>Where test features are cached by default: $XDG_CACHE_HOME/diffkernels or ~/.cache/diffkernels.</summary>
+    public static string DefaultCacheDirectory
+    {
+        get
+        {
+            string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            string root = string.IsNullOrEmpty(xdg) ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache") : xdg;
+            return Path.Combine(root, "diffkernels");
+        }
+    }
+
+    /// <summary>Features of the 10,000 test images, row-major [10000, FeatureDim].</summary>
+    public float[] TestFeatures => _testFeatures ??= LoadOrComputeTestFeatures();
+
+    /// <summary>Mean and covariance of <see cref="TestFeatures"/>.</summary>
+    public FeatureStatistics TestStatistics => _testStats ??= FeatureStatistics.From(TestFeatures, TestFeatures.Length / Dim, Dim);
+
+    private int Dim => Classifier.Config.FeatureDim;
+
+    /// <summary>Penultimate features [N·FeatureDim] and predicted classes [N] of images [N, H, W, C] (any device; evaluation mode, no graph).</summary>
+    public (float[] Features, int[] Predicted) Embed(Tensor images)
+    {
+        int n = images.Shape[0], d = Dim, k = Classifier.Config.NumClasses;
+        var features = new float[(long)n * d];
+        var predicted = new int[n];
+        Classifier.Eval();
+        using var noGrad = Tensor.NoGrad();
+        for (int start = 0; start < n; start += Batch)
+        {
+            using var scope = Tensor.Scope();
+            int b = Math.Min(Batch, n - start);
+            var x = F.Narrow(images, 0, start, b);
+            if (x.Device != Classifier.Head.Weight.Device) x = Tensor.FromSpan(x.ToArray(), x.Shape, Classifier.Head.Weight.Device);
+            var h = Classifier.Features(x);
+            h.ToArray().CopyTo(features, (long)start * d);
+            ClassifierTraining.ArgMaxRows(Classifier.Head.Forward(h).ToArray(), k).CopyTo(predicted, start);
+        }
+        return (features, predicted);
+    }
+
+    /// <summary>Features of a dataset's images (see <see cref="Embed(Tensor)"/>).</summary>
+    public float[] Features(ImageDataset data)
+    {
+        var features = new float[(long)data.Count * Dim];
+        for (int start = 0; start < data.Count; start += Batch)
+        {
+            using var scope = Tensor.Scope();
+            int b = Math.Min(Batch, data.Count - start);
+            Embed(data.Range(start, b).Images).Features.CopyTo(features, (long)start * Dim);
+        }
+        return features;
+    }
+
+    /// <summary>Fréchet distance of <paramref name="samples"/> [N, 32, 32, 1] (N ≥ 2) to the test set.</summary>
+    public double Fd(Tensor samples)
+    {
+        var (f, _) = Embed(samples);
+        return FrechetDistance.Compute(FeatureStatistics.From(f, samples.Shape[0], Dim), TestStatistics);
+    }
+
+    /// <summary>Fréchet distance, precision/recall (k-NN with <paramref name="k"/>; skipped when false) and class histogram of <paramref name="samples"/>.</summary>
+    public SampleMetrics Evaluate(Tensor samples, bool precisionRecall = true, int k = 3)
+    {
+        var (f, predicted) = Embed(samples);
+        int n = samples.Shape[0];
+        double fd = FrechetDistance.Compute(FeatureStatistics.From(f, n, Dim), TestStatistics);
+        var pr = precisionRecall ? PrecisionRecall.Compute(TestFeatures, f, Dim, k) : new PrecisionRecallResult(double.NaN, double.NaN);
+        return new SampleMetrics(n, fd, pr.Precision, pr.Recall, ClassHistogram.From(predicted, Classifier.Config.NumClasses));
+    }
+
+    /// <summary>
+    /// The floor: Fréchet distance of the first <paramref name="trainCount"/> training images (the
+    /// sample size of an evaluation, 10,000 by default) to the test set.
+    /// </summary>
+    public double Floor(int trainCount = 10_000)
+    {
+        var train = FashionMnist.Load(FashionSplit.Train, _dataDir, trainCount);
+        var f = Features(train);
+        return FrechetDistance.Compute(FeatureStatistics.From(f, train.Count, Dim), TestStatistics);
+    }
+
+    /// <summary>A hash of the classifier's config and weights, naming its cache file.</summary>
+    public string Fingerprint => _fingerprint ??= ComputeFingerprint();
+
+    private string ComputeFingerprint()
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(System.Text.Encoding.UTF8.GetBytes(Classifier.Config.ToJson()));
+        foreach (var (name, p) in Classifier.NamedParameters())
+        {
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(name));
+            sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.ToArray().AsSpan()));
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset())[..16];
+    }
+
+    private float[] LoadOrComputeTestFeatures()
+    {
+        string? cache = _cacheDir == null ? null : Path.Combine(_cacheDir, $"fmnist-test-features-{Fingerprint}.safetensors");
+        if (cache != null && File.Exists(cache))
+        {
+            try
+            {
+                var file = SafeTensors.Load(cache, Device.Cpu);
+                try
+                {
+                    if (file.Tensors.TryGetValue("features", out var t) && t.Rank == 2 && t.Shape[1] == Dim) return t.ToArray();
+                }
+                finally
+                {
+                    foreach (var t in file.Tensors.Values) t.Dispose();
+                }
+            }
+            catch (Exception e) when (e is SafeTensorsFormatException or IOException)
+            {
+                // A damaged cache is recomputed and overwritten below.
+            }
+        }
+        var test = FashionMnist.Load(FashionSplit.Test, _dataDir);
+        var features = Features(test);
+        if (cache != null)
+        {
+            Directory.CreateDirectory(_cacheDir!);
+            using var scope = Tensor.Scope();
+            SafeTensors.Save(cache, new Dictionary<string, Tensor> { ["features"] = Tensor.FromSpan(features, new Shape(test.Count, Dim), Device.Cpu) },
+                new Dictionary<string, string> { ["classifier"] = Fingerprint });
+        }
+        return features;
+    }
+}

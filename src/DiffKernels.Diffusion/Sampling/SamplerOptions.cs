@@ -1,0 +1,40 @@
+using DiffKernels.Diffusion.Schedules;
+
+namespace DiffKernels.Diffusion.Sampling;
+
+/// <summary>How <see cref="DiffusionSampler"/> draws samples.</summary>
+/// <param name="Kind">The ODE solver.</param>
+/// <param name="Steps">Number of σ levels before the final 0 (Heun with 18 levels makes 35 evaluations).</param>
+/// <param name="Guidance">Classifier-free guidance scale w (1: none).</param>
+/// <param name="Seed">Seed of the initial noise: the same seed gives the same samples whatever the batch size.</param>
+/// <param name="BatchSize">Samples integrated together.</param>
+/// <param name="SigmaMin">Smallest level of the Karras grid.</param>
+/// <param name="SigmaMax">Largest level of the Karras grid.</param>
+/// <param name="Rho">Karras grid exponent.</param>
+public sealed record SamplerOptions(
+    SamplerKind Kind = SamplerKind.Heun,
+    int Steps = 18,
+    double Guidance = 1,
+    ulong Seed = 0,
+    int BatchSize = 1024,
+    double SigmaMin = 0.002,
+    double SigmaMax = 80,
+    double Rho = 7)
+{
+    /// <summary>The σ grid (levels, then 0) this sampler walks.</summary>
+    public double[] Grid() => Kind == SamplerKind.Ddim
+        ? SigmaGrid.VpUniform(Steps)
+        : SigmaGrid.Karras(Steps, SigmaMin, SigmaMax, Rho);
+
+    /// <summary>Denoiser evaluations per sample (guidance batches both branches into one evaluation).</summary>
+    public int Nfe => Kind == SamplerKind.Heun ? 2 * Steps - 1 : Steps;
+
+    /// <summary>Parses "heun", "euler" or "ddim" (case-insensitive).</summary>
+    public static SamplerKind ParseKind(string name) => name.ToLowerInvariant() switch
+    {
+        "heun" => SamplerKind.Heun,
+        "euler" => SamplerKind.Euler,
+        "ddim" => SamplerKind.Ddim,
+        _ => throw new ArgumentException($"unknown sampler '{name}'; expected heun, euler or ddim"),
+    };
+}

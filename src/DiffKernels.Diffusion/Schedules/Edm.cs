@@ -1,0 +1,140 @@
+using DiffKernels.Diffusion.Models;
+using DiffKernels.Ops;
+using DiffKernels.Random;
+using DiffKernels.Tensors;
+
+namespace DiffKernels.Diffusion.Schedules;
+
+/// <summary>
+/// EDM (Karras et al. 2022) in σ-space: the preconditioned denoiser D(x; σ, c) built around any
+/// <see cref="INoiseNet"/>, the log-normal training σ distribution, the denoising loss, and
+/// classifier-free guidance. Scalar σ arithmetic is done in double on the host.
+/// </summary>
+public sealed class Edm
+{
+    /// <summary>Creates the schedule; σd is the data standard deviation shared by every network derived from a teacher.</summary>
+    public Edm(double sigmaData = 0.5, double pMean = -1.2, double pStd = 1.2)
+    {
+        if (!(sigmaData > 0) || !double.IsFinite(sigmaData)) throw new ArgumentOutOfRangeException(nameof(sigmaData), $"Edm: sigma_data {sigmaData} must be positive and finite");
+        if (!double.IsFinite(pMean)) throw new ArgumentOutOfRangeException(nameof(pMean), $"Edm: p_mean {pMean} must be finite");
+        if (!(pStd >= 0) || !double.IsFinite(pStd)) throw new ArgumentOutOfRangeException(nameof(pStd), $"Edm: p_std {pStd} must be finite and ≥ 0");
+        SigmaData = sigmaData;
+        PMean = pMean;
+        PStd = pStd;
+    }
+
+    /// <summary>Metadata key under which checkpoints record σd.</summary>
+    public const string SigmaDataKey = "sigma_data";
+
+    /// <summary>The schedule a checkpoint's metadata describes (σd from <see cref="SigmaDataKey"/>, default 0.5).</summary>
+    public static Edm FromMetadata(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue(SigmaDataKey, out var v)
+            ? new Edm(double.Parse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture))
+            : new Edm();
+
+    /// <summary>σd, the assumed standard deviation of the data.</summary>
+    public double SigmaData { get; }
+
+    /// <summary>Mean of ln σ during training.</summary>
+    public double PMean { get; }
+
+    /// <summary>Standard deviation of ln σ during training.</summary>
+    public double PStd { get; }
+
+    /// <summary>The preconditioning coefficients at <paramref name="sigma"/> (&gt; 0).</summary>
+    public EdmCoefficients Coefficients(double sigma)
+    {
+        if (!(sigma > 0) || !double.IsFinite(sigma)) throw new ArgumentOutOfRangeException(nameof(sigma), $"Edm: sigma {sigma} must be positive and finite");
+        double sd2 = SigmaData * SigmaData, total = sigma * sigma + sd2, root = Math.Sqrt(total);
+        return new EdmCoefficients(sd2 / total, sigma * SigmaData / root, 1 / root, Math.Log(sigma) / 4);
+    }
+
+    /// <summary>The EDM loss weight λ(σ) = (σ² + σd²)/(σ·σd)², which equals 1/c_out².</summary>
+    public double LossWeight(double sigma) => (sigma * sigma + SigmaData * SigmaData) / (sigma * SigmaData * (sigma * SigmaData));
+
+    /// <summary>D(x; σ, c) for one noise level shared by the whole batch.</summary>
+    public Tensor Denoise(INoiseNet net, Tensor x, double sigma, Tensor? labels = null)
+    {
+        var c = Coefficients(sigma);
+        var cNoise = Tensor.Full([x.Shape[0]], (float)c.CNoise, x.Device);
+        var f = net.Forward(F.MulScalar(x, (float)c.CIn), cNoise, labels);
+        return F.Add(F.MulScalar(x, (float)c.CSkip), F.MulScalar(f, (float)c.COut));
+    }
+
+    /// <summary>D(x; σ, c) with one noise level per sample: <paramref name="sigma"/> is [N].</summary>
+    public Tensor Denoise(INoiseNet net, Tensor x, Tensor sigma, Tensor? labels = null)
+    {
+        var (cSkip, cOut, cIn, cNoise) = Coefficients(sigma, x);
+        var f = net.Forward(F.Mul(x, cIn), cNoise, labels);
+        return F.Add(F.Mul(x, cSkip), F.Mul(f, cOut));
+    }
+
+    /// <summary>
+    /// Classifier-free guidance: D_w = D(x; σ, ∅) + w·(D(x; σ, c) − D(x; σ, ∅)) with ∅ the label −1.
+    /// Both branches run as one batch of 2N. Without labels, or with w = 1, it is plain D(x; σ, c).
+    /// </summary>
+    public Tensor GuidedDenoise(INoiseNet net, Tensor x, double sigma, Tensor? labels, double guidance)
+    {
+        if (labels == null || guidance == 1) return Denoise(net, x, sigma, labels);
+        int n = x.Shape[0];
+        var both = F.Concat([x, x], 0);
+        var bothLabels = F.Concat([labels, Tensor.Full([n], -1f, labels.Device)], 0);
+        var d = Denoise(net, both, sigma, bothLabels);
+        var cond = F.Narrow(d, 0, 0, n);
+        var uncond = F.Narrow(d, 0, n, n);
+        return F.Add(uncond, F.MulScalar(F.Sub(cond, uncond), (float)guidance));
+    }
+
+    /// <summary>ln σ ~ N(PMean, PStd²) for <paramref name="n"/> samples: a tensor [N].</summary>
+    public Tensor SampleSigma(int n, Generator gen, Device? device = null) =>
+        F.Exp(gen.Normal([n], device, (float)PMean, (float)PStd));
+
+    /// <summary>
+    /// The EDM denoising loss for clean data <paramref name="x0"/>, per-sample <paramref name="sigma"/> [N]
+    /// and unit <paramref name="noise"/> (shaped like x0): with x = x0 + σ·n, the unit-weight squared
+    /// error of F(c_in·x; c_noise, c) against (x0 − c_skip·x)/c_out, summed over each sample's elements
+    /// and averaged over the batch. Since λ·c_out² = 1 this equals E[λ(σ)·‖D(x; σ) − x0‖²].
+    /// </summary>
+    public Tensor Loss(INoiseNet net, Tensor x0, Tensor sigma, Tensor noise, Tensor? labels = null)
+    {
+        if (noise.Shape != x0.Shape) throw new ArgumentException($"Edm.Loss: noise {noise.Shape} must match x0 {x0.Shape}");
+        int n = x0.Shape[0];
+        var (cSkip, cOut, cIn, cNoise) = Coefficients(sigma, x0);
+        Tensor x, target;
+        using (Tensor.NoGrad())
+        {
+            x = F.Add(x0, F.Mul(noise, F.Reshape(sigma, BatchShape(x0))));
+            target = F.Div(F.Sub(x0, F.Mul(x, cSkip)), cOut);
+        }
+        var f = net.Forward(F.Mul(x, cIn), cNoise, labels);
+        return F.MulScalar(F.Sum(F.Square(F.Sub(f, target))), 1f / n);
+    }
+
+    /// <summary>The loss with σ and noise drawn from <paramref name="gen"/> (σ first, then the noise).</summary>
+    public Tensor Loss(INoiseNet net, Tensor x0, Tensor? labels, Generator gen)
+    {
+        var sigma = SampleSigma(x0.Shape[0], gen, x0.Device);
+        var noise = gen.Normal(x0.Shape, x0.Device);
+        return Loss(net, x0, sigma, noise, labels);
+    }
+
+    /// <summary>Per-sample coefficients as tensors broadcastable against <paramref name="x"/> ([N, 1, …]); c_noise is [N].</summary>
+    private (Tensor CSkip, Tensor COut, Tensor CIn, Tensor CNoise) Coefficients(Tensor sigma, Tensor x)
+    {
+        if (sigma.Shape != new Shape(x.Shape[0]))
+            throw new ArgumentException($"Edm: sigma must be [{x.Shape[0]}] for x {x.Shape}, got {sigma.Shape}");
+        float sd = (float)SigmaData;
+        var s = F.Reshape(sigma, BatchShape(x));
+        var total = F.AddScalar(F.Square(s), sd * sd);
+        var cIn = F.Rsqrt(total);
+        return (F.MulScalar(F.Pow(total, -1f), sd * sd), F.MulScalar(F.Mul(s, cIn), sd), cIn, F.MulScalar(F.Log(sigma), 0.25f));
+    }
+
+    /// <summary>[N, 1, …, 1] with the rank of <paramref name="x"/>.</summary>
+    private static int[] BatchShape(Tensor x)
+    {
+        var shape = Enumerable.Repeat(1, x.Rank).ToArray();
+        shape[0] = x.Shape[0];
+        return shape;
+    }
+}

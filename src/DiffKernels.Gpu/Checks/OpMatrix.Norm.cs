@@ -1,0 +1,72 @@
+using DiffKernels.Ops;
+using DiffKernels.Tensors;
+
+namespace DiffKernels.Gpu.Checks;
+
+public static partial class OpMatrix
+{
+    private static IEnumerable<OpCase> Norms()
+    {
+        const string f = "norm";
+        foreach (bool silu in new[] { false, true })
+        {
+            string suffix = silu ? "+silu" : "";
+            yield return Case(f, $"group_norm{suffix} affine", c =>
+            {
+                var x = c.Uniform([2, 3, 4, 8], -2, 3, grad: true);
+                var g = c.Uniform([8], 0.5f, 1.5f, grad: true);
+                var b = c.Param(8);
+                return c.WithGrads(F.GroupNorm(x, 4, g, b, 1e-5f, silu), x, g, b);
+            });
+            yield return Case(f, $"group_norm{suffix} plain, one group", c =>
+            {
+                var x = c.Uniform([3, 5, 6], -1, 2, grad: true);
+                return c.WithGrads(F.GroupNorm(x, 1, null, null, 1e-5f, silu), x);
+            });
+        }
+        yield return Case(f, "group_norm many rows (chunked affine grads)", c =>
+        {
+            var x = c.Uniform([2, 7, 6, 4], -2, 2, grad: true);
+            var g = c.Uniform([4], 0.5f, 1.5f, grad: true);
+            var b = c.Param(4);
+            return c.WithGrads(F.GroupNorm(x, 2, g, b, 1e-5f, true), x, g, b);
+        });
+        yield return Case(f, "layer_norm affine", c =>
+        {
+            var x = c.Uniform([5, 12], -2, 3, grad: true);
+            var g = c.Uniform([12], 0.5f, 1.5f, grad: true);
+            var b = c.Param(12);
+            return c.WithGrads(F.LayerNorm(x, g, b), x, g, b);
+        });
+        yield return Case(f, "layer_norm plain", c =>
+        {
+            var x = c.Uniform([2, 3, 70], -1, 1, grad: true);
+            return c.WithGrads(F.LayerNorm(x), x);
+        });
+    }
+
+    private static IEnumerable<OpCase> Pooling()
+    {
+        const string f = "pool";
+        yield return Case(f, "upsample2x", c =>
+        {
+            var x = c.Param(2, 3, 4, 5);
+            return c.WithGrads(F.Upsample2x(x), x);
+        });
+        yield return Case(f, "avgpool2x", c =>
+        {
+            var x = c.Param(2, 6, 4, 3);
+            return c.WithGrads(F.AvgPool2x(x), x);
+        });
+        yield return Case("embedding", "timestep embedding", c =>
+        {
+            var t = c.Uniform([7], 0, 3, grad: true);
+            return c.WithGrads(F.TimestepEmbedding(t, 16), t);
+        });
+        yield return Case("embedding", "timestep embedding, large t", c =>
+        {
+            var t = c.Uniform([5], 0, 1000, grad: true);
+            return c.WithGrads(F.TimestepEmbedding(t, 12, 100f), t);
+        });
+    }
+}

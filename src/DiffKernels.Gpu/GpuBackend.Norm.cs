@@ -1,0 +1,89 @@
+using DiffKernels.Backends;
+using DiffKernels.Kernels;
+
+namespace DiffKernels.Gpu;
+
+// LayerNorm runs on the GroupNorm kernels as N = rows, one position, one group of width d.
+public sealed partial class GpuBackend
+{
+    private const int NormRowsPerChunk = 32;
+
+    private NormArgs Args(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer mean, DeviceBuffer rstd,
+        long n, long spatial, int c, int groups, float eps, bool silu)
+    {
+        var xv = V(x);
+        return new NormArgs
+        {
+            X = xv, Gamma = gamma != null ? V(gamma) : xv, Beta = beta != null ? V(beta) : xv,
+            Y = xv, Dy = xv, Dx = xv, Mean = V(mean), Rstd = V(rstd),
+            N = I(n), Spatial = I(spatial), C = c, Groups = groups, Eps = eps,
+            HasGamma = gamma != null ? 1 : 0, HasBeta = beta != null ? 1 : 0, Silu = silu ? 1 : 0,
+        };
+    }
+
+    /// <inheritdoc/>
+    public void GroupNormForward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd,
+        int n, long spatial, int c, int groups, float eps, bool silu)
+    {
+        var a = Args(x, gamma, beta, mean, rstd, n, spatial, c, groups, eps, silu);
+        a.Y = V(y);
+        NormForward(a);
+    }
+
+    /// <inheritdoc/>
+    public void GroupNormBackward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy,
+        DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta, int n, long spatial, int c, int groups, bool silu)
+    {
+        var a = Args(x, gamma, beta, mean, rstd, n, spatial, c, groups, 0f, silu);
+        a.Dy = V(dy);
+        a.Dx = V(dx);
+        NormBackward(a, dgamma, dbeta);
+    }
+
+    /// <inheritdoc/>
+    public void LayerNormForward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd,
+        long rows, int d, float eps)
+    {
+        var a = Args(x, gamma, beta, mean, rstd, rows, 1, d, 1, eps, false);
+        a.Y = V(y);
+        NormForward(a);
+    }
+
+    /// <inheritdoc/>
+    public void LayerNormBackward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy,
+        DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta, long rows, int d)
+    {
+        var a = Args(x, gamma, null, mean, rstd, rows, 1, d, 1, 0f, false);
+        a.Dy = V(dy);
+        a.Dx = V(dx);
+        NormBackward(a, dgamma, dbeta);
+    }
+
+    private void NormForward(NormArgs a)
+    {
+        int items = a.N * a.Groups;
+        if (items == 0) return;
+        _k.NormForward(Groups(items, _plan.ReduceGroup), a);
+    }
+
+    private void NormBackward(NormArgs a, DeviceBuffer? dgamma, DeviceBuffer? dbeta)
+    {
+        int items = a.N * a.Groups;
+        if (items > 0 && a.Spatial > 0) _k.NormBackwardData(Groups(items, _plan.ReduceGroup), a);
+        if (dgamma == null && dbeta == null) return;
+        int rows = a.N * a.Spatial;
+        if (rows == 0)
+        {
+            if (dgamma != null) Fill(dgamma, 0, a.C, 0f);
+            if (dbeta != null) Fill(dbeta, 0, a.C, 0f);
+            return;
+        }
+        // Per-channel partial sums over chunks of rows, then the chunk axis reduced in order.
+        int chunks = (rows + NormRowsPerChunk - 1) / NormRowsPerChunk;
+        using var part = Allocate(2L * chunks * a.C).Lease();
+        var pv = V(part.Buffer);
+        _k.NormAffinePartials(chunks * a.C, a, pv, NormRowsPerChunk, chunks);
+        if (dgamma != null) ReduceView(ReduceCode.Sum, pv.SubView(0, chunks * a.C), V(dgamma), 1, chunks, a.C);
+        if (dbeta != null) ReduceView(ReduceCode.Sum, pv.SubView(chunks * a.C, chunks * a.C), V(dbeta), 1, chunks, a.C);
+    }
+}

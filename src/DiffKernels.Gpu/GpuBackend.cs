@@ -1,0 +1,188 @@
+using System.Runtime.InteropServices;
+using DiffKernels.Backends;
+using DiffKernels.Kernels;
+using DiffKernels.Tensors;
+using Device = DiffKernels.Tensors.Device;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace DiffKernels.Gpu;
+
+/// <summary>
+/// The ILGPU backend: implements <see cref="IBackend"/> by launching the kernels of DiffKernels.Kernels
+/// on one accelerator (CUDA, OpenCL or ILGPU's CPU emulator). Memory comes from a caching allocator;
+/// kernels are compiled once, on first use, and their launchers kept; every launch is queued on the
+/// accelerator's default stream, so calls return before the work is done. Host transfers happen only
+/// in <see cref="Upload"/> and <see cref="Download"/> (which waits for the queued work). Buffers hold
+/// at most 2³¹ − 1 floats (kernels index with 32-bit integers). Calls are meant to come from one thread
+/// at a time, like launches on one stream; the allocator alone is thread-safe.
+/// </summary>
+public sealed partial class GpuBackend : IBackend, IDisposable
+{
+    private readonly Context _context;
+    private readonly Accelerator _acc;
+    private readonly BufferPool _pool;
+    private readonly GpuKernels _k;
+    private readonly LaunchPlan _plan;
+    private bool _disposed;
+
+    private GpuBackend(Context context, Accelerator acc, GpuKind kind, string deviceName)
+    {
+        _context = context;
+        _acc = acc;
+        Kind = kind;
+        _pool = new BufferPool(acc);
+        _k = new GpuKernels(acc);
+        _plan = new LaunchPlan(acc);
+        Device = new Device(deviceName, this);
+    }
+
+    /// <summary>
+    /// Opens an accelerator of the given kind: with <see cref="GpuKind.Auto"/> the first CUDA device,
+    /// else the first OpenCL GPU, else the CPU emulator. Throws <see cref="GpuUnavailableException"/>
+    /// when a specific kind is asked for and absent.
+    /// </summary>
+    public static GpuBackend Create(GpuKind kind = GpuKind.Auto)
+    {
+        var context = Context.Create(b =>
+        {
+            b.Optimize(OptimizationLevel.O2).EnableAlgorithms();
+            if (kind is GpuKind.Auto or GpuKind.Cuda) b.Cuda();
+            if (kind is GpuKind.Auto or GpuKind.OpenCL) b.OpenCL();
+            if (kind is GpuKind.Auto or GpuKind.CpuEmulator) b.CPU(CPUDevice.Default);
+        });
+        try
+        {
+            var cuda = context.Devices.OfType<CudaDevice>().FirstOrDefault();
+            var cl = context.Devices.OfType<CLDevice>().FirstOrDefault(d => d.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU);
+            var cpu = context.Devices.OfType<CPUDevice>().FirstOrDefault();
+            ILGPU.Runtime.Device? device = kind switch
+            {
+                GpuKind.Cuda => cuda,
+                GpuKind.OpenCL => cl,
+                GpuKind.CpuEmulator => cpu,
+                _ => (ILGPU.Runtime.Device?)cuda ?? (ILGPU.Runtime.Device?)cl ?? cpu,
+            };
+            if (device == null)
+                throw new GpuUnavailableException(kind == GpuKind.Cuda ? "no CUDA device" : $"no {kind} device");
+            var actual = device switch
+            {
+                CudaDevice => GpuKind.Cuda,
+                CLDevice => GpuKind.OpenCL,
+                _ => GpuKind.CpuEmulator,
+            };
+            string name = actual switch
+            {
+                GpuKind.Cuda => "cuda:0",
+                GpuKind.OpenCL => "opencl:0",
+                _ => "cpu-emulator",
+            };
+            return new GpuBackend(context, device.CreateAccelerator(context), actual, name);
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The kind of accelerator in use.</summary>
+    public GpuKind Kind { get; }
+
+    /// <summary>The tensor device served by this backend ("cuda:0", "opencl:0" or "cpu-emulator").</summary>
+    public Device Device { get; }
+
+    /// <summary>The accelerator's name as ILGPU reports it.</summary>
+    public string AcceleratorName => _acc.Name;
+
+    /// <inheritdoc/>
+    public string Name => Kind switch
+    {
+        GpuKind.Cuda => "cuda",
+        GpuKind.OpenCL => "opencl",
+        _ => "cpu-emulator",
+    };
+
+    /// <summary>Allocator statistics: driver allocations, reuses from the free lists, bytes cached and in use.</summary>
+    public GpuMemoryStats Memory => new(_pool.DriverAllocations, _pool.Reuses, _pool.CachedBytes, _pool.InUseBytes);
+
+    /// <summary>Returns every cached free buffer to the driver (memory in use is untouched).</summary>
+    public void ReleaseCachedMemory() => _pool.ReleaseCached();
+
+    /// <inheritdoc/>
+    public DeviceBuffer Allocate(long length)
+    {
+        if (length < 0 || length > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(length), $"{Name} backend: {length} elements is outside [0, 2³¹ − 1]");
+        return new GpuBuffer(this, _pool, _pool.Rent(Math.Max(1, length)), length);
+    }
+
+    /// <summary>The kernel view of a buffer of this backend.</summary>
+    private ArrayView<float> V(DeviceBuffer b)
+    {
+        if (b is not GpuBuffer g || !ReferenceEquals(g.Backend, this))
+            throw new ArgumentException($"{Name} backend: buffer belongs to backend '{b.Backend.Name}'");
+        return g.View;
+    }
+
+    /// <summary>A 32-bit index for the kernels (buffers are below 2³¹ elements, so valid arguments fit).</summary>
+    private static int I(long v) => checked((int)v);
+
+    /// <inheritdoc/>
+    public void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, long dstOffset)
+    {
+        if (src.Length == 0) return;
+        V(dst).SubView(dstOffset, src.Length).CopyFromCPU(_acc.DefaultStream, ref MemoryMarshal.GetReference(src), src.Length);
+    }
+
+    /// <inheritdoc/>
+    public void Download(DeviceBuffer src, long srcOffset, Span<float> dst)
+    {
+        if (dst.Length == 0)
+        {
+            Synchronize();
+            return;
+        }
+        V(src).SubView(srcOffset, dst.Length).CopyToCPU(_acc.DefaultStream, ref MemoryMarshal.GetReference(dst), dst.Length);
+    }
+
+    /// <inheritdoc/>
+    public void Fill(DeviceBuffer dst, long offset, long count, float value)
+    {
+        if (count > 0) _k.Fill(I(count), V(dst), I(offset), value);
+    }
+
+    /// <inheritdoc/>
+    public void CopyStrided(DeviceBuffer src, long srcOffset, long[] srcStrides, DeviceBuffer dst, long dstOffset, long[] dstStrides, Shape shape)
+    {
+        long n = shape.Numel;
+        if (n == 0) return;
+        _k.CopyStrided(I(n), V(src), I(srcOffset), V(dst), I(dstOffset), Layouts.Of(shape, srcStrides, dstStrides));
+    }
+
+    /// <inheritdoc/>
+    public void Synchronize() => _acc.DefaultStream.Synchronize();
+
+    /// <summary>A 1-D launch of <paramref name="groups"/> groups of <paramref name="threads"/> threads with <paramref name="sharedFloats"/> floats of dynamic shared memory.</summary>
+    private static KernelConfig Groups(int groups, int threads, int sharedFloats = 0) =>
+        sharedFloats > 0
+            ? new KernelConfig(new Index1D(groups), new Index1D(threads), SharedMemoryConfig.RequestDynamic<float>(sharedFloats))
+            : new KernelConfig(new Index1D(groups), new Index1D(threads));
+
+    /// <summary>Releases every buffer, the compiled kernels and the accelerator.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _acc.Synchronize();
+        _pool.Dispose();
+        _acc.Dispose();
+        _context.Dispose();
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Name} ({AcceleratorName})";
+}

@@ -1,0 +1,144 @@
+using DiffKernels.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace DiffKernels.Gpu;
+
+/// <summary>
+/// Launch delegates of every kernel, compiled on first use and then kept for the backend's lifetime
+/// (compilation costs milliseconds to seconds; a launch through a kept delegate costs microseconds).
+/// Auto-grouped kernels launch over an element count; grouped ones take an explicit KernelConfig.
+/// All launch on the accelerator's default stream.
+/// </summary>
+internal sealed class GpuKernels(Accelerator acc)
+{
+    private static T Get<T>(ref T? slot, Func<T> load) where T : class => LazyInitializer.EnsureInitialized(ref slot, load);
+
+    private Action<Index1D, ArrayView<float>, int, float>? _fill;
+    public Action<Index1D, ArrayView<float>, int, float> Fill => Get(ref _fill, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, float>(ElementwiseKernels.Fill));
+
+    private Action<Index1D, ArrayView<float>, int, ArrayView<float>, int, Layout5>? _copyStrided;
+    public Action<Index1D, ArrayView<float>, int, ArrayView<float>, int, Layout5> CopyStrided => Get(ref _copyStrided, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int, Layout5>(ElementwiseKernels.CopyStrided));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5, int>? _binary;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5, int> Binary => Get(ref _binary, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5, int>(ElementwiseKernels.Binary));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5>? _where;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5> Where => Get(ref _where, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5>(ElementwiseKernels.Where));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, float, float>? _unary;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, int, float, float> Unary => Get(ref _unary, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float, float>(ElementwiseKernels.Unary));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float>? _unaryBackward;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float> UnaryBackward => Get(ref _unaryBackward, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float>(ElementwiseKernels.UnaryBackward));
+
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int>? _reduceRows;
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> ReduceRows => Get(ref _reduceRows, () =>
+        acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(ReduceKernels.Rows));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, int>? _reduceColumns;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, int> ReduceColumns => Get(ref _reduceColumns, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(ReduceKernels.Columns));
+
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int>? _softmaxRows;
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> SoftmaxRows => Get(ref _softmaxRows, () =>
+        acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(SoftmaxKernels.Rows));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>? _softmaxColumns;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> SoftmaxColumns => Get(ref _softmaxColumns, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(SoftmaxKernels.Columns));
+
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _softmaxBackwardRows;
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> SoftmaxBackwardRows => Get(ref _softmaxBackwardRows, () =>
+        acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(SoftmaxKernels.BackwardRows));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>? _softmaxBackwardColumns;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> SoftmaxBackwardColumns => Get(ref _softmaxBackwardColumns, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(SoftmaxKernels.BackwardColumns));
+
+    private Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int, int>? _gemm;
+    public Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int, int> Gemm => Get(ref _gemm, () =>
+        acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int, int>(GemmKernels.Gemm));
+
+    private Action<Index1D, ArrayView<float>, int, int, int, DenseC>? _splitKCombine;
+    public Action<Index1D, ArrayView<float>, int, int, int, DenseC> SplitKCombine => Get(ref _splitKCombine, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, int, DenseC>(GemmKernels.SplitKCombine));
+
+    private Action<KernelConfig, Im2ColA, WeightTB, BiasC, int>? _convForward;
+    public Action<KernelConfig, Im2ColA, WeightTB, BiasC, int> ConvForward => Get(ref _convForward, () =>
+        acc.LoadStreamKernel<Im2ColA, WeightTB, BiasC, int>(ConvKernels.Forward));
+
+    private Action<KernelConfig, DyGatherA, WeightTapB, DenseC, int>? _convBackwardData;
+    public Action<KernelConfig, DyGatherA, WeightTapB, DenseC, int> ConvBackwardData => Get(ref _convBackwardData, () =>
+        acc.LoadStreamKernel<DyGatherA, WeightTapB, DenseC, int>(ConvKernels.BackwardData));
+
+    private Action<KernelConfig, DyTA, Im2ColB, DenseC, int, int>? _convBackwardWeight;
+    public Action<KernelConfig, DyTA, Im2ColB, DenseC, int, int> ConvBackwardWeight => Get(ref _convBackwardWeight, () =>
+        acc.LoadStreamKernel<DyTA, Im2ColB, DenseC, int, int>(ConvKernels.BackwardWeight));
+
+    private Action<KernelConfig, AttentionArgs>? _attentionForward;
+    public Action<KernelConfig, AttentionArgs> AttentionForward => Get(ref _attentionForward, () =>
+        acc.LoadStreamKernel<AttentionArgs>(AttentionKernels.Forward));
+
+    private Action<Index1D, AttentionArgs>? _attentionDelta;
+    public Action<Index1D, AttentionArgs> AttentionDelta => Get(ref _attentionDelta, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, AttentionArgs>(AttentionKernels.Delta));
+
+    private Action<KernelConfig, AttentionArgs>? _attentionBackwardKV;
+    public Action<KernelConfig, AttentionArgs> AttentionBackwardKV => Get(ref _attentionBackwardKV, () =>
+        acc.LoadStreamKernel<AttentionArgs>(AttentionKernels.BackwardKV));
+
+    private Action<KernelConfig, AttentionArgs>? _attentionBackwardQ;
+    public Action<KernelConfig, AttentionArgs> AttentionBackwardQ => Get(ref _attentionBackwardQ, () =>
+        acc.LoadStreamKernel<AttentionArgs>(AttentionKernels.BackwardQ));
+
+    private Action<KernelConfig, NormArgs>? _normForward;
+    public Action<KernelConfig, NormArgs> NormForward => Get(ref _normForward, () =>
+        acc.LoadStreamKernel<NormArgs>(NormKernels.Forward));
+
+    private Action<KernelConfig, NormArgs>? _normBackwardData;
+    public Action<KernelConfig, NormArgs> NormBackwardData => Get(ref _normBackwardData, () =>
+        acc.LoadStreamKernel<NormArgs>(NormKernels.BackwardData));
+
+    private Action<Index1D, NormArgs, ArrayView<float>, int, int>? _normAffinePartials;
+    public Action<Index1D, NormArgs, ArrayView<float>, int, int> NormAffinePartials => Get(ref _normAffinePartials, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, NormArgs, ArrayView<float>, int, int>(NormKernels.AffinePartials));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, float>? _spread;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, float> Spread => Get(ref _spread, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, float>(PoolKernels.Spread));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, float>? _blockSum;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, float> BlockSum => Get(ref _blockSum, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, float>(PoolKernels.BlockSum));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, double>? _embedding;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, int, double> Embedding => Get(ref _embedding, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, double>(EmbeddingKernels.Forward));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, double>? _embeddingBackward;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, double> EmbeddingBackward => Get(ref _embeddingBackward, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, double>(EmbeddingKernels.Backward));
+
+    private Action<Index1D, ArrayView<float>, int, ulong, ulong>? _uniform;
+    public Action<Index1D, ArrayView<float>, int, ulong, ulong> Uniform => Get(ref _uniform, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ulong, ulong>(RandomKernels.Uniform));
+
+    private Action<Index1D, ArrayView<float>, int, ulong, ulong, double, double>? _normal;
+    public Action<Index1D, ArrayView<float>, int, ulong, ulong, double, double> Normal => Get(ref _normal, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ulong, ulong, double, double>(RandomKernels.Normal));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars>? _adam;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars> Adam => Get(ref _adam, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars>(OptimKernels.Adam));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, float>? _lerp;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, float> Lerp => Get(ref _lerp, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float>(OptimKernels.Lerp));
+}
