@@ -143,7 +143,7 @@ def main():
         unit, make = CASES[name]
         fn, work = make()
         times = harness.sample(fn, args.min_runs, args.max_runs, args.min_seconds, args.warmup_seconds)
-        print(harness.result_line(name, unit, work, times), flush=True)
+        print(harness.result_line(name, unit, work, times, peak=harness.peak_rss_mb()), flush=True)
 
 
 if __name__ == "__main__":
