@@ -24,8 +24,7 @@ def implementation():
 
 def describe():
     return (f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-            f"mkldnn {'on' if torch.backends.mkldnn.is_available() else 'off'}, "
-            f"cpu capability {torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, 'cpu') else 'n/a'}")
+            f"mkldnn {'on' if torch.backends.mkldnn.is_available() else 'off'}")
 
 
 def quantile(sorted_values, q):
