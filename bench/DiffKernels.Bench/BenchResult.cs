@@ -6,7 +6,8 @@ namespace DiffKernels.Bench;
 /// <summary>
 /// One case's outcome. Figures are in <see cref="Unit"/>; <see cref="Ratio"/> is ours over the baseline
 /// in speed (above 1: ours is faster). Times are medians in milliseconds, spreads the interquartile
-/// range in percent of the median.
+/// range in percent of the median. Peak resident memory is the process's high-water mark while the
+/// case ran (where the OS reports it).
 /// </summary>
 public sealed record BenchResult(
     string Case,
@@ -21,7 +22,9 @@ public sealed record BenchResult(
     int Runs,
     double? BaselineMs,
     double? BaselineSpreadPct,
-    string? Note)
+    string? Note,
+    double? PeakRssMb = null,
+    double? BaselinePeakRssMb = null)
 {
     private static readonly JsonSerializerOptions LineOptions = new()
     {
@@ -36,15 +39,16 @@ public sealed record BenchResult(
     public static BenchResult FromJsonLine(string line) =>
         JsonSerializer.Deserialize<BenchResult>(line, LineOptions) ?? throw new FormatException("bench: empty JSON line");
 
-    /// <summary>This result compared with another implementation's figure instead of the in-process baseline.</summary>
-    public BenchResult Against(string name, double value, double? medianMs, double? spreadPct, BenchUnit unit) => this with
+    /// <summary>This result compared with another implementation's result for the same case (its note kept) instead of the in-process baseline.</summary>
+    public BenchResult Against(BenchResult other, BenchUnit unit) => this with
     {
-        BaselineName = name,
-        Baseline = value,
-        Ratio = Round(unit.Ratio(Ours, value)),
-        BaselineMs = medianMs,
-        BaselineSpreadPct = spreadPct,
-        Note = null,
+        BaselineName = other.Backend,
+        Baseline = other.Ours,
+        Ratio = Round(unit.Ratio(Ours, other.Ours)),
+        BaselineMs = other.OursMs,
+        BaselineSpreadPct = other.OursSpreadPct,
+        BaselinePeakRssMb = other.PeakRssMb,
+        Note = other.Note,
     };
 
     /// <summary>Rounds to four significant digits so lines stay readable.</summary>

@@ -1,5 +1,6 @@
 using DiffKernels.Backends;
 using DiffKernels.Bench.Harness;
+using DiffKernels.Bench.Report;
 
 namespace DiffKernels.Bench;
 
@@ -18,8 +19,9 @@ public static class BenchRunner
         var baseline = withBaseline ? run.Baseline : Baseline.None("in-process baseline not run");
         var actions = new List<Action> { run.Ours };
         if (baseline.Run != null) actions.Add(baseline.Run);
+        MachineInfo.ResetPeakRss();
         var samples = Sampler.Run(actions, options, clock ?? StopwatchClock.Instance);
-        return Summarise(c, backend.Name, baseline, samples);
+        return Summarise(c, backend.Name, baseline, samples) with { PeakRssMb = MachineInfo.PeakRssMb() };
     }
 
     /// <summary>The result of a case from its timed runs: samples[0] ours, samples[1] the baseline's when it ran.</summary>

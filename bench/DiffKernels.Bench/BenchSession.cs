@@ -75,7 +75,7 @@ public static class BenchSession
             var r = BenchRunner.Run(c, backend, s.Options, withBaseline: !s.VsTorch);
             if (torch != null)
                 r = torch.TryGetValue(c.Name, out var t)
-                    ? r.Against(t.Backend, t.Ours, t.OursMs, t.OursSpreadPct, c.Unit)
+                    ? r.Against(t, c.Unit)
                     : r with { Note = "no PyTorch version of this case" };
             results.Add(r);
             onResult(r);

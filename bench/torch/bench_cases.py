@@ -122,7 +122,7 @@ CASES = {
 }
 
 # Whole-model cases live in their own scripts; this one runs them when asked for.
-MODEL_CASES = {"unet-s-train", "unet-s-fwd"}
+MODEL_CASES = {"unet-s-train", "unet-s-fwd", "dit-s-train"}
 
 
 def main():
@@ -133,9 +133,11 @@ def main():
     harness.setup_threads(args.threads)
     for name in [c for c in args.cases.split(",") if c]:
         if name in MODEL_CASES:
+            import dit_s
             import unet_s
+            script = dit_s if name.startswith("dit") else unet_s
             with torch.no_grad() if name == "unet-s-fwd" else torch.enable_grad():
-                print(unet_s.run_case(name, args), flush=True)
+                print(script.run_case(name, args), flush=True)
             continue
         if name not in CASES:
             harness.log(f"no PyTorch version of {name}; skipped")
@@ -143,7 +145,7 @@ def main():
         unit, make = CASES[name]
         fn, work = make()
         times = harness.sample(fn, args.min_runs, args.max_runs, args.min_seconds, args.warmup_seconds)
-        print(harness.result_line(name, unit, work, times), flush=True)
+        print(harness.result_line(name, unit, work, times, peak=harness.peak_rss_mb()), flush=True)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,7 @@ def implementation():
 
 def describe():
     return (f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-            f"mkldnn {'on' if torch.backends.mkldnn.is_available() else 'off'}, "
-            f"cpu capability {torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, 'cpu') else 'n/a'}")
+            f"mkldnn {'on' if torch.backends.mkldnn.is_available() else 'off'}")
 
 
 def quantile(sorted_values, q):
@@ -43,6 +42,7 @@ def sample(fn, min_runs, max_runs, min_seconds, warmup_seconds, warmup_runs=2):
         fn()
         runs += 1
     times = []
+    reset_peak_rss()
     start = time.perf_counter()
     while len(times) < max_runs and (len(times) < min_runs or time.perf_counter() - start < min_seconds):
         t0 = time.perf_counter()
@@ -59,7 +59,27 @@ def rnd(v):
     return round(v, max(0, min(15, 3 - int(floor(log10(abs(v)))))))
 
 
-def result_line(case, unit, work, times, note=None):
+def reset_peak_rss():
+    """Restart the resident-memory high-water mark (Linux), as `dk bench` does before each case."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mb():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def result_line(case, unit, work, times, note=None, peak=None):
     """One JSON line: unit is GFLOP/s, GB/s (work = FLOPs or bytes per run) or ms/step."""
     s = sorted(times)
     med = statistics.median(s)
@@ -71,6 +91,7 @@ def result_line(case, unit, work, times, note=None):
         "ours_ms": rnd(med * 1e3), "ours_spread_pct": rnd(spread), "runs": len(s),
         "baseline_ms": None, "baseline_spread_pct": None,
         "note": note if note is not None else describe(),
+        "peak_rss_mb": peak, "baseline_peak_rss_mb": None,
     }, ensure_ascii=False)
 
 

@@ -4,13 +4,12 @@
     /usr/bin/python3.11 bench/torch/unet_s.py [--case unet-s-train|unet-s-fwd] [--channels-last]
 
 unet-s-train: one EDM training step at batch 64 (sigma ~ lognormal(-1.2, 1.2), sigma_data 0.5,
-preconditioned denoiser, weighted MSE, backward, Adam). unet-s-fwd: the network's forward at batch 64
-without gradients. Prints one JSON line in `dk bench`'s format, with the peak resident memory in its note.
+preconditioned loss, backward, Adam). unet-s-fwd: the network's forward at batch 64 without gradients.
+Prints one JSON line in `dk bench`'s format, with the peak resident memory while timing.
 """
 
 import argparse
 import math
-import resource
 
 import torch
 import torch.nn as nn
@@ -128,17 +127,20 @@ class UNetS(nn.Module):
 
 
 def edm_loss(net, y, gen):
-    """EDM training loss: λ(σ)·‖D(y + σn; σ) − y‖² with the preconditioned denoiser D."""
+    """EDM loss as DiffKernels computes it: with x = y + σn, the squared error of F(c_in·x; c_noise)
+    against (y − c_skip·x)/c_out, summed per sample and averaged over the batch (= λ(σ)·‖D − y‖²)."""
     sigma = torch.exp(P_MEAN + P_STD * torch.randn(y.shape[0], generator=gen))
     noise = torch.randn(y.shape, generator=gen)
     s = sigma[:, None, None, None]
-    x = y + s * noise
-    c_skip = SIGMA_DATA ** 2 / (s ** 2 + SIGMA_DATA ** 2)
-    c_out = s * SIGMA_DATA / (s ** 2 + SIGMA_DATA ** 2).sqrt()
-    c_in = 1 / (s ** 2 + SIGMA_DATA ** 2).sqrt()
-    weight = (s ** 2 + SIGMA_DATA ** 2) / (s * SIGMA_DATA) ** 2
-    d = c_skip * x + c_out * net(c_in * x, sigma.log() / 4)
-    return (weight * (d - y) ** 2).mean()
+    total = s ** 2 + SIGMA_DATA ** 2
+    c_in = total.rsqrt()
+    c_skip = SIGMA_DATA ** 2 / total
+    c_out = s * c_in * SIGMA_DATA
+    with torch.no_grad():
+        x = y + s * noise
+        target = (y - x * c_skip) / c_out
+    f = net(x * c_in, sigma.log() / 4)
+    return ((f - target) ** 2).sum() / y.shape[0]
 
 
 def build(channels_last):
@@ -171,11 +173,9 @@ def run_case(name, args):
         def step():
             with torch.no_grad():
                 net(y, c_noise)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     times = harness.sample(step, args.min_runs, args.max_runs, args.min_seconds, args.warmup_seconds, warmup_runs=1)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    note = f"{harness.describe()}, batch {BATCH}, {'channels_last' if channels_last else 'NCHW'}, peak RSS {rss:.0f} MB (before timing {rss_before:.0f} MB)"
-    return harness.result_line(name, "ms/step", 0, times, note)
+    note = f"{harness.describe()}, batch {BATCH}, {'channels_last' if channels_last else 'NCHW'}"
+    return harness.result_line(name, "ms/step", 0, times, note, peak=harness.peak_rss_mb())
 
 
 def main():

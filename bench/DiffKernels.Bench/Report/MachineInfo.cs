@@ -32,6 +32,30 @@ public sealed record MachineInfo(string Cpu, int Cores, string Simd, string Gemm
         return parts.Take(3).Select(p => double.Parse(p, CultureInfo.InvariantCulture)).ToArray();
     }
 
+    /// <summary>Restarts the process's resident-memory high-water mark (Linux; elsewhere a no-op).</summary>
+    public static void ResetPeakRss()
+    {
+        try
+        {
+            if (OperatingSystem.IsLinux()) File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not permitted here: the mark then covers the whole process lifetime.
+        }
+    }
+
+    /// <summary>The process's resident-memory high-water mark in MB, or null where the OS does not report it.</summary>
+    public static double? PeakRssMb()
+    {
+        const string path = "/proc/self/status";
+        if (!File.Exists(path)) return null;
+        foreach (var line in File.ReadLines(path))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return Math.Round(double.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024, 1);
+        return null;
+    }
+
     /// <summary>The short commit hash of the working tree at <paramref name="dir"/> (with "+dirty" when modified), or "unknown".</summary>
     public static string GitCommit(string dir)
     {

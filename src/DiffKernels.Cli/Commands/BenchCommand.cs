@@ -82,16 +82,20 @@ internal static class BenchCommand
     private static void PrintTable(TextWriter output, IReadOnlyList<BenchResult> results)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
-        var table = new Table().AddColumns("case", "unit", "ours", "± %", "baseline", "value", "ratio");
-        foreach (var i in new[] { 2, 3, 5, 6 }) table.Columns[i].RightAligned();
+        var table = new Table().AddColumns("case", "unit", "ours", "± %", "baseline", "value", "± %", "ratio");
+        foreach (var i in new[] { 2, 3, 5, 6, 7 }) table.Columns[i].RightAligned();
         foreach (var r in results)
         {
             string ratio = r.Ratio is { } x ? $"[{(x >= 1 ? "green" : "red")}]{x.ToString("0.00", CultureInfo.InvariantCulture)}×[/]" : "";
             table.AddRow(
                 Markup.Escape(r.Case), Markup.Escape(r.Unit), Num(r.Ours), Num(r.OursSpreadPct),
-                Markup.Escape(r.BaselineName ?? r.Note ?? ""), r.Baseline is { } b ? Num(b) : "", ratio);
+                Markup.Escape(r.BaselineName ?? "—"), r.Baseline is { } b ? Num(b) : "", r.BaselineSpreadPct is { } sp ? Num(sp) : "", ratio);
         }
         console.Write(table);
+        foreach (var (note, cases) in results.Where(r => r.Baseline == null && r.Note != null).GroupBy(r => r.Note!).Select(g => (g.Key, g.Select(r => r.Case))))
+            output.WriteLine($"no baseline for {string.Join(", ", cases)}: {note}");
+        foreach (var r in results.Where(r => r.Unit == BenchUnit.MsPerStep.Text() && r.PeakRssMb != null))
+            output.WriteLine($"{r.Case}: peak resident memory {Num(r.PeakRssMb!.Value)} MB{(r.BaselinePeakRssMb is { } m ? $" ({r.BaselineName}: {Num(m)} MB)" : "")}");
     }
 
     private static string Num(double v) => v.ToString(v >= 100 ? "0" : v >= 10 ? "0.0" : "0.00", CultureInfo.InvariantCulture);

@@ -33,6 +33,7 @@ internal static class Backprop
             }
             var inGrads = t.Node.Backward(g);
             var inputs = t.Node.Inputs;
+            var consumed = new List<Tensor> { g };
             for (int k = 0; k < inputs.Length; k++)
             {
                 var x = inputs[k];
@@ -40,9 +41,29 @@ internal static class Backprop
                 if (gx == null || !x.RequiresGrad) continue;
                 if (gx.Shape != x.Shape)
                     throw new InvalidOperationException($"Backward of {t.Node.Op}: gradient for input {k} has shape {gx.Shape}, expected {x.Shape}");
-                grads[x] = grads.TryGetValue(x, out var prev) ? F.Add(prev, gx) : gx;
+                if (grads.TryGetValue(x, out var prev))
+                {
+                    grads[x] = F.Add(prev, gx);
+                    consumed.Add(prev);
+                    consumed.Add(gx);
+                }
+                else
+                {
+                    grads[x] = gx;
+                }
             }
+            FreeConsumed(consumed, grads, scope);
         }
+    }
+
+    /// <summary>
+    /// Frees gradients made during this sweep that no pending entry still holds, so the sweep's
+    /// memory stays near its frontier instead of growing with the whole graph.
+    /// </summary>
+    private static void FreeConsumed(List<Tensor> consumed, Dictionary<Tensor, Tensor> grads, TensorScope scope)
+    {
+        foreach (var c in consumed)
+            if (c.OwnerScope == scope && !c.IsDisposed && !grads.Values.Any(v => ReferenceEquals(v, c))) c.Dispose();
     }
 
     private static void AccumulateLeaf(Tensor leaf, Tensor g)

@@ -161,6 +161,31 @@ public class CpuKernelPathTests
     }
 
     [Test]
+    public void BackToBackJobsEachCoverTheirRangeExactlyOnce()
+    {
+        // Jobs follow each other faster than workers go to sleep and wake, across pool sizes: a stale
+        // completion signal from one job would let the next return while its chunks still run.
+        int saved = CpuParallel.Workers;
+        try
+        {
+            for (int rep = 0; rep < 3000; rep++)
+            {
+                CpuParallel.Workers = rep % 3 == 0 ? 8 : 2;
+                var hits = new int[257];
+                CpuParallel.For(hits.Length, 1 << 20, (s, e) =>
+                {
+                    for (long i = s; i < e; i++) Interlocked.Increment(ref hits[i]);
+                });
+                Assert.That(hits, Is.All.EqualTo(1), $"job {rep}");
+            }
+        }
+        finally
+        {
+            CpuParallel.Workers = saved;
+        }
+    }
+
+    [Test]
     public void AFailingChunkIsRethrownAndThePoolStaysUsable()
     {
         var ex = Assert.Throws<InvalidOperationException>(() => CpuParallel.For(1000, 1 << 20, (s, e) =>

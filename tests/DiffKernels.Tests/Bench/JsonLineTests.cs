@@ -46,11 +46,16 @@ public class JsonLineTests
     [Test]
     public void AgainstAnotherImplementationRecomputesTheRatio()
     {
-        var r = Sample.Against("torch-1.13", 361.0, 5.95, 2.0, BenchUnit.GflopPerSecond);
+        var torch = Sample with { Backend = "torch-1.13", Ours = 361.0, OursMs = 5.95, PeakRssMb = 900, Note = "torch 1.13, 2 threads" };
+        var r = Sample.Against(torch, BenchUnit.GflopPerSecond);
         Assert.That(r.BaselineName, Is.EqualTo("torch-1.13"));
+        Assert.That(r.Baseline, Is.EqualTo(361.0));
+        Assert.That(r.BaselineMs, Is.EqualTo(5.95));
+        Assert.That(r.BaselinePeakRssMb, Is.EqualTo(900));
+        Assert.That(r.Note, Is.EqualTo("torch 1.13, 2 threads"));
         Assert.That(r.Ratio, Is.EqualTo(0.5).Within(1e-3));
         var step = Sample with { Unit = "ms/step", Ours = 1000 };
-        Assert.That(step.Against("torch", 2000, 2000, 1, BenchUnit.MsPerStep).Ratio, Is.EqualTo(2.0));
+        Assert.That(step.Against(step with { Ours = 2000 }, BenchUnit.MsPerStep).Ratio, Is.EqualTo(2.0), "half the time per step is twice as fast");
     }
 
     [TestCase(123.456789, 123.5)]

@@ -63,7 +63,6 @@ public sealed partial class CpuBackend
         var qv = ((CpuBuffer)q).Data;
         var kv = ((CpuBuffer)k).Data;
         var vv = ((CpuBuffer)v).Data;
-        var ov = ((CpuBuffer)o).Data;
         var lv = ((CpuBuffer)lse).Data;
         var gov = ((CpuBuffer)dO).Data;
         var dqv = ((CpuBuffer)dq).Data;
@@ -102,11 +101,12 @@ public sealed partial class CpuBackend
                             int i = i0 + r;
                             var p = sBuf.AsSpan(r * nk, nk);
                             var g = dpBuf.AsSpan(r * nk, nk);
-                            // Probabilities rebuilt from the saved log-sum-exp; dS = P∘(dP − Δ) with
-                            // Δᵢ = dOᵢ·Oᵢ = Σⱼ Pᵢⱼ·dPᵢⱼ, the softmax-Jacobian term.
+                            // Probabilities rebuilt from the saved log-sum-exp; dS = P∘(dP − Δ) with the
+                            // softmax-Jacobian term Δᵢ = Σⱼ Pᵢⱼ·dPᵢⱼ (= dOᵢ·Oᵢ), taken from the same dP so
+                            // that a one-hot row gives exactly dS = 0.
                             TensorPrimitives.Subtract(p, lv[bh * nq + i], p);
                             TensorPrimitives.Exp(p, p);
-                            float delta = TensorPrimitives.Dot(gov.AsSpan((int)(qOff + (long)i * width), d), ov.AsSpan((int)(qOff + (long)i * width), d));
+                            float delta = TensorPrimitives.Dot(p, g);
                             TensorPrimitives.Subtract(g, delta, g);
                             TensorPrimitives.Multiply(g, p, g);
                         }

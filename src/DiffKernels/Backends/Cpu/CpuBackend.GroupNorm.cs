@@ -4,11 +4,11 @@ using System.Runtime.InteropServices;
 
 namespace DiffKernels.Backends.Cpu;
 
-// GroupNorm over NHWC works a sample at a time along whole pixel rows: every pass reads a row of all
-// C channels as vectors and keeps per-channel partial sums (in float over at most NormFlushRows
-// positions, then added into double), so short groups (4 or 8 channels) still vectorise. Per-group
-// statistics come from the per-channel sums. Work is split by sample only, so results do not depend
-// on the worker count.
+// GroupNorm over NHWC works a sample at a time on blocks of NormBlockRows pixel rows (all C channels):
+// per-channel values are tiled over the block so each vector call covers it, and per-channel partial
+// sums stay in float over at most NormFlushRows positions before being added into double. Short groups
+// (4 or 8 channels) thus vectorise as well as long ones. Per-group statistics come from the
+// per-channel sums. Work is split by sample only, so results do not depend on the worker count.
 public sealed partial class CpuBackend
 {
     private const int NormFlushRows = 64;
@@ -28,26 +28,29 @@ public sealed partial class CpuBackend
         long count = spatial * cg;
         CpuParallel.For(n, spatial * c * 6, (s, e) =>
         {
-            var center = new float[c];
-            var acc = new float[c];
-            var sums = new double[c];
-            var scale = new float[c];
-            var shift = new float[c];
-            var mu = new double[groups];
+            // Per-channel values are tiled over a block of rows so each vector call covers the block.
+            var center = new float[NormBlockRows * c];
+            var scale = new float[NormBlockRows * c];
+            var shift = new float[NormBlockRows * c];
+            var acc = new float[NormBlockRows * c];
             var tmp = new float[NormBlockRows * c];
+            var sums = new double[c];
+            var mu = new double[groups];
             for (long ni = s; ni < e; ni++)
             {
                 long first = ni * spatial * c;
                 // Sums are taken around a pivot from the data (each group's first value), so their terms
                 // are of the order of the spread even when |μ| ≫ σ; the squares around the rounded mean.
                 for (int j = 0; j < c; j++) center[j] = count > 0 ? xv[first + j / cg * cg] : 0f;
-                ChannelSums(xv, first, spatial, center, acc, sums, squared: false);
+                Tile(center, c);
+                ChannelSums(xv, first, spatial, c, center, acc, tmp, sums, squared: false);
                 for (int g = 0; g < groups; g++)
                 {
                     mu[g] = center[g * cg] + GroupSum(sums, g, cg) / count;
                     for (int j = g * cg; j < (g + 1) * cg; j++) center[j] = (float)mu[g];
                 }
-                ChannelSums(xv, first, spatial, center, acc, sums, squared: true);
+                Tile(center, c);
+                ChannelSums(xv, first, spatial, c, center, acc, tmp, sums, squared: true);
                 for (int g = 0; g < groups; g++)
                 {
                     float muf = center[g * cg];
@@ -63,16 +66,19 @@ public sealed partial class CpuBackend
                         shift[j] = (bv?[j] ?? 0f) - (float)residual * scale[j];
                     }
                 }
+                Tile(scale, c);
+                Tile(shift, c);
                 for (long p0 = 0; p0 < spatial; p0 += NormBlockRows)
                 {
-                    int rows = (int)Math.Min(NormBlockRows, spatial - p0);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        int o = (int)(first + (p0 + r) * c);
-                        // Centre first: x·scale + (β − μ·scale) would cancel catastrophically when |μ| ≫ σ.
-                        NormaliseChannels(xv.AsSpan(o, c), center, scale, shift, yv.AsSpan(o, c));
-                    }
-                    if (silu) SiluInPlace(yv.AsSpan((int)(first + p0 * c), rows * c), tmp);
+                    int len = (int)Math.Min(NormBlockRows, spatial - p0) * c, o = (int)(first + p0 * c);
+                    var yb = yv.AsSpan(o, len);
+                    // Centre first: x·scale + (β − μ·scale) would cancel catastrophically when |μ| ≫ σ.
+                    TensorPrimitives.Subtract(xv.AsSpan(o, len), center.AsSpan(0, len), yb);
+                    TensorPrimitives.MultiplyAdd(yb, scale.AsSpan(0, len), shift.AsSpan(0, len), yb);
+                    if (!silu) continue;
+                    var tb = tmp.AsSpan(0, len);
+                    TensorPrimitives.Sigmoid(yb, tb);
+                    TensorPrimitives.Multiply(yb, tb, yb);
                 }
             }
         });
@@ -89,11 +95,13 @@ public sealed partial class CpuBackend
         var dxv = ((CpuBuffer)dx).Data;
         var gv = (gamma as CpuBuffer)?.Data;
         var bv = (beta as CpuBuffer)?.Data;
-        int cg = c / groups;
+        int cg = c / groups, block = NormBlockRows * c;
         long count = spatial * cg;
-        var gam = new float[c];
-        var bet = new float[c];
+        var gam = new float[block];
+        var bet = new float[block];
         for (int j = 0; j < c; j++) (gam[j], bet[j]) = (gv?[j] ?? 1f, bv?[j] ?? 0f);
+        Tile(gam, c);
+        Tile(bet, c);
         // Per-(sample, channel) sums of dz and dz·x̂ (dz: gradient at the affine output) give both the
         // group terms of dx and, summed over samples, dβ and dγ — so no cross-thread accumulation.
         var sumDz = new double[(long)n * c];
@@ -102,51 +110,45 @@ public sealed partial class CpuBackend
         var dzv = silu ? dxv : gyv;
         CpuParallel.For(n, spatial * c * 12, (s, e) =>
         {
-            var muC = new float[c];
-            var rC = new float[c];
-            var accDz = new float[c];
-            var accDzXhat = new float[c];
-            var xhat = new float[NormBlockRows * c];
-            var z = new float[NormBlockRows * c];
-            var t = new float[NormBlockRows * c];
+            var muC = new float[block];
+            var rC = new float[block];
+            var accDz = new float[block];
+            var accDzXhat = new float[block];
+            var xhat = new float[block];
+            var z = new float[block];
+            var t = new float[block];
             var coef = new double[4 * c];
             for (long ni = s; ni < e; ni++)
             {
                 long first = ni * spatial * c;
                 for (int j = 0; j < c; j++) (muC[j], rC[j]) = (mv[ni * groups + j / cg], rv[ni * groups + j / cg]);
+                Tile(muC, c);
+                Tile(rC, c);
                 var sDz = sumDz.AsSpan((int)(ni * c), c);
                 var sDzXhat = sumDzXhat.AsSpan((int)(ni * c), c);
                 for (long p0 = 0; p0 < spatial; p0 += NormBlockRows)
                 {
                     int rows = (int)Math.Min(NormBlockRows, spatial - p0), len = rows * c, o = (int)(first + p0 * c);
                     var xh = xhat.AsSpan(0, len);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        var row = xh.Slice(r * c, c);
-                        TensorPrimitives.Subtract(xv.AsSpan(o + r * c, c), muC, row);
-                        TensorPrimitives.Multiply(row, rC, row);
-                    }
+                    TensorPrimitives.Subtract(xv.AsSpan(o, len), muC.AsSpan(0, len), xh);
+                    TensorPrimitives.Multiply(xh, rC.AsSpan(0, len), xh);
                     ReadOnlySpan<float> dz = gyv.AsSpan(o, len);
                     if (silu)
                     {
                         // dz = dy·σ(z)·(1 + z·(1 − σ(z))) at the affine output z = x̂·γ + β.
                         var zb = z.AsSpan(0, len);
                         var sig = t.AsSpan(0, len);
-                        for (int r = 0; r < rows; r++) TensorPrimitives.MultiplyAdd(xh.Slice(r * c, c), gam, bet, zb.Slice(r * c, c));
-                        TensorPrimitives.Sigmoid(zb, sig);
                         var d = dxv.AsSpan(o, len);
+                        TensorPrimitives.MultiplyAdd(xh, gam.AsSpan(0, len), bet.AsSpan(0, len), zb);
+                        TensorPrimitives.Sigmoid(zb, sig);
                         TensorPrimitives.Subtract(1f, sig, d);
                         TensorPrimitives.MultiplyAdd(zb, d, 1f, d);
                         TensorPrimitives.Multiply(d, sig, d);
                         TensorPrimitives.Multiply(d, gyv.AsSpan(o, len), d);
                         dz = d;
                     }
-                    for (int r = 0; r < rows; r++)
-                    {
-                        var dzRow = dz.Slice(r * c, c);
-                        TensorPrimitives.Add(accDz, dzRow, accDz);
-                        TensorPrimitives.MultiplyAdd(dzRow, xh.Slice(r * c, c), accDzXhat, accDzXhat);
-                    }
+                    TensorPrimitives.Add(accDz.AsSpan(0, len), dz, accDz.AsSpan(0, len));
+                    TensorPrimitives.MultiplyAdd(dz, xh, accDzXhat.AsSpan(0, len), accDzXhat.AsSpan(0, len));
                     if ((p0 + rows) % NormFlushRows == 0 || p0 + rows == spatial)
                     {
                         Flush(accDz, sDz);
@@ -172,7 +174,7 @@ public sealed partial class CpuBackend
                 for (long p = 0; p < spatial; p++)
                 {
                     int o = (int)(first + p * c);
-                    NormGradientRow(dzv.AsSpan(o, c), gam, xv.AsSpan(o, c), muD, rD, meanG, meanGXhat, dxv.AsSpan(o, c));
+                    NormGradientRow(dzv.AsSpan(o, c), gam.AsSpan(0, c), xv.AsSpan(o, c), muD, rD, meanG, meanGXhat, dxv.AsSpan(o, c));
                 }
             }
         });
@@ -180,36 +182,39 @@ public sealed partial class CpuBackend
         if (dbeta != null) SumOverSamples(sumDz, ((CpuBuffer)dbeta).Data, n, c);
     }
 
-    /// <summary>sums[j] = Σ over the sample's positions of (x − center[j]) or its square, per channel.</summary>
-    private static void ChannelSums(float[] x, long first, long spatial, float[] center, float[] acc, double[] sums, bool squared)
+    /// <summary>Copies the first <paramref name="c"/> values over the rest of the array, row after row.</summary>
+    private static void Tile(float[] a, int c)
     {
-        int c = center.Length;
+        if (c <= 0) return;
+        for (int o = c; o + c <= a.Length; o += c) Array.Copy(a, 0, a, o, c);
+    }
+
+    /// <summary>
+    /// sums[j] = Σ over the sample's positions of (x − center[j]) or its square, per channel; center
+    /// is tiled over a block of rows, acc and tmp are block-sized scratch.
+    /// </summary>
+    private static void ChannelSums(float[] x, long first, long spatial, int c, float[] center, float[] acc, float[] tmp, double[] sums, bool squared)
+    {
         Array.Clear(sums);
         Array.Clear(acc);
-        for (long p = 0; p < spatial; p++)
+        for (long p0 = 0; p0 < spatial; p0 += NormBlockRows)
         {
-            var row = x.AsSpan((int)(first + p * c), c);
-            var vr = MemoryMarshal.Cast<float, Vector<float>>(row);
-            var vc = MemoryMarshal.Cast<float, Vector<float>>(center.AsSpan());
-            var va = MemoryMarshal.Cast<float, Vector<float>>(acc.AsSpan());
-            for (int k = 0; k < vr.Length; k++)
-            {
-                var t = vr[k] - vc[k];
-                va[k] += squared ? t * t : t;
-            }
-            for (int j = vr.Length * Vector<float>.Count; j < c; j++)
-            {
-                float t = row[j] - center[j];
-                acc[j] += squared ? t * t : t;
-            }
-            if ((p + 1) % NormFlushRows == 0 || p + 1 == spatial) Flush(acc, sums);
+            int rows = (int)Math.Min(NormBlockRows, spatial - p0), len = rows * c;
+            var tb = tmp.AsSpan(0, len);
+            var ab = acc.AsSpan(0, len);
+            TensorPrimitives.Subtract(x.AsSpan((int)(first + p0 * c), len), center.AsSpan(0, len), tb);
+            if (squared) TensorPrimitives.MultiplyAdd(tb, tb, ab, ab);
+            else TensorPrimitives.Add(ab, tb, ab);
+            if ((p0 + rows) % NormFlushRows == 0 || p0 + rows == spatial) Flush(acc, sums);
         }
     }
 
-    /// <summary>Adds the float partial sums into the double totals and clears them.</summary>
+    /// <summary>Adds block-tiled float partial sums into per-channel double totals and clears them.</summary>
     private static void Flush(Span<float> acc, Span<double> total)
     {
-        for (int j = 0; j < acc.Length; j++) total[j] += acc[j];
+        int c = total.Length;
+        for (int o = 0; o < acc.Length; o += c)
+            for (int j = 0; j < c; j++) total[j] += acc[o + j];
         acc.Clear();
     }
 
@@ -218,25 +223,6 @@ public sealed partial class CpuBackend
         double s = 0;
         for (int j = g * cg; j < (g + 1) * cg; j++) s += sums[j];
         return s;
-    }
-
-    /// <summary>y = (x − center)·scale + shift per channel.</summary>
-    private static void NormaliseChannels(ReadOnlySpan<float> x, ReadOnlySpan<float> center, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, Span<float> y)
-    {
-        TensorPrimitives.Subtract(x, center, y);
-        TensorPrimitives.MultiplyAdd(y, scale, shift, y);
-    }
-
-    /// <summary>y ← y·σ(y), in blocks through <paramref name="tmp"/>.</summary>
-    private static void SiluInPlace(Span<float> y, Span<float> tmp)
-    {
-        for (int i = 0; i < y.Length; i += tmp.Length)
-        {
-            var yb = y.Slice(i, Math.Min(tmp.Length, y.Length - i));
-            var tb = tmp[..yb.Length];
-            TensorPrimitives.Sigmoid(yb, tb);
-            TensorPrimitives.Multiply(yb, tb, yb);
-        }
     }
 
     /// <summary>

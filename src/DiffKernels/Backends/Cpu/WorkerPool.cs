@@ -16,7 +16,7 @@ internal sealed class WorkerPool
     [ThreadStatic] private static bool t_inJob;
 
     private readonly List<Worker> _workers = [];
-    private readonly ManualResetEventSlim _done = new(false);
+    private readonly object _doneLock = new();
     private Action<int, int>? _job;
     private int _count;
     private int _pending;
@@ -80,22 +80,26 @@ internal sealed class WorkerPool
         }
     }
 
-    /// <summary>
-    /// Waits for the last worker's signal itself, not for the pending count: the count reaches zero
-    /// just before that signal, and resetting the event in between would leave a late signal set for
-    /// the next job, which would then return while its workers are still writing.
-    /// </summary>
     private void WaitForWorkers()
     {
         long until = Stopwatch.GetTimestamp() + SpinTicks;
-        while (!_done.IsSet && Stopwatch.GetTimestamp() <= until) Thread.SpinWait(16);
-        _done.Wait();
-        _done.Reset();
+        while (Volatile.Read(ref _pending) != 0)
+        {
+            if (Stopwatch.GetTimestamp() <= until)
+            {
+                Thread.SpinWait(16);
+                continue;
+            }
+            // The count, not a signal, is the condition: a late pulse from an earlier job is harmless.
+            lock (_doneLock)
+                while (Volatile.Read(ref _pending) != 0) Monitor.Wait(_doneLock);
+        }
     }
 
     private void Finished()
     {
-        if (Interlocked.Decrement(ref _pending) == 0) _done.Set();
+        if (Interlocked.Decrement(ref _pending) != 0) return;
+        lock (_doneLock) Monitor.PulseAll(_doneLock);
     }
 
     /// <summary>One background thread: spins briefly for the next job, then sleeps on its semaphore.</summary>

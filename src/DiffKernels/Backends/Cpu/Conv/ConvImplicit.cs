@@ -44,6 +44,7 @@ internal static unsafe class ConvImplicit
             fixed (float* pw = w, pwp = wp)
                 SgemmPack.PackB(true, pw, k, 0, k, 0, cout, pwp, avx);
             long mPanels = (rows + MR - 1) / MR;
+            var taps = Taps(g);
             CpuParallel.For(mPanels, (long)MR * cout * k, (s, e) =>
             {
                 float** table = stackalloc float*[segments * MR];
@@ -54,7 +55,7 @@ internal static unsafe class ConvImplicit
                     {
                         long i0 = panel * MR;
                         int mr = (int)Math.Min(MR, rows - i0);
-                        FillRowTable(g, px, pz, i0, mr, table);
+                        FillRowTable(g, taps, px, pz, i0, mr, table);
                         for (int jp = 0; jp < panels; jp++)
                         {
                             int jr = jp * NR, nr = Math.Min(NR, cout - jr);
@@ -121,6 +122,7 @@ internal static unsafe class ConvImplicit
         int nPanels = (n + NR - 1) / NR;
         long work = (long)m * n * pixels;
         int participants = work < (1L << 18) ? 1 : Math.Min(CpuParallel.Workers, nPanels);
+        var taps = Taps(g);
         CpuParallel.Run(participants, (w, count) =>
         {
             int j0 = nPanels * w / count, j1 = nPanels * (w + 1) / count;
@@ -134,7 +136,7 @@ internal static unsafe class ConvImplicit
                     for (long pc = 0; pc < pixels; pc += Sgemm.KC)
                     {
                         int kc = (int)Math.Min(Sgemm.KC, pixels - pc);
-                        PackPatches(g, px, pc, kc, cb, ncb, wb);
+                        PackPatches(g, taps, px, pc, kc, cb, ncb, wb);
                         for (int ic = 0; ic < m; ic += Sgemm.MC)
                         {
                             int mc = Math.Min(Sgemm.MC, m - ic);
@@ -152,38 +154,55 @@ internal static unsafe class ConvImplicit
     /// Points table[t·MR + r] at the Cin-run of tap t for output pixel i0 + r, or at the zero run
     /// when the tap falls in the padding or the row is past the last pixel.
     /// </summary>
-    private static void FillRowTable(Conv2dGeometry g, float* x, float* zero, long i0, int mr, float** table)
+    private static void FillRowTable(Conv2dGeometry g, (int Dh, int Dw)[] taps, float* x, float* zero, long i0, int mr, float** table)
     {
-        int taps = g.KH * g.KW;
         for (int r = 0; r < MR; r++)
         {
             if (r >= mr)
             {
-                for (int t = 0; t < taps; t++) table[t * MR + r] = zero;
+                for (int t = 0; t < taps.Length; t++) table[t * MR + r] = zero;
                 continue;
             }
             long i = i0 + r;
             int ow = (int)(i % g.OW);
             long line = i / g.OW;
             int oh = (int)(line % g.OH), nb = (int)(line / g.OH);
-            for (int t = 0; t < taps; t++)
+            int ih0 = oh * g.StrideH - g.PadH, iw0 = ow * g.StrideW - g.PadW;
+            float* image = x + (long)nb * g.H * g.W * g.Cin;
+            for (int t = 0; t < taps.Length; t++)
             {
-                int ih = oh * g.StrideH - g.PadH + t / g.KW, iw = ow * g.StrideW - g.PadW + t % g.KW;
-                table[t * MR + r] = ih < 0 || ih >= g.H || iw < 0 || iw >= g.W
+                int ih = ih0 + taps[t].Dh, iw = iw0 + taps[t].Dw;
+                table[t * MR + r] = (uint)ih >= (uint)g.H || (uint)iw >= (uint)g.W
                     ? zero
-                    : x + (((long)nb * g.H + ih) * g.W + iw) * g.Cin;
+                    : image + ((long)ih * g.W + iw) * g.Cin;
             }
         }
+    }
+
+    /// <summary>The kernel offsets (kh, kw) of each tap, in weight order; divisions kept out of the inner loops.</summary>
+    private static (int Dh, int Dw)[] Taps(Conv2dGeometry g)
+    {
+        var taps = new (int, int)[g.KH * g.KW];
+        for (int t = 0; t < taps.Length; t++) taps[t] = (t / g.KW, t % g.KW);
+        return taps;
     }
 
     /// <summary>
     /// Packs im2col(x)[pixels p0..p0+kc, columns c0..c0+nc] into NR-column panels (panel j at dst + j·NR·kc),
     /// reading x directly; columns past c0 + nc and taps in the padding are zeros.
     /// </summary>
-    private static void PackPatches(Conv2dGeometry g, float* x, long p0, int kc, int c0, int nc, float* dst)
+    private static void PackPatches(Conv2dGeometry g, (int Dh, int Dw)[] taps, float* x, long p0, int kc, int c0, int nc, float* dst)
     {
         int cin = g.Cin;
         bool wholeRuns = cin % NR == 0;
+        int panels = (nc + NR - 1) / NR;
+        // Per panel: its tap and first channel (meaningful when a panel lies within one tap's run).
+        var panelTap = stackalloc (int Dh, int Dw, int Ci)[panels];
+        for (int jp = 0; jp < panels; jp++)
+        {
+            int col = c0 + jp * NR;
+            panelTap[jp] = (taps[col / cin].Dh, taps[col / cin].Dw, col % cin);
+        }
         for (int p = 0; p < kc; p++)
         {
             long i = p0 + p;
@@ -199,9 +218,10 @@ internal static unsafe class ConvImplicit
                 if (wholeRuns && jr + NR <= nc)
                 {
                     // The 16 columns lie in one tap's channel run: one copy or one clear.
-                    int t = col / cin, ih = ih0 + t / g.KW, iw = iw0 + t % g.KW;
-                    if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) new Span<float>(d, NR).Clear();
-                    else new ReadOnlySpan<float>(pixelBase + ((long)ih * g.W + iw) * cin + col % cin, NR).CopyTo(new Span<float>(d, NR));
+                    var (dh, dw, ci) = panelTap[jr / NR];
+                    int ih = ih0 + dh, iw = iw0 + dw;
+                    if ((uint)ih >= (uint)g.H || (uint)iw >= (uint)g.W) new Span<float>(d, NR).Clear();
+                    else new ReadOnlySpan<float>(pixelBase + ((long)ih * g.W + iw) * cin + ci, NR).CopyTo(new Span<float>(d, NR));
                     continue;
                 }
                 for (int j = 0; j < NR; j++)

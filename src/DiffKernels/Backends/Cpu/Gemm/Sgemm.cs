@@ -64,6 +64,7 @@ internal static unsafe class Sgemm
         var p = new Problem(transA, transB, m, n, k, alpha, beta, lda, ldb, ldc, UseAvx2 && Avx2Supported);
         long work = (long)m * n * k;
         int workers = work < SerialWork ? 1 : CpuParallel.Workers;
+        if (workers > 1 && Panels(n) < workers && (long)m * Math.Min(n, NC) * Math.Min(k, KC) / workers < (1L << 22)) workers = 1;
         if (batch > 1 && (batch >= 2 * CpuParallel.Workers || work < 64 * SerialWork))
         {
             CpuParallel.For(batch, work, (s, e) =>
@@ -87,6 +88,8 @@ internal static unsafe class Sgemm
             });
         }
     }
+
+    private static int Panels(int cols) => (cols + NR - 1) / NR;
 
     /// <summary>
     /// One product on the calling thread, for kernels that already run in parallel over independent
@@ -112,8 +115,6 @@ internal static unsafe class Sgemm
     /// <summary>One product's shape and scalars, with the blocked loops over it.</summary>
     private readonly struct Problem(bool transA, bool transB, int m, int n, int k, float alpha, float beta, int lda, int ldb, int ldc, bool avx)
     {
-        private int Panels(int cols) => (cols + NR - 1) / NR;
-
         /// <summary>The whole product on the calling thread.</summary>
         public void Serial(float* a, float* b, float* c)
         {
@@ -135,13 +136,22 @@ internal static unsafe class Sgemm
         /// <summary>Participant <paramref name="w"/> of <paramref name="count"/>'s share of the product.</summary>
         public void Shared(float* a, float* b, float* c, int w, int count)
         {
-            int mPanels = (m + MR - 1) / MR, nPanels = Panels(Math.Min(n, NC));
-            double byRows = Balance(mPanels, count), byCols = Balance(nPanels, count);
-            // Splitting by columns needs every participant to pack all of A: worth it only when the
-            // rows split poorly and there are enough columns to amortise the extra packing.
-            bool splitCols = mPanels < 2 * count || (byCols > byRows + 0.03 && n >= 128 * count);
-            if (splitCols) SharedByColumns(a, b, c, w, count);
+            if (SplitByColumns(count)) SharedByColumns(a, b, c, w, count);
             else SharedByRows(a, b, c, w, count);
+        }
+
+        /// <summary>
+        /// Rows share one packed B block but meet at a barrier every depth step, which only pays when
+        /// each step holds plenty of work: on a loaded machine a descheduled participant stalls the
+        /// others at every barrier. Columns need no barrier but every participant packs all of A.
+        /// </summary>
+        public bool SplitByColumns(int count)
+        {
+            int mPanels = (m + MR - 1) / MR, nPanels = Panels(Math.Min(n, NC));
+            if (nPanels < count) return false;
+            long perStep = (long)m * Math.Min(n, NC) * Math.Min(k, KC) / count;
+            double byRows = Balance(mPanels, count), byCols = Balance(nPanels, count);
+            return mPanels < 2 * count || perStep < (1L << 22) || (byCols > byRows + 0.03 && n >= 128 * count);
         }
 
         private static double Balance(int panels, int count) => panels / (double)(count * ((panels + count - 1) / count));

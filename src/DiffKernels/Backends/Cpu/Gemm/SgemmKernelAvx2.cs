@@ -12,6 +12,13 @@ internal static unsafe class SgemmKernelAvx2
     /// <summary>C[0..6, 0..16] = α·(A panel · B panel) + β·C, with β = 0 ignoring C.</summary>
     public static void Run(int kc, float* a, float* b, float* c, long ldc, float alpha, float beta)
     {
+        // C rows sit a leading dimension apart, each in its own cache lines: start fetching them now
+        // so the stores at the end do not wait on memory.
+        for (int r = 0; r < Sgemm.MR; r++)
+        {
+            Sse.Prefetch0(c + r * ldc);
+            Sse.Prefetch0(c + r * ldc + 15);
+        }
         var c00 = Vector256<float>.Zero; var c01 = Vector256<float>.Zero;
         var c10 = Vector256<float>.Zero; var c11 = Vector256<float>.Zero;
         var c20 = Vector256<float>.Zero; var c21 = Vector256<float>.Zero;
