@@ -77,9 +77,12 @@ public static class ModelFactory
     /// Writes <paramref name="model"/>'s kind and config and, under its parameter names, either its own
     /// weights or <paramref name="weights"/> (e.g. an EMA of them: same names and shapes), atomically;
     /// plus optional extra tensors and metadata (training state: names must start with <see cref="TrainingPrefix"/>).
+    /// Convolution weights are written in OIHW (<see cref="CheckpointLayout"/>), and so is every extra tensor
+    /// that <paramref name="extraParameterOf"/> maps to one (null: an extra tensor mirrors no parameter).
     /// </summary>
     public static void Save(string path, Module model, IReadOnlyDictionary<string, Tensor>? weights = null,
-        IReadOnlyDictionary<string, Tensor>? extraTensors = null, IReadOnlyDictionary<string, string>? extraMetadata = null)
+        IReadOnlyDictionary<string, Tensor>? extraTensors = null, IReadOnlyDictionary<string, string>? extraMetadata = null,
+        Func<string, string?>? extraParameterOf = null)
     {
         var (kind, config) = Describe(model);
         var own = model.StateDict();
@@ -93,15 +96,32 @@ public static class ModelFactory
                 throw new ArgumentException($"ModelFactory.Save: extra tensor '{name}' must start with '{TrainingPrefix}'");
             tensors.Add(name, t);
         }
-        var metadata = new Dictionary<string, string> { [KindKey] = kind, [ConfigKey] = config };
+        var metadata = new Dictionary<string, string> { [KindKey] = kind, [ConfigKey] = config, [CheckpointLayout.ConvLayoutKey] = CheckpointLayout.ConvLayout };
         foreach (var (key, value) in extraMetadata ?? new Dictionary<string, string>())
         {
-            if (key is KindKey or ConfigKey)
+            if (key is KindKey or ConfigKey or CheckpointLayout.ConvLayoutKey)
                 throw new ArgumentException($"ModelFactory.Save: metadata key '{key}' is reserved");
             metadata.Add(key, value);
         }
-        SafeTensors.Save(path, tensors, metadata);
+        using var scope = Tensor.Scope();
+        SafeTensors.Save(path, CheckpointLayout.ToFile(tensors, model, ParameterOf(extraParameterOf)), metadata);
     }
+
+    /// <summary>
+    /// Reads every tensor of <paramref name="path"/> (model weights and training state) in memory layout for
+    /// <paramref name="model"/>: the inverse of <see cref="Save"/> with the same <paramref name="extraParameterOf"/>.
+    /// The tensors belong to the current scope.
+    /// </summary>
+    public static IReadOnlyDictionary<string, Tensor> ReadTensors(string path, Module model, Func<string, string?>? extraParameterOf = null, Device? device = null)
+    {
+        var file = SafeTensors.Load(path, device);
+        CheckpointLayout.CheckMetadata(path, file.Metadata);
+        return CheckpointLayout.FromFile(file.Tensors, model, ParameterOf(extraParameterOf));
+    }
+
+    // Untagged names are the model's own parameters; training-state names are resolved by the caller.
+    private static Func<string, string?> ParameterOf(Func<string, string?>? extra) =>
+        name => name.StartsWith(TrainingPrefix, StringComparison.Ordinal) ? extra?.Invoke(name) : name;
 
     /// <summary>Reads a model written by <see cref="Save"/>; training state in the file is skipped.</summary>
     public static LoadedModel Load(string path, Device? device = null)
@@ -121,8 +141,7 @@ public static class ModelFactory
         try
         {
             using var scope = Tensor.Scope();
-            var file = SafeTensors.Load(path, device);
-            var weights = file.Tensors.Where(kv => !kv.Key.StartsWith(TrainingPrefix, StringComparison.Ordinal))
+            var weights = ReadTensors(path, model, device: device).Where(kv => !kv.Key.StartsWith(TrainingPrefix, StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key, kv => kv.Value);
             model.LoadStateDict(weights);
         }

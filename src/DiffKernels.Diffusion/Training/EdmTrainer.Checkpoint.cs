@@ -2,6 +2,7 @@ using System.Globalization;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Schedules;
 using DiffKernels.IO;
+using DiffKernels.Nn;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
 
@@ -45,7 +46,26 @@ public sealed partial class EdmTrainer
             [Edm.SigmaDataKey] = Edm.SigmaData.ToString("R", CultureInfo.InvariantCulture),
         };
         if (Data.Crop > 0) metadata[CropKey] = Invariant(Data.Crop);
-        ModelFactory.Save(path, Model, _ema.Shadow, extra, metadata);
+        ModelFactory.Save(path, Model, _ema.Shadow, extra, metadata, ParameterOf(Model));
+    }
+
+    /// <summary>
+    /// The model parameter a training-state tensor mirrors (so it is stored in that parameter's file layout):
+    /// "train.weights.NAME" is NAME; Adam's "train.adam.I.exp_avg" and ".exp_avg_sq" belong to parameter I in
+    /// the model's order (Adam is built over <see cref="Module.Parameters"/>); anything else mirrors none.
+    /// </summary>
+    private static Func<string, string?> ParameterOf(Module model)
+    {
+        var names = model.NamedParameters().Select(p => p.Name).ToArray();
+        return key =>
+        {
+            if (key.StartsWith(WeightsPrefix, StringComparison.Ordinal)) return key[WeightsPrefix.Length..];
+            if (!key.StartsWith(AdamPrefix, StringComparison.Ordinal)) return null;
+            var parts = key[AdamPrefix.Length..].Split('.');
+            return parts.Length == 2 && parts[1] is "exp_avg" or "exp_avg_sq"
+                && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int i) && i < names.Length
+                ? names[i] : null;
+        };
     }
 
     /// <summary>
@@ -77,11 +97,11 @@ public sealed partial class EdmTrainer
                 _consecutiveSkips = (int)ParseLong(checkpoint, ConsecutiveKey, Meta(ConsecutiveKey)),
             };
             using var scope = Tensor.Scope();
-            var file = SafeTensors.Load(checkpoint, device);
-            model.LoadStateDict(Strip(file.Tensors, WeightsPrefix));
-            trainer._ema.Load(file.Tensors.Where(kv => !kv.Key.StartsWith(ModelFactory.TrainingPrefix, StringComparison.Ordinal))
+            var tensors = ModelFactory.ReadTensors(checkpoint, model, ParameterOf(model), device);
+            model.LoadStateDict(Strip(tensors, WeightsPrefix));
+            trainer._ema.Load(tensors.Where(kv => !kv.Key.StartsWith(ModelFactory.TrainingPrefix, StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key, kv => kv.Value));
-            trainer._adam.LoadStateDict(Strip(file.Tensors, AdamPrefix));
+            trainer._adam.LoadStateDict(Strip(tensors, AdamPrefix));
             return trainer;
         }
         catch

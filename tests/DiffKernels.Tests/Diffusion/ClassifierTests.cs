@@ -68,7 +68,7 @@ public class ClassifierTests
         model.Save(path);
 
         var header = SafeTensors.ReadHeader(path);
-        Assert.That(header.Tensors.Single(t => t.Name == "stages.1.conv2.weight").Shape, Is.EqualTo(new long[] { 8, 3, 3, 8 }));
+        Assert.That(header.Tensors.Single(t => t.Name == "stages.1.conv2.weight").Shape, Is.EqualTo(new long[] { 8, 8, 3, 3 }), "OIHW in the file");
         Assert.That(header.Metadata[ModelFactory.KindKey], Is.EqualTo("classifier"));
 
         using var loaded = Classifier.Load(path);
