@@ -21,10 +21,10 @@ namespace DiffKernels.Cli.Commands;
 internal static class SampleCommand
 {
     /// <summary>Metadata keys a checkpoint may use to name its own default sampler and number of levels.</summary>
-    public const string SamplerKey = "sampler";
+    public const string SamplerKey = SamplerOptions.KindKey;
 
     /// <summary>See <see cref="SamplerKey"/>.</summary>
-    public const string StepsKey = "sampler_steps";
+    public const string StepsKey = SamplerOptions.StepsKey;
 
     /// <summary>Images written to the PNG grid at most.</summary>
     private const int MaxGridImages = 100;
@@ -74,14 +74,20 @@ internal static class SampleCommand
         return cmd;
     }
 
-    /// <summary>Sampler settings: command-line values, else the checkpoint's own defaults, else Heun with 18 levels.</summary>
+    /// <summary>
+    /// Sampler settings: command-line values, else the checkpoint's own defaults (sampler, levels, σ_max), else Heun
+    /// with 18 levels from σ_max = 80.
+    /// </summary>
     public static SamplerOptions Options(LoadedModel loaded, string? sampler, int? steps, ulong seed, int batch)
     {
         var kind = SamplerOptions.ParseKind(sampler ?? loaded.Metadata.GetValueOrDefault(SamplerKey) ?? "heun");
         int levels = steps ?? (loaded.Metadata.TryGetValue(StepsKey, out var s) ? int.Parse(s, CultureInfo.InvariantCulture) : 18);
         if (levels < 1) throw new ArgumentException($"--steps {levels} must be ≥ 1");
         if (batch < 1) throw new ArgumentException($"--batch {batch} must be ≥ 1");
-        return new SamplerOptions(kind, levels, Seed: seed, BatchSize: batch);
+        var options = new SamplerOptions(kind, levels, Seed: seed, BatchSize: batch);
+        if (loaded.Metadata.TryGetValue(SamplerOptions.SigmaMaxKey, out var sigmaMax))
+            options = options with { SigmaMax = double.Parse(sigmaMax, NumberStyles.Float, CultureInfo.InvariantCulture) };
+        return options;
     }
 
     /// <summary>The toy a checkpoint was trained on, when it was trained on one.</summary>

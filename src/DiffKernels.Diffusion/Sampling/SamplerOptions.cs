@@ -21,6 +21,15 @@ public sealed record SamplerOptions(
     double SigmaMax = 80,
     double Rho = 7)
 {
+    /// <summary>Metadata key under which a checkpoint names its default sampler ("heun", "euler" or "ddim").</summary>
+    public const string KindKey = "sampler";
+
+    /// <summary>Metadata key under which a checkpoint names its default number of levels.</summary>
+    public const string StepsKey = "sampler_steps";
+
+    /// <summary>Metadata key under which a checkpoint names its default σ_max (a one-step student: its σ_init).</summary>
+    public const string SigmaMaxKey = "sampler_sigma_max";
+
     /// <summary>The σ grid (levels, then 0) this sampler walks.</summary>
     public double[] Grid() => Kind == SamplerKind.Ddim
         ? SigmaGrid.VpUniform(Steps)

@@ -1,0 +1,105 @@
+using System.Security.Cryptography;
+using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Schedules;
+using DiffKernels.Nn;
+using DiffKernels.Random;
+using DiffKernels.Tensors;
+
+namespace DiffKernels.Diffusion.Distillation.Common;
+
+/// <summary>
+/// A teacher denoiser D_T that distillation never trains: its parameters (when it is a module) stop requiring
+/// gradients and every evaluation runs under NoGrad, so no graph is ever recorded through it. Knows where it
+/// came from (path and SHA-256 of its file, when loaded from one) so checkpoints can name it and a resume can
+/// check it is the same. Disposing it releases the network.
+/// </summary>
+public sealed class FrozenTeacher : IDisposable
+{
+    /// <summary>Freezes <paramref name="net"/> (typically a <see cref="Module"/>), evaluated with <paramref name="edm"/>.</summary>
+    public FrozenTeacher(INoiseNet net, Edm edm, IReadOnlyDictionary<string, string>? metadata = null, string? path = null, string? sha256 = null)
+    {
+        Net = net;
+        Edm = edm;
+        Metadata = metadata ?? new Dictionary<string, string>();
+        Path = path;
+        Sha256 = sha256;
+        if (net is Module m)
+        {
+            m.Eval();
+            foreach (var p in m.Parameters()) p.RequiresGrad = false;
+            Device = m.Parameters().FirstOrDefault()?.Device ?? Device.Cpu;
+        }
+        else
+        {
+            Device = Device.Cpu;
+        }
+    }
+
+    /// <summary>Loads and freezes the model checkpoint at <paramref name="path"/>, hashing the file.</summary>
+    public static FrozenTeacher Load(string path, Device? device = null)
+    {
+        string hash = FileSha256(path);
+        var loaded = ModelFactory.Load(path, device);
+        try
+        {
+            return new FrozenTeacher(loaded.Net, Edm.FromMetadata(loaded.Metadata), loaded.Metadata, System.IO.Path.GetFullPath(path), hash);
+        }
+        catch
+        {
+            loaded.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Lower-case hex SHA-256 of a file's bytes.</summary>
+    public static string FileSha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    /// <summary>The frozen network.</summary>
+    public INoiseNet Net { get; }
+
+    /// <summary>The teacher's preconditioning; networks derived from it use the same σd.</summary>
+    public Edm Edm { get; }
+
+    /// <summary>Metadata of the teacher's checkpoint (empty for an in-memory teacher).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>Full path of the checkpoint it was loaded from, or null.</summary>
+    public string? Path { get; }
+
+    /// <summary>SHA-256 of that checkpoint, or null.</summary>
+    public string? Sha256 { get; }
+
+    /// <summary>Where its weights live.</summary>
+    public Device Device { get; }
+
+    /// <summary>The data spec the teacher was trained on ("train.data"), or null.</summary>
+    public string? DataSpec => Metadata.GetValueOrDefault(ModelFactory.TrainingPrefix + "data");
+
+    /// <summary>D_T(x; σ, c) with per-sample σ [N], never recorded.</summary>
+    public Tensor Denoise(Tensor x, Tensor sigma, Tensor? labels = null)
+    {
+        using var noGrad = Tensor.NoGrad();
+        return Edm.Denoise(Net, x, sigma, labels);
+    }
+
+    /// <summary>
+    /// A fresh trainable copy of the teacher network (same kind, config and weights) — the initial generator
+    /// or auxiliary denoiser of a distillation.
+    /// </summary>
+    public Module TrainableCopy()
+    {
+        var source = Net as Module ?? throw new InvalidOperationException($"FrozenTeacher: {Net.GetType().Name} is not a module and cannot be copied");
+        var (kind, config) = ModelFactory.Describe(source);
+        var copy = ModelFactory.Create(kind, config, new Generator(0), Device);
+        copy.LoadStateDict(source.StateDict());
+        copy.Eval();
+        return copy;
+    }
+
+    /// <summary>Releases the network when it is a module.</summary>
+    public void Dispose() => (Net as Module)?.Dispose();
+}
