@@ -88,7 +88,7 @@ public class CpuKernelPathTests
         for (int r = 1; r < runs.Count; r++) Assert.That(runs[r], Is.EqualTo(runs[0]), $"{WorkerCounts[r]} workers differ from one");
     }
 
-    /// <summary>Convolution geometries: x [N,H,W,Cin], w [Cout,KH,KW,Cin], stride, padding.</summary>
+    /// <summary>Convolution geometries: x [N,H,W,Cin], w [Cout,KH,KW,Cin], stride, padding; the last has more output pixels than one weight-gradient chunk.</summary>
     private static readonly Conv2dGeometry[] ConvGeometries =
     [
         new(2, 7, 9, 32, 20, 3, 3, 1, 1, 1, 1),
@@ -96,6 +96,7 @@ public class CpuKernelPathTests
         new(1, 8, 8, 24, 7, 3, 1, 1, 1, 2, 0),
         new(2, 5, 6, 48, 16, 1, 1, 1, 1, 0, 0),
         new(1, 9, 7, 5, 17, 5, 3, 1, 2, 2, 1),
+        new(3, 24, 20, 16, 8, 3, 3, 1, 1, 1, 1),
     ];
 
     private static IEnumerable<TestCaseData> ConvCases()

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using DiffKernels.Backends.Cpu.Gemm;
 
 namespace DiffKernels.Backends.Cpu.Conv;
@@ -8,8 +9,9 @@ namespace DiffKernels.Backends.Cpu.Conv;
 /// in the padding read a zero run), against the weight packed once into the micro-kernel's B panels;
 /// bias is added as the tiles are stored. Data gradient at stride 1: the forward of dy with the
 /// weight flipped in space and transposed in channels, padded by K − 1 − P. Weight gradient:
-/// dW = dyᵀ·im2col(x), the im2col panels packed straight from x one depth step at a time, the
-/// columns of dW split between workers. Every output element sums in a fixed order, whatever the split.
+/// dW = dyᵀ·im2col(x), the im2col panels packed straight from x one depth step at a time, over fixed
+/// chunks of pixels whose partial sums are added in order. Every output element sums in a fixed
+/// order, whatever the number of workers.
 /// </summary>
 internal static unsafe class ConvImplicit
 {
@@ -130,10 +132,11 @@ internal static unsafe class ConvImplicit
         }
     }
 
+    /// <summary>Output pixels per chunk of the weight gradient: a fixed size, so the chunking never depends on the worker count.</summary>
+    private const int WeightGradChunk = 1024;
+
     private static void BackwardWeight<TK>(Conv2dGeometry g, float[] x, float[] dy, float[] dw) where TK : IMicroKernel
     {
-        int nr = TK.NR;
-        bool avx = Sgemm.Avx2Supported && typeof(TK) != typeof(PortableKernel);
         int m = g.Cout, n = g.PatchSize;
         long pixels = (long)g.N * g.OH * g.OW;
         if (m == 0 || n == 0) return;
@@ -142,35 +145,70 @@ internal static unsafe class ConvImplicit
             dw.AsSpan(0, m * n).Clear();
             return;
         }
-        int nPanels = (n + nr - 1) / nr;
-        long work = (long)m * n * pixels;
-        int participants = work < (1L << 18) ? 1 : Math.Min(CpuParallel.Workers, nPanels);
+        // The sum over pixels is cut into fixed chunks, each a whole small GEMM on one worker into its
+        // own partial dW; the partials are then added in chunk order. Every worker thus gets all of
+        // M and N (no padding or balance loss from splitting 32 or 64 output channels).
+        int chunks = (int)((pixels + WeightGradChunk - 1) / WeightGradChunk);
         var taps = Taps(g);
-        CpuParallel.Run(participants, (w, count) =>
+        if (chunks == 1)
         {
-            int j0 = nPanels * w / count, j1 = nPanels * (w + 1) / count;
-            float* wa = Sgemm.PackABuffer();
-            float* wb = Sgemm.PackBBuffer();
             fixed (float* px = x, pdy = dy, pdw = dw)
+                WeightGradChunkGemm<TK>(g, taps, px, pdy, 0, (int)pixels, pdw);
+            return;
+        }
+        long size = (long)m * n;
+        var partial = CpuArrayPool.Rent(checked((int)(chunks * size)));
+        try
+        {
+            CpuParallel.For(chunks, (long)m * n * WeightGradChunk, (s, e) =>
             {
-                for (int cb = j0 * nr; cb < Math.Min(n, j1 * nr); cb += Sgemm.NC)
-                {
-                    int ncb = Math.Min(Sgemm.NC, Math.Min(n, j1 * nr) - cb);
-                    for (long pc = 0; pc < pixels; pc += Sgemm.KC)
+                fixed (float* px = x, pdy = dy, pp = partial)
+                    for (long c = s; c < e; c++)
                     {
-                        int kc = (int)Math.Min(Sgemm.KC, pixels - pc);
-                        PackPatches(g, taps, nr, px, pc, kc, cb, ncb, wb);
-                        for (int ic = 0; ic < m; ic += Sgemm.MC)
-                        {
-                            int mc = Math.Min(Sgemm.MC, m - ic);
-                            // dy is pixels × Cout: read as the k × m storage of A = dyᵀ.
-                            SgemmPack.PackA(true, pdy + pc * m, m, ic, mc, 0, kc, wa, avx);
-                            Sgemm.Macro<TK>(wa, mc, wb, 0, (ncb + nr - 1) / nr, ncb, kc, pdw + (long)ic * n + cb, n, 1f, pc == 0 ? 0f : 1f);
-                        }
+                        long p0 = c * WeightGradChunk;
+                        WeightGradChunkGemm<TK>(g, taps, px, pdy, p0, (int)Math.Min(WeightGradChunk, pixels - p0), pp + c * size);
                     }
+            });
+            CpuParallel.For(size, chunks, (s, e) =>
+            {
+                for (long i = s; i < e; i++)
+                {
+                    float v = partial[i];
+                    for (int c = 1; c < chunks; c++) v += partial[c * size + i];
+                    dw[i] = v;
+                }
+            });
+        }
+        finally
+        {
+            CpuArrayPool.Return(partial);
+        }
+    }
+
+    /// <summary>dw = dy[p0..p0+count]ᵀ·im2col(x)[p0..p0+count] on the calling thread, dw overwritten.</summary>
+    private static void WeightGradChunkGemm<TK>(Conv2dGeometry g, (int Dh, int Dw)[] taps, float* x, float* dy, long p0, int count, float* dw)
+        where TK : IMicroKernel
+    {
+        int nr = TK.NR, m = g.Cout, n = g.PatchSize;
+        bool avx = Sgemm.Avx2Supported && typeof(TK) != typeof(PortableKernel);
+        float* wa = Sgemm.PackABuffer();
+        float* wb = Sgemm.PackBBuffer();
+        for (int cb = 0; cb < n; cb += Sgemm.NC)
+        {
+            int ncb = Math.Min(Sgemm.NC, n - cb);
+            for (int pc = 0; pc < count; pc += Sgemm.KC)
+            {
+                int kc = Math.Min(Sgemm.KC, count - pc);
+                PackPatches<TK>(g, taps, x, p0 + pc, kc, cb, ncb, wb);
+                for (int ic = 0; ic < m; ic += Sgemm.MC)
+                {
+                    int mc = Math.Min(Sgemm.MC, m - ic);
+                    // dy is pixels × Cout: read as the k × m storage of A = dyᵀ.
+                    SgemmPack.PackA(true, dy + (p0 + pc) * m, m, ic, mc, 0, kc, wa, avx);
+                    Sgemm.Macro<TK>(wa, mc, wb, 0, (ncb + nr - 1) / nr, ncb, kc, dw + (long)ic * n + cb, n, 1f, pc == 0 ? 0f : 1f);
                 }
             }
-        });
+        }
     }
 
     /// <summary>
@@ -214,18 +252,20 @@ internal static unsafe class ConvImplicit
     /// Packs im2col(x)[pixels p0..p0+kc, columns c0..c0+nc] into NR-column panels (panel j at dst + j·NR·kc),
     /// reading x directly; columns past c0 + nc and taps in the padding are zeros.
     /// </summary>
-    private static void PackPatches(Conv2dGeometry g, (int Dh, int Dw)[] taps, int nr, float* x, long p0, int kc, int c0, int nc, float* dst)
+    private static void PackPatches<TK>(Conv2dGeometry g, (int Dh, int Dw)[] taps, float* x, long p0, int kc, int c0, int nc, float* dst)
+        where TK : IMicroKernel
     {
-        int cin = g.Cin;
-        bool wholeRuns = cin % nr == 0;
-        int panels = (nc + nr - 1) / nr;
-        // Per panel: its tap and first channel (meaningful when a panel lies within one tap's run).
-        var panelTap = stackalloc (int Dh, int Dw, int Ci)[panels];
-        for (int jp = 0; jp < panels; jp++)
+        int nr = TK.NR, cin = g.Cin, panels = (nc + nr - 1) / nr;
+        bool wholeRuns = cin % nr == 0 && nc % nr == 0;
+        // Per panel column: its tap (−1 past the last column) and channel, so the pixel loop does no division.
+        int* colTap = stackalloc int[panels * nr];
+        int* colCi = stackalloc int[panels * nr];
+        for (int j = 0; j < panels * nr; j++)
         {
-            int col = c0 + jp * nr;
-            panelTap[jp] = (taps[col / cin].Dh, taps[col / cin].Dw, col % cin);
+            int col = c0 + j;
+            (colTap[j], colCi[j]) = j < nc ? (col / cin, col % cin) : (-1, 0);
         }
+        float** tapRow = stackalloc float*[taps.Length];
         for (int p = 0; p < kc; p++)
         {
             long i = p0 + p;
@@ -233,30 +273,31 @@ internal static unsafe class ConvImplicit
             long line = i / g.OW;
             int oh = (int)(line % g.OH), nb = (int)(line / g.OH);
             int ih0 = oh * g.StrideH - g.PadH, iw0 = ow * g.StrideW - g.PadW;
-            float* pixelBase = x + (long)nb * g.H * g.W * cin;
-            for (int jr = 0; jr < nc; jr += nr)
+            float* image = x + (long)nb * g.H * g.W * cin;
+            for (int t = 0; t < taps.Length; t++)
             {
-                float* d = dst + (long)jr * kc + p * nr;
-                int col = c0 + jr;
-                if (wholeRuns && jr + nr <= nc)
+                int ih = ih0 + taps[t].Dh, iw = iw0 + taps[t].Dw;
+                tapRow[t] = (uint)ih >= (uint)g.H || (uint)iw >= (uint)g.W ? null : image + ((long)ih * g.W + iw) * cin;
+            }
+            for (int jp = 0; jp < panels; jp++)
+            {
+                float* d = dst + (long)jp * nr * kc + p * nr;
+                int first = jp * nr;
+                if (wholeRuns)
                 {
-                    // The 16 columns lie in one tap's channel run: one copy or one clear.
-                    var (dh, dw, ci) = panelTap[jr / nr];
-                    int ih = ih0 + dh, iw = iw0 + dw;
-                    if ((uint)ih >= (uint)g.H || (uint)iw >= (uint)g.W) new Span<float>(d, nr).Clear();
-                    else new ReadOnlySpan<float>(pixelBase + ((long)ih * g.W + iw) * cin + ci, nr).CopyTo(new Span<float>(d, nr));
+                    // The panel's columns lie in one tap's channel run: one vector copy or clear.
+                    float* src = tapRow[colTap[first]];
+                    if (src == null)
+                        for (int v = 0; v < nr; v += 8) Vector256.Store(Vector256<float>.Zero, d + v);
+                    else
+                        for (int v = 0; v < nr; v += 8) Vector256.Store(Vector256.Load(src + colCi[first] + v), d + v);
                     continue;
                 }
                 for (int j = 0; j < nr; j++)
                 {
-                    int cj = col + j;
-                    float v = 0f;
-                    if (jr + j < nc)
-                    {
-                        int t = cj / cin, ih = ih0 + t / g.KW, iw = iw0 + t % g.KW;
-                        if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) v = pixelBase[((long)ih * g.W + iw) * cin + cj % cin];
-                    }
-                    d[j] = v;
+                    int t = colTap[first + j];
+                    float* src = t < 0 ? null : tapRow[t];
+                    d[j] = src == null ? 0f : src[colCi[first + j]];
                 }
             }
         }
