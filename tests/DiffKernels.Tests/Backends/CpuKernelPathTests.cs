@@ -8,39 +8,45 @@ namespace DiffKernels.Tests.Backends;
 /// <summary>
 /// The parallel paths of the fast CPU kernels: SGEMM shared by rows or by columns, the implicit-GEMM
 /// convolutions (whole-run packing, row and column tails, strides), on both micro-kernel paths and
-/// several worker counts. Each result must match a double-precision reference and be bit-identical
+/// several worker counts, and every micro-kernel (portable, AVX2, AVX-512) over edge shapes. Each result must match a double-precision reference and be bit-identical
 /// whatever the number of workers.
 /// </summary>
 public class CpuKernelPathTests
 {
     private static readonly int[] WorkerCounts = [1, 2, 3, 8];
+    private static readonly GemmPath[] Paths = [GemmPath.Portable, GemmPath.Avx2, GemmPath.Avx512];
+    private static readonly int[] TailSizes = [1, 5, 6, 7, 17, 31, 32, 33, 65, 257];
 
-    private static IEnumerable<TestCaseData> GemmCases()
+    private static IEnumerable<TestCaseData> TailCases()
     {
-        // Tall products split by rows; a short wide one (few row panels) split by columns; odd sizes
-        // leave row, column and depth tails in every block; k = 520 spans three depth steps; n = 2060 two column blocks.
-        var shapes = new (int M, int N, int K)[] { (205, 40, 520), (13, 517, 300), (97, 83, 257), (30, 2060, 20) };
-        foreach (var (m, n, k) in shapes)
-            foreach (var avx in new[] { true, false })
+        // Rotations put every size in every role: row, column (16- and 32-wide panels) and depth tails.
+        for (int i = 0; i < TailSizes.Length; i++)
+        {
+            int m = TailSizes[i], n = TailSizes[(i + 3) % TailSizes.Length], k = TailSizes[(i + 7) % TailSizes.Length];
+            foreach (var path in Paths)
                 foreach (var (ta, tb) in new[] { (false, false), (true, false), (false, true), (true, true) })
-                    yield return new TestCaseData(avx, ta, tb, m, n, k)
-                        .SetName($"{(avx ? "avx2" : "portable")} {(ta ? "T" : "N")}{(tb ? "T" : "N")} {m}x{n}x{k}");
+                    yield return new TestCaseData(path.ToString(), ta, tb, m, n, k).SetName($"{path} {(ta ? "T" : "N")}{(tb ? "T" : "N")} m{m} n{n} k{k}");
+        }
     }
 
-    [TestCaseSource(nameof(GemmCases))]
-    public void GemmIsExactAcrossWorkerCounts(bool avx, bool transA, bool transB, int m, int n, int k)
+    [TestCaseSource(nameof(TailCases))]
+    public void EveryKernelHandlesEveryTail(string path, bool transA, bool transB, int m, int n, int k)
     {
-        if (avx) Assume.That(Sgemm.Avx2Supported, "AVX2/FMA not available on this machine");
-        var rng = new System.Random(m + 31 * n + 977 * k);
+        var rng = new System.Random(m * 7919 + n * 31 + k);
         var a = Random(rng, (long)m * k);
         var b = Random(rng, (long)k * n);
         var c0 = Random(rng, (long)m * n);
-        var runs = WorkerCounts.Select(w => WithPath(avx, w, () =>
+        var c = WithPath(path, CpuParallel.Workers, () =>
         {
-            var c = (float[])c0.Clone();
-            Sgemm.Run(transA, transB, m, n, k, 0.5f, a, 0, transA ? m : k, b, 0, transB ? k : n, -1.5f, c, 0, n, 1, 0, 0, 0);
-            return c;
-        })).ToList();
+            var r = (float[])c0.Clone();
+            Sgemm.Run(transA, transB, m, n, k, 0.75f, a, 0, transA ? m : k, b, 0, transB ? k : n, -0.5f, r, 0, n, 1, 0, 0, 0);
+            return r;
+        });
+        AssertClose(c, GemmReference(transA, transB, m, n, k, 0.75, a, b, -0.5, c0), 2e-6);
+    }
+
+    private static double[] GemmReference(bool transA, bool transB, int m, int n, int k, double alpha, float[] a, float[] b, double beta, float[] c0)
+    {
         var expected = new double[(long)m * n];
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
@@ -48,13 +54,41 @@ public class CpuKernelPathTests
                 double s = 0;
                 for (int p = 0; p < k; p++)
                     s += (double)(transA ? a[(long)p * m + i] : a[(long)i * k + p]) * (transB ? b[(long)j * k + p] : b[(long)p * n + j]);
-                expected[(long)i * n + j] = 0.5 * s - 1.5 * c0[(long)i * n + j];
+                expected[(long)i * n + j] = alpha * s + beta * c0[(long)i * n + j];
             }
-        AssertClose(runs[0], expected, 2e-6);
+        return expected;
+    }
+
+    private static IEnumerable<TestCaseData> GemmCases()
+    {
+        // Tall products split by rows; a short wide one (few row panels) split by columns; odd sizes
+        // leave row, column and depth tails in every block; k = 520 spans three depth steps; n = 2060 two column blocks.
+        var shapes = new (int M, int N, int K)[] { (205, 40, 520), (13, 517, 300), (97, 83, 257), (30, 2060, 20) };
+        foreach (var (m, n, k) in shapes)
+            foreach (var path in Paths)
+                foreach (var (ta, tb) in new[] { (false, false), (true, false), (false, true), (true, true) })
+                    yield return new TestCaseData(path.ToString(), ta, tb, m, n, k)
+                        .SetName($"{path} {(ta ? "T" : "N")}{(tb ? "T" : "N")} {m}x{n}x{k}");
+    }
+
+    [TestCaseSource(nameof(GemmCases))]
+    public void GemmIsExactAcrossWorkerCounts(string path, bool transA, bool transB, int m, int n, int k)
+    {
+        var rng = new System.Random(m + 31 * n + 977 * k);
+        var a = Random(rng, (long)m * k);
+        var b = Random(rng, (long)k * n);
+        var c0 = Random(rng, (long)m * n);
+        var runs = WorkerCounts.Select(w => WithPath(path, w, () =>
+        {
+            var c = (float[])c0.Clone();
+            Sgemm.Run(transA, transB, m, n, k, 0.5f, a, 0, transA ? m : k, b, 0, transB ? k : n, -1.5f, c, 0, n, 1, 0, 0, 0);
+            return c;
+        })).ToList();
+        AssertClose(runs[0], GemmReference(transA, transB, m, n, k, 0.5, a, b, -1.5, c0), 2e-6);
         for (int r = 1; r < runs.Count; r++) Assert.That(runs[r], Is.EqualTo(runs[0]), $"{WorkerCounts[r]} workers differ from one");
     }
 
-    /// <summary>Convolution geometries: x [N,H,W,Cin], w [Cout,KH,KW,Cin], stride, padding.</summary>
+    /// <summary>Convolution geometries: x [N,H,W,Cin], w [Cout,KH,KW,Cin], stride, padding; the last has more output pixels than one weight-gradient chunk.</summary>
     private static readonly Conv2dGeometry[] ConvGeometries =
     [
         new(2, 7, 9, 32, 20, 3, 3, 1, 1, 1, 1),
@@ -62,19 +96,19 @@ public class CpuKernelPathTests
         new(1, 8, 8, 24, 7, 3, 1, 1, 1, 2, 0),
         new(2, 5, 6, 48, 16, 1, 1, 1, 1, 0, 0),
         new(1, 9, 7, 5, 17, 5, 3, 1, 2, 2, 1),
+        new(3, 24, 20, 16, 8, 3, 3, 1, 1, 1, 1),
     ];
 
     private static IEnumerable<TestCaseData> ConvCases()
     {
         foreach (var g in ConvGeometries)
-            foreach (var avx in new[] { true, false })
-                yield return new TestCaseData(avx, g).SetName($"{(avx ? "avx2" : "portable")} x[{g.N},{g.H},{g.W},{g.Cin}] w[{g.Cout},{g.KH},{g.KW}] s{g.StrideH},{g.StrideW} p{g.PadH},{g.PadW}");
+            foreach (var path in Paths)
+                yield return new TestCaseData(path.ToString(), g).SetName($"{path} x[{g.N},{g.H},{g.W},{g.Cin}] w[{g.Cout},{g.KH},{g.KW}] s{g.StrideH},{g.StrideW} p{g.PadH},{g.PadW}");
     }
 
     [TestCaseSource(nameof(ConvCases))]
-    public void ConvPassesAreExactAcrossWorkerCounts(bool avx, Conv2dGeometry g)
+    public void ConvPassesAreExactAcrossWorkerCounts(string path, Conv2dGeometry g)
     {
-        if (avx) Assume.That(Sgemm.Avx2Supported, "AVX2/FMA not available on this machine");
         var rng = new System.Random(g.Cin * 101 + g.Cout);
         long xLen = (long)g.N * g.H * g.W * g.Cin, yLen = (long)g.N * g.OH * g.OW * g.Cout, wLen = (long)g.Cout * g.PatchSize;
         var x = Random(rng, xLen);
@@ -82,7 +116,7 @@ public class CpuKernelPathTests
         var bias = Random(rng, g.Cout);
         var dy = Random(rng, yLen);
         var be = CpuBackend.Instance;
-        var outputs = WorkerCounts.Select(workers => WithPath(avx, workers, () =>
+        var outputs = WorkerCounts.Select(workers => WithPath(path, workers, () =>
         {
             using var bx = Upload(x);
             using var bw = Upload(w);
@@ -216,20 +250,24 @@ public class CpuKernelPathTests
     public void WorkersMustBePositive() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => CpuParallel.Workers = 0);
 
-    private static T WithPath<T>(bool avx, int workers, Func<T> body)
+    /// <summary>Runs <paramref name="body"/> with the kernel family named <paramref name="name"/> and the given worker count.</summary>
+    private static T WithPath<T>(string name, int workers, Func<T> body)
     {
-        bool savedAvx = Sgemm.UseAvx2;
-        int savedWorkers = CpuParallel.Workers;
+        var path = Enum.Parse<GemmPath>(name);
+        if (path == GemmPath.Avx2) Assume.That(Sgemm.Avx2Supported, "AVX2/FMA not available on this machine");
+        if (path == GemmPath.Avx512) Assume.That(Sgemm.Avx512Supported, "AVX-512F not available on this machine");
+        var (savedAvx2, savedAvx512, savedWorkers) = (Sgemm.UseAvx2, Sgemm.UseAvx512, CpuParallel.Workers);
         try
         {
-            Sgemm.UseAvx2 = avx;
+            Sgemm.UseAvx2 = path != GemmPath.Portable;
+            Sgemm.UseAvx512 = path == GemmPath.Avx512;
             CpuParallel.Workers = workers;
+            Assert.That(Sgemm.Path, Is.EqualTo(path));
             return body();
         }
         finally
         {
-            Sgemm.UseAvx2 = savedAvx;
-            CpuParallel.Workers = savedWorkers;
+            (Sgemm.UseAvx2, Sgemm.UseAvx512, CpuParallel.Workers) = (savedAvx2, savedAvx512, savedWorkers);
         }
     }
 

@@ -17,7 +17,7 @@ public sealed partial class CpuBackend
 
     /// <inheritdoc/>
     public void Conv2dForward(Conv2dGeometry g, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y) =>
-        ConvImplicit.Forward(g, ((CpuBuffer)x).Data, ((CpuBuffer)w).Data, (bias as CpuBuffer)?.Data, ((CpuBuffer)y).Data, Sgemm.UseAvx2 && Sgemm.Avx2Supported);
+        ConvImplicit.Forward(g, ((CpuBuffer)x).Data, ((CpuBuffer)w).Data, (bias as CpuBuffer)?.Data, ((CpuBuffer)y).Data);
 
     /// <inheritdoc/>
     public void Conv2dBackwardData(Conv2dGeometry g, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx)
@@ -27,7 +27,7 @@ public sealed partial class CpuBackend
         var dv = ((CpuBuffer)dx).Data;
         if (ConvImplicit.HandlesBackwardData(g))
         {
-            ConvImplicit.BackwardData(g, gv, wv, dv, Sgemm.UseAvx2 && Sgemm.Avx2Supported);
+            ConvImplicit.BackwardData(g, gv, wv, dv);
             return;
         }
         int rows = g.N * g.OH * g.OW, k = g.PatchSize;
@@ -43,7 +43,7 @@ public sealed partial class CpuBackend
 
     /// <inheritdoc/>
     public void Conv2dBackwardWeight(Conv2dGeometry g, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw) =>
-        ConvImplicit.BackwardWeight(g, ((CpuBuffer)x).Data, ((CpuBuffer)dy).Data, ((CpuBuffer)dw).Data, Sgemm.UseAvx2 && Sgemm.Avx2Supported);
+        ConvImplicit.BackwardWeight(g, ((CpuBuffer)x).Data, ((CpuBuffer)dy).Data, ((CpuBuffer)dw).Data);
 
     /// <summary>
     /// Runs body(col, l0, l1) over blocks of output lines (a line is one (n, oh)) with a pooled

@@ -26,7 +26,10 @@ public static class CpuFeatures
         $"Vector<float> {Vector<float>.Count} lanes, AVX2 {Avx2.IsSupported}, FMA {Fma.IsSupported}, AVX-512F {Avx512F.IsSupported}";
 
     /// <summary>The SGEMM micro-kernel in use.</summary>
-    public static string GemmKernel => Sgemm.UseAvx2 && Sgemm.Avx2Supported
-        ? $"AVX2+FMA {Sgemm.MR}x{Sgemm.NR}"
-        : $"portable Vector<float> {Sgemm.MR}x{Sgemm.NR}";
+    public static string GemmKernel => Sgemm.Path switch
+    {
+        GemmPath.Avx512 => $"AVX-512F {Sgemm.MR}x{Sgemm.NR}",
+        GemmPath.Avx2 => $"AVX2+FMA {Sgemm.MR}x{Sgemm.NR}",
+        _ => $"portable Vector<float> {Sgemm.MR}x{Sgemm.NR}",
+    };
 }

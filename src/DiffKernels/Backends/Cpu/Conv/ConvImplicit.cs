@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using DiffKernels.Backends.Cpu.Gemm;
 
 namespace DiffKernels.Backends.Cpu.Conv;
@@ -8,20 +9,32 @@ namespace DiffKernels.Backends.Cpu.Conv;
 /// in the padding read a zero run), against the weight packed once into the micro-kernel's B panels;
 /// bias is added as the tiles are stored. Data gradient at stride 1: the forward of dy with the
 /// weight flipped in space and transposed in channels, padded by K − 1 − P. Weight gradient:
-/// dW = dyᵀ·im2col(x), the im2col panels packed straight from x one depth step at a time, the
-/// columns of dW split between workers. Every output element sums in a fixed order, whatever the split.
+/// dW = dyᵀ·im2col(x), the im2col panels packed straight from x one depth step at a time, over fixed
+/// chunks of pixels whose partial sums are added in order. Every output element sums in a fixed
+/// order, whatever the number of workers.
 /// </summary>
 internal static unsafe class ConvImplicit
 {
-    private const int MR = Sgemm.MR, NR = Sgemm.NR;
+    private const int MR = Sgemm.MR;
 
     /// <summary>True when <see cref="BackwardData"/> handles the geometry (stride 1, padding below the kernel size).</summary>
     public static bool HandlesBackwardData(Conv2dGeometry g) =>
         g.StrideH == 1 && g.StrideW == 1 && g.PadH < g.KH && g.PadW < g.KW;
 
-    /// <summary>y = conv(x, w) + bias, y overwritten.</summary>
-    public static void Forward(Conv2dGeometry g, float[] x, float[] w, float[]? bias, float[] y, bool avx)
+    /// <summary>y = conv(x, w) + bias, y overwritten, with the micro-kernel <see cref="Sgemm.Path"/> selects.</summary>
+    public static void Forward(Conv2dGeometry g, float[] x, float[] w, float[]? bias, float[] y)
     {
+        switch (Sgemm.Path)
+        {
+            case GemmPath.Avx512: Forward<Avx512Kernel>(g, x, w, bias, y); break;
+            case GemmPath.Avx2: Forward<Avx2Kernel>(g, x, w, bias, y); break;
+            default: Forward<PortableKernel>(g, x, w, bias, y); break;
+        }
+    }
+
+    private static void Forward<TK>(Conv2dGeometry g, float[] x, float[] w, float[]? bias, float[] y) where TK : IMicroKernel
+    {
+        int nr = TK.NR;
         long rows = (long)g.N * g.OH * g.OW;
         int cout = g.Cout, k = g.PatchSize, segments = g.KH * g.KW, len = g.Cin;
         if (rows == 0 || cout == 0) return;
@@ -32,23 +45,23 @@ internal static unsafe class ConvImplicit
                 else bias.AsSpan(0, cout).CopyTo(y.AsSpan((int)(r * cout), cout));
             return;
         }
-        int panels = (cout + NR - 1) / NR;
-        var wp = CpuArrayPool.Rent(panels * NR * k);
-        var bp = CpuArrayPool.Rent(panels * NR);
+        int panels = (cout + nr - 1) / nr;
+        var wp = CpuArrayPool.Rent(panels * nr * k);
+        var bp = CpuArrayPool.Rent(panels * nr);
         var zero = CpuArrayPool.Rent(len);
         try
         {
-            bp.AsSpan(0, panels * NR).Clear();
+            bp.AsSpan(0, panels * nr).Clear();
             if (bias != null) bias.AsSpan(0, cout).CopyTo(bp);
             zero.AsSpan(0, len).Clear();
             fixed (float* pw = w, pwp = wp)
-                SgemmPack.PackB(true, pw, k, 0, k, 0, cout, pwp, avx);
+                SgemmPack.PackB<TK>(true, pw, k, 0, k, 0, cout, pwp);
             long mPanels = (rows + MR - 1) / MR;
             var taps = Taps(g);
             CpuParallel.For(mPanels, (long)MR * cout * k, (s, e) =>
             {
                 float** table = stackalloc float*[segments * MR];
-                float* edge = stackalloc float[MR * NR];
+                float* edge = stackalloc float[MR * Sgemm.MaxNR];
                 fixed (float* px = x, py = y, pwp = wp, pbp = bp, pz = zero)
                 {
                     for (long panel = s; panel < e; panel++)
@@ -58,18 +71,18 @@ internal static unsafe class ConvImplicit
                         FillRowTable(g, taps, px, pz, i0, mr, table);
                         for (int jp = 0; jp < panels; jp++)
                         {
-                            int jr = jp * NR, nr = Math.Min(NR, cout - jr);
+                            int jr = jp * nr, cols = Math.Min(nr, cout - jr);
                             float* bPanel = pwp + (long)jr * k;
                             float* biasPanel = bias == null ? null : pbp + jr;
                             float* c = py + i0 * cout + jr;
-                            if (mr == MR && nr == NR)
+                            if (mr == MR && cols == nr)
                             {
-                                Kernel(segments, len, table, bPanel, c, cout, biasPanel, avx);
+                                TK.RunRows(segments, len, table, bPanel, c, cout, biasPanel);
                                 continue;
                             }
-                            Kernel(segments, len, table, bPanel, edge, NR, biasPanel, avx);
+                            TK.RunRows(segments, len, table, bPanel, edge, nr, biasPanel);
                             for (int r = 0; r < mr; r++)
-                                for (int j = 0; j < nr; j++) c[r * cout + j] = edge[r * NR + j];
+                                for (int j = 0; j < cols; j++) c[r * cout + j] = edge[r * nr + j];
                         }
                     }
                 }
@@ -84,7 +97,7 @@ internal static unsafe class ConvImplicit
     }
 
     /// <summary>dx from dy at stride 1 (see <see cref="HandlesBackwardData"/>), dx overwritten.</summary>
-    public static void BackwardData(Conv2dGeometry g, float[] dy, float[] w, float[] dx, bool avx)
+    public static void BackwardData(Conv2dGeometry g, float[] dy, float[] w, float[] dx)
     {
         // dx[n,ih,iw,ci] = Σ dy[n, ih + P − kh, iw + P − kw, co]·w[co,kh,kw,ci]: a convolution of dy
         // with w'[ci, KH−1−kh, KW−1−kw, co] = w[co, kh, kw, ci] and padding K − 1 − P.
@@ -100,7 +113,7 @@ internal static unsafe class ConvImplicit
                         flipped[((long)ci * taps + ft) * g.Cout + co] = w[((long)co * taps + t) * g.Cin + ci];
                 }
             var back = new Conv2dGeometry(g.N, g.OH, g.OW, g.Cout, g.Cin, g.KH, g.KW, 1, 1, g.KH - 1 - g.PadH, g.KW - 1 - g.PadW);
-            Forward(back, dy, flipped, null, dx, avx);
+            Forward(back, dy, flipped, null, dx);
         }
         finally
         {
@@ -108,8 +121,21 @@ internal static unsafe class ConvImplicit
         }
     }
 
-    /// <summary>dw = dyᵀ·im2col(x), dw overwritten.</summary>
-    public static void BackwardWeight(Conv2dGeometry g, float[] x, float[] dy, float[] dw, bool avx)
+    /// <summary>dw = dyᵀ·im2col(x), dw overwritten, with the micro-kernel <see cref="Sgemm.Path"/> selects.</summary>
+    public static void BackwardWeight(Conv2dGeometry g, float[] x, float[] dy, float[] dw)
+    {
+        switch (Sgemm.Path)
+        {
+            case GemmPath.Avx512: BackwardWeight<Avx512Kernel>(g, x, dy, dw); break;
+            case GemmPath.Avx2: BackwardWeight<Avx2Kernel>(g, x, dy, dw); break;
+            default: BackwardWeight<PortableKernel>(g, x, dy, dw); break;
+        }
+    }
+
+    /// <summary>Output pixels per chunk of the weight gradient: a fixed size, so the chunking never depends on the worker count.</summary>
+    private const int WeightGradChunk = 1024;
+
+    private static void BackwardWeight<TK>(Conv2dGeometry g, float[] x, float[] dy, float[] dw) where TK : IMicroKernel
     {
         int m = g.Cout, n = g.PatchSize;
         long pixels = (long)g.N * g.OH * g.OW;
@@ -119,35 +145,70 @@ internal static unsafe class ConvImplicit
             dw.AsSpan(0, m * n).Clear();
             return;
         }
-        int nPanels = (n + NR - 1) / NR;
-        long work = (long)m * n * pixels;
-        int participants = work < (1L << 18) ? 1 : Math.Min(CpuParallel.Workers, nPanels);
+        // The sum over pixels is cut into fixed chunks, each a whole small GEMM on one worker into its
+        // own partial dW; the partials are then added in chunk order. Every worker thus gets all of
+        // M and N (no padding or balance loss from splitting 32 or 64 output channels).
+        int chunks = (int)((pixels + WeightGradChunk - 1) / WeightGradChunk);
         var taps = Taps(g);
-        CpuParallel.Run(participants, (w, count) =>
+        if (chunks == 1)
         {
-            int j0 = nPanels * w / count, j1 = nPanels * (w + 1) / count;
-            float* wa = Sgemm.PackABuffer();
-            float* wb = Sgemm.PackBBuffer();
             fixed (float* px = x, pdy = dy, pdw = dw)
+                WeightGradChunkGemm<TK>(g, taps, px, pdy, 0, (int)pixels, pdw);
+            return;
+        }
+        long size = (long)m * n;
+        var partial = CpuArrayPool.Rent(checked((int)(chunks * size)));
+        try
+        {
+            CpuParallel.For(chunks, (long)m * n * WeightGradChunk, (s, e) =>
             {
-                for (int cb = j0 * NR; cb < Math.Min(n, j1 * NR); cb += Sgemm.NC)
-                {
-                    int ncb = Math.Min(Sgemm.NC, Math.Min(n, j1 * NR) - cb);
-                    for (long pc = 0; pc < pixels; pc += Sgemm.KC)
+                fixed (float* px = x, pdy = dy, pp = partial)
+                    for (long c = s; c < e; c++)
                     {
-                        int kc = (int)Math.Min(Sgemm.KC, pixels - pc);
-                        PackPatches(g, taps, px, pc, kc, cb, ncb, wb);
-                        for (int ic = 0; ic < m; ic += Sgemm.MC)
-                        {
-                            int mc = Math.Min(Sgemm.MC, m - ic);
-                            // dy is pixels × Cout: read as the k × m storage of A = dyᵀ.
-                            SgemmPack.PackA(true, pdy + pc * m, m, ic, mc, 0, kc, wa, avx);
-                            Sgemm.Macro(wa, mc, wb, 0, (ncb + NR - 1) / NR, ncb, kc, pdw + (long)ic * n + cb, n, 1f, pc == 0 ? 0f : 1f, avx);
-                        }
+                        long p0 = c * WeightGradChunk;
+                        WeightGradChunkGemm<TK>(g, taps, px, pdy, p0, (int)Math.Min(WeightGradChunk, pixels - p0), pp + c * size);
                     }
+            });
+            CpuParallel.For(size, chunks, (s, e) =>
+            {
+                for (long i = s; i < e; i++)
+                {
+                    float v = partial[i];
+                    for (int c = 1; c < chunks; c++) v += partial[c * size + i];
+                    dw[i] = v;
+                }
+            });
+        }
+        finally
+        {
+            CpuArrayPool.Return(partial);
+        }
+    }
+
+    /// <summary>dw = dy[p0..p0+count]ᵀ·im2col(x)[p0..p0+count] on the calling thread, dw overwritten.</summary>
+    private static void WeightGradChunkGemm<TK>(Conv2dGeometry g, (int Dh, int Dw)[] taps, float* x, float* dy, long p0, int count, float* dw)
+        where TK : IMicroKernel
+    {
+        int nr = TK.NR, m = g.Cout, n = g.PatchSize;
+        bool avx = Sgemm.Avx2Supported && typeof(TK) != typeof(PortableKernel);
+        float* wa = Sgemm.PackABuffer();
+        float* wb = Sgemm.PackBBuffer();
+        for (int cb = 0; cb < n; cb += Sgemm.NC)
+        {
+            int ncb = Math.Min(Sgemm.NC, n - cb);
+            for (int pc = 0; pc < count; pc += Sgemm.KC)
+            {
+                int kc = Math.Min(Sgemm.KC, count - pc);
+                PackPatches<TK>(g, taps, x, p0 + pc, kc, cb, ncb, wb);
+                for (int ic = 0; ic < m; ic += Sgemm.MC)
+                {
+                    int mc = Math.Min(Sgemm.MC, m - ic);
+                    // dy is pixels × Cout: read as the k × m storage of A = dyᵀ.
+                    SgemmPack.PackA(true, dy + (p0 + pc) * m, m, ic, mc, 0, kc, wa, avx);
+                    Sgemm.Macro<TK>(wa, mc, wb, 0, (ncb + nr - 1) / nr, ncb, kc, dw + (long)ic * n + cb, n, 1f, pc == 0 ? 0f : 1f);
                 }
             }
-        });
+        }
     }
 
     /// <summary>
@@ -191,18 +252,20 @@ internal static unsafe class ConvImplicit
     /// Packs im2col(x)[pixels p0..p0+kc, columns c0..c0+nc] into NR-column panels (panel j at dst + j·NR·kc),
     /// reading x directly; columns past c0 + nc and taps in the padding are zeros.
     /// </summary>
-    private static void PackPatches(Conv2dGeometry g, (int Dh, int Dw)[] taps, float* x, long p0, int kc, int c0, int nc, float* dst)
+    private static void PackPatches<TK>(Conv2dGeometry g, (int Dh, int Dw)[] taps, float* x, long p0, int kc, int c0, int nc, float* dst)
+        where TK : IMicroKernel
     {
-        int cin = g.Cin;
-        bool wholeRuns = cin % NR == 0;
-        int panels = (nc + NR - 1) / NR;
-        // Per panel: its tap and first channel (meaningful when a panel lies within one tap's run).
-        var panelTap = stackalloc (int Dh, int Dw, int Ci)[panels];
-        for (int jp = 0; jp < panels; jp++)
+        int nr = TK.NR, cin = g.Cin, panels = (nc + nr - 1) / nr;
+        bool wholeRuns = cin % nr == 0 && nc % nr == 0;
+        // Per panel column: its tap (−1 past the last column) and channel, so the pixel loop does no division.
+        int* colTap = stackalloc int[panels * nr];
+        int* colCi = stackalloc int[panels * nr];
+        for (int j = 0; j < panels * nr; j++)
         {
-            int col = c0 + jp * NR;
-            panelTap[jp] = (taps[col / cin].Dh, taps[col / cin].Dw, col % cin);
+            int col = c0 + j;
+            (colTap[j], colCi[j]) = j < nc ? (col / cin, col % cin) : (-1, 0);
         }
+        float** tapRow = stackalloc float*[taps.Length];
         for (int p = 0; p < kc; p++)
         {
             long i = p0 + p;
@@ -210,38 +273,33 @@ internal static unsafe class ConvImplicit
             long line = i / g.OW;
             int oh = (int)(line % g.OH), nb = (int)(line / g.OH);
             int ih0 = oh * g.StrideH - g.PadH, iw0 = ow * g.StrideW - g.PadW;
-            float* pixelBase = x + (long)nb * g.H * g.W * cin;
-            for (int jr = 0; jr < nc; jr += NR)
+            float* image = x + (long)nb * g.H * g.W * cin;
+            for (int t = 0; t < taps.Length; t++)
             {
-                float* d = dst + (long)jr * kc + p * NR;
-                int col = c0 + jr;
-                if (wholeRuns && jr + NR <= nc)
+                int ih = ih0 + taps[t].Dh, iw = iw0 + taps[t].Dw;
+                tapRow[t] = (uint)ih >= (uint)g.H || (uint)iw >= (uint)g.W ? null : image + ((long)ih * g.W + iw) * cin;
+            }
+            for (int jp = 0; jp < panels; jp++)
+            {
+                float* d = dst + (long)jp * nr * kc + p * nr;
+                int first = jp * nr;
+                if (wholeRuns)
                 {
-                    // The 16 columns lie in one tap's channel run: one copy or one clear.
-                    var (dh, dw, ci) = panelTap[jr / NR];
-                    int ih = ih0 + dh, iw = iw0 + dw;
-                    if ((uint)ih >= (uint)g.H || (uint)iw >= (uint)g.W) new Span<float>(d, NR).Clear();
-                    else new ReadOnlySpan<float>(pixelBase + ((long)ih * g.W + iw) * cin + ci, NR).CopyTo(new Span<float>(d, NR));
+                    // The panel's columns lie in one tap's channel run: one vector copy or clear.
+                    float* src = tapRow[colTap[first]];
+                    if (src == null)
+                        for (int v = 0; v < nr; v += 8) Vector256.Store(Vector256<float>.Zero, d + v);
+                    else
+                        for (int v = 0; v < nr; v += 8) Vector256.Store(Vector256.Load(src + colCi[first] + v), d + v);
                     continue;
                 }
-                for (int j = 0; j < NR; j++)
+                for (int j = 0; j < nr; j++)
                 {
-                    int cj = col + j;
-                    float v = 0f;
-                    if (jr + j < nc)
-                    {
-                        int t = cj / cin, ih = ih0 + t / g.KW, iw = iw0 + t % g.KW;
-                        if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) v = pixelBase[((long)ih * g.W + iw) * cin + cj % cin];
-                    }
-                    d[j] = v;
+                    int t = colTap[first + j];
+                    float* src = t < 0 ? null : tapRow[t];
+                    d[j] = src == null ? 0f : src[colCi[first + j]];
                 }
             }
         }
-    }
-
-    private static void Kernel(int segments, int len, float** rows, float* b, float* c, long ldc, float* bias, bool avx)
-    {
-        if (avx) SgemmKernelAvx2.RunRows(segments, len, rows, b, c, ldc, bias);
-        else SgemmKernelPortable.RunRows(segments, len, rows, b, c, ldc, bias);
     }
 }

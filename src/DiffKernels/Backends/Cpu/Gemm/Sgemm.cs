@@ -2,32 +2,46 @@ using System.Runtime.Intrinsics.X86;
 
 namespace DiffKernels.Backends.Cpu.Gemm;
 
+/// <summary>The micro-kernel family in use.</summary>
+internal enum GemmPath
+{
+    /// <summary><c>Vector&lt;float&gt;</c>, any hardware.</summary>
+    Portable,
+
+    /// <summary>AVX2 + FMA, 6×16.</summary>
+    Avx2,
+
+    /// <summary>AVX-512F, 6×32.</summary>
+    Avx512,
+}
+
 /// <summary>
 /// Blocked single-precision GEMM in the Goto/BLIS structure. For each column block of C (≤ <see cref="NC"/>)
 /// and each depth step (≤ <see cref="KC"/>), op(B) is packed once into NR-column panels and op(A) in
 /// <see cref="MC"/>-row blocks of MR-row panels (transposes and zero padding happen there); a
 /// register-blocked micro-kernel then sweeps MR×NR tiles. One large product is shared by the pool's
 /// participants: either by rows, packing the B block together into a shared double buffer (one
-/// barrier per depth step), or, when that balances better, by column panels with private packing.
-/// A batch of small products is spread over the pool one product per task instead. Every element
-/// of C sums its k terms in the same order whatever the split, so results do not depend on the worker count.
+/// barrier per depth step), or by column panels with private packing. A batch of small products is
+/// spread over the pool one product per task instead. Every element of C sums its k terms in the
+/// same order whatever the split, so results do not depend on the worker count. The loops are
+/// generic over the micro-kernel (<see cref="IMicroKernel"/>), chosen once per call.
 /// </summary>
 internal static unsafe class Sgemm
 {
-    /// <summary>Micro-tile rows (A panel height).</summary>
+    /// <summary>Micro-tile rows (A panel height), shared by every kernel.</summary>
     public const int MR = 6;
-
-    /// <summary>Micro-tile columns (B panel width): two 8-float vectors.</summary>
-    public const int NR = 16;
 
     /// <summary>Rows of an A block: its packed MC×KC block stays in L2.</summary>
     public const int MC = 24 * MR;
 
-    /// <summary>Depth of one packed step: a KC×NR B panel (16 KiB) stays in L1.</summary>
+    /// <summary>Depth of one packed step: a KC×NR B panel (16 or 32 KiB) stays in L1.</summary>
     public const int KC = 256;
 
-    /// <summary>Widest column block (a multiple of NR); its packed KC×NC block lives in L3.</summary>
+    /// <summary>Widest column block (a multiple of every NR); its packed KC×NC block lives in L3.</summary>
     public const int NC = 2048;
+
+    /// <summary>The widest NR of any kernel (sizes scratch tiles).</summary>
+    public const int MaxNR = 32;
 
     /// <summary>Products below this many multiply-adds run on one core.</summary>
     private const long SerialWork = 1L << 18;
@@ -38,11 +52,24 @@ internal static unsafe class Sgemm
     /// <summary>True when the AVX2 + FMA micro-kernel can run on this machine.</summary>
     public static bool Avx2Supported => Avx2.IsSupported && Fma.IsSupported;
 
+    /// <summary>True when the AVX-512 micro-kernel can run on this machine (it packs with AVX2).</summary>
+    public static bool Avx512Supported => Avx2Supported && SgemmKernelAvx512.Supported;
+
     /// <summary>
-    /// Selects the AVX2 + FMA micro-kernel and packing (when supported) or the portable
-    /// <c>Vector&lt;float&gt;</c> ones; tests flip it to cover both.
+    /// Selects the SIMD kernels and packing (when supported) or the portable <c>Vector&lt;float&gt;</c>
+    /// ones; tests flip it to cover both.
     /// </summary>
     internal static bool UseAvx2 { get; set; } = Avx2Supported;
+
+    /// <summary>Among the SIMD kernels, prefers the AVX-512 one where supported; tests flip it to cover the AVX2 one.</summary>
+    internal static bool UseAvx512 { get; set; } = Avx512Supported;
+
+    /// <summary>The kernel family the current settings select on this machine.</summary>
+    public static GemmPath Path =>
+        !UseAvx2 || !Avx2Supported ? GemmPath.Portable : UseAvx512 && Avx512Supported ? GemmPath.Avx512 : GemmPath.Avx2;
+
+    /// <summary>Micro-tile columns of the selected kernel.</summary>
+    public static int NR => Path switch { GemmPath.Avx512 => Avx512Kernel.NR, GemmPath.Avx2 => Avx2Kernel.NR, _ => PortableKernel.NR };
 
     [ThreadStatic] private static float[]? _packA;
     [ThreadStatic] private static float[]? _packB;
@@ -59,37 +86,15 @@ internal static unsafe class Sgemm
             ScaleOnly(m, n, beta, c, cOffset, ldc, batch, strideC);
             return;
         }
-        if (Volatile.Read(ref _sharedB) == null)
-            Interlocked.CompareExchange(ref _sharedB, GC.AllocateUninitializedArray<float>(2 * (KC * NC + Slack), pinned: true), null);
-        var p = new Problem(transA, transB, m, n, k, alpha, beta, lda, ldb, ldc, UseAvx2 && Avx2Supported);
-        long work = (long)m * n * k;
-        int workers = work < SerialWork ? 1 : CpuParallel.Workers;
-        if (workers > 1 && Panels(n) < workers && (long)m * Math.Min(n, NC) * Math.Min(k, KC) / workers < (1L << 22)) workers = 1;
-        if (batch > 1 && (batch >= 2 * CpuParallel.Workers || work < 64 * SerialWork))
+        var p = new Problem(transA, transB, m, n, k, alpha, beta, lda, ldb, ldc);
+        var job = new Job(p, a, aOffset, b, bOffset, c, cOffset, batch, strideA, strideB, strideC);
+        switch (Path)
         {
-            CpuParallel.For(batch, work, (s, e) =>
-            {
-                for (long bi = s; bi < e; bi++)
-                    fixed (float* pa = a, pb = b, pc = c)
-                        p.Serial(pa + aOffset + bi * strideA, pb + bOffset + bi * strideB, pc + cOffset + bi * strideC);
-            });
-            return;
-        }
-        for (long bi = 0; bi < batch; bi++)
-        {
-            long oa = aOffset + bi * strideA, ob = bOffset + bi * strideB, oc = cOffset + bi * strideC;
-            CpuParallel.Run(workers, (w, count) =>
-            {
-                fixed (float* pa = a, pb = b, pc = c)
-                {
-                    if (count == 1) p.Serial(pa + oa, pb + ob, pc + oc);
-                    else p.Shared(pa + oa, pb + ob, pc + oc, w, count);
-                }
-            });
+            case GemmPath.Avx512: job.Run<Avx512Kernel>(); break;
+            case GemmPath.Avx2: job.Run<Avx2Kernel>(); break;
+            default: job.Run<PortableKernel>(); break;
         }
     }
-
-    private static int Panels(int cols) => (cols + NR - 1) / NR;
 
     /// <summary>
     /// One product on the calling thread, for kernels that already run in parallel over independent
@@ -109,14 +114,64 @@ internal static unsafe class Sgemm
             }
             return;
         }
-        new Problem(transA, transB, m, n, k, alpha, beta, lda, ldb, ldc, UseAvx2 && Avx2Supported).Serial(a, b, c);
+        var p = new Problem(transA, transB, m, n, k, alpha, beta, lda, ldb, ldc);
+        switch (Path)
+        {
+            case GemmPath.Avx512: p.Serial<Avx512Kernel>(a, b, c); break;
+            case GemmPath.Avx2: p.Serial<Avx2Kernel>(a, b, c); break;
+            default: p.Serial<PortableKernel>(a, b, c); break;
+        }
+    }
+
+    private static int Panels<TK>(int cols) where TK : IMicroKernel => (cols + TK.NR - 1) / TK.NR;
+
+    /// <summary>A batched call: how its products are spread over the pool.</summary>
+    private sealed class Job(Problem p, float[] a, long aOffset, float[] b, long bOffset, float[] c, long cOffset,
+        int batch, long strideA, long strideB, long strideC)
+    {
+        public void Run<TK>() where TK : IMicroKernel
+        {
+            long work = (long)p.M * p.N * p.K;
+            int workers = work < SerialWork ? 1 : CpuParallel.Workers;
+            if (workers > 1 && Panels<TK>(p.N) < workers && (long)p.M * Math.Min(p.N, NC) * Math.Min(p.K, KC) / workers < (1L << 22)) workers = 1;
+            if (batch > 1 && (batch >= 2 * CpuParallel.Workers || work < 64 * SerialWork))
+            {
+                CpuParallel.For(batch, work, (s, e) =>
+                {
+                    for (long bi = s; bi < e; bi++)
+                        fixed (float* pa = a, pb = b, pc = c)
+                            p.Serial<TK>(pa + aOffset + bi * strideA, pb + bOffset + bi * strideB, pc + cOffset + bi * strideC);
+                });
+                return;
+            }
+            if (workers > 1 && Volatile.Read(ref _sharedB) == null)
+                Interlocked.CompareExchange(ref _sharedB, GC.AllocateUninitializedArray<float>(2 * (KC * NC + Slack), pinned: true), null);
+            for (long bi = 0; bi < batch; bi++)
+            {
+                long oa = aOffset + bi * strideA, ob = bOffset + bi * strideB, oc = cOffset + bi * strideC;
+                CpuParallel.Run(workers, (w, count) =>
+                {
+                    fixed (float* pa = a, pb = b, pc = c)
+                    {
+                        if (count == 1) p.Serial<TK>(pa + oa, pb + ob, pc + oc);
+                        else p.Shared<TK>(pa + oa, pb + ob, pc + oc, w, count);
+                    }
+                });
+            }
+        }
     }
 
     /// <summary>One product's shape and scalars, with the blocked loops over it.</summary>
-    private readonly struct Problem(bool transA, bool transB, int m, int n, int k, float alpha, float beta, int lda, int ldb, int ldc, bool avx)
+    private readonly struct Problem(bool transA, bool transB, int m, int n, int k, float alpha, float beta, int lda, int ldb, int ldc)
     {
+        public int M => m;
+
+        public int N => n;
+
+        public int K => k;
+
         /// <summary>The whole product on the calling thread.</summary>
-        public void Serial(float* a, float* b, float* c)
+        public void Serial<TK>(float* a, float* b, float* c) where TK : IMicroKernel
         {
             float* wa = PackABuffer();
             float* wb = PackBBuffer();
@@ -126,38 +181,34 @@ internal static unsafe class Sgemm
                 for (int pc = 0; pc < k; pc += KC)
                 {
                     int kc = Math.Min(KC, k - pc);
-                    SgemmPack.PackB(transB, b, ldb, pc, kc, jc, nc, wb, avx);
+                    SgemmPack.PackB<TK>(transB, b, ldb, pc, kc, jc, nc, wb);
                     for (int ic = 0; ic < m; ic += MC)
-                        Block(a, c, wa, wb, ic, Math.Min(MC, m - ic), pc, kc, jc, 0, Panels(nc), nc, pc == 0 ? beta : 1f);
+                        Block<TK>(a, c, wa, wb, ic, Math.Min(MC, m - ic), pc, kc, jc, 0, Panels<TK>(nc), nc, pc == 0 ? beta : 1f);
                 }
             }
         }
 
-        /// <summary>Participant <paramref name="w"/> of <paramref name="count"/>'s share of the product.</summary>
-        public void Shared(float* a, float* b, float* c, int w, int count)
-        {
-            if (SplitByColumns(count)) SharedByColumns(a, b, c, w, count);
-            else SharedByRows(a, b, c, w, count);
-        }
-
         /// <summary>
-        /// Rows share one packed B block but meet at a barrier every depth step, which only pays when
-        /// each step holds plenty of work: on a loaded machine a descheduled participant stalls the
-        /// others at every barrier. Columns need no barrier but every participant packs all of A.
+        /// Participant <paramref name="w"/> of <paramref name="count"/>'s share. Rows share one packed B
+        /// block but meet at a barrier every depth step, which only pays when each step holds plenty of
+        /// work: on a loaded machine a descheduled participant stalls the others at every barrier.
+        /// Columns need no barrier but every participant packs all of A.
         /// </summary>
-        public bool SplitByColumns(int count)
+        public void Shared<TK>(float* a, float* b, float* c, int w, int count) where TK : IMicroKernel
         {
-            int mPanels = (m + MR - 1) / MR, nPanels = Panels(Math.Min(n, NC));
-            if (nPanels < count) return false;
+            int mPanels = (m + MR - 1) / MR, nPanels = Panels<TK>(Math.Min(n, NC));
             long perStep = (long)m * Math.Min(n, NC) * Math.Min(k, KC) / count;
             double byRows = Balance(mPanels, count), byCols = Balance(nPanels, count);
-            return mPanels < 2 * count || perStep < (1L << 22) || (byCols > byRows + 0.03 && n >= 128 * count);
+            bool byColumns = nPanels >= count && (mPanels < 2 * count || perStep < (1L << 22) || (byCols > byRows + 0.03 && n >= 128 * count));
+            if (byColumns) SharedByColumns<TK>(a, b, c, w, count);
+            else SharedByRows<TK>(a, b, c, w, count);
         }
 
         private static double Balance(int panels, int count) => panels / (double)(count * ((panels + count - 1) / count));
 
-        private void SharedByRows(float* a, float* b, float* c, int w, int count)
+        private void SharedByRows<TK>(float* a, float* b, float* c, int w, int count) where TK : IMicroKernel
         {
+            int nr = TK.NR;
             float* wa = PackABuffer();
             // Only the participants of the pool's current job reach here, so the buffer is theirs.
             var shared = _sharedB!;
@@ -168,7 +219,7 @@ internal static unsafe class Sgemm
                 int step = 0;
                 for (int jc = 0; jc < n; jc += NC)
                 {
-                    int nc = Math.Min(NC, n - jc), panels = Panels(nc);
+                    int nc = Math.Min(NC, n - jc), panels = Panels<TK>(nc);
                     int j0 = panels * w / count, j1 = panels * (w + 1) / count;
                     for (int pc = 0; pc < k; pc += KC, step++)
                     {
@@ -177,31 +228,32 @@ internal static unsafe class Sgemm
                         // the barrier of the step in between and so finished reading it.
                         float* wb = sb + (step & 1) * (KC * NC + Slack);
                         if (j1 > j0)
-                            SgemmPack.PackB(transB, b, ldb, pc, kc, jc + j0 * NR, Math.Min(nc - j0 * NR, (j1 - j0) * NR), wb + (long)j0 * NR * kc, avx);
+                            SgemmPack.PackB<TK>(transB, b, ldb, pc, kc, jc + j0 * nr, Math.Min(nc - j0 * nr, (j1 - j0) * nr), wb + (long)j0 * nr * kc);
                         CpuParallel.Barrier();
                         for (int ic = i0; ic < i1; ic += MC)
-                            Block(a, c, wa, wb, ic, Math.Min(MC, i1 - ic), pc, kc, jc, 0, panels, nc, pc == 0 ? beta : 1f);
+                            Block<TK>(a, c, wa, wb, ic, Math.Min(MC, i1 - ic), pc, kc, jc, 0, panels, nc, pc == 0 ? beta : 1f);
                     }
                 }
             }
         }
 
-        private void SharedByColumns(float* a, float* b, float* c, int w, int count)
+        private void SharedByColumns<TK>(float* a, float* b, float* c, int w, int count) where TK : IMicroKernel
         {
+            int nr = TK.NR;
             float* wa = PackABuffer();
             float* wb = PackBBuffer();
             for (int jc = 0; jc < n; jc += NC)
             {
-                int nc = Math.Min(NC, n - jc), panels = Panels(nc);
+                int nc = Math.Min(NC, n - jc), panels = Panels<TK>(nc);
                 int j0 = panels * w / count, j1 = panels * (w + 1) / count;
                 if (j1 <= j0) continue;
-                int cols = Math.Min(nc - j0 * NR, (j1 - j0) * NR);
+                int cols = Math.Min(nc - j0 * nr, (j1 - j0) * nr);
                 for (int pc = 0; pc < k; pc += KC)
                 {
                     int kc = Math.Min(KC, k - pc);
-                    SgemmPack.PackB(transB, b, ldb, pc, kc, jc + j0 * NR, cols, wb, avx);
+                    SgemmPack.PackB<TK>(transB, b, ldb, pc, kc, jc + j0 * nr, cols, wb);
                     for (int ic = 0; ic < m; ic += MC)
-                        Block(a, c, wa, wb - (long)j0 * NR * kc, ic, Math.Min(MC, m - ic), pc, kc, jc, j0, j1, nc, pc == 0 ? beta : 1f);
+                        Block<TK>(a, c, wa, wb - (long)j0 * nr * kc, ic, Math.Min(MC, m - ic), pc, kc, jc, j0, j1, nc, pc == 0 ? beta : 1f);
                 }
             }
         }
@@ -210,10 +262,11 @@ internal static unsafe class Sgemm
         /// Packs rows [ic, ic + mc) of the A step and multiplies them with B panels [j0, j1) of the
         /// packed block <paramref name="wb"/> (panel j at wb + j·NR·kc) into C.
         /// </summary>
-        private void Block(float* a, float* c, float* wa, float* wb, int ic, int mc, int pc, int kc, int jc, int j0, int j1, int nc, float betaStep)
+        private void Block<TK>(float* a, float* c, float* wa, float* wb, int ic, int mc, int pc, int kc, int jc, int j0, int j1, int nc, float betaStep)
+            where TK : IMicroKernel
         {
-            SgemmPack.PackA(transA, a, lda, ic, mc, pc, kc, wa, avx);
-            Macro(wa, mc, wb, j0, j1, nc, kc, c + (long)ic * ldc + jc, ldc, alpha, betaStep, avx);
+            SgemmPack.PackA(transA, a, lda, ic, mc, pc, kc, wa, Avx2Supported && typeof(TK) != typeof(PortableKernel));
+            Macro<TK>(wa, mc, wb, j0, j1, nc, kc, c + (long)ic * ldc + jc, ldc, alpha, betaStep);
         }
     }
 
@@ -221,36 +274,32 @@ internal static unsafe class Sgemm
     /// C[0..mc, panels j0..j1) = α·(packed A block · packed B panels) + β·C, where B panel j sits at
     /// wb + j·NR·kc and only the first <paramref name="nc"/> columns of C exist.
     /// </summary>
-    public static void Macro(float* wa, int mc, float* wb, int j0, int j1, int nc, int kc, float* c, long ldc, float alpha, float beta, bool avx)
+    public static void Macro<TK>(float* wa, int mc, float* wb, int j0, int j1, int nc, int kc, float* c, long ldc, float alpha, float beta)
+        where TK : IMicroKernel
     {
-        float* edge = stackalloc float[MR * NR];
+        int nrMax = TK.NR;
+        float* edge = stackalloc float[MR * MaxNR];
         for (int jp = j0; jp < j1; jp++)
         {
-            int jr = jp * NR, nr = Math.Min(NR, nc - jr);
+            int jr = jp * nrMax, nr = Math.Min(nrMax, nc - jr);
             float* bPanel = wb + (long)jr * kc;
             for (int ir = 0; ir < mc; ir += MR)
             {
                 int mr = Math.Min(MR, mc - ir);
                 float* aPanel = wa + (long)ir * kc;
                 float* cTile = c + ir * ldc + jr;
-                if (mr == MR && nr == NR)
+                if (mr == MR && nr == nrMax)
                 {
-                    Kernel(kc, aPanel, bPanel, cTile, ldc, alpha, beta, avx);
+                    TK.Run(kc, aPanel, bPanel, cTile, ldc, alpha, beta);
                 }
                 else
                 {
                     // Partial tiles: the kernel fills a full scratch tile, only the valid part is merged.
-                    Kernel(kc, aPanel, bPanel, edge, NR, 1f, 0f, avx);
-                    MergeEdge(edge, cTile, ldc, mr, nr, alpha, beta);
+                    TK.Run(kc, aPanel, bPanel, edge, nrMax, 1f, 0f);
+                    MergeEdge(edge, nrMax, cTile, ldc, mr, nr, alpha, beta);
                 }
             }
         }
-    }
-
-    private static void Kernel(int kc, float* a, float* b, float* c, long ldc, float alpha, float beta, bool avx)
-    {
-        if (avx) SgemmKernelAvx2.Run(kc, a, b, c, ldc, alpha, beta);
-        else SgemmKernelPortable.Run(kc, a, b, c, ldc, alpha, beta);
     }
 
     /// <summary>This thread's A packing block (MC×KC plus slack).</summary>
@@ -267,12 +316,12 @@ internal static unsafe class Sgemm
         return (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref buf[0]);
     }
 
-    private static void MergeEdge(float* tile, float* c, long ldc, int mr, int nr, float alpha, float beta)
+    private static void MergeEdge(float* tile, int tileLd, float* c, long ldc, int mr, int nr, float alpha, float beta)
     {
         for (int i = 0; i < mr; i++)
         {
             float* row = c + i * ldc;
-            float* src = tile + i * NR;
+            float* src = tile + i * tileLd;
             if (beta == 0) for (int j = 0; j < nr; j++) row[j] = alpha * src[j];
             else for (int j = 0; j < nr; j++) row[j] = alpha * src[j] + beta * row[j];
         }

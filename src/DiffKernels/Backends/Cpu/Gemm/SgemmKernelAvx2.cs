@@ -9,6 +9,8 @@ namespace DiffKernels.Backends.Cpu.Gemm;
 /// </summary>
 internal static unsafe class SgemmKernelAvx2
 {
+    private const int NR = 16;
+
     /// <summary>C[0..6, 0..16] = α·(A panel · B panel) + β·C, with β = 0 ignoring C.</summary>
     public static void Run(int kc, float* a, float* b, float* c, long ldc, float alpha, float beta)
     {
@@ -42,7 +44,7 @@ internal static unsafe class SgemmKernelAvx2
             av = Avx.BroadcastScalarToVector256(a + 5);
             c50 = Fma.MultiplyAdd(av, b0, c50); c51 = Fma.MultiplyAdd(av, b1, c51);
             a += Sgemm.MR;
-            b += Sgemm.NR;
+            b += NR;
         }
         var va = Vector256.Create(alpha);
         var vb = Vector256.Create(beta);
@@ -89,7 +91,7 @@ internal static unsafe class SgemmKernelAvx2
                 c40 = Fma.MultiplyAdd(av, b0, c40); c41 = Fma.MultiplyAdd(av, b1, c41);
                 av = Avx.BroadcastScalarToVector256(a5 + p);
                 c50 = Fma.MultiplyAdd(av, b0, c50); c51 = Fma.MultiplyAdd(av, b1, c51);
-                b += Sgemm.NR;
+                b += NR;
             }
         }
         var lo = bias == null ? Vector256<float>.Zero : Avx.LoadVector256(bias);

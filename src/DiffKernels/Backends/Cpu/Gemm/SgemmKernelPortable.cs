@@ -10,11 +10,13 @@ namespace DiffKernels.Backends.Cpu.Gemm;
 /// </summary>
 internal static unsafe class SgemmKernelPortable
 {
+    private const int NR = 16;
+
     /// <summary>C[0..6, 0..16] = α·(A panel · B panel) + β·C, with β = 0 ignoring C.</summary>
     public static void Run(int kc, float* a, float* b, float* c, long ldc, float alpha, float beta)
     {
         int w = Vector<float>.Count;
-        for (int v = 0; v < Sgemm.NR; v += w)
+        for (int v = 0; v < NR; v += w)
         {
             Vector<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
             float* ap = a, bp = b + v;
@@ -28,7 +30,7 @@ internal static unsafe class SgemmKernelPortable
                 c4 += new Vector<float>(ap[4]) * bv;
                 c5 += new Vector<float>(ap[5]) * bv;
                 ap += Sgemm.MR;
-                bp += Sgemm.NR;
+                bp += NR;
             }
             float* col = c + v;
             Store(col, c0, alpha, beta);
@@ -44,7 +46,7 @@ internal static unsafe class SgemmKernelPortable
     public static void RunRows(int segments, int len, float** rows, float* b, float* c, long ldc, float* bias)
     {
         int w = Vector<float>.Count;
-        for (int v = 0; v < Sgemm.NR; v += w)
+        for (int v = 0; v < NR; v += w)
         {
             Vector<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
             float* bp = b + v;
@@ -61,7 +63,7 @@ internal static unsafe class SgemmKernelPortable
                     c3 += new Vector<float>(a3[p]) * bv;
                     c4 += new Vector<float>(a4[p]) * bv;
                     c5 += new Vector<float>(a5[p]) * bv;
-                    bp += Sgemm.NR;
+                    bp += NR;
                 }
             }
             var bv0 = bias == null ? Vector<float>.Zero : Unsafe.ReadUnaligned<Vector<float>>(bias + v);

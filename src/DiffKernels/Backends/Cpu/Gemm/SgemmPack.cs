@@ -6,7 +6,8 @@ namespace DiffKernels.Backends.Cpu.Gemm;
 
 /// <summary>
 /// Packing of op(A) and op(B) blocks into the panel layouts the micro-kernels stream through:
-/// A as MR-row panels stored k-major (MR values per k), B as NR-column panels (NR values per k).
+/// A as MR-row panels stored k-major (MR values per k), B as NR-column panels (NR values per k, NR
+/// the micro-kernel's width).
 /// Transposes are resolved here and ragged panels are zero-padded, so kernels never see either.
 /// With AVX2 the transposing cases go through 8×8 register transposes. B packing writes exactly its
 /// panels (participants pack neighbouring panels of one shared block); A packing may store up to 8
@@ -14,7 +15,7 @@ namespace DiffKernels.Backends.Cpu.Gemm;
 /// </summary>
 internal static unsafe class SgemmPack
 {
-    private const int MR = Sgemm.MR, NR = Sgemm.NR;
+    private const int MR = Sgemm.MR;
 
     /// <summary>Packs op(A)[i0..i0+mc, p0..p0+kc] into ⌈mc/MR⌉ panels of kc×MR.</summary>
     public static void PackA(bool transA, float* a, int lda, int i0, int mc, int p0, int kc, float* dst, bool avx)
@@ -61,32 +62,35 @@ internal static unsafe class SgemmPack
         }
     }
 
-    /// <summary>Packs op(B)[p0..p0+kc, j0..j0+nc] into ⌈nc/NR⌉ panels of kc×NR.</summary>
-    public static void PackB(bool transB, float* b, int ldb, int p0, int kc, int j0, int nc, float* dst, bool avx)
+    /// <summary>
+    /// Packs op(B)[p0..p0+kc, j0..j0+nc] into ⌈nc/NR⌉ panels of kc×NR (NR of <typeparamref name="TK"/>);
+    /// the SIMD transposes are used for every kernel but the portable one.
+    /// </summary>
+    public static void PackB<TK>(bool transB, float* b, int ldb, int p0, int kc, int j0, int nc, float* dst) where TK : IMicroKernel
     {
-        for (int jr = 0; jr < nc; jr += NR)
+        int width = TK.NR;
+        bool avx = Sgemm.Avx2Supported && typeof(TK) != typeof(PortableKernel);
+        for (int jr = 0; jr < nc; jr += width)
         {
-            int nr = Math.Min(NR, nc - jr);
+            int nr = Math.Min(width, nc - jr);
             float* panel = dst + (long)jr * kc;
             if (transB)
             {
                 // Stored n×k: each output column is a contiguous run of k.
                 float* src = b + (long)(j0 + jr) * ldb + p0;
                 int p = 0;
-                if (nr == NR && avx)
+                if (nr == width && avx)
                 {
                     for (; p + 8 <= kc; p += 8)
-                    {
-                        Transpose8(src + p, ldb, panel + p * NR, NR);
-                        Transpose8(src + 8L * ldb + p, ldb, panel + p * NR + 8, NR);
-                    }
+                        for (int g = 0; g < width; g += 8)
+                            Transpose8(src + (long)g * ldb + p, ldb, panel + p * width + g, width);
                 }
                 for (; p < kc; p++)
                 {
-                    float* d = panel + p * NR;
+                    float* d = panel + p * width;
                     int j = 0;
                     for (; j < nr; j++) d[j] = src[(long)j * ldb + p];
-                    for (; j < NR; j++) d[j] = 0f;
+                    for (; j < width; j++) d[j] = 0f;
                 }
             }
             else
@@ -95,14 +99,14 @@ internal static unsafe class SgemmPack
                 for (int p = 0; p < kc; p++)
                 {
                     float* src = b + (long)(p0 + p) * ldb + j0 + jr;
-                    float* d = panel + p * NR;
-                    if (nr == NR)
+                    float* d = panel + p * width;
+                    if (nr == width)
                     {
-                        Unsafe.CopyBlockUnaligned(d, src, NR * sizeof(float));
+                        Unsafe.CopyBlockUnaligned(d, src, (uint)(width * sizeof(float)));
                         continue;
                     }
                     Unsafe.CopyBlockUnaligned(d, src, (uint)(nr * sizeof(float)));
-                    for (int j = nr; j < NR; j++) d[j] = 0f;
+                    for (int j = nr; j < width; j++) d[j] = 0f;
                 }
             }
         }
