@@ -95,4 +95,29 @@ public class ImageCliTests
         Assert.That(missing.Code, Is.EqualTo(2));
         Assert.That(missing.Err, Does.Contain("apt-get install dataset-fashion-mnist"));
     }
+
+    [Test]
+    public void QuickstartSamplesTheFashionTeacherAndScoresItOnlyWhenTheDataIsThere()
+    {
+        using var dir = new TempDir();
+        string teacher = dir.File("teacher.safetensors");
+        using (var net = new UNet(new UNetConfig(32, 1, 4, [1, 2], 1, [], Groups: 2, TimeFeatures: 8, EmbedDim: 16, NumClasses: 10), new Generator(4)))
+            ModelFactory.Save(teacher, net, extraMetadata: new Dictionary<string, string> { ["crop"] = "2", ["sampler_steps"] = "2" });
+        string data = FakeFashion(dir), clf = TinyClassifier(dir);
+        string[] Args(string outDir, string dataDir) =>
+            ["quickstart", "--out", dir.File(outDir), "--steps", "1", "--samples", "100", "--fmnist-model", teacher, "--fmnist-samples", "6",
+             "--classifier", clf, "--data-dir", dataDir];
+
+        var noData = Dk(Args("a", dir.File("nowhere")));
+        Assert.That(noData.Code, Is.EqualTo(0), noData.Err);
+        Assert.That(noData.Out, Does.Contain("FD skipped: Fashion-MNIST").And.Contain("N = 6"));
+        Assert.That(File.Exists(dir.File("a/fmnist-teacher.png")), "the grid is written without the data set");
+
+        var scored = Dk(Args("b", data));
+        Assert.That(scored.Code, Is.EqualTo(0), scored.Err);
+        Assert.That(scored.Out, Does.Contain("UNet-XS teacher").And.Contain("N = 6 (floor at the same N)").And.Not.Contain("FD skipped"));
+        var metrics = JsonDocument.Parse(File.ReadAllText(dir.File("b/fmnist-teacher.json"))).RootElement;
+        Assert.That(metrics.GetProperty("nfe").GetInt32(), Is.EqualTo(3), "the checkpoint's own sampler settings");
+        Assert.That(metrics.GetProperty("fd").GetDouble(), Is.GreaterThan(0));
+    }
 }
