@@ -38,7 +38,7 @@ internal static class TrainCommand
         {
             data, dataDir, model, classes, steps, batch, lr, warmup, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume,
         };
-        Option[] fixedOnResume = [model, classes, batch, lr, warmup, emaHalfLife, seed, checkpointEvery, logEvery, preview];
+        Option[] fixedOnResume = [model, classes, batch, lr, warmup, emaHalfLife, seed];
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
@@ -51,12 +51,19 @@ internal static class TrainCommand
                 {
                     var given = fixedOnResume.Where(o => parseResult.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
                     if (given.Count > 0)
-                        throw new ArgumentException($"on --resume the run keeps its settings; only --steps may change (remove {string.Join(", ", given)})");
+                        throw new ArgumentException($"on --resume the run keeps its settings; only --steps, --checkpoint-every, --log-every and --preview may change (remove {string.Join(", ", given)})");
                     if (!File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: {checkpoint} does not exist");
                     string spec = parseResult.GetValue(data) ?? SafeTensors.ReadHeader(checkpoint).Metadata.GetValueOrDefault("train.data")
                         ?? throw new ArgumentException($"{checkpoint} does not record its data; pass --data");
                     int? total = parseResult.GetResult(steps) is { Implicit: false } ? parseResult.GetValue(steps) : null;
-                    trainer = EdmTrainer.Resume(checkpoint, DiffusionCli.ParseData(spec, parseResult.GetValue(dataDir)), total, outDir);
+                    T Given<T>(Option<T> o, T current) => parseResult.GetResult(o) is { Implicit: false } ? parseResult.GetValue(o)! : current;
+                    trainer = EdmTrainer.Resume(checkpoint, DiffusionCli.ParseData(spec, parseResult.GetValue(dataDir)), total, outDir,
+                        bookkeeping: o => o with
+                        {
+                            CheckpointEvery = Given(checkpointEvery, o.CheckpointEvery),
+                            LogEvery = Given(logEvery, o.LogEvery),
+                            PreviewSamples = Given(preview, (int?)o.PreviewSamples) ?? o.PreviewSamples,
+                        });
                     console.MarkupLine(Markup.Escape($"resuming {checkpoint} at step {trainer.Step} of {trainer.Options.Steps}"));
                 }
                 else
