@@ -1,5 +1,9 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using DiffKernels.Diffusion.Data;
+using DiffKernels.Diffusion.Evaluation;
+using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Data.Toys;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.IO;
@@ -43,12 +47,35 @@ internal static class DiffusionCli
 
     private static string OneLine(string s) => s.ReplaceLineEndings(" ");
 
-    /// <summary>The data source a spec names. Specs: toy:NAME.</summary>
-    public static IDataSource ParseData(string spec)
+    /// <summary>What a --data option accepts.</summary>
+    public static string DataSpecs => $"toy:NAME (NAME one of {string.Join(", ", ToyDistribution.Names)}), fmnist, fmnist:N (its first N images) or folder:DIR";
+
+    /// <summary>
+    /// The data source a spec names (see <see cref="DataSpecs"/>); Fashion-MNIST is read from
+    /// <paramref name="fashionDirectory"/> (default: its install location).
+    /// </summary>
+    public static IDataSource ParseData(string spec, string? fashionDirectory = null)
     {
         if (ToyDataSource.IsToySpec(spec)) return ToyDataSource.FromSpec(spec);
-        throw new ArgumentException($"unknown data '{spec}'; expected toy:NAME with NAME one of {string.Join(", ", ToyDistribution.Names)}");
+        return ImageDataSource.FromSpec(spec, fashionDirectory)
+            ?? throw new ArgumentException($"unknown data '{spec}'; expected {DataSpecs}");
     }
+
+    /// <summary>
+    /// The image metrics of <paramref name="classifier"/> against the test set in <paramref name="fashionDirectory"/>.
+    /// Test features are cached on disk only for the installed data set: the cache is keyed by the classifier
+    /// alone, and another directory may hold other images under the same file names.
+    /// </summary>
+    public static FrechetEvaluator Evaluator(Classifier classifier, string fashionDirectory) =>
+        new(classifier, fashionDirectory,
+            Path.TrimEndingDirectorySeparator(Path.GetFullPath(fashionDirectory)) == FashionMnist.DefaultDirectory ? FrechetEvaluator.DefaultCacheDirectory : null);
+
+    /// <summary>The --data-dir option: where Fashion-MNIST's IDX files are.</summary>
+    public static Option<string> FashionDirOption() => new("--data-dir")
+    {
+        Description = "Directory of the Fashion-MNIST IDX files",
+        DefaultValueFactory = _ => FashionMnist.DefaultDirectory,
+    };
 
     /// <summary>A Spectre console over <paramref name="output"/>, interactive only when it is the real terminal.</summary>
     public static IAnsiConsole Console(TextWriter output)

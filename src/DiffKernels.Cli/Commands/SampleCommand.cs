@@ -39,7 +39,7 @@ internal static class SampleCommand
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (conditional models)", DefaultValueFactory = _ => 1.0 };
         var cls = new Option<int?>("--class") { Description = "Class of every sample (conditional models; default: balanced)" };
         var batch = new Option<int>("--batch") { Description = "Samples integrated together", DefaultValueFactory = _ => 1024 };
-        var png = new Option<string?>("--png") { Description = "Write a scatter plot (2D) or image grid (first 100 images)" };
+        var png = new Option<string?>("--png") { Description = "Write a scatter plot (2D) or image grid (first 100 images, cropped like the .npy)" };
         var npy = new Option<string?>("--npy") { Description = "Write the samples as float32 .npy" };
         var cmd = new Command("sample", "Draw samples from a model") { model, n, seed, sampler, steps, guidance, cls, batch, png, npy };
         cmd.SetAction(parseResult =>
@@ -96,8 +96,7 @@ internal static class SampleCommand
 
     private static string WriteNpy(string path, Tensor samples, IReadOnlyDictionary<string, string> metadata)
     {
-        int crop = metadata.TryGetValue(EdmTrainer.CropKey, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : 0;
-        var (data, shape) = SampleExport.ForNpy(samples, crop);
+        var (data, shape) = SampleExport.ForNpy(samples, Crop(metadata));
         NpyFile.Write(path, data, shape);
         return path;
     }
@@ -111,8 +110,22 @@ internal static class SampleCommand
         }
         else
         {
-            ImageGrid.Save(path, F.Narrow(samples, 0, 0, Math.Min(samples.Shape[0], MaxGridImages)));
+            WriteGrid(path, samples, Crop(metadata));
         }
         return path;
+    }
+
+    /// <summary>The padding per side a checkpoint's image samples drop on export (0 when none is recorded).</summary>
+    public static int Crop(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue(EdmTrainer.CropKey, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : 0;
+
+    /// <summary>The first 100 of <paramref name="samples"/> [N, H, W, C] as a PNG grid, each cropped by <paramref name="crop"/> pixels per side.</summary>
+    public static void WriteGrid(string path, Tensor samples, int crop)
+    {
+        using var scope = Tensor.Scope();
+        using var noGrad = Tensor.NoGrad();
+        var head = F.Narrow(samples, 0, 0, Math.Min(samples.Shape[0], MaxGridImages));
+        int h = samples.Shape[1], w = samples.Shape[2];
+        ImageGrid.Save(path, crop == 0 ? head : F.Narrow(F.Narrow(head, 1, crop, h - 2 * crop), 2, crop, w - 2 * crop));
     }
 }

@@ -19,8 +19,10 @@ internal static class TrainCommand
     public static Command Create()
     {
         var defaults = new TrainerOptions();
-        var data = new Option<string>("--data") { Description = "Training data: toy:8gaussians, toy:25gaussians, toy:checkerboard, toy:swissroll, toy:moons (on --resume: the checkpoint's)" };
-        var model = new Option<string>("--model") { Description = "Network: mlp", DefaultValueFactory = _ => "mlp" };
+        var data = new Option<string>("--data") { Description = $"Training data: {DiffusionCli.DataSpecs} (on --resume: the checkpoint's)" };
+        var dataDir = DiffusionCli.FashionDirOption();
+        var model = new Option<string?>("--model") { Description = $"Network: {string.Join(", ", ModelFactory.Presets)} (default: mlp for toys, unet-xs for images)" };
+        var classes = new Option<int?>("--classes") { Description = "Classes the model is conditioned on (0: unconditional; default: the data's)" };
         var steps = new Option<int>("--steps") { Description = "Total optimiser steps (on --resume: the new total)", DefaultValueFactory = _ => defaults.Steps };
         var batch = new Option<int>("--batch") { Description = "Samples per step", DefaultValueFactory = _ => defaults.BatchSize };
         var lr = new Option<float>("--lr") { Description = "Peak Adam learning rate", DefaultValueFactory = _ => defaults.Lr };
@@ -29,14 +31,14 @@ internal static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the weights, data and noise", DefaultValueFactory = _ => 0UL };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (0: at the end only)", DefaultValueFactory = _ => defaults.CheckpointEvery };
         var logEvery = new Option<int>("--log-every") { Description = "Steps per JSONL log line", DefaultValueFactory = _ => defaults.LogEvery };
-        var preview = new Option<int>("--preview") { Description = "Samples in the preview PNG written at each checkpoint (0: none)", DefaultValueFactory = _ => 2000 };
+        var preview = new Option<int?>("--preview") { Description = "Samples in the preview PNG written at each checkpoint (0: none; default: 2000 points or 64 images)" };
         var output = new Option<string>("--out") { Description = "Output directory (checkpoint model.safetensors, log.jsonl, previews)", DefaultValueFactory = _ => "runs/train" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out" };
         var cmd = new Command("train", "Train an EDM teacher")
         {
-            data, model, steps, batch, lr, warmup, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume,
+            data, dataDir, model, classes, steps, batch, lr, warmup, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume,
         };
-        Option[] fixedOnResume = [model, batch, lr, warmup, emaHalfLife, seed, checkpointEvery, logEvery, preview];
+        Option[] fixedOnResume = [model, classes, batch, lr, warmup, emaHalfLife, seed];
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
@@ -49,12 +51,19 @@ internal static class TrainCommand
                 {
                     var given = fixedOnResume.Where(o => parseResult.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
                     if (given.Count > 0)
-                        throw new ArgumentException($"on --resume the run keeps its settings; only --steps may change (remove {string.Join(", ", given)})");
+                        throw new ArgumentException($"on --resume the run keeps its settings; only --steps, --checkpoint-every, --log-every and --preview may change (remove {string.Join(", ", given)})");
                     if (!File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: {checkpoint} does not exist");
                     string spec = parseResult.GetValue(data) ?? SafeTensors.ReadHeader(checkpoint).Metadata.GetValueOrDefault("train.data")
                         ?? throw new ArgumentException($"{checkpoint} does not record its data; pass --data");
                     int? total = parseResult.GetResult(steps) is { Implicit: false } ? parseResult.GetValue(steps) : null;
-                    trainer = EdmTrainer.Resume(checkpoint, DiffusionCli.ParseData(spec), total, outDir);
+                    T Given<T>(Option<T> o, T current) => parseResult.GetResult(o) is { Implicit: false } ? parseResult.GetValue(o)! : current;
+                    trainer = EdmTrainer.Resume(checkpoint, DiffusionCli.ParseData(spec, parseResult.GetValue(dataDir)), total, outDir,
+                        bookkeeping: o => o with
+                        {
+                            CheckpointEvery = Given(checkpointEvery, o.CheckpointEvery),
+                            LogEvery = Given(logEvery, o.LogEvery),
+                            PreviewSamples = Given(preview, (int?)o.PreviewSamples) ?? o.PreviewSamples,
+                        });
                     console.MarkupLine(Markup.Escape($"resuming {checkpoint} at step {trainer.Step} of {trainer.Options.Steps}"));
                 }
                 else
@@ -62,7 +71,12 @@ internal static class TrainCommand
                     if (File.Exists(checkpoint))
                         throw new ArgumentException($"{outDir} already holds a checkpoint; pass --resume to continue it or choose another --out");
                     string spec = parseResult.GetValue(data) ?? throw new ArgumentException("--data is required (e.g. --data toy:8gaussians)");
-                    var source = DiffusionCli.ParseData(spec);
+                    var source = DiffusionCli.ParseData(spec, parseResult.GetValue(dataDir));
+                    bool images = source.SampleShape.Rank == 3;
+                    string preset = parseResult.GetValue(model) ?? (images ? "unet-xs" : "mlp");
+                    int numClasses = parseResult.GetValue(classes) ?? source.NumClasses;
+                    if (numClasses != 0 && numClasses != source.NumClasses)
+                        throw new ArgumentException($"--classes {numClasses}: {source.Name} has {source.NumClasses} classes (pass 0 for an unconditional model)");
                     var options = new TrainerOptions
                     {
                         Steps = parseResult.GetValue(steps),
@@ -73,12 +87,13 @@ internal static class TrainCommand
                         Seed = parseResult.GetValue(seed),
                         CheckpointEvery = parseResult.GetValue(checkpointEvery),
                         LogEvery = parseResult.GetValue(logEvery),
-                        PreviewSamples = parseResult.GetValue(preview),
+                        PreviewSamples = parseResult.GetValue(preview) ?? (images ? 64 : 2000),
                     };
                     options.Validate();
-                    var net = ModelFactory.FromPreset(parseResult.GetValue(model)!, source.SampleShape, source.NumClasses, new Generator(options.Seed ^ InitKey));
+                    var net = ModelFactory.FromPreset(preset, source.SampleShape, numClasses, new Generator(options.Seed ^ InitKey));
                     trainer = new EdmTrainer(net, source, options, outDir);
-                    console.MarkupLine(Markup.Escape($"training {parseResult.GetValue(model)} ({net.ParameterCount:N0} parameters) on {source.Name} for {options.Steps} steps, batch {options.BatchSize}"));
+                    string conditioning = numClasses > 0 ? $", conditioned on {numClasses} classes (label dropout {options.LabelDropout})" : "";
+                    console.MarkupLine(Markup.Escape($"training {preset} ({net.ParameterCount:N0} parameters) on {source.Name} for {options.Steps} steps, batch {options.BatchSize}{conditioning}"));
                 }
                 using (trainer)
                 {

@@ -20,16 +20,44 @@ public sealed class ImageDataSource : IDataSource
 
     private readonly Dictionary<(int, ulong), ShuffledBatches> _streams = [];
 
-    /// <summary>Serves <paramref name="data"/> under the spec <paramref name="name"/>.</summary>
-    public ImageDataSource(ImageDataset data, string name)
+    /// <summary>
+    /// Serves <paramref name="data"/> under the spec <paramref name="name"/>; <paramref name="crop"/> pixels of
+    /// padding per side are dropped again from exported samples (see <see cref="IDataSource.Crop"/>).
+    /// </summary>
+    public ImageDataSource(ImageDataset data, string name, int crop = 0)
     {
+        if (crop < 0 || 2 * crop >= Math.Min(data.Height, data.Width))
+            throw new ArgumentException($"ImageDataSource: crop {crop} does not fit {data.Height}×{data.Width} images");
         Data = data;
         Name = name;
+        Crop = crop;
     }
 
-    /// <summary>The Fashion-MNIST training set from <paramref name="directory"/> (default install location), optionally only its first <paramref name="limit"/> images.</summary>
+    /// <summary>
+    /// The Fashion-MNIST training set from <paramref name="directory"/> (default install location), optionally
+    /// only its first <paramref name="limit"/> images; the 28×28 images are padded to 32×32, so Crop is 2.
+    /// </summary>
     public static ImageDataSource Fashion(string? directory = null, int? limit = null) =>
-        new(FashionMnist.Load(FashionSplit.Train, directory, limit), limit is int n ? $"{FashionSpec}:{n}" : FashionSpec);
+        new(FashionMnist.Load(FashionSplit.Train, directory, limit), limit is int n ? $"{FashionSpec}:{n}" : FashionSpec,
+            (FashionMnist.Size - FashionMnist.RawSize) / 2);
+
+    /// <summary>
+    /// The source a spec names: "fmnist" or "fmnist:N" (read from <paramref name="fashionDirectory"/>, default
+    /// install location) or "folder:DIR"; null when the spec is none of these.
+    /// </summary>
+    public static ImageDataSource? FromSpec(string spec, string? fashionDirectory = null)
+    {
+        if (spec == FashionSpec) return Fashion(fashionDirectory);
+        if (spec.StartsWith(FashionSpec + ":", StringComparison.Ordinal))
+        {
+            string count = spec[(FashionSpec.Length + 1)..];
+            if (!int.TryParse(count, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) || n < 1)
+                throw new ArgumentException($"data '{spec}': '{count}' is not a positive number of images");
+            return Fashion(fashionDirectory, n);
+        }
+        if (spec.StartsWith(FolderPrefix, StringComparison.Ordinal)) return Folder(spec[FolderPrefix.Length..]);
+        return null;
+    }
 
     /// <summary>The PNG/JPEG images of <paramref name="directory"/> as 32×32 greyscale (subfolders are classes).</summary>
     public static ImageDataSource Folder(string directory) =>
@@ -46,6 +74,9 @@ public sealed class ImageDataSource : IDataSource
 
     /// <inheritdoc/>
     public int NumClasses => Data.NumClasses;
+
+    /// <inheritdoc/>
+    public int Crop { get; }
 
     /// <inheritdoc/>
     public DataBatch Batch(long step, int batchSize, Generator gen, Device? device = null)

@@ -50,7 +50,7 @@ public static class ModelFactory
     };
 
     /// <summary>The model names <see cref="FromPreset"/> accepts (e.g. on the command line).</summary>
-    public static IReadOnlyList<string> Presets { get; } = ["mlp"];
+    public static IReadOnlyList<string> Presets { get; } = ["mlp", "unet-xs", "unet-s", "dit-s4"];
 
     /// <summary>
     /// A freshly initialised model by preset name, shaped for data of <paramref name="sampleShape"/> with
@@ -60,8 +60,15 @@ public static class ModelFactory
     {
         "mlp" when sampleShape.Rank == 1 => new Mlp(new MlpConfig(Dim: sampleShape[0], NumClasses: numClasses), gen, device),
         "mlp" => throw new ArgumentException($"model 'mlp' takes vectors, not samples of shape {sampleShape}"),
+        "unet-xs" or "unet-s" or "dit-s4" when !IsSquareImage(sampleShape) =>
+            throw new ArgumentException($"model '{preset}' takes square images [H, W, C], not samples of shape {sampleShape}"),
+        "unet-xs" => new UNet(UNetConfig.XS(numClasses) with { ImageSize = sampleShape[0], Channels = sampleShape[2] }, gen, device),
+        "unet-s" => new UNet(UNetConfig.S(numClasses) with { ImageSize = sampleShape[0], Channels = sampleShape[2] }, gen, device),
+        "dit-s4" => new DiT(DiTConfig.S4(numClasses) with { ImageSize = sampleShape[0], Channels = sampleShape[2] }, gen, device),
         _ => throw new ArgumentException($"unknown model '{preset}'; expected one of {string.Join(", ", Presets)}"),
     };
+
+    private static bool IsSquareImage(Shape s) => s.Rank == 3 && s[0] == s[1];
 
     /// <summary>The kind and JSON config of <paramref name="model"/>, as stored in its checkpoint.</summary>
     public static (string Kind, string ConfigJson) Describe(Module model) => model switch

@@ -70,16 +70,25 @@ public sealed partial class EdmTrainer
 
     /// <summary>
     /// Continues the run saved in <paramref name="checkpoint"/> on the same data. Only the total number of
-    /// steps may change (<paramref name="steps"/>); everything else comes from the checkpoint. Output goes to
-    /// <paramref name="outDir"/> (default: the checkpoint's directory).
+    /// steps (<paramref name="steps"/>) and the bookkeeping that leaves the loss curve alone
+    /// (<paramref name="bookkeeping"/>: checkpoint and log intervals, preview size) may change; everything else
+    /// comes from the checkpoint. Output goes to <paramref name="outDir"/> (default: the checkpoint's directory).
     /// </summary>
-    public static EdmTrainer Resume(string checkpoint, IDataSource data, int? steps = null, string? outDir = null, Device? device = null)
+    public static EdmTrainer Resume(string checkpoint, IDataSource data, int? steps = null, string? outDir = null, Device? device = null,
+        Func<TrainerOptions, TrainerOptions>? bookkeeping = null)
     {
         var header = SafeTensors.ReadHeader(checkpoint);
         string Meta(string key) => header.Metadata.TryGetValue(key, out var v) ? v
             : throw new SafeTensorsFormatException(checkpoint, $"not a training checkpoint: metadata '{key}' is missing");
         var options = TrainerOptions.FromJson(Meta(OptionsKey));
         if (steps is { } s) options = options with { Steps = s };
+        if (bookkeeping != null)
+        {
+            var changed = bookkeeping(options);
+            if (changed with { CheckpointEvery = options.CheckpointEvery, LogEvery = options.LogEvery, PreviewSamples = options.PreviewSamples } != options)
+                throw new ArgumentException($"{checkpoint}: on resume only the step count, checkpoint and log intervals and preview size may change");
+            options = changed;
+        }
         if (Meta(DataKey) != data.Name)
             throw new ArgumentException($"{checkpoint}: the run trained on '{Meta(DataKey)}', not '{data.Name}'; resume on the same data");
         long step = ParseLong(checkpoint, StepKey, Meta(StepKey));

@@ -86,15 +86,16 @@ public class DiffusionCliTests
     public void QuickstartTrainsSamplesAndTabulates()
     {
         using var dir = new TempDir();
-        var r = Dk("quickstart", "--out", dir.Path, "--steps", "30", "--samples", "300");
+        var r = Dk("quickstart", "--out", dir.Path, "--steps", "30", "--samples", "300", "--fmnist-model", dir.File("none.safetensors"));
         Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        Assert.That(r.Out, Does.Contain("skipped: no teacher at"), "the Fashion-MNIST part skips cleanly without its teacher");
         Assert.That(r.Out, Does.Contain("quickstart").And.Contain("Mlp teacher").And.Contain("toy:8gaussians").And.Contain("35"));
         Assert.That(File.Exists(dir.File("toy-8gaussians-teacher.png")));
         var metrics = JsonDocument.Parse(File.ReadAllText(dir.File("toy-8gaussians-teacher.json"))).RootElement;
         Assert.That(metrics.GetProperty("nfe").GetInt32(), Is.EqualTo(35));
         Assert.That(metrics.GetProperty("modes").GetInt32(), Is.EqualTo(8));
 
-        var again = Dk("quickstart", "--out", dir.Path, "--steps", "1", "--samples", "100");
+        var again = Dk("quickstart", "--out", dir.Path, "--steps", "1", "--samples", "100", "--fmnist-model", dir.File("none.safetensors"));
         Assert.That(again.Code, Is.EqualTo(0), "a second quickstart starts over instead of resuming");
     }
 }

@@ -72,6 +72,26 @@ public class TrainerTests
     }
 
     [Test]
+    public void ResumeMayChangeTheBookkeepingButNotTheRun()
+    {
+        using var dir = new TempDir();
+        var data = new ToyDataSource(GaussianMixtureToy.EightGaussians());
+        var full = new List<float>();
+        using (var a = NewTrainer(Short)) a.Run(progress: p => full.Add(p.Loss));
+        var losses = new List<float>();
+        using (var b = NewTrainer(Short with { Steps = 10 }, dir.Path)) b.Run(progress: p => losses.Add(p.Loss));
+        string path = dir.File(EdmTrainer.CheckpointFile);
+
+        var e = Assert.Throws<ArgumentException>(() => EdmTrainer.Resume(path, data, bookkeeping: o => o with { Lr = 1e-2f }));
+        Assert.That(e!.Message, Does.Contain("only the step count, checkpoint and log intervals and preview size may change"));
+        using var c = EdmTrainer.Resume(path, data, steps: 40, bookkeeping: o => o with { CheckpointEvery = 15, LogEvery = 5 });
+        Assert.That((c.Options.CheckpointEvery, c.Options.LogEvery), Is.EqualTo((15, 5)));
+        c.Run(progress: p => losses.Add(p.Loss));
+        Assert.That(losses, Is.EqualTo(full), "the same loss curve");
+        Assert.That(SafeTensors.ReadHeader(path).Metadata["train.step"], Is.EqualTo("40"));
+    }
+
+    [Test]
     public void CancellationSavesACheckpointThatResumesExactly()
     {
         using var dir = new TempDir();

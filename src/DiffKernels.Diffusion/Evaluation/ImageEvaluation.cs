@@ -1,0 +1,65 @@
+using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Sampling;
+using DiffKernels.Diffusion.Schedules;
+using DiffKernels.Tensors;
+
+namespace DiffKernels.Diffusion.Evaluation;
+
+/// <summary>An image model's scores against the Fashion-MNIST test set.</summary>
+/// <param name="Metrics">Fréchet distance, precision/recall and class histogram of the samples.</param>
+/// <param name="Floor">Fréchet distance of as many real training images to the test set (null: not computed).</param>
+/// <param name="Sampler">The sampler used.</param>
+/// <param name="Nfe">Denoiser evaluations per sample.</param>
+/// <param name="MsPerSample">Sampling time per image.</param>
+/// <param name="Guidance">Classifier-free guidance scale.</param>
+public sealed record ImageReport(SampleMetrics Metrics, double? Floor, SamplerKind Sampler, int Nfe, double MsPerSample, double Guidance)
+{
+    /// <summary>FD relative to the floor (null without a floor).</summary>
+    public double? FloorRatio => Floor is { } f ? Metrics.Fd / f : null;
+}
+
+/// <summary>Samples an image model and scores it in the metric classifier's features (the evaluation protocol for images).</summary>
+public static class ImageEvaluation
+{
+    /// <summary>
+    /// Draws <paramref name="n"/> images with <paramref name="options"/> (balanced labels for conditional
+    /// models) and scores them with <paramref name="evaluator"/>. The <paramref name="crop"/>-pixel border the
+    /// model was trained to pad with is reset to the background value −1 first, so the score is that of the
+    /// cropped images exported by <c>dk sample</c>, padded back as the data is. With <paramref name="floor"/>
+    /// the same distance is measured for the first n training images. Returns the report and the samples
+    /// [n, H, W, C] (owned by the current scope).
+    /// </summary>
+    public static (ImageReport Report, Tensor Samples) Evaluate(INoiseNet net, Edm edm, FrechetEvaluator evaluator, int n, SamplerOptions options,
+        int crop = 0, bool floor = true, bool precisionRecall = true, Device? device = null)
+    {
+        var c = evaluator.Classifier.Config;
+        if (net.SampleShape != new Shape(c.ImageSize, c.ImageSize, c.Channels))
+            throw new ArgumentException($"ImageEvaluation: the model draws samples of shape {net.SampleShape}, the classifier reads [{c.ImageSize}, {c.ImageSize}, {c.Channels}]");
+        if (n < 2) throw new ArgumentException($"ImageEvaluation: {n} samples; the Fréchet distance needs at least 2");
+        var result = DiffusionSampler.Generate(net, edm, n, options, device: device);
+        var samples = crop > 0 ? ResetBorder(result.Samples, crop) : result.Samples;
+        var metrics = evaluator.Evaluate(samples, precisionRecall);
+        double? floorFd = floor ? evaluator.Floor(n) : null;
+        return (new ImageReport(metrics, floorFd, options.Kind, result.Nfe, result.MsPerSample, options.Guidance), samples);
+    }
+
+    /// <summary>
+    /// <paramref name="images"/> [N, H, W, C] with a border of <paramref name="crop"/> pixels set to −1: the
+    /// same as cropping them and padding them back the way the training data was padded.
+    /// </summary>
+    public static Tensor ResetBorder(Tensor images, int crop)
+    {
+        if (images.Rank != 4) throw new ArgumentException($"ImageEvaluation.ResetBorder: images must be [N, H, W, C], got {images.Shape}");
+        int n = images.Shape[0], h = images.Shape[1], w = images.Shape[2], ch = images.Shape[3];
+        if (crop < 0 || 2 * crop >= Math.Min(h, w)) throw new ArgumentException($"ImageEvaluation.ResetBorder: crop {crop} does not fit {h}×{w} images");
+        var v = images.ToArray();
+        for (int i = 0; i < n; i++)
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                {
+                    if (y >= crop && y < h - crop && x >= crop && x < w - crop) continue;
+                    v.AsSpan((int)((((long)i * h + y) * w + x) * ch), ch).Fill(-1f);
+                }
+        return Tensor.FromSpan(v, images.Shape, images.Device);
+    }
+}
