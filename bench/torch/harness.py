@@ -34,7 +34,7 @@ def quantile(sorted_values, q):
     return sorted_values[lo] + (pos - lo) * (sorted_values[hi] - sorted_values[lo])
 
 
-def sample(fn, min_runs, max_runs, min_seconds, warmup_seconds, warmup_runs=2):
+def sample(fn, min_runs, max_runs, min_seconds, warmup_seconds, warmup_runs=3):
     """Run times in seconds of fn after a warm-up."""
     start = time.perf_counter()
     runs = 0
@@ -99,7 +99,7 @@ def add_timing_args(parser):
     parser.add_argument("--min-runs", type=int, default=7)
     parser.add_argument("--max-runs", type=int, default=200)
     parser.add_argument("--min-seconds", type=float, default=1.5)
-    parser.add_argument("--warmup-seconds", type=float, default=0.3)
+    parser.add_argument("--warmup-seconds", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
 
 

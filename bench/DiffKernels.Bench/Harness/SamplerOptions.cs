@@ -1,12 +1,15 @@
 namespace DiffKernels.Bench.Harness;
 
-/// <summary>How long to warm up and how many timed runs to take.</summary>
+/// <summary>
+/// How long to warm up and how many timed runs to take. The warm-up is long enough for the JIT's
+/// tiered compilation to replace the first, unoptimised code of every hot method.
+/// </summary>
 /// <param name="WarmupRuns">Untimed runs of each action before timing starts (at least this many).</param>
 /// <param name="WarmupSeconds">Warm-up continues until this much time has passed as well.</param>
 /// <param name="MinRuns">Timed runs of each action (at least).</param>
 /// <param name="MaxRuns">Timed runs of each action (at most).</param>
 /// <param name="MinSeconds">Timing continues past <paramref name="MinRuns"/> until this much time has passed.</param>
-public sealed record SamplerOptions(int WarmupRuns = 2, double WarmupSeconds = 0.3, int MinRuns = 7, int MaxRuns = 200, double MinSeconds = 1.5)
+public sealed record SamplerOptions(int WarmupRuns = 3, double WarmupSeconds = 1.0, int MinRuns = 7, int MaxRuns = 200, double MinSeconds = 1.5)
 {
     /// <summary>A short setting for smoke runs and tests.</summary>
     public static SamplerOptions Quick { get; } = new(WarmupRuns: 1, WarmupSeconds: 0, MinRuns: 3, MaxRuns: 3, MinSeconds: 0);

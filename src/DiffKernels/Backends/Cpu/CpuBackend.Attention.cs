@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using DiffKernels.Backends.Cpu.Gemm;
 
 namespace DiffKernels.Backends.Cpu;
@@ -40,16 +40,7 @@ public sealed partial class CpuBackend
                     float* op = po + ((long)bi * nq + i0) * width + h * d;
                     long kOff = (long)bi * nk * width + h * d;
                     Sgemm.RunSerial(false, true, rows, nk, d, scale, qp, width, pk + kOff, width, 0f, ps, nk);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        var row = sBuf.AsSpan(r * nk, nk);
-                        float max = nk == 0 ? float.NegativeInfinity : TensorPrimitives.Max<float>(row);
-                        TensorPrimitives.Subtract(row, max, row);
-                        TensorPrimitives.Exp(row, row);
-                        float sum = TensorPrimitives.Sum<float>(row);
-                        TensorPrimitives.Multiply(row, 1f / sum, row);
-                        lv[bh * nq + i0 + r] = max + MathF.Log(sum);
-                    }
+                    for (int r = 0; r < rows; r++) lv[bh * nq + i0 + r] = SoftmaxRow(ps + (long)r * nk, nk);
                     Sgemm.RunSerial(false, false, rows, d, nk, 1f, ps, nk, pv + kOff, width, 0f, op, width);
                 }
             }
@@ -97,19 +88,7 @@ public sealed partial class CpuBackend
                         Sgemm.RunSerial(false, true, rows, nk, d, scale, qp, width, pk + kOff, width, 0f, ps, nk);
                         Sgemm.RunSerial(false, true, rows, nk, d, 1f, gp, width, pv + kOff, width, 0f, pdp, nk);
                         for (int r = 0; r < rows; r++)
-                        {
-                            int i = i0 + r;
-                            var p = sBuf.AsSpan(r * nk, nk);
-                            var g = dpBuf.AsSpan(r * nk, nk);
-                            // Probabilities rebuilt from the saved log-sum-exp; dS = P∘(dP − Δ) with the
-                            // softmax-Jacobian term Δᵢ = Σⱼ Pᵢⱼ·dPᵢⱼ (= dOᵢ·Oᵢ), taken from the same dP so
-                            // that a one-hot row gives exactly dS = 0.
-                            TensorPrimitives.Subtract(p, lv[bh * nq + i], p);
-                            TensorPrimitives.Exp(p, p);
-                            float delta = TensorPrimitives.Dot(p, g);
-                            TensorPrimitives.Subtract(g, delta, g);
-                            TensorPrimitives.Multiply(g, p, g);
-                        }
+                            SoftmaxGradientRow(ps + (long)r * nk, pdp + (long)r * nk, nk, lv[bh * nq + i0 + r]);
                         Sgemm.RunSerial(true, false, nk, d, rows, 1f, ps, nk, gp, width, beta, pdv + kOff, width);
                         Sgemm.RunSerial(false, false, rows, d, nk, scale, pdp, nk, pk + kOff, width, 0f, pdq + qOff + (long)i0 * width, width);
                         Sgemm.RunSerial(true, false, nk, d, rows, scale, pdp, nk, qp, width, beta, pdk + kOff, width);
@@ -117,6 +96,83 @@ public sealed partial class CpuBackend
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// Softmax of one row of logits in place (max-subtracted, vector exp); returns the row's
+    /// log-sum-exp. Tails go through a padded vector whose extra lanes are −∞ (exp gives 0 there).
+    /// </summary>
+    private static unsafe float SoftmaxRow(float* row, int n)
+    {
+        if (n == 0) return float.NegativeInfinity;
+        int i = 0;
+        var vmax = Vector256.Create(float.NegativeInfinity);
+        for (; i + 8 <= n; i += 8) vmax = Vector256.Max(vmax, Vector256.Load(row + i));
+        float max = MaxOf(row + i, n - i);
+        for (int k = 0; k < 8; k++) max = MathF.Max(max, vmax.GetElement(k));
+        var vm = Vector256.Create(max);
+        var vsum = Vector256<float>.Zero;
+        for (i = 0; i + 8 <= n; i += 8)
+        {
+            var e = SimdMath.Exp(Vector256.Load(row + i) - vm);
+            Vector256.Store(e, row + i);
+            vsum += e;
+        }
+        float* t = stackalloc float[8];
+        if (i < n)
+        {
+            for (int j = 0; j < 8; j++) t[j] = i + j < n ? row[i + j] - max : float.NegativeInfinity;
+            var e = SimdMath.Exp(Vector256.Load(t));
+            // The clamped exp of −∞ is about 1e−38, not 0: zero the padding lanes before summing.
+            for (int j = 0; j < 8; j++) t[j] = i + j < n ? e.GetElement(j) : 0f;
+            for (int j = 0; i + j < n; j++) row[i + j] = t[j];
+            vsum += Vector256.Load(t);
+        }
+        float sum = Vector256.Sum(vsum);
+        var inv = Vector256.Create(1f / sum);
+        for (i = 0; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(row + i) * inv, row + i);
+        for (; i < n; i++) row[i] *= inv.ToScalar();
+        return max + MathF.Log(sum);
+    }
+
+    private static unsafe float MaxOf(float* v, int n)
+    {
+        float m = float.NegativeInfinity;
+        for (int i = 0; i < n; i++) m = MathF.Max(m, v[i]);
+        return m;
+    }
+
+    /// <summary>
+    /// With p the row's scaled logits and g its dP: p ← exp(p − lse) (the probabilities rebuilt from
+    /// the saved log-sum-exp) and g ← p∘(g − Δ) with the softmax-Jacobian term Δ = Σ p·g (= dO·O),
+    /// taken from the same dP so that a one-hot row gives exactly dS = 0.
+    /// </summary>
+    private static unsafe void SoftmaxGradientRow(float* p, float* g, int n, float lse)
+    {
+        int i = 0;
+        var vl = Vector256.Create(lse);
+        var vdot = Vector256<float>.Zero;
+        for (; i + 8 <= n; i += 8)
+        {
+            var e = SimdMath.Exp(Vector256.Load(p + i) - vl);
+            Vector256.Store(e, p + i);
+            vdot = Vector256.MultiplyAddEstimate(e, Vector256.Load(g + i), vdot);
+        }
+        float delta = Vector256.Sum(vdot);
+        if (i < n)
+        {
+            float* t = stackalloc float[8];
+            for (int j = 0; j < 8; j++) t[j] = i + j < n ? p[i + j] - lse : 0f;
+            var e = SimdMath.Exp(Vector256.Load(t));
+            for (int j = 0; i + j < n; j++)
+            {
+                p[i + j] = e.GetElement(j);
+                delta += p[i + j] * g[i + j];
+            }
+        }
+        var vd = Vector256.Create(delta);
+        for (i = 0; i + 8 <= n; i += 8) Vector256.Store((Vector256.Load(g + i) - vd) * Vector256.Load(p + i), g + i);
+        for (; i < n; i++) g[i] = (g[i] - delta) * p[i];
     }
 
     /// <summary>A thread's scratch array of at least <paramref name="length"/> floats, pinned for pointer use.</summary>

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace DiffKernels.Backends.Cpu;
 
@@ -33,7 +34,6 @@ public sealed partial class CpuBackend
             var scale = new float[NormBlockRows * c];
             var shift = new float[NormBlockRows * c];
             var acc = new float[NormBlockRows * c];
-            var tmp = new float[NormBlockRows * c];
             var sums = new double[c];
             var mu = new double[groups];
             for (long ni = s; ni < e; ni++)
@@ -43,14 +43,14 @@ public sealed partial class CpuBackend
                 // are of the order of the spread even when |μ| ≫ σ; the squares around the rounded mean.
                 for (int j = 0; j < c; j++) center[j] = count > 0 ? xv[first + j / cg * cg] : 0f;
                 Tile(center, c);
-                ChannelSums(xv, first, spatial, c, center, acc, tmp, sums, squared: false);
+                ChannelSums(xv, first, spatial, c, center, acc, sums, squared: false);
                 for (int g = 0; g < groups; g++)
                 {
                     mu[g] = center[g * cg] + GroupSum(sums, g, cg) / count;
                     for (int j = g * cg; j < (g + 1) * cg; j++) center[j] = (float)mu[g];
                 }
                 Tile(center, c);
-                ChannelSums(xv, first, spatial, c, center, acc, tmp, sums, squared: true);
+                ChannelSums(xv, first, spatial, c, center, acc, sums, squared: true);
                 for (int g = 0; g < groups; g++)
                 {
                     float muf = center[g * cg];
@@ -71,14 +71,7 @@ public sealed partial class CpuBackend
                 for (long p0 = 0; p0 < spatial; p0 += NormBlockRows)
                 {
                     int len = (int)Math.Min(NormBlockRows, spatial - p0) * c, o = (int)(first + p0 * c);
-                    var yb = yv.AsSpan(o, len);
-                    // Centre first: x·scale + (β − μ·scale) would cancel catastrophically when |μ| ≫ σ.
-                    TensorPrimitives.Subtract(xv.AsSpan(o, len), center.AsSpan(0, len), yb);
-                    TensorPrimitives.MultiplyAdd(yb, scale.AsSpan(0, len), shift.AsSpan(0, len), yb);
-                    if (!silu) continue;
-                    var tb = tmp.AsSpan(0, len);
-                    TensorPrimitives.Sigmoid(yb, tb);
-                    TensorPrimitives.Multiply(yb, tb, yb);
+                    NormaliseBlock(xv.AsSpan(o, len), center, scale, shift, yv.AsSpan(o, len), silu);
                 }
             }
         });
@@ -114,10 +107,8 @@ public sealed partial class CpuBackend
             var rC = new float[block];
             var accDz = new float[block];
             var accDzXhat = new float[block];
-            var xhat = new float[block];
-            var z = new float[block];
-            var t = new float[block];
-            var coef = new double[4 * c];
+            var meanG = new float[block];
+            var meanGXhat = new float[block];
             for (long ni = s; ni < e; ni++)
             {
                 long first = ni * spatial * c;
@@ -129,37 +120,15 @@ public sealed partial class CpuBackend
                 for (long p0 = 0; p0 < spatial; p0 += NormBlockRows)
                 {
                     int rows = (int)Math.Min(NormBlockRows, spatial - p0), len = rows * c, o = (int)(first + p0 * c);
-                    var xh = xhat.AsSpan(0, len);
-                    TensorPrimitives.Subtract(xv.AsSpan(o, len), muC.AsSpan(0, len), xh);
-                    TensorPrimitives.Multiply(xh, rC.AsSpan(0, len), xh);
-                    ReadOnlySpan<float> dz = gyv.AsSpan(o, len);
-                    if (silu)
-                    {
-                        // dz = dy·σ(z)·(1 + z·(1 − σ(z))) at the affine output z = x̂·γ + β.
-                        var zb = z.AsSpan(0, len);
-                        var sig = t.AsSpan(0, len);
-                        var d = dxv.AsSpan(o, len);
-                        TensorPrimitives.MultiplyAdd(xh, gam.AsSpan(0, len), bet.AsSpan(0, len), zb);
-                        TensorPrimitives.Sigmoid(zb, sig);
-                        TensorPrimitives.Subtract(1f, sig, d);
-                        TensorPrimitives.MultiplyAdd(zb, d, 1f, d);
-                        TensorPrimitives.Multiply(d, sig, d);
-                        TensorPrimitives.Multiply(d, gyv.AsSpan(o, len), d);
-                        dz = d;
-                    }
-                    TensorPrimitives.Add(accDz.AsSpan(0, len), dz, accDz.AsSpan(0, len));
-                    TensorPrimitives.MultiplyAdd(dz, xh, accDzXhat.AsSpan(0, len), accDzXhat.AsSpan(0, len));
+                    BackwardBlock(xv.AsSpan(o, len), gyv.AsSpan(o, len), dxv.AsSpan(o, len), muC, rC, gam, bet, accDz, accDzXhat, silu);
                     if ((p0 + rows) % NormFlushRows == 0 || p0 + rows == spatial)
                     {
                         Flush(accDz, sDz);
                         Flush(accDzXhat, sDzXhat);
                     }
                 }
-                // With g = dz·γ: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) over the group, in double.
-                var muD = coef.AsSpan(0, c);
-                var rD = coef.AsSpan(c, c);
-                var meanG = coef.AsSpan(2 * c, c);
-                var meanGXhat = coef.AsSpan(3 * c, c);
+                // With g = dz·γ: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) over the group; the means are
+                // summed in double and applied in float, tiled like the other per-channel values.
                 for (int g = 0; g < groups; g++)
                 {
                     double mg = 0, mgx = 0;
@@ -168,13 +137,14 @@ public sealed partial class CpuBackend
                         mg += gam[j] * sDz[j];
                         mgx += gam[j] * sDzXhat[j];
                     }
-                    for (int j = g * cg; j < (g + 1) * cg; j++) (meanG[j], meanGXhat[j]) = (mg / count, mgx / count);
+                    for (int j = g * cg; j < (g + 1) * cg; j++) (meanG[j], meanGXhat[j]) = ((float)(mg / count), (float)(mgx / count));
                 }
-                for (int j = 0; j < c; j++) (muD[j], rD[j]) = (muC[j], rC[j]);
-                for (long p = 0; p < spatial; p++)
+                Tile(meanG, c);
+                Tile(meanGXhat, c);
+                for (long p0 = 0; p0 < spatial; p0 += NormBlockRows)
                 {
-                    int o = (int)(first + p * c);
-                    NormGradientRow(dzv.AsSpan(o, c), gam.AsSpan(0, c), xv.AsSpan(o, c), muD, rD, meanG, meanGXhat, dxv.AsSpan(o, c));
+                    int len = (int)Math.Min(NormBlockRows, spatial - p0) * c, o = (int)(first + p0 * c);
+                    GradientBlock(dzv.AsSpan(o, len), xv.AsSpan(o, len), muC, rC, gam, meanG, meanGXhat, dxv.AsSpan(o, len));
                 }
             }
         });
@@ -191,21 +161,95 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// sums[j] = Σ over the sample's positions of (x − center[j]) or its square, per channel; center
-    /// is tiled over a block of rows, acc and tmp are block-sized scratch.
+    /// is tiled over a block of rows, acc is block-sized scratch.
     /// </summary>
-    private static void ChannelSums(float[] x, long first, long spatial, int c, float[] center, float[] acc, float[] tmp, double[] sums, bool squared)
+    private static unsafe void ChannelSums(float[] x, long first, long spatial, int c, float[] center, float[] acc, double[] sums, bool squared)
     {
         Array.Clear(sums);
         Array.Clear(acc);
-        for (long p0 = 0; p0 < spatial; p0 += NormBlockRows)
+        fixed (float* px = x, pc = center, pa = acc)
         {
-            int rows = (int)Math.Min(NormBlockRows, spatial - p0), len = rows * c;
-            var tb = tmp.AsSpan(0, len);
-            var ab = acc.AsSpan(0, len);
-            TensorPrimitives.Subtract(x.AsSpan((int)(first + p0 * c), len), center.AsSpan(0, len), tb);
-            if (squared) TensorPrimitives.MultiplyAdd(tb, tb, ab, ab);
-            else TensorPrimitives.Add(ab, tb, ab);
-            if ((p0 + rows) % NormFlushRows == 0 || p0 + rows == spatial) Flush(acc, sums);
+            for (long p0 = 0; p0 < spatial; p0 += NormBlockRows)
+            {
+                int rows = (int)Math.Min(NormBlockRows, spatial - p0), len = rows * c, i = 0;
+                float* xb = px + first + p0 * c;
+                for (; i + 8 <= len; i += 8)
+                {
+                    var t = Vector256.Load(xb + i) - Vector256.Load(pc + i);
+                    Vector256.Store(Vector256.Load(pa + i) + (squared ? t * t : t), pa + i);
+                }
+                for (; i < len; i++)
+                {
+                    float t = xb[i] - pc[i];
+                    pa[i] += squared ? t * t : t;
+                }
+                if ((p0 + rows) % NormFlushRows == 0 || p0 + rows == spatial) Flush(acc, sums);
+            }
+        }
+    }
+
+    /// <summary>
+    /// y = (x − center)·scale + shift over a block (per-channel values tiled), then y·σ(y) when asked;
+    /// one vector pass, the tail through a padded vector.
+    /// </summary>
+    private static unsafe void NormaliseBlock(ReadOnlySpan<float> x, float[] center, float[] scale, float[] shift, Span<float> y, bool silu)
+    {
+        int len = x.Length, i = 0;
+        fixed (float* px = x, py = y, pc = center, ps = scale, ph = shift)
+        {
+            // Centre first: x·scale + (β − μ·scale) would cancel catastrophically when |μ| ≫ σ.
+            for (; i + 8 <= len; i += 8)
+            {
+                var v = Vector256.MultiplyAddEstimate(Vector256.Load(px + i) - Vector256.Load(pc + i), Vector256.Load(ps + i), Vector256.Load(ph + i));
+                Vector256.Store(silu ? SimdMath.Silu(v) : v, py + i);
+            }
+            if (i == len) return;
+            float* t = stackalloc float[8];
+            for (int j = 0; j < 8; j++) t[j] = i + j < len ? (px[i + j] - pc[i + j]) * ps[i + j] + ph[i + j] : 0f;
+            var tail = Vector256.Load(t);
+            Vector256.Store(silu ? SimdMath.Silu(tail) : tail, t);
+            for (int j = 0; i + j < len; j++) py[i + j] = t[j];
+        }
+    }
+
+    /// <summary>
+    /// One block of the backward's first pass: x̂ = (x − μ)·rstd; dz = dy, or dy·SiLU′(x̂·γ + β) written
+    /// into dx; and the per-channel partial sums of dz and dz·x̂.
+    /// </summary>
+    private static unsafe void BackwardBlock(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, float[] mu, float[] rstd,
+        float[] gamma, float[] beta, float[] accDz, float[] accDzXhat, bool silu)
+    {
+        int len = x.Length, i = 0;
+        fixed (float* px = x, pg = dy, pd = dx, pm = mu, pr = rstd, pgam = gamma, pbet = beta, pa = accDz, pb = accDzXhat)
+        {
+            for (; i + 8 <= len; i += 8)
+            {
+                var xh = (Vector256.Load(px + i) - Vector256.Load(pm + i)) * Vector256.Load(pr + i);
+                var dz = Vector256.Load(pg + i);
+                if (silu)
+                {
+                    dz *= SimdMath.SiluDerivative(Vector256.MultiplyAddEstimate(xh, Vector256.Load(pgam + i), Vector256.Load(pbet + i)));
+                    Vector256.Store(dz, pd + i);
+                }
+                Vector256.Store(Vector256.Load(pa + i) + dz, pa + i);
+                Vector256.Store(Vector256.MultiplyAddEstimate(dz, xh, Vector256.Load(pb + i)), pb + i);
+            }
+            if (i == len) return;
+            float* t = stackalloc float[16];
+            for (int j = 0; j < 8; j++)
+            {
+                bool inside = i + j < len;
+                t[j] = inside ? (px[i + j] - pm[i + j]) * pr[i + j] : 0f;
+                t[8 + j] = inside ? t[j] * pgam[i + j] + pbet[i + j] : 0f;
+            }
+            Vector256.Store(SimdMath.SiluDerivative(Vector256.Load(t + 8)), t + 8);
+            for (int j = 0; i + j < len; j++)
+            {
+                float dz = silu ? pg[i + j] * t[8 + j] : pg[i + j];
+                if (silu) pd[i + j] = dz;
+                pa[i + j] += dz;
+                pb[i + j] += dz * t[j];
+            }
         }
     }
 
@@ -226,31 +270,28 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// <see cref="NormGradient"/> along a row of channels, vectorised in double: the same operations
-    /// in the same order, so the same result as the scalar form.
+    /// dx = rstd·(γ·dz − mean(g) − x̂·mean(g·x̂)) over a block with x̂ = (x − μ)·rstd (per-channel values
+    /// tiled). For a one-element group μ = x, so x̂ = 0 and γ·dz − mean(g) cancels exactly, as it should.
+    /// dz may alias dx.
     /// </summary>
-    private static void NormGradientRow(ReadOnlySpan<float> dz, ReadOnlySpan<float> gamma, ReadOnlySpan<float> x,
-        ReadOnlySpan<double> mu, ReadOnlySpan<double> rstd, ReadOnlySpan<double> meanG, ReadOnlySpan<double> meanGXhat, Span<float> dx)
+    private static unsafe void GradientBlock(ReadOnlySpan<float> dz, ReadOnlySpan<float> x, float[] mu, float[] rstd, float[] gamma,
+        float[] meanG, float[] meanGXhat, Span<float> dx)
     {
-        int wf = Vector<float>.Count, wd = Vector<double>.Count, j = 0;
-        for (; j + wf <= dx.Length; j += wf)
+        int len = x.Length, i = 0;
+        fixed (float* pz = dz, px = x, pd = dx, pm = mu, pr = rstd, pg = gamma, pmg = meanG, pmx = meanGXhat)
         {
-            Vector.Widen(new Vector<float>(dz[j..]), out var dzLo, out var dzHi);
-            Vector.Widen(new Vector<float>(gamma[j..]), out var gLo, out var gHi);
-            Vector.Widen(new Vector<float>(x[j..]), out var xLo, out var xHi);
-            var lo = Gradient(dzLo, gLo, xLo, new Vector<double>(mu[j..]), new Vector<double>(rstd[j..]),
-                new Vector<double>(meanG[j..]), new Vector<double>(meanGXhat[j..]));
-            var hi = Gradient(dzHi, gHi, xHi, new Vector<double>(mu[(j + wd)..]), new Vector<double>(rstd[(j + wd)..]),
-                new Vector<double>(meanG[(j + wd)..]), new Vector<double>(meanGXhat[(j + wd)..]));
-            Vector.Narrow(lo, hi).CopyTo(dx[j..]);
+            for (; i + 8 <= len; i += 8)
+            {
+                var r = Vector256.Load(pr + i);
+                var xh = (Vector256.Load(px + i) - Vector256.Load(pm + i)) * r;
+                var bracket = Vector256.Load(pg + i) * Vector256.Load(pz + i) - Vector256.Load(pmg + i) - xh * Vector256.Load(pmx + i);
+                Vector256.Store(r * bracket, pd + i);
+            }
+            for (; i < len; i++)
+            {
+                float xh = (px[i] - pm[i]) * pr[i];
+                pd[i] = pr[i] * (pg[i] * pz[i] - pmg[i] - xh * pmx[i]);
+            }
         }
-        for (; j < dx.Length; j++) dx[j] = NormGradient(dz[j], gamma[j], x[j], (float)mu[j], (float)rstd[j], meanG[j], meanGXhat[j]);
-    }
-
-    private static Vector<double> Gradient(Vector<double> dz, Vector<double> gamma, Vector<double> x, Vector<double> mu, Vector<double> rstd,
-        Vector<double> meanG, Vector<double> meanGXhat)
-    {
-        var xhat = (x - mu) * rstd;
-        return rstd * (gamma * dz - meanG - xhat * meanGXhat);
     }
 }
