@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using DiffKernels.Diffusion.Data;
+using DiffKernels.Diffusion.Data.Toys;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.IO;
@@ -115,5 +116,26 @@ public class CheckpointLayoutTests
         using var c = EdmTrainer.Resume(path, TinyImages(), steps: 6);
         c.Run(progress: p => losses.Add(p.Loss));
         Assert.That(losses, Is.EqualTo(full), "Adam moments and weights come back in memory layout");
+    }
+
+    [Test]
+    public void EveryCommittedModelLoadsAndResumes()
+    {
+        var files = Directory.GetFiles(ClassifierTests.ModelsDir(), "*.safetensors");
+        Assert.That(files.Select(Path.GetFileName), Does.Contain("fmnist-classifier.safetensors"));
+        foreach (var path in files)
+        {
+            var header = SafeTensors.ReadHeader(path);
+            using var loaded = ModelFactory.Load(path);
+            var convs = CheckpointLayout.ConvWeightNames(loaded.Model);
+            if (convs.Count > 0) Assert.That(header.Metadata[CheckpointLayout.ConvLayoutKey], Is.EqualTo("OIHW"), path);
+            if (!header.Metadata.TryGetValue("train.data", out var spec)) continue;
+            // Training state comes back too: Adam moments and raw weights in memory layout (image teachers only where their data set is installed).
+            IDataSource? data = ToyDataSource.IsToySpec(spec) ? ToyDataSource.FromSpec(spec)
+                : Directory.Exists(FashionMnist.DefaultDirectory) ? ImageDataSource.FromSpec(spec) : null;
+            if (data == null) continue;
+            using var trainer = EdmTrainer.Resume(path, data);
+            Assert.That(trainer.Step, Is.GreaterThan(0), path);
+        }
     }
 }

@@ -111,7 +111,7 @@ public class ClassifierTests
     }
 
     /// <summary>The repository's models/ folder, found by walking up from the test binaries.</summary>
-    private static string ModelsDir()
+    internal static string ModelsDir()
     {
         for (var d = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); d != null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "DiffKernels.sln"))) return Path.Combine(d.FullName, "models");
