@@ -170,8 +170,8 @@ public sealed partial class DiffInstructDistiller : IDistiller
                 [
                     ("aux_loss", auxCount > 0 ? auxSum / auxCount : null),
                     ("score_gap", gapCount > 0 ? gapSum / gapCount : null),
-                    ("lr_generator", Options.GeneratorLr),
-                    ("lr_auxiliary", Options.AuxiliaryLr),
+                    ("lr_generator", Shortest(Options.GeneratorLr)),
+                    ("lr_auxiliary", Shortest(Options.AuxiliaryLr)),
                     ("samples_per_s", Math.Round(samplesPerSecond, 1)),
                     ("skipped", Skipped),
                     ("elapsed_s", Math.Round(session.Elapsed.TotalSeconds, 3)),
@@ -269,6 +269,9 @@ public sealed partial class DiffInstructDistiller : IDistiller
         SaveCheckpoint(path);
         if (Options.PreviewSamples > 0) WritePreview(Path.Combine(OutDir!, $"samples-{Step:D7}.png"));
     }
+
+    /// <summary>A float as the double with the same shortest decimal form (3e-4, not 3.0000001e-4), for the log.</summary>
+    private static double Shortest(float v) => double.Parse(v.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
     private static string Invariant(IFormattable v) => v.ToString(null, CultureInfo.InvariantCulture);
 
