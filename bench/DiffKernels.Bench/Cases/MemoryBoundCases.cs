@@ -96,7 +96,7 @@ internal static class MemoryBoundCases
             _g = _dev.Upload(HostArrays.Random(UNetSParameters, 42));
             _m = _dev.Empty(UNetSParameters);
             _v = _dev.Empty(UNetSParameters);
-            if (be.Name == "cpu") _stream = new StreamBaseline(4, 3, UNetSParameters);
+            if (be.Name == "cpu") _stream = new StreamBaseline(4, 3, UNetSParameters, inPlace: true);
         }
 
         public override void Ours()

@@ -82,6 +82,8 @@ internal static class BenchCommand
     private static void PrintTable(TextWriter output, IReadOnlyList<BenchResult> results)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        // Redirected output reports a narrow default width; the table needs room for case and baseline names.
+        console.Profile.Width = Math.Max(console.Profile.Width, 110);
         var table = new Table().AddColumns("case", "unit", "ours", "± %", "baseline", "value", "± %", "ratio");
         foreach (var i in new[] { 2, 3, 5, 6, 7 }) table.Columns[i].RightAligned();
         foreach (var r in results)
