@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Data.Toys;
+using DiffKernels.Diffusion.Distillation.Common;
+using DiffKernels.Diffusion.Distillation.DiffInstruct;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.IO;
@@ -129,6 +131,14 @@ public class CheckpointLayoutTests
             using var loaded = ModelFactory.Load(path);
             var convs = CheckpointLayout.ConvWeightNames(loaded.Model);
             if (convs.Count > 0) Assert.That(header.Metadata[CheckpointLayout.ConvLayoutKey], Is.EqualTo("OIHW"), path);
+            if (header.Metadata.GetValueOrDefault(DiffInstructDistiller.MethodKey) == DiffInstructDistiller.Method)
+            {
+                // A distilled student resumes with its teacher, which lies beside it.
+                string teacher = Path.Combine(ClassifierTests.ModelsDir(), Path.GetFileName(header.Metadata[DiffInstructDistiller.TeacherKey]));
+                using var distiller = DiffInstructDistiller.Resume(path, FrozenTeacher.Load(teacher));
+                Assert.That(distiller.Step, Is.GreaterThan(0), path);
+                continue;
+            }
             if (!header.Metadata.TryGetValue("train.data", out var spec)) continue;
             // Training state comes back too: Adam moments and raw weights in memory layout (image teachers only where their data set is installed).
             IDataSource? data = ToyDataSource.IsToySpec(spec) ? ToyDataSource.FromSpec(spec)

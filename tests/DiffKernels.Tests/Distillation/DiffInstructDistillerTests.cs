@@ -117,7 +117,7 @@ public class DiffInstructDistillerTests
         var rest = new List<(double, double)>();
         using var c = DiffInstructDistiller.Resume(Path.Combine(run, DiffInstructDistiller.CheckpointFile), steps: 12);
         Assert.That(c.Step, Is.EqualTo(5));
-        Assert.That(c.Teacher.Path, Is.EqualTo(Path.GetFullPath(teacher)), "the recorded teacher is loaded");
+        Assert.That(c.Teacher.Path, Is.EqualTo(teacher), "the recorded teacher is loaded");
         c.Run(progress: p => rest.Add((p.AuxiliaryLoss, p.ScoreGap)));
 
         Assert.That(first.Concat(rest).ToArray(), Is.EqualTo(full.ToArray()), "the same auxiliary-loss and score-gap curves");
@@ -125,6 +125,36 @@ public class DiffInstructDistillerTests
         Assert.That(Weights(c.Auxiliary.StateDict()), Is.EqualTo(Weights(a.Auxiliary.StateDict())));
         Assert.That(Weights(c.EmaWeights), Is.EqualTo(Weights(a.EmaWeights)));
         Assert.That(full.Select(f => f.Item1).Distinct().Count(), Is.GreaterThan(10), "the curve moves");
+    }
+
+    [Test]
+    public void AConvolutionalStudentStoresItsWholeStateOihwAndResumesBitForBit()
+    {
+        using var dir = new TempDir();
+        string teacher = dir.File("unet.safetensors");
+        using (var net = new UNet(DiffKernels.Tests.Diffusion.CheckpointLayoutTests.TinyUNet, new Generator(2))) ModelFactory.Save(teacher, net);
+        var options = Short with { Steps = 4, BatchSize = 3, PreviewSamples = 4 };
+        var full = new List<(double, double)>();
+        using (var a = DiffInstructDistiller.FromTeacher(FrozenTeacher.Load(teacher), options))
+            a.Run(progress: p => full.Add((p.AuxiliaryLoss, p.ScoreGap)));
+
+        string run = dir.File("run");
+        var curve = new List<(double, double)>();
+        using (var b = DiffInstructDistiller.FromTeacher(FrozenTeacher.Load(teacher), options with { Steps = 2 }, outDir: run))
+            b.Run(progress: p => curve.Add((p.AuxiliaryLoss, p.ScoreGap)));
+        Assert.That(File.Exists(Path.Combine(run, "samples-0000002.png")), "an image grid preview");
+        string checkpoint = Path.Combine(run, DiffInstructDistiller.CheckpointFile);
+        var header = SafeTensors.ReadHeader(checkpoint);
+        int convIn;
+        using (var probe = new UNet(DiffKernels.Tests.Diffusion.CheckpointLayoutTests.TinyUNet)) convIn = probe.NamedParameters().Select(p => p.Name).ToList().IndexOf("conv_in.weight");
+        long[] oihw = [8, 1, 3, 3];
+        foreach (var name in new[] { "conv_in.weight", "train.generator.conv_in.weight", "train.aux.conv_in.weight",
+                     $"train.adam_generator.{convIn}.exp_avg", $"train.adam_aux.{convIn}.exp_avg_sq" })
+            Assert.That(header.Tensors.Single(t => t.Name == name).Shape, Is.EqualTo(oihw), name);
+
+        using var c = DiffInstructDistiller.Resume(checkpoint, steps: 4);
+        c.Run(progress: p => curve.Add((p.AuxiliaryLoss, p.ScoreGap)));
+        Assert.That(curve, Is.EqualTo(full), "weights and Adam moments of both networks come back in memory layout");
     }
 
     [Test]

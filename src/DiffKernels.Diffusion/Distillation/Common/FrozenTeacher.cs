@@ -35,14 +35,17 @@ public sealed class FrozenTeacher : IDisposable
         }
     }
 
-    /// <summary>Loads and freezes the model checkpoint at <paramref name="path"/>, hashing the file.</summary>
+    /// <summary>
+    /// Loads and freezes the model checkpoint at <paramref name="path"/>, hashing the file. The path is kept as given
+    /// (relative paths stay relative, so a checkpoint that records it names no machine-specific directory).
+    /// </summary>
     public static FrozenTeacher Load(string path, Device? device = null)
     {
         string hash = FileSha256(path);
         var loaded = ModelFactory.Load(path, device);
         try
         {
-            return new FrozenTeacher(loaded.Net, Edm.FromMetadata(loaded.Metadata), loaded.Metadata, System.IO.Path.GetFullPath(path), hash);
+            return new FrozenTeacher(loaded.Net, Edm.FromMetadata(loaded.Metadata), loaded.Metadata, path, hash);
         }
         catch
         {
@@ -67,7 +70,7 @@ public sealed class FrozenTeacher : IDisposable
     /// <summary>Metadata of the teacher's checkpoint (empty for an in-memory teacher).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    /// <summary>Full path of the checkpoint it was loaded from, or null.</summary>
+    /// <summary>The path of the checkpoint it was loaded from, as given, or null.</summary>
     public string? Path { get; }
 
     /// <summary>SHA-256 of that checkpoint, or null.</summary>

@@ -17,7 +17,7 @@ public sealed partial class DiffInstructDistiller
     /// <summary>Metadata key naming the distillation method that wrote a checkpoint.</summary>
     public const string MethodKey = ModelFactory.TrainingPrefix + "method";
 
-    /// <summary>Metadata key holding the teacher checkpoint's full path.</summary>
+    /// <summary>Metadata key holding the teacher checkpoint's path, as it was given.</summary>
     public const string TeacherKey = ModelFactory.TrainingPrefix + "teacher";
 
     /// <summary>Metadata key holding the teacher checkpoint's SHA-256.</summary>
@@ -47,9 +47,12 @@ public sealed partial class DiffInstructDistiller
         using var scope = Tensor.Scope();
         var extra = new Dictionary<string, Tensor>();
         foreach (var (name, t) in Generator.Module.StateDict()) extra.Add(GeneratorPrefix + name, t);
-        foreach (var (name, t) in Auxiliary.StateDict()) extra.Add(AuxiliaryPrefix + name, t);
         foreach (var (name, t) in _generatorAdam.StateDict()) extra.Add(GeneratorAdamPrefix + name, t);
-        foreach (var (name, t) in _auxiliaryAdam.StateDict()) extra.Add(AuxiliaryAdamPrefix + name, t);
+        // ModelFactory lays out what mirrors the generator; the auxiliary network's state is laid out here.
+        var aux = new Dictionary<string, Tensor>();
+        foreach (var (name, t) in Auxiliary.StateDict()) aux.Add(AuxiliaryPrefix + name, t);
+        foreach (var (name, t) in _auxiliaryAdam.StateDict()) aux.Add(AuxiliaryAdamPrefix + name, t);
+        foreach (var (name, t) in CheckpointLayout.ToFile(aux, Auxiliary, AuxiliaryParameterOf(Auxiliary))) extra.Add(name, t);
         var (auxKind, auxConfig) = ModelFactory.Describe(Auxiliary);
         var metadata = new Dictionary<string, string>(Generator.SamplingMetadata)
         {
@@ -66,7 +69,7 @@ public sealed partial class DiffInstructDistiller
         if (Teacher.Sha256 is { } hash) metadata[TeacherHashKey] = hash;
         if (Teacher.DataSpec is { } data) metadata[DataKey] = data;
         if (Teacher.Metadata.TryGetValue(EdmTrainer.CropKey, out var crop)) metadata[EdmTrainer.CropKey] = crop;
-        ModelFactory.Save(path, Generator.Module, _ema.Shadow, extra, metadata);
+        ModelFactory.Save(path, Generator.Module, _ema.Shadow, extra, metadata, GeneratorParameterOf(Generator.Module));
     }
 
     /// <summary>
@@ -115,13 +118,16 @@ public sealed partial class DiffInstructDistiller
                 _consecutiveSkips = (int)ParseLong(checkpoint, ConsecutiveKey, Meta(ConsecutiveKey)),
             };
             using var scope = Tensor.Scope();
-            var file = SafeTensors.Load(checkpoint, at);
-            generatorModule.LoadStateDict(Strip(file.Tensors, GeneratorPrefix));
-            auxiliary.LoadStateDict(Strip(file.Tensors, AuxiliaryPrefix));
-            distiller._ema.Load(file.Tensors.Where(kv => !kv.Key.StartsWith(ModelFactory.TrainingPrefix, StringComparison.Ordinal))
+            var tensors = ModelFactory.ReadTensors(checkpoint, generatorModule, GeneratorParameterOf(generatorModule), at);
+            var auxTensors = CheckpointLayout.FromFile(tensors.Where(kv => kv.Key.StartsWith(AuxiliaryPrefix, StringComparison.Ordinal)
+                || kv.Key.StartsWith(AuxiliaryAdamPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value),
+                auxiliary, AuxiliaryParameterOf(auxiliary));
+            generatorModule.LoadStateDict(Strip(tensors, GeneratorPrefix));
+            auxiliary.LoadStateDict(Strip(auxTensors, AuxiliaryPrefix));
+            distiller._ema.Load(tensors.Where(kv => !kv.Key.StartsWith(ModelFactory.TrainingPrefix, StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key, kv => kv.Value));
-            distiller._generatorAdam.LoadStateDict(Strip(file.Tensors, GeneratorAdamPrefix));
-            distiller._auxiliaryAdam.LoadStateDict(Strip(file.Tensors, AuxiliaryAdamPrefix));
+            distiller._generatorAdam.LoadStateDict(Strip(tensors, GeneratorAdamPrefix));
+            distiller._auxiliaryAdam.LoadStateDict(Strip(auxTensors, AuxiliaryAdamPrefix));
             return distiller;
         }
         catch
@@ -139,6 +145,10 @@ public sealed partial class DiffInstructDistiller
             throw;
         }
     }
+
+    private static Func<string, string?> GeneratorParameterOf(Module generator) => MirroredState.ParameterOf(generator, GeneratorPrefix, GeneratorAdamPrefix);
+
+    private static Func<string, string?> AuxiliaryParameterOf(Module auxiliary) => MirroredState.ParameterOf(auxiliary, AuxiliaryPrefix, AuxiliaryAdamPrefix);
 
     private static Dictionary<string, Tensor> Strip(IReadOnlyDictionary<string, Tensor> tensors, string prefix) =>
         tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
