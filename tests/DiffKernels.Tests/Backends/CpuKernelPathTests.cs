@@ -88,7 +88,11 @@ public class CpuKernelPathTests
         for (int r = 1; r < runs.Count; r++) Assert.That(runs[r], Is.EqualTo(runs[0]), $"{WorkerCounts[r]} workers differ from one");
     }
 
-    /// <summary>Convolution geometries: x [N,H,W,Cin], w [Cout,KH,KW,Cin], stride, padding; the last has more output pixels than one weight-gradient chunk.</summary>
+    /// <summary>
+    /// Convolution geometries: x [N,H,W,Cin], w [Cout,KH,KW,Cin], stride, padding. The last two have more output
+    /// pixels than one weight-gradient chunk; the last also has more output channels than one packed A block, a
+    /// count that is no multiple of the micro-tile's rows, and channel runs the in-place B rows can read.
+    /// </summary>
     private static readonly Conv2dGeometry[] ConvGeometries =
     [
         new(2, 7, 9, 32, 20, 3, 3, 1, 1, 1, 1),
@@ -97,6 +101,7 @@ public class CpuKernelPathTests
         new(2, 5, 6, 48, 16, 1, 1, 1, 1, 0, 0),
         new(1, 9, 7, 5, 17, 5, 3, 1, 2, 2, 1),
         new(3, 24, 20, 16, 8, 3, 3, 1, 1, 1, 1),
+        new(2, 24, 24, 32, 150, 3, 3, 1, 1, 1, 1),
     ];
 
     private static IEnumerable<TestCaseData> ConvCases()

@@ -160,8 +160,8 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// sums[j] = Σ over the sample's positions of (x − center[j]) or its square, per channel; center
-    /// is tiled over a block of rows, acc is block-sized scratch.
+    /// sums[j] = Σ over the sample's positions of (x − center[j]) or its square, per channel, with
+    /// float partial sums over NormFlushRows positions; acc is scratch of at least c floats.
     /// </summary>
     private static unsafe void ChannelSums(float[] x, long first, long spatial, int c, float[] center, float[] acc, double[] sums, bool squared)
     {
@@ -169,23 +169,41 @@ public sealed partial class CpuBackend
         Array.Clear(acc);
         fixed (float* px = x, pc = center, pa = acc)
         {
-            for (long p0 = 0; p0 < spatial; p0 += NormBlockRows)
+            for (long p = 0; p < spatial; p++)
             {
-                int rows = (int)Math.Min(NormBlockRows, spatial - p0), len = rows * c, i = 0;
-                float* xb = px + first + p0 * c;
-                for (; i + 8 <= len; i += 8)
+                float* row = px + first + p * c;
+                int j = 0;
+                if (squared)
                 {
-                    var t = Vector256.Load(xb + i) - Vector256.Load(pc + i);
-                    Vector256.Store(Vector256.Load(pa + i) + (squared ? t * t : t), pa + i);
+                    for (; j + 8 <= c; j += 8)
+                    {
+                        var t = Vector256.Load(row + j) - Vector256.Load(pc + j);
+                        Vector256.Store(Vector256.MultiplyAddEstimate(t, t, Vector256.Load(pa + j)), pa + j);
+                    }
+                    for (; j < c; j++) pa[j] += (row[j] - pc[j]) * (row[j] - pc[j]);
                 }
-                for (; i < len; i++)
+                else
                 {
-                    float t = xb[i] - pc[i];
-                    pa[i] += squared ? t * t : t;
+                    for (; j + 8 <= c; j += 8) Vector256.Store(Vector256.Load(pa + j) + (Vector256.Load(row + j) - Vector256.Load(pc + j)), pa + j);
+                    for (; j < c; j++) pa[j] += row[j] - pc[j];
                 }
-                if ((p0 + rows) % NormFlushRows == 0 || p0 + rows == spatial) Flush(acc, sums);
+                if ((p + 1) % NormFlushRows == 0 || p + 1 == spatial)
+                {
+                    for (j = 0; j < c; j++) sums[j] += pa[j];
+                    new Span<float>(pa, c).Clear();
+                }
             }
         }
+    }
+
+    /// <summary>Folds block-tiled float partial sums into per-channel double totals (rows added in float first) and clears them.</summary>
+    private static void Flush(Span<float> acc, Span<double> total)
+    {
+        int c = total.Length;
+        var first = acc[..c];
+        for (int o = c; o + c <= acc.Length; o += c) TensorPrimitives.Add(first, acc.Slice(o, c), first);
+        for (int j = 0; j < c; j++) total[j] += first[j];
+        acc.Clear();
     }
 
     /// <summary>
@@ -251,15 +269,6 @@ public sealed partial class CpuBackend
                 pb[i + j] += dz * t[j];
             }
         }
-    }
-
-    /// <summary>Adds block-tiled float partial sums into per-channel double totals and clears them.</summary>
-    private static void Flush(Span<float> acc, Span<double> total)
-    {
-        int c = total.Length;
-        for (int o = 0; o < acc.Length; o += c)
-            for (int j = 0; j < c; j++) total[j] += acc[o + j];
-        acc.Clear();
     }
 
     private static double GroupSum(double[] sums, int g, int cg)

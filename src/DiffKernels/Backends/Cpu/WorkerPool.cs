@@ -128,16 +128,16 @@ internal sealed class WorkerPool
             while (true)
             {
                 WaitForGo();
-                Volatile.Write(ref _go, 0);
                 if (_index < _pool._count) _pool.RunParticipant(_pool._job!, _index, _pool._count);
                 _pool.Finished();
             }
         }
 
+        /// <summary>Returns once it has taken a go signal; a wake-up without one (see below) goes back to waiting.</summary>
         private void WaitForGo()
         {
             long until = Stopwatch.GetTimestamp() + SpinTicks;
-            while (Volatile.Read(ref _go) == 0)
+            while (Interlocked.Exchange(ref _go, 0) == 0)
             {
                 if (Stopwatch.GetTimestamp() <= until)
                 {
@@ -151,10 +151,12 @@ internal sealed class WorkerPool
                     // Woken between the spin and the sleep: if the waker already took the flag, it
                     // released the semaphore too, and that release must be consumed.
                     if (Interlocked.Exchange(ref _sleeping, 0) == 0) _wake.Wait();
-                    return;
+                    continue;
                 }
+                // A waker preempted between setting _go and taking _sleeping may release the semaphore
+                // after this worker already took that go and ran the job: such a wake-up carries no job,
+                // and running one anyway would count a participant twice and hang the caller.
                 _wake.Wait();
-                return;
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using DiffKernels.Backends.Cpu.Gemm;
 
@@ -9,8 +10,9 @@ namespace DiffKernels.Backends.Cpu.Conv;
 /// in the padding read a zero run), against the weight packed once into the micro-kernel's B panels;
 /// bias is added as the tiles are stored. Data gradient at stride 1: the forward of dy with the
 /// weight flipped in space and transposed in channels, padded by K − 1 − P. Weight gradient:
-/// dW = dyᵀ·im2col(x), the im2col panels packed straight from x one depth step at a time, over fixed
-/// chunks of pixels whose partial sums are added in order. Every output element sums in a fixed
+/// dW = dyᵀ·im2col(x) over fixed chunks of pixels whose partial sums are added in order; the
+/// im2col rows are read from x in place when Cin is a multiple of the micro-kernel width, packed
+/// otherwise. Every output element sums in a fixed
 /// order, whatever the number of workers.
 /// </summary>
 internal static unsafe class ConvImplicit
@@ -24,7 +26,7 @@ internal static unsafe class ConvImplicit
     /// <summary>y = conv(x, w) + bias, y overwritten, with the micro-kernel <see cref="Sgemm.Path"/> selects.</summary>
     public static void Forward(Conv2dGeometry g, float[] x, float[] w, float[]? bias, float[] y)
     {
-        switch (Sgemm.Path)
+        switch (PathFor(g.Cout, g.Cout))
         {
             case GemmPath.Avx512: Forward<Avx512Kernel>(g, x, w, bias, y); break;
             case GemmPath.Avx2: Forward<Avx2Kernel>(g, x, w, bias, y); break;
@@ -96,6 +98,21 @@ internal static unsafe class ConvImplicit
         }
     }
 
+    /// <summary>
+    /// The micro-kernel for a GEMM with <paramref name="columns"/> output columns whose B rows come in runs of
+    /// <paramref name="run"/> floats: the 16-wide AVX2 kernel instead of the 32-wide AVX-512 one when it pads
+    /// fewer columns or, at equal padding, can read the runs in place. Where 512-bit units are split in two (Zen 4)
+    /// both kernels have the same peak, so the 16 and 48 channels of small U-Nets lose no half-empty tiles.
+    /// </summary>
+    private static GemmPath PathFor(int columns, int run)
+    {
+        var path = Sgemm.Path;
+        if (path != GemmPath.Avx512) return path;
+        int pad16 = (columns + 15) / 16 * 16, pad32 = (columns + 31) / 32 * 32;
+        bool runs16 = run % 16 == 0 && run % 32 != 0;
+        return pad16 < pad32 || (pad16 == pad32 && runs16) ? GemmPath.Avx2 : GemmPath.Avx512;
+    }
+
     /// <summary>dx from dy at stride 1 (see <see cref="HandlesBackwardData"/>), dx overwritten.</summary>
     public static void BackwardData(Conv2dGeometry g, float[] dy, float[] w, float[] dx)
     {
@@ -124,7 +141,7 @@ internal static unsafe class ConvImplicit
     /// <summary>dw = dyᵀ·im2col(x), dw overwritten, with the micro-kernel <see cref="Sgemm.Path"/> selects.</summary>
     public static void BackwardWeight(Conv2dGeometry g, float[] x, float[] dy, float[] dw)
     {
-        switch (Sgemm.Path)
+        switch (PathFor(g.PatchSize, g.Cin))
         {
             case GemmPath.Avx512: BackwardWeight<Avx512Kernel>(g, x, dy, dw); break;
             case GemmPath.Avx2: BackwardWeight<Avx2Kernel>(g, x, dy, dw); break;
@@ -132,8 +149,11 @@ internal static unsafe class ConvImplicit
         }
     }
 
-    /// <summary>Output pixels per chunk of the weight gradient: a fixed size, so the chunking never depends on the worker count.</summary>
-    private const int WeightGradChunk = 1024;
+    /// <summary>
+    /// Output pixels per chunk of the weight gradient: a multiple of 1,024 set by the shape alone, never by the
+    /// worker count, and large enough that at most 16 partial sums are reduced.
+    /// </summary>
+    private static int WeightGradChunk(long pixels) => (int)Math.Max(1024, (pixels + 16 * 1024 - 1) / (16 * 1024) * 1024);
 
     private static void BackwardWeight<TK>(Conv2dGeometry g, float[] x, float[] dy, float[] dw) where TK : IMicroKernel
     {
@@ -148,25 +168,35 @@ internal static unsafe class ConvImplicit
         // The sum over pixels is cut into fixed chunks, each a whole small GEMM on one worker into its
         // own partial dW; the partials are then added in chunk order. Every worker thus gets all of
         // M and N (no padding or balance loss from splitting 32 or 64 output channels).
-        int chunks = (int)((pixels + WeightGradChunk - 1) / WeightGradChunk);
+        int chunk = WeightGradChunk(pixels);
+        int chunks = (int)((pixels + chunk - 1) / chunk);
         var taps = Taps(g);
-        if (chunks == 1)
+        // When every B panel lies inside one tap's channel run, the im2col rows are read from x in place:
+        // packing them would write nine copies of x per pass, a fifth of the work at 64 channels.
+        bool gather = g.Cin % TK.NR == 0;
+        // The gathered path writes whole MR-row tiles, so its partials carry Cout rounded up to MR rows.
+        int rowsPadded = gather ? (m + MR - 1) / MR * MR : m;
+        long size = (long)m * n, stride = (long)rowsPadded * n;
+        if (chunks == 1 && !gather)
         {
             fixed (float* px = x, pdy = dy, pdw = dw)
                 WeightGradChunkGemm<TK>(g, taps, px, pdy, 0, (int)pixels, pdw);
             return;
         }
-        long size = (long)m * n;
-        var partial = CpuArrayPool.Rent(checked((int)(chunks * size)));
+        var partial = CpuArrayPool.Rent(checked((int)(chunks * stride)));
+        var zero = CpuArrayPool.Rent(g.Cin);
         try
         {
-            CpuParallel.For(chunks, (long)m * n * WeightGradChunk, (s, e) =>
+            zero.AsSpan(0, g.Cin).Clear();
+            CpuParallel.For(chunks, (long)m * n * chunk, (s, e) =>
             {
-                fixed (float* px = x, pdy = dy, pp = partial)
+                fixed (float* px = x, pdy = dy, pp = partial, pz = zero)
                     for (long c = s; c < e; c++)
                     {
-                        long p0 = c * WeightGradChunk;
-                        WeightGradChunkGemm<TK>(g, taps, px, pdy, p0, (int)Math.Min(WeightGradChunk, pixels - p0), pp + c * size);
+                        long p0 = c * chunk;
+                        int count = (int)Math.Min(chunk, pixels - p0);
+                        if (gather) WeightGradChunkGather<TK>(g, taps, px, pz, pdy, p0, count, pp + c * stride);
+                        else WeightGradChunkGemm<TK>(g, taps, px, pdy, p0, count, pp + c * stride);
                     }
             });
             CpuParallel.For(size, chunks, (s, e) =>
@@ -174,7 +204,7 @@ internal static unsafe class ConvImplicit
                 for (long i = s; i < e; i++)
                 {
                     float v = partial[i];
-                    for (int c = 1; c < chunks; c++) v += partial[c * size + i];
+                    for (int c = 1; c < chunks; c++) v += partial[c * stride + i];
                     dw[i] = v;
                 }
             });
@@ -182,6 +212,45 @@ internal static unsafe class ConvImplicit
         finally
         {
             CpuArrayPool.Return(partial);
+            CpuArrayPool.Return(zero);
+        }
+    }
+
+    /// <summary>
+    /// Pixels per depth block of the gathered weight gradient: long enough that each micro-tile's store is rare;
+    /// one panel's B rows (512 × NR floats) are re-read from L2, which keeps up with the FMAs.
+    /// </summary>
+    private const int GatherKC = 512;
+
+    /// <summary>Output channels per packed dyᵀ block, so that block fits the thread's A buffer (MC × KC).</summary>
+    private const int GatherMC = Sgemm.MC * Sgemm.KC / GatherKC / MR * MR;
+
+    /// <summary>
+    /// dw = dy[p0..p0+count]ᵀ·im2col(x)[p0..p0+count] on the calling thread, dw overwritten with
+    /// Cout rounded up to MR rows (the extra rows hold zeros times x). B rows come straight from x through
+    /// a table of per-tap pixel pointers; only dyᵀ is packed. Needs Cin a multiple of NR.
+    /// </summary>
+    private static void WeightGradChunkGather<TK>(Conv2dGeometry g, (int Dh, int Dw)[] taps, float* x, float* zero, float* dy, long p0, int count, float* dw)
+        where TK : IMicroKernel
+    {
+        int nr = TK.NR, m = g.Cout, n = g.PatchSize, cin = g.Cin;
+        bool avx = Sgemm.Avx2Supported && typeof(TK) != typeof(PortableKernel);
+        float* wa = Sgemm.PackABuffer();
+        float** rows = RowTable(taps.Length * GatherKC);
+        for (int pc = 0; pc < count; pc += GatherKC)
+        {
+            int kc = Math.Min(GatherKC, count - pc);
+            TapRuns(g, taps, x, zero, p0 + pc, kc, rows, kc);
+            for (int ic = 0; ic < m; ic += GatherMC)
+            {
+                int mc = Math.Min(GatherMC, m - ic);
+                // dy is pixels × Cout: read as the k × m storage of A = dyᵀ (rows past Cout packed as zeros).
+                SgemmPack.PackA(true, dy + (p0 + pc) * m, m, ic, mc, 0, kc, wa, avx);
+                for (int t = 0; t < taps.Length; t++)
+                    for (int c0 = 0; c0 < cin; c0 += nr)
+                        for (int ir = 0; ir < mc; ir += MR)
+                            TK.RunGatherB(kc, wa + (long)ir * kc, rows + t * kc, c0, dw + (long)(ic + ir) * n + t * cin + c0, n, pc > 0);
+            }
         }
     }
 
@@ -211,31 +280,55 @@ internal static unsafe class ConvImplicit
         }
     }
 
+    [ThreadStatic] private static nint[]? _rowTable;
+
+    /// <summary>This thread's pinned table of at least <paramref name="length"/> row pointers (too large for the stack with big kernels).</summary>
+    private static float** RowTable(int length)
+    {
+        if (_rowTable == null || _rowTable.Length < length) _rowTable = GC.AllocateUninitializedArray<nint>(length, pinned: true);
+        return (float**)Unsafe.AsPointer(ref _rowTable[0]);
+    }
+
     /// <summary>
     /// Points table[t·MR + r] at the Cin-run of tap t for output pixel i0 + r, or at the zero run
     /// when the tap falls in the padding or the row is past the last pixel.
     /// </summary>
     private static void FillRowTable(Conv2dGeometry g, (int Dh, int Dw)[] taps, float* x, float* zero, long i0, int mr, float** table)
     {
-        for (int r = 0; r < MR; r++)
+        TapRuns(g, taps, x, zero, i0, mr, table, MR);
+        for (int r = mr; r < MR; r++)
+            for (int t = 0; t < taps.Length; t++) table[t * MR + r] = zero;
+    }
+
+    /// <summary>
+    /// Points dst[t·stride + k] at the Cin-run of tap t for output pixel first + k (k &lt; count), or at
+    /// <paramref name="zero"/> (which may be null) when the tap falls in the padding.
+    /// </summary>
+    private static void TapRuns(Conv2dGeometry g, (int Dh, int Dw)[] taps, float* x, float* zero, long first, int count, float** dst, int stride)
+    {
+        // One division for the first pixel, then a walk: small-channel layers spend as long here as in the kernel.
+        int ow = (int)(first % g.OW);
+        long line = first / g.OW;
+        int oh = (int)(line % g.OH), nb = (int)(line / g.OH);
+        for (int k = 0; k < count; k++)
         {
-            if (r >= mr)
-            {
-                for (int t = 0; t < taps.Length; t++) table[t * MR + r] = zero;
-                continue;
-            }
-            long i = i0 + r;
-            int ow = (int)(i % g.OW);
-            long line = i / g.OW;
-            int oh = (int)(line % g.OH), nb = (int)(line / g.OH);
             int ih0 = oh * g.StrideH - g.PadH, iw0 = ow * g.StrideW - g.PadW;
             float* image = x + (long)nb * g.H * g.W * g.Cin;
             for (int t = 0; t < taps.Length; t++)
             {
                 int ih = ih0 + taps[t].Dh, iw = iw0 + taps[t].Dw;
-                table[t * MR + r] = (uint)ih >= (uint)g.H || (uint)iw >= (uint)g.W
+                dst[t * stride + k] = (uint)ih >= (uint)g.H || (uint)iw >= (uint)g.W
                     ? zero
                     : image + ((long)ih * g.W + iw) * g.Cin;
+            }
+            if (++ow == g.OW)
+            {
+                ow = 0;
+                if (++oh == g.OH)
+                {
+                    oh = 0;
+                    nb++;
+                }
             }
         }
     }
@@ -268,17 +361,7 @@ internal static unsafe class ConvImplicit
         float** tapRow = stackalloc float*[taps.Length];
         for (int p = 0; p < kc; p++)
         {
-            long i = p0 + p;
-            int ow = (int)(i % g.OW);
-            long line = i / g.OW;
-            int oh = (int)(line % g.OH), nb = (int)(line / g.OH);
-            int ih0 = oh * g.StrideH - g.PadH, iw0 = ow * g.StrideW - g.PadW;
-            float* image = x + (long)nb * g.H * g.W * cin;
-            for (int t = 0; t < taps.Length; t++)
-            {
-                int ih = ih0 + taps[t].Dh, iw = iw0 + taps[t].Dw;
-                tapRow[t] = (uint)ih >= (uint)g.H || (uint)iw >= (uint)g.W ? null : image + ((long)ih * g.W + iw) * cin;
-            }
+            TapRuns(g, taps, x, null, p0 + p, 1, tapRow, 1);
             for (int jp = 0; jp < panels; jp++)
             {
                 float* d = dst + (long)jp * nr * kc + p * nr;

@@ -19,6 +19,12 @@ internal unsafe interface IMicroKernel
     /// (NR floats) may be null.
     /// </summary>
     static abstract void RunRows(int segments, int len, float** rows, float* b, float* c, long ldc, float* bias);
+
+    /// <summary>
+    /// C[0..MR, 0..NR] = (C if <paramref name="accumulate"/>) + packed A panel · B, with B row p read in place
+    /// at bRows[p] + <paramref name="bOffset"/> (NR floats): an implicit im2col on the B side.
+    /// </summary>
+    static abstract void RunGatherB(int kc, float* a, float** bRows, int bOffset, float* c, long ldc, bool accumulate);
 }
 
 /// <summary>The 6×16 AVX2 + FMA kernel.</summary>
@@ -31,6 +37,9 @@ internal readonly unsafe struct Avx2Kernel : IMicroKernel
 
     public static void RunRows(int segments, int len, float** rows, float* b, float* c, long ldc, float* bias) =>
         SgemmKernelAvx2.RunRows(segments, len, rows, b, c, ldc, bias);
+
+    public static void RunGatherB(int kc, float* a, float** bRows, int bOffset, float* c, long ldc, bool accumulate) =>
+        SgemmKernelAvx2.RunGatherB(kc, a, bRows, bOffset, c, ldc, accumulate);
 }
 
 /// <summary>The 6×32 AVX-512F kernel.</summary>
@@ -43,6 +52,9 @@ internal readonly unsafe struct Avx512Kernel : IMicroKernel
 
     public static void RunRows(int segments, int len, float** rows, float* b, float* c, long ldc, float* bias) =>
         SgemmKernelAvx512.RunRows(segments, len, rows, b, c, ldc, bias);
+
+    public static void RunGatherB(int kc, float* a, float** bRows, int bOffset, float* c, long ldc, bool accumulate) =>
+        SgemmKernelAvx512.RunGatherB(kc, a, bRows, bOffset, c, ldc, accumulate);
 }
 
 /// <summary>The hardware-neutral 6×16 <c>Vector&lt;float&gt;</c> kernel.</summary>
@@ -55,4 +67,7 @@ internal readonly unsafe struct PortableKernel : IMicroKernel
 
     public static void RunRows(int segments, int len, float** rows, float* b, float* c, long ldc, float* bias) =>
         SgemmKernelPortable.RunRows(segments, len, rows, b, c, ldc, bias);
+
+    public static void RunGatherB(int kc, float* a, float** bRows, int bOffset, float* c, long ldc, bool accumulate) =>
+        SgemmKernelPortable.RunGatherB(kc, a, bRows, bOffset, c, ldc, accumulate);
 }

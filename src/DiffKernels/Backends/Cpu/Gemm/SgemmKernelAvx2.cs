@@ -104,6 +104,57 @@ internal static unsafe class SgemmKernelAvx2
         Avx.Store(c + 5 * ldc, Avx.Add(c50, lo)); Avx.Store(c + 5 * ldc + 8, Avx.Add(c51, hi));
     }
 
+    /// <summary>
+    /// C[0..6, 0..16] = (C if <paramref name="accumulate"/>) + A panel · B with B gathered by row: row p is the
+    /// 16 floats at bRows[p] + <paramref name="bOffset"/>, read in place (a convolution's weight gradient
+    /// reads its im2col rows straight from the input this way, with no packed copy).
+    /// </summary>
+    public static void RunGatherB(int kc, float* a, float** bRows, int bOffset, float* c, long ldc, bool accumulate)
+    {
+        var c00 = Vector256<float>.Zero; var c01 = Vector256<float>.Zero;
+        var c10 = Vector256<float>.Zero; var c11 = Vector256<float>.Zero;
+        var c20 = Vector256<float>.Zero; var c21 = Vector256<float>.Zero;
+        var c30 = Vector256<float>.Zero; var c31 = Vector256<float>.Zero;
+        var c40 = Vector256<float>.Zero; var c41 = Vector256<float>.Zero;
+        var c50 = Vector256<float>.Zero; var c51 = Vector256<float>.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            float* b = bRows[p] + bOffset;
+            var b0 = Avx.LoadVector256(b);
+            var b1 = Avx.LoadVector256(b + 8);
+            var av = Vector256.Create(a[0]);
+            c00 = Fma.MultiplyAdd(av, b0, c00); c01 = Fma.MultiplyAdd(av, b1, c01);
+            av = Vector256.Create(a[1]);
+            c10 = Fma.MultiplyAdd(av, b0, c10); c11 = Fma.MultiplyAdd(av, b1, c11);
+            av = Vector256.Create(a[2]);
+            c20 = Fma.MultiplyAdd(av, b0, c20); c21 = Fma.MultiplyAdd(av, b1, c21);
+            av = Vector256.Create(a[3]);
+            c30 = Fma.MultiplyAdd(av, b0, c30); c31 = Fma.MultiplyAdd(av, b1, c31);
+            av = Vector256.Create(a[4]);
+            c40 = Fma.MultiplyAdd(av, b0, c40); c41 = Fma.MultiplyAdd(av, b1, c41);
+            av = Vector256.Create(a[5]);
+            c50 = Fma.MultiplyAdd(av, b0, c50); c51 = Fma.MultiplyAdd(av, b1, c51);
+            a += Sgemm.MR;
+        }
+        AddOrStore(c, c00, c01, accumulate);
+        AddOrStore(c + ldc, c10, c11, accumulate);
+        AddOrStore(c + 2 * ldc, c20, c21, accumulate);
+        AddOrStore(c + 3 * ldc, c30, c31, accumulate);
+        AddOrStore(c + 4 * ldc, c40, c41, accumulate);
+        AddOrStore(c + 5 * ldc, c50, c51, accumulate);
+    }
+
+    private static void AddOrStore(float* c, Vector256<float> lo, Vector256<float> hi, bool accumulate)
+    {
+        if (accumulate)
+        {
+            lo = Avx.Add(lo, Avx.LoadVector256(c));
+            hi = Avx.Add(hi, Avx.LoadVector256(c + 8));
+        }
+        Avx.Store(c, lo);
+        Avx.Store(c + 8, hi);
+    }
+
     private static void StoreRow(float* c, Vector256<float> lo, Vector256<float> hi, Vector256<float> va, Vector256<float> vb, bool keep)
     {
         if (keep)

@@ -100,6 +100,53 @@ internal static unsafe class SgemmKernelAvx512
         Avx512F.Store(c + 5 * ldc, Avx512F.Add(c50, lo)); Avx512F.Store(c + 5 * ldc + 16, Avx512F.Add(c51, hi));
     }
 
+    /// <summary>The AVX-512 form of <see cref="SgemmKernelAvx2.RunGatherB"/> (32 columns).</summary>
+    public static void RunGatherB(int kc, float* a, float** bRows, int bOffset, float* c, long ldc, bool accumulate)
+    {
+        var c00 = Vector512<float>.Zero; var c01 = Vector512<float>.Zero;
+        var c10 = Vector512<float>.Zero; var c11 = Vector512<float>.Zero;
+        var c20 = Vector512<float>.Zero; var c21 = Vector512<float>.Zero;
+        var c30 = Vector512<float>.Zero; var c31 = Vector512<float>.Zero;
+        var c40 = Vector512<float>.Zero; var c41 = Vector512<float>.Zero;
+        var c50 = Vector512<float>.Zero; var c51 = Vector512<float>.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            float* b = bRows[p] + bOffset;
+            var b0 = Avx512F.LoadVector512(b);
+            var b1 = Avx512F.LoadVector512(b + 16);
+            var av = Vector512.Create(a[0]);
+            c00 = Avx512F.FusedMultiplyAdd(av, b0, c00); c01 = Avx512F.FusedMultiplyAdd(av, b1, c01);
+            av = Vector512.Create(a[1]);
+            c10 = Avx512F.FusedMultiplyAdd(av, b0, c10); c11 = Avx512F.FusedMultiplyAdd(av, b1, c11);
+            av = Vector512.Create(a[2]);
+            c20 = Avx512F.FusedMultiplyAdd(av, b0, c20); c21 = Avx512F.FusedMultiplyAdd(av, b1, c21);
+            av = Vector512.Create(a[3]);
+            c30 = Avx512F.FusedMultiplyAdd(av, b0, c30); c31 = Avx512F.FusedMultiplyAdd(av, b1, c31);
+            av = Vector512.Create(a[4]);
+            c40 = Avx512F.FusedMultiplyAdd(av, b0, c40); c41 = Avx512F.FusedMultiplyAdd(av, b1, c41);
+            av = Vector512.Create(a[5]);
+            c50 = Avx512F.FusedMultiplyAdd(av, b0, c50); c51 = Avx512F.FusedMultiplyAdd(av, b1, c51);
+            a += Sgemm.MR;
+        }
+        AddOrStore(c, c00, c01, accumulate);
+        AddOrStore(c + ldc, c10, c11, accumulate);
+        AddOrStore(c + 2 * ldc, c20, c21, accumulate);
+        AddOrStore(c + 3 * ldc, c30, c31, accumulate);
+        AddOrStore(c + 4 * ldc, c40, c41, accumulate);
+        AddOrStore(c + 5 * ldc, c50, c51, accumulate);
+    }
+
+    private static void AddOrStore(float* c, Vector512<float> lo, Vector512<float> hi, bool accumulate)
+    {
+        if (accumulate)
+        {
+            lo = Avx512F.Add(lo, Avx512F.LoadVector512(c));
+            hi = Avx512F.Add(hi, Avx512F.LoadVector512(c + 16));
+        }
+        Avx512F.Store(c, lo);
+        Avx512F.Store(c + 16, hi);
+    }
+
     private static void StoreRow(float* c, Vector512<float> lo, Vector512<float> hi, Vector512<float> va, Vector512<float> vb, bool keep)
     {
         if (keep)

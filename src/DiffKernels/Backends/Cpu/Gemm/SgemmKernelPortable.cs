@@ -77,6 +77,35 @@ internal static unsafe class SgemmKernelPortable
         }
     }
 
+    /// <summary>The portable twin of <see cref="SgemmKernelAvx2.RunGatherB"/>: B rows read in place through a table.</summary>
+    public static void RunGatherB(int kc, float* a, float** bRows, int bOffset, float* c, long ldc, bool accumulate)
+    {
+        int w = Vector<float>.Count;
+        for (int v = 0; v < NR; v += w)
+        {
+            Vector<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+            float* ap = a;
+            for (int p = 0; p < kc; p++)
+            {
+                var bv = Unsafe.ReadUnaligned<Vector<float>>(bRows[p] + bOffset + v);
+                c0 += new Vector<float>(ap[0]) * bv;
+                c1 += new Vector<float>(ap[1]) * bv;
+                c2 += new Vector<float>(ap[2]) * bv;
+                c3 += new Vector<float>(ap[3]) * bv;
+                c4 += new Vector<float>(ap[4]) * bv;
+                c5 += new Vector<float>(ap[5]) * bv;
+                ap += Sgemm.MR;
+            }
+            float* col = c + v;
+            Store(col, c0, 1f, accumulate ? 1f : 0f);
+            Store(col + ldc, c1, 1f, accumulate ? 1f : 0f);
+            Store(col + 2 * ldc, c2, 1f, accumulate ? 1f : 0f);
+            Store(col + 3 * ldc, c3, 1f, accumulate ? 1f : 0f);
+            Store(col + 4 * ldc, c4, 1f, accumulate ? 1f : 0f);
+            Store(col + 5 * ldc, c5, 1f, accumulate ? 1f : 0f);
+        }
+    }
+
     private static void Store(float* c, Vector<float> acc, float alpha, float beta)
     {
         var r = acc * alpha;
