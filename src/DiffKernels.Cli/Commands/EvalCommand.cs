@@ -3,6 +3,7 @@ using System.Text.Json;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Evaluation;
 using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Diffusion.Data.Toys;
 using DiffKernels.Tensors;
@@ -31,12 +32,13 @@ internal static class EvalCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the samples, data samples and projections", DefaultValueFactory = _ => 0UL };
         var sampler = new Option<string?>("--sampler") { Description = "heun, euler or ddim (default: the model's own, else heun)" };
         var steps = new Option<int?>("--steps") { Description = "Noise levels (default: the model's own, else 18: 35 evaluations with heun)" };
+        var sigmaMax = SampleCommand.SigmaMaxOption();
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (conditional image models)", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Samples integrated together", DefaultValueFactory = _ => 500 };
         var classifier = new Option<string>("--classifier") { Description = "Metric classifier for images", DefaultValueFactory = _ => DefaultClassifier };
         var png = new Option<string?>("--png") { Description = "Write the scatter plot of the samples over the density (toys) or a grid of the first 100 images" };
         var json = new Option<string?>("--json") { Description = "Write the metrics as JSON" };
-        var cmd = new Command("eval", "Score a model against its data") { model, data, dataDir, n, seed, sampler, steps, guidance, batch, classifier, png, json };
+        var cmd = new Command("eval", "Score a model against its data") { model, data, dataDir, n, seed, sampler, steps, sigmaMax, guidance, batch, classifier, png, json };
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
@@ -48,7 +50,7 @@ internal static class EvalCommand
                     ?? throw new ArgumentException($"{path} does not record its training data; pass --data");
                 int count = parseResult.GetValue(n);
                 if (count < 2) throw new ArgumentException($"--n {count} must be ≥ 2");
-                var options = SampleCommand.Options(loaded, parseResult.GetValue(sampler), parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(batch)) with
+                var options = SampleCommand.Options(loaded, parseResult.GetValue(sampler), parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(batch), parseResult.GetValue(sigmaMax)) with
                 {
                     Guidance = parseResult.GetValue(guidance),
                 };
@@ -59,8 +61,9 @@ internal static class EvalCommand
                     var toy = ToyDataSource.FromSpec(spec).Toy;
                     var (report, samples) = ToyEvaluation.Evaluate(loaded.Net, Edm.FromMetadata(loaded.Metadata), toy, count, options);
                     console.Write(Table(path, report));
+                    console.MarkupLine(Markup.Escape(Grid(options)));
                     if (pngPath != null) ToyScatterPlot.Save(pngPath, samples, ToyEvaluation.DensitySample(toy), toy.Modes.Count > 0 ? toy.Modes : null);
-                    if (jsonPath != null) File.WriteAllText(jsonPath, Json(path, report));
+                    if (jsonPath != null) File.WriteAllText(jsonPath, Json(path, report, options));
                 }
                 else if (spec == ImageDataSource.FashionSpec || spec.StartsWith(ImageDataSource.FashionSpec + ":", StringComparison.Ordinal))
                 {
@@ -71,7 +74,9 @@ internal static class EvalCommand
                     var evaluator = DiffusionCli.Evaluator(clf, parseResult.GetValue(dataDir)!);
                     using var scope = Tensor.Scope();
                     int crop = SampleCommand.Crop(loaded.Metadata);
-                    var (report, samples) = ImageEvaluation.Evaluate(loaded.Net, Edm.FromMetadata(loaded.Metadata), evaluator, count, options, crop);
+                    var (report, samples) = SampleCommand.GeneratorOf(loaded, options) is { } generator
+                        ? ImageEvaluation.Evaluate(generator, evaluator, count, options.Seed, options.BatchSize, crop)
+                        : ImageEvaluation.Evaluate(loaded.Net, Edm.FromMetadata(loaded.Metadata), evaluator, count, options, crop);
                     console.Write(Table(path, report));
                     if (pngPath != null) SampleCommand.WriteGrid(pngPath, samples, crop);
                     if (jsonPath != null) File.WriteAllText(jsonPath, Json(path, report));
@@ -108,14 +113,22 @@ internal static class EvalCommand
         return t;
     }
 
-    /// <summary>The report as one JSON object.</summary>
-    public static string Json(string model, ToyReport r) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    /// <summary>The σ grid a sampler walks, in words (a report names only the solver and its NFE).</summary>
+    public static string Grid(SamplerOptions o) =>
+        o.Kind == SamplerKind.Ddim ? DiffusionCli.Inv($"grid: {o.Steps} uniform-time VP levels")
+        : o.Steps == 1 ? DiffusionCli.Inv($"grid: one step from σ {o.SigmaMax} to 0")
+        : DiffusionCli.Inv($"grid: {o.Steps} Karras levels, σ {o.SigmaMin}–{o.SigmaMax}, ρ = {o.Rho}");
+
+    /// <summary>The report as one JSON object; with <paramref name="sampler"/>, its levels and σ_max too.</summary>
+    public static string Json(string model, ToyReport r, SamplerOptions? sampler = null) => JsonSerializer.Serialize(new Dictionary<string, object?>
     {
         ["model"] = model,
         ["data"] = "toy:" + r.Toy,
         ["samples"] = r.Samples,
         ["sampler"] = r.Sampler.ToString().ToLowerInvariant(),
         ["nfe"] = r.Nfe,
+        ["levels"] = sampler?.Steps,
+        ["sigma_max"] = sampler?.SigmaMax,
         ["sliced_wasserstein"] = r.SlicedWasserstein,
         ["floor"] = r.Floor,
         ["ratio_to_floor"] = r.FloorRatio,

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Data.Toys;
+using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Evaluation;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
@@ -34,39 +35,44 @@ internal static class SampleCommand
         var model = new Option<string>("--model") { Description = "A model checkpoint (.safetensors)", Required = true };
         var n = new Option<int>("--n") { Description = "Number of samples", DefaultValueFactory = _ => 1000 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initial noise", DefaultValueFactory = _ => 0UL };
-        var sampler = new Option<string?>("--sampler") { Description = "heun, euler or ddim (default: the model's own, else heun)" };
+        var sampler = new Option<string?>("--sampler") { Description = "heun, euler or ddim (default: the model's own, else heun; generator networks: generator)" };
         var steps = new Option<int?>("--steps") { Description = "Noise levels (default: the model's own, else 18: 35 evaluations with heun)" };
+        var sigmaMax = SigmaMaxOption();
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (conditional models)", DefaultValueFactory = _ => 1.0 };
         var cls = new Option<int?>("--class") { Description = "Class of every sample (conditional models; default: balanced)" };
         var batch = new Option<int>("--batch") { Description = "Samples integrated together", DefaultValueFactory = _ => 1024 };
         var png = new Option<string?>("--png") { Description = "Write a scatter plot (2D) or image grid (first 100 images, cropped like the .npy)" };
         var npy = new Option<string?>("--npy") { Description = "Write the samples as float32 .npy" };
-        var cmd = new Command("sample", "Draw samples from a model") { model, n, seed, sampler, steps, guidance, cls, batch, png, npy };
+        var cmd = new Command("sample", "Draw samples from a model") { model, n, seed, sampler, steps, sigmaMax, guidance, cls, batch, png, npy };
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
             return DiffusionCli.Run("sample", parseResult.InvocationConfiguration.Error, () =>
             {
                 using var loaded = ModelFactory.Load(parseResult.GetValue(model)!);
-                var options = Options(loaded, parseResult.GetValue(sampler), parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(batch)) with
+                var options = Options(loaded, parseResult.GetValue(sampler), parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(batch), parseResult.GetValue(sigmaMax)) with
                 {
                     Guidance = parseResult.GetValue(guidance),
                 };
                 int count = parseResult.GetValue(n);
+                var generator = GeneratorOf(loaded, options);
+                int classes = generator?.NumClasses ?? loaded.Net.NumClasses;
                 float[]? labels = null;
                 if (parseResult.GetValue(cls) is { } c)
                 {
-                    if (c < 0 || c >= loaded.Net.NumClasses) throw new ArgumentException($"--class {c} is not a class of this model ({loaded.Net.NumClasses} classes)");
+                    if (c < 0 || c >= classes) throw new ArgumentException($"--class {c} is not a class of this model ({classes} classes)");
                     labels = Enumerable.Repeat((float)c, count).ToArray();
                 }
                 loaded.Model.Eval();
                 using var scope = Tensor.Scope();
-                var result = DiffusionSampler.Generate(loaded.Net, Edm.FromMetadata(loaded.Metadata), count, options, labels);
+                var result = generator != null
+                    ? GeneratorSampler.Generate(generator, count, options.Seed, options.BatchSize, labels)
+                    : DiffusionSampler.Generate(loaded.Net, Edm.FromMetadata(loaded.Metadata), count, options, labels);
                 var written = new List<string>();
                 if (parseResult.GetValue(npy) is { } npyPath) written.Add(WriteNpy(npyPath, result.Samples, loaded.Metadata));
                 if (parseResult.GetValue(png) is { } pngPath) written.Add(WritePng(pngPath, result.Samples, loaded.Metadata));
                 console.MarkupLine(Markup.Escape(DiffusionCli.Inv(
-                    $"{count} samples, {options.Kind.ToString().ToLowerInvariant()} with {options.Steps} levels: {result.Nfe} NFE, {result.MsPerSample:F3} ms/sample ({result.Seconds:F2} s)")));
+                    $"{count} samples, {(generator != null ? "one generator evaluation" : $"{options.Kind.ToString().ToLowerInvariant()} with {options.Steps} levels")}: {result.Nfe} NFE, {result.MsPerSample:F3} ms/sample ({result.Seconds:F2} s)")));
                 foreach (var w in written) console.MarkupLine(Markup.Escape($"wrote {w}"));
                 return 0;
             });
@@ -75,19 +81,42 @@ internal static class SampleCommand
     }
 
     /// <summary>
-    /// Sampler settings: command-line values, else the checkpoint's own defaults (sampler, levels, σ_max), else Heun
-    /// with 18 levels from σ_max = 80.
+    /// Sampler settings: command-line values, else the checkpoint's own defaults (sampler, levels, σ_max; see
+    /// `dk set-sampler`), else Heun with 18 levels from σ_max = 80.
     /// </summary>
-    public static SamplerOptions Options(LoadedModel loaded, string? sampler, int? steps, ulong seed, int batch)
+    public static SamplerOptions Options(LoadedModel loaded, string? sampler, int? steps, ulong seed, int batch, double? sigmaMax = null)
     {
-        var kind = SamplerOptions.ParseKind(sampler ?? loaded.Metadata.GetValueOrDefault(SamplerKey) ?? "heun");
-        int levels = steps ?? (loaded.Metadata.TryGetValue(StepsKey, out var s) ? int.Parse(s, CultureInfo.InvariantCulture) : 18);
-        if (levels < 1) throw new ArgumentException($"--steps {levels} must be ≥ 1");
+        var recorded = SamplerDefaults.Of(loaded.Metadata).ApplyTo(new SamplerOptions(Seed: seed, BatchSize: batch));
+        var options = recorded with
+        {
+            Kind = sampler == null ? recorded.Kind : SamplerOptions.ParseKind(sampler),
+            Steps = steps ?? recorded.Steps,
+            SigmaMax = sigmaMax ?? recorded.SigmaMax,
+        };
+        if (options.Steps < 1) throw new ArgumentException($"--steps {options.Steps} must be ≥ 1");
+        if (!(options.SigmaMax > options.SigmaMin) || !double.IsFinite(options.SigmaMax))
+            throw new ArgumentException(DiffusionCli.Inv($"--sigma-max {options.SigmaMax} must be finite and above σ_min = {options.SigmaMin}"));
         if (batch < 1) throw new ArgumentException($"--batch {batch} must be ≥ 1");
-        var options = new SamplerOptions(kind, levels, Seed: seed, BatchSize: batch);
-        if (loaded.Metadata.TryGetValue(SamplerOptions.SigmaMaxKey, out var sigmaMax))
-            options = options with { SigmaMax = double.Parse(sigmaMax, NumberStyles.Float, CultureInfo.InvariantCulture) };
         return options;
+    }
+
+    /// <summary>The --sigma-max option of sample and eval.</summary>
+    public static Option<double?> SigmaMaxOption() => new("--sigma-max")
+    {
+        Description = "Largest level of the Karras grid (default: the model's own, else 80)",
+    };
+
+    /// <summary>
+    /// The generator network of a checkpoint that holds one (a GAN generator: drawn in one evaluation, so only the
+    /// generator sampler applies, without guidance), or null for a denoiser.
+    /// </summary>
+    public static IGenerator? GeneratorOf(LoadedModel loaded, SamplerOptions options)
+    {
+        if (loaded.Model is not IGenerator generator) return null;
+        if (options.Kind != SamplerKind.Generator || options.Steps != 1)
+            throw new ArgumentException($"this {loaded.Kind} model draws samples in one evaluation; --sampler and --steps apply to denoisers only");
+        if (options.Guidance != 1) throw new ArgumentException($"this {loaded.Kind} model has no classifier-free guidance; --guidance applies to denoisers only");
+        return generator;
     }
 
     /// <summary>The toy a checkpoint was trained on, when it was trained on one.</summary>

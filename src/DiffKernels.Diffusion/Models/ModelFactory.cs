@@ -37,7 +37,7 @@ public static class ModelFactory
     public const string TrainingPrefix = "train.";
 
     /// <summary>The kinds <see cref="Create"/> knows.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = [MlpConfig.Kind, UNetConfig.Kind, DiTConfig.Kind, ClassifierConfig.Kind];
+    public static IReadOnlyList<string> Kinds { get; } = [MlpConfig.Kind, UNetConfig.Kind, DiTConfig.Kind, ClassifierConfig.Kind, GanConfig.GeneratorKind, GanConfig.DiscriminatorKind];
 
     /// <summary>Builds a freshly initialised model of <paramref name="kind"/> from its JSON config.</summary>
     public static Module Create(string kind, string configJson, Generator? gen = null, Device? device = null) => kind switch
@@ -46,6 +46,8 @@ public static class ModelFactory
         UNetConfig.Kind => new UNet(UNetConfig.FromJson(configJson), gen, device),
         DiTConfig.Kind => new DiT(DiTConfig.FromJson(configJson), gen, device),
         ClassifierConfig.Kind => new Classifier(ClassifierConfig.FromJson(configJson), gen, device),
+        GanConfig.GeneratorKind => new GanGenerator(GanConfig.FromJson(configJson), gen, device),
+        GanConfig.DiscriminatorKind => new GanDiscriminator(GanConfig.FromJson(configJson), gen, device),
         _ => throw new ArgumentException($"unknown model kind '{kind}'; known kinds: {string.Join(", ", Kinds)}"),
     };
 
@@ -77,6 +79,8 @@ public static class ModelFactory
         UNet u => (UNetConfig.Kind, u.Config.ToJson()),
         DiT d => (DiTConfig.Kind, d.Config.ToJson()),
         Classifier c => (ClassifierConfig.Kind, c.Config.ToJson()),
+        GanGenerator g => (GanConfig.GeneratorKind, g.Config.ToJson()),
+        GanDiscriminator d => (GanConfig.DiscriminatorKind, d.Config.ToJson()),
         _ => throw new ArgumentException($"ModelFactory: {model.GetType().Name} has no checkpoint kind"),
     };
 

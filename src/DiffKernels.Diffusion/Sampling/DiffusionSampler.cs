@@ -30,6 +30,8 @@ public static class DiffusionSampler
         if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), $"DiffusionSampler: sample count {n} must be ≥ 1");
         if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), $"DiffusionSampler: batch size {options.BatchSize} must be ≥ 1");
         if (options.Steps < 1) throw new ArgumentOutOfRangeException(nameof(options), $"DiffusionSampler: steps {options.Steps} must be ≥ 1");
+        if (options.Kind == SamplerKind.Generator)
+            throw new ArgumentException($"DiffusionSampler: the {SamplerOptions.GeneratorName} sampler draws from generator networks (GeneratorSampler), not from a denoiser; use heun, euler or ddim");
         if (labels != null && labels.Length != n)
             throw new ArgumentException($"DiffusionSampler: {labels.Length} labels for {n} samples");
         if (labels != null && net.NumClasses == 0)

@@ -9,4 +9,6 @@ public enum SamplerKind
     Heun,
     /// <summary>Deterministic DDIM: Euler steps on the VP schedule's uniform-time grid.</summary>
     Ddim,
+    /// <summary>No ODE: a generator network (a GAN's) maps latents to samples in one evaluation (see GeneratorSampler).</summary>
+    Generator,
 }

@@ -30,6 +30,9 @@ public sealed record SamplerOptions(
     /// <summary>Metadata key under which a checkpoint names its default σ_max (a one-step student: its σ_init).</summary>
     public const string SigmaMaxKey = "sampler_sigma_max";
 
+    /// <summary>The name of <see cref="SamplerKind.Generator"/> on the command line and in checkpoint metadata.</summary>
+    public const string GeneratorName = "generator";
+
     /// <summary>The σ grid (levels, then 0) this sampler walks.</summary>
     public double[] Grid() => Kind == SamplerKind.Ddim
         ? SigmaGrid.VpUniform(Steps)
@@ -38,12 +41,13 @@ public sealed record SamplerOptions(
     /// <summary>Denoiser evaluations per sample (guidance batches both branches into one evaluation).</summary>
     public int Nfe => Kind == SamplerKind.Heun ? 2 * Steps - 1 : Steps;
 
-    /// <summary>Parses "heun", "euler" or "ddim" (case-insensitive).</summary>
+    /// <summary>Parses "heun", "euler", "ddim" or "generator" (case-insensitive).</summary>
     public static SamplerKind ParseKind(string name) => name.ToLowerInvariant() switch
     {
         "heun" => SamplerKind.Heun,
         "euler" => SamplerKind.Euler,
         "ddim" => SamplerKind.Ddim,
-        _ => throw new ArgumentException($"unknown sampler '{name}'; expected heun, euler or ddim"),
+        GeneratorName => SamplerKind.Generator,
+        _ => throw new ArgumentException($"unknown sampler '{name}'; expected heun, euler, ddim or {GeneratorName}"),
     };
 }
