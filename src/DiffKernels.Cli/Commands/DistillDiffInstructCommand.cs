@@ -7,9 +7,10 @@ using Spectre.Console;
 namespace DiffKernels.Cli.Commands;
 
 /// <summary>
-/// `dk distill diff-instruct --teacher T.safetensors --out DIR [--resume]`: data-free one-step distillation by
-/// Integral KL, with a progress bar, checkpoints (DIR/student.safetensors, a model `dk sample` and `dk eval` load as
-/// a one-step sampler), a JSONL log and previews. Ctrl-C saves a checkpoint and exits with 130.
+/// `dk distill diff-instruct --teacher T.safetensors [--generator G.safetensors] --out DIR [--resume]`: data-free one-step distillation by
+/// Integral KL (or, with --generator, refinement of a pretrained generator such as a GAN's), with a progress bar,
+/// checkpoints (DIR/student.safetensors, a model `dk sample` and `dk eval` load as a one-step sampler or as the
+/// generator it refines), a JSONL log and previews. Ctrl-C saves a checkpoint and exits with 130.
 /// </summary>
 internal static class DistillDiffInstructCommand
 {
@@ -21,6 +22,7 @@ internal static class DistillDiffInstructCommand
         var batch = new Option<int>("--batch") { Description = "Generator samples per update", DefaultValueFactory = _ => defaults.BatchSize };
         var lr = new Option<float>("--lr") { Description = "Adam learning rate of the generator (images: 1e-5 at batch 128)", DefaultValueFactory = _ => defaults.GeneratorLr };
         var lrAux = new Option<float?>("--lr-aux") { Description = "Adam learning rate of the auxiliary denoiser (default: --lr)" };
+        var generatorPath = new Option<string?>("--generator") { Description = "Refine this generator checkpoint (e.g. from dk train-gan) instead of a one-step copy of the teacher" };
         var sigmaInit = new Option<double>("--sigma-init") { Description = "Noise level the one-step generator denoises from, at training and sampling", DefaultValueFactory = _ => OneStepGenerator.DefaultSigmaInit };
         var emaHalfLife = new Option<double>("--ema-half-life") { Description = "EMA half-life of the generator in generated samples", DefaultValueFactory = _ => defaults.EmaHalfLifeSamples };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the latents, noise levels and noise", DefaultValueFactory = _ => 0UL };
@@ -31,9 +33,9 @@ internal static class DistillDiffInstructCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out" };
         var cmd = new Command("diff-instruct", "Diff-Instruct: distil a teacher into a one-step generator by Integral KL (data-free)")
         {
-            teacher, steps, batch, lr, lrAux, sigmaInit, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume,
+            teacher, generatorPath, steps, batch, lr, lrAux, sigmaInit, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume,
         };
-        Option[] fixedOnResume = [batch, lr, lrAux, sigmaInit, emaHalfLife, seed, checkpointEvery, logEvery, preview];
+        Option[] fixedOnResume = [generatorPath, batch, lr, lrAux, sigmaInit, emaHalfLife, seed, checkpointEvery, logEvery, preview];
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
@@ -81,10 +83,16 @@ internal static class DistillDiffInstructCommand
                         PreviewSamples = parseResult.GetValue(preview),
                     };
                     options.Validate();
+                    string? refine = parseResult.GetValue(generatorPath);
+                    if (refine != null && !File.Exists(refine)) throw new ArgumentException($"generator {refine} does not exist");
+                    if (refine != null && parseResult.GetResult(sigmaInit) is { Implicit: false })
+                        throw new ArgumentException("--sigma-init applies to the one-step student built from the teacher, not to a --generator");
                     var frozen = FrozenTeacher.Load(teacherPath);
                     try
                     {
-                        distiller = DiffInstructDistiller.FromTeacher(frozen, options, parseResult.GetValue(sigmaInit), outDir);
+                        distiller = refine != null
+                            ? DiffInstructDistiller.FromGenerator(frozen, refine, options, outDir)
+                            : DiffInstructDistiller.FromTeacher(frozen, options, parseResult.GetValue(sigmaInit), outDir);
                     }
                     catch
                     {
@@ -92,8 +100,9 @@ internal static class DistillDiffInstructCommand
                         throw;
                     }
                     var (kind, _) = ModelFactory.Describe(distiller.Generator.Module);
-                    console.MarkupLine(Markup.Escape(DiffusionCli.Inv(
-                        $"distilling {teacherPath} into a one-step {kind} student ({distiller.Generator.Module.ParameterCount:N0} parameters, σ_init {parseResult.GetValue(sigmaInit)}) for {options.Steps} steps, batch {options.BatchSize}")));
+                    console.MarkupLine(Markup.Escape(refine != null
+                        ? DiffusionCli.Inv($"refining the {kind} generator {refine} ({distiller.Generator.Module.ParameterCount:N0} parameters) with {teacherPath} for {options.Steps} steps, batch {options.BatchSize}")
+                        : DiffusionCli.Inv($"distilling {teacherPath} into a one-step {kind} student ({distiller.Generator.Module.ParameterCount:N0} parameters, σ_init {parseResult.GetValue(sigmaInit)}) for {options.Steps} steps, batch {options.BatchSize}")));
                 }
                 using (distiller)
                 {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Data.Toys;
+using DiffKernels.Diffusion.Distillation.DiffInstruct;
 using DiffKernels.Diffusion.Evaluation;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
@@ -14,10 +15,11 @@ namespace DiffKernels.Cli.Commands;
 
 /// <summary>
 /// `dk quickstart`: the first thing to run on a fresh machine. Trains an Mlp teacher on 8 Gaussians (about a
-/// minute on 2 cores), samples it at 35 NFE with Heun, writes a scatter PNG and metrics JSON; then samples the
-/// committed Fashion-MNIST teacher (a PNG grid, and FD against the test set when the data set is installed);
-/// and ends with a table holding one row per model. A missing teacher, classifier or data set is reported in
-/// the table, not treated as a failure.
+/// minute on 2 cores), samples it at 35 NFE with Heun, writes a scatter PNG and metrics JSON; samples the committed
+/// one-step Diff-Instruct student of the committed 8 Gaussians teacher the same way; then samples the committed
+/// Fashion-MNIST teacher (a PNG grid, and FD against the test set when the data set is installed) and, when its file
+/// exists, its one-step student; and ends with a table holding one row per model. A missing teacher, classifier or
+/// data set is reported in the table, not treated as a failure; a student whose file is absent has no row.
 /// </summary>
 internal static class QuickstartCommand
 {
@@ -25,6 +27,12 @@ internal static class QuickstartCommand
 
     /// <summary>The committed Fashion-MNIST teacher (relative to the working directory).</summary>
     public const string FashionTeacherPath = "models/fmnist-teacher-xs.safetensors";
+
+    /// <summary>The committed one-step Diff-Instruct student of the 8 Gaussians teacher.</summary>
+    public const string ToyStudentPath = "models/toy-8gaussians-diff-instruct.safetensors";
+
+    /// <summary>The one-step Diff-Instruct student of the Fashion-MNIST teacher, once one is committed.</summary>
+    public const string FashionStudentPath = "models/fmnist-diff-instruct-xs.safetensors";
 
     /// <summary>One row of the closing table.</summary>
     private sealed record Row(string Model, string Data, int Nfe, double MsPerSample, string Metric, string Score, string Floor, string Notes);
@@ -37,11 +45,13 @@ internal static class QuickstartCommand
         var samples = new Option<int>("--samples") { Description = "Samples drawn to score the toy teacher", DefaultValueFactory = _ => 10_000 };
         var fashionModel = new Option<string>("--fmnist-model") { Description = "The Fashion-MNIST teacher to sample", DefaultValueFactory = _ => FashionTeacherPath };
         var fashionSamples = new Option<int>("--fmnist-samples") { Description = "Images drawn from the Fashion-MNIST teacher (FD is biased upwards at small N; the floor is given at the same N)", DefaultValueFactory = _ => 1000 };
+        var toyStudent = new Option<string>("--toy-student") { Description = "The one-step toy student to sample beside the toy teacher (no row when absent)", DefaultValueFactory = _ => ToyStudentPath };
+        var fashionStudent = new Option<string>("--fmnist-student") { Description = "The one-step Fashion-MNIST student to sample beside its teacher (no row when absent)", DefaultValueFactory = _ => FashionStudentPath };
         var classifier = new Option<string>("--classifier") { Description = "Metric classifier for the Fashion-MNIST FD", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
         var dataDir = DiffusionCli.FashionDirOption();
         var cmd = new Command("quickstart", "Train and sample a toy teacher, sample the Fashion-MNIST teacher, then print what every model scores")
         {
-            output, steps, seed, samples, fashionModel, fashionSamples, classifier, dataDir,
+            output, steps, seed, samples, toyStudent, fashionModel, fashionStudent, fashionSamples, classifier, dataDir,
         };
         cmd.SetAction(parseResult =>
         {
@@ -55,9 +65,19 @@ internal static class QuickstartCommand
                 var toyRow = ToyTeacher(console, outDir, parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(samples));
                 if (toyRow == null) return DiffusionCli.Interrupted;
                 rows.Add(toyRow);
-                rows.Add(FashionTeacher(console, outDir, parseResult.GetValue(fashionModel)!, parseResult.GetValue(fashionSamples),
-                    parseResult.GetValue(classifier)!, parseResult.GetValue(dataDir)!, parseResult.GetValue(seed)));
-                // Each distilled student adds its row here.
+                if (ToyStudent(console, outDir, parseResult.GetValue(toyStudent)!, parseResult.GetValue(seed), parseResult.GetValue(samples), toyRow) is { } studentRow)
+                    rows.Add(studentRow);
+                var fashion = new FashionRun(console, outDir, parseResult.GetValue(fashionSamples), parseResult.GetValue(classifier)!, parseResult.GetValue(dataDir)!, parseResult.GetValue(seed));
+                var teacherRow = FashionTeacher(fashion, parseResult.GetValue(fashionModel)!);
+                rows.Add(teacherRow);
+                string fashionStudentPath = parseResult.GetValue(fashionStudent)!;
+                if (File.Exists(fashionStudentPath))
+                {
+                    console.Write(new Rule(Markup.Escape("4. One-step Diff-Instruct student of the Fashion-MNIST teacher")).LeftJustified());
+                    rows.Add(WithSpeedUp(FashionModel(fashion, "Diff-Instruct student (1 step)", "fmnist-diff-instruct", fashionStudentPath), teacherRow));
+                }
+                else
+                    console.MarkupLine(Markup.Escape($"no Fashion-MNIST student at {fashionStudentPath}: no row for it"));
                 console.Write(Summary(rows));
                 console.MarkupLine(Markup.Escape(DiffusionCli.Inv($"quickstart took {watch.Elapsed.TotalSeconds:F0} s")));
                 return 0;
@@ -95,11 +115,12 @@ internal static class QuickstartCommand
 
         using var teacher = ModelFactory.Load(trainer.CheckpointPath!);
         teacher.Model.Eval();
-        var (report, samples) = ToyEvaluation.Evaluate(teacher.Net, trainer.Edm, source.Toy, evalSamples, new SamplerOptions(Seed: seed));
+        var sampler = new SamplerOptions(Seed: seed);
+        var (report, samples) = ToyEvaluation.Evaluate(teacher.Net, trainer.Edm, source.Toy, evalSamples, sampler);
         string png = Path.Combine(outDir, $"toy-{Toy}-teacher.png");
         string json = Path.Combine(outDir, $"toy-{Toy}-teacher.json");
         ToyScatterPlot.Save(png, samples, ToyEvaluation.DensitySample(source.Toy), source.Toy.Modes);
-        File.WriteAllText(json, EvalCommand.Json(trainer.CheckpointPath!, report));
+        File.WriteAllText(json, EvalCommand.Json(trainer.CheckpointPath!, report, sampler));
         console.Write(EvalCommand.Table(trainer.CheckpointPath!, report));
         console.MarkupLine(Markup.Escape($"wrote {png} and {json}"));
         var c = report.Coverage!;
@@ -109,28 +130,75 @@ internal static class QuickstartCommand
     }
 
     /// <summary>
-    /// Samples the Fashion-MNIST teacher at its default sampler (Heun, 35 NFE), writes the grid, and scores the
-    /// images when the classifier and the data set are there. Whatever is missing becomes the row's note.
+    /// Samples the committed one-step toy student with its own sampler (one Euler step from σ_init) and scores it
+    /// like the teacher; null (and a line saying so) when the file is absent. The row's note compares its speed with
+    /// the teacher's row.
     /// </summary>
-    private static Row FashionTeacher(IAnsiConsole console, string outDir, string modelPath, int n, string classifierPath, string dataDir, ulong seed)
+    private static Row? ToyStudent(IAnsiConsole console, string outDir, string modelPath, ulong seed, int evalSamples, Row teacherRow)
     {
-        const string Name = "UNet-XS teacher (EDM, Heun)";
-        console.Write(new Rule(Markup.Escape("2. Fashion-MNIST teacher")).LeftJustified());
+        console.Write(new Rule(Markup.Escape($"2. One-step Diff-Instruct student on toy:{Toy}")).LeftJustified());
         if (!File.Exists(modelPath))
         {
-            string note = $"skipped: no teacher at {modelPath} (train one with dk train --data fmnist)";
-            console.MarkupLine(Markup.Escape(note));
-            return new Row(Name, "fmnist", 0, double.NaN, "FD", "—", "—", note);
+            console.MarkupLine(Markup.Escape($"no student at {modelPath}: no row for it"));
+            return null;
         }
+        using var student = ModelFactory.Load(modelPath);
+        student.Model.Eval();
+        var toy = SampleCommand.TrainedToy(student.Metadata)
+            ?? throw new ArgumentException($"{modelPath} does not record a toy as its data; it cannot stand beside the toy:{Toy} teacher");
+        var sampler = SampleCommand.Options(student, null, null, seed, 1024);
+        // The student comes from the committed teacher, not from the one trained above: say so beside its row.
+        string origin = student.Metadata.TryGetValue(DiffInstructDistiller.TeacherKey, out var teacherPath) ? $", distilled from {teacherPath}" : "";
+        console.MarkupLine(Markup.Escape(DiffusionCli.Inv($"sampling {evalSamples} points from {modelPath}{origin} ({sampler.Kind.ToString().ToLowerInvariant()}, {sampler.Nfe} NFE)")));
+        var (report, samples) = ToyEvaluation.Evaluate(student.Net, Edm.FromMetadata(student.Metadata), toy, evalSamples, sampler);
+        string png = Path.Combine(outDir, $"toy-{toy.Name}-diff-instruct.png");
+        string json = Path.Combine(outDir, $"toy-{toy.Name}-diff-instruct.json");
+        ToyScatterPlot.Save(png, samples, ToyEvaluation.DensitySample(toy), toy.Modes.Count > 0 ? toy.Modes : null);
+        File.WriteAllText(json, EvalCommand.Json(modelPath, report, sampler));
+        console.Write(EvalCommand.Table(modelPath, report));
+        console.MarkupLine(Markup.Escape($"wrote {png} and {json}"));
+        string notes = report.Coverage is { } c ? DiffusionCli.Inv($"{c.Covered}/{c.Total} modes, {c.OffModeFraction:P1} off-mode") : "";
+        return WithSpeedUp(new Row("Diff-Instruct student (1 step)", $"toy:{toy.Name}", report.Nfe, report.MsPerSample, "sliced W2",
+            DiffusionCli.Inv($"{report.SlicedWasserstein:F4}"), DiffusionCli.Inv($"{report.Floor:F4}"), notes), teacherRow);
+    }
+
+    /// <summary><paramref name="student"/> with its speed-up over <paramref name="teacher"/> appended to its note, when both were timed.</summary>
+    private static Row WithSpeedUp(Row student, Row teacher) =>
+        double.IsFinite(student.MsPerSample) && double.IsFinite(teacher.MsPerSample) && student.MsPerSample > 0
+            ? student with { Notes = DiffusionCli.Inv($"{(student.Notes.Length > 0 ? student.Notes + "; " : "")}{teacher.MsPerSample / student.MsPerSample:F0}× faster than the teacher") }
+            : student;
+
+    /// <summary>What sampling a Fashion-MNIST model in the quickstart needs: console, output, N, metric classifier, data set, seed.</summary>
+    private sealed record FashionRun(IAnsiConsole Console, string OutDir, int Samples, string ClassifierPath, string DataDir, ulong Seed);
+
+    /// <summary>The Fashion-MNIST teacher's row: its sampled images and scores, or a note when the file is absent.</summary>
+    private static Row FashionTeacher(FashionRun run, string modelPath)
+    {
+        const string Name = "UNet-XS teacher (EDM, Heun)";
+        run.Console.Write(new Rule(Markup.Escape("3. Fashion-MNIST teacher")).LeftJustified());
+        if (File.Exists(modelPath)) return FashionModel(run, Name, "fmnist-teacher", modelPath);
+        string note = $"skipped: no teacher at {modelPath} (train one with dk train --data fmnist)";
+        run.Console.MarkupLine(Markup.Escape(note));
+        return new Row(Name, "fmnist", 0, double.NaN, "FD", "—", "—", note);
+    }
+
+    /// <summary>
+    /// Samples a Fashion-MNIST model at its own default sampler, writes the grid <paramref name="fileStem"/>.png, and
+    /// scores the images when the classifier and the data set are there. Whatever is missing becomes the row's note.
+    /// </summary>
+    private static Row FashionModel(FashionRun run, string name, string fileStem, string modelPath)
+    {
+        var console = run.Console;
+        int n = run.Samples;
         if (n < 2) throw new ArgumentException($"--fmnist-samples {n} must be ≥ 2");
         using var loaded = ModelFactory.Load(modelPath);
         loaded.Model.Eval();
-        var options = SampleCommand.Options(loaded, null, null, seed, 250);
+        var options = SampleCommand.Options(loaded, null, null, run.Seed, 250);
         int crop = SampleCommand.Crop(loaded.Metadata);
         var edm = Edm.FromMetadata(loaded.Metadata);
-        string png = Path.Combine(outDir, "fmnist-teacher.png");
-        string? missing = !File.Exists(classifierPath) ? $"FD skipped: no metric classifier at {classifierPath}"
-            : FashionTestSetMissing(dataDir) is { } why ? $"FD skipped: {why}" : null;
+        string png = Path.Combine(run.OutDir, fileStem + ".png");
+        string? missing = !File.Exists(run.ClassifierPath) ? $"FD skipped: no metric classifier at {run.ClassifierPath}"
+            : FashionTestSetMissing(run.DataDir) is { } why ? $"FD skipped: {why}" : null;
         console.MarkupLine(Markup.Escape(DiffusionCli.Inv($"sampling {n} images from {modelPath} ({options.Kind.ToString().ToLowerInvariant()}, {options.Nfe} NFE)")));
         using var scope = Tensor.Scope();
         if (missing != null)
@@ -138,17 +206,17 @@ internal static class QuickstartCommand
             var result = DiffusionSampler.Generate(loaded.Net, edm, n, options);
             SampleCommand.WriteGrid(png, result.Samples, crop);
             console.MarkupLine(Markup.Escape($"{missing}; wrote {png}"));
-            return new Row(Name, "fmnist", result.Nfe, result.MsPerSample, "FD", "—", "—", DiffusionCli.Inv($"N = {n}; {missing}"));
+            return new Row(name, "fmnist", result.Nfe, result.MsPerSample, "FD", "—", "—", DiffusionCli.Inv($"N = {n}; {missing}"));
         }
-        using var clf = Classifier.Load(classifierPath);
-        var (report, samples) = ImageEvaluation.Evaluate(loaded.Net, edm, DiffusionCli.Evaluator(clf, dataDir), n, options, crop);
+        using var clf = Classifier.Load(run.ClassifierPath);
+        var (report, samples) = ImageEvaluation.Evaluate(loaded.Net, edm, DiffusionCli.Evaluator(clf, run.DataDir), n, options, crop);
         SampleCommand.WriteGrid(png, samples, crop);
-        string json = Path.Combine(outDir, "fmnist-teacher.json");
+        string json = Path.Combine(run.OutDir, fileStem + ".json");
         File.WriteAllText(json, EvalCommand.Json(modelPath, report));
         console.Write(EvalCommand.Table(modelPath, report));
         console.MarkupLine(Markup.Escape($"wrote {png} and {json}"));
         var m = report.Metrics;
-        return new Row(Name, "fmnist", report.Nfe, report.MsPerSample, "FD", DiffusionCli.Inv($"{m.Fd:F3}"), DiffusionCli.Inv($"{report.Floor:F3}"),
+        return new Row(name, "fmnist", report.Nfe, report.MsPerSample, "FD", DiffusionCli.Inv($"{m.Fd:F3}"), DiffusionCli.Inv($"{report.Floor:F3}"),
             DiffusionCli.Inv($"N = {n} (floor at the same N); precision {m.Precision:F2}, recall {m.Recall:F2}, class entropy {m.Classes.NormalisedEntropy:F3}"));
     }
 

@@ -1,3 +1,4 @@
+using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
@@ -32,15 +33,40 @@ public static class ImageEvaluation
     public static (ImageReport Report, Tensor Samples) Evaluate(INoiseNet net, Edm edm, FrechetEvaluator evaluator, int n, SamplerOptions options,
         int crop = 0, bool floor = true, bool precisionRecall = true, Device? device = null)
     {
-        var c = evaluator.Classifier.Config;
-        if (net.SampleShape != new Shape(c.ImageSize, c.ImageSize, c.Channels))
-            throw new ArgumentException($"ImageEvaluation: the model draws samples of shape {net.SampleShape}, the classifier reads [{c.ImageSize}, {c.ImageSize}, {c.Channels}]");
-        if (n < 2) throw new ArgumentException($"ImageEvaluation: {n} samples; the Fréchet distance needs at least 2");
+        CheckShape(net.SampleShape, evaluator, n);
         var result = DiffusionSampler.Generate(net, edm, n, options, device: device);
+        return Score(result, evaluator, options.Kind, options.Guidance, crop, floor, precisionRecall);
+    }
+
+    /// <summary>
+    /// The same protocol for a generator network (a GAN's, or any <see cref="IGenerator"/>): <paramref name="n"/>
+    /// images from latents of Generator(<paramref name="seed"/>) in one evaluation each (balanced labels for
+    /// conditional generators), scored with <paramref name="evaluator"/> after resetting the
+    /// <paramref name="crop"/>-pixel border. Returns the report and the samples (owned by the current scope).
+    /// </summary>
+    public static (ImageReport Report, Tensor Samples) Evaluate(IGenerator generator, FrechetEvaluator evaluator, int n, ulong seed = 0, int batchSize = 500,
+        int crop = 0, bool floor = true, bool precisionRecall = true, Device? device = null)
+    {
+        CheckShape(generator.SampleShape, evaluator, n);
+        var result = GeneratorSampler.Generate(generator, n, seed, batchSize, device: device);
+        return Score(result, evaluator, SamplerKind.Generator, 1, crop, floor, precisionRecall);
+    }
+
+    private static void CheckShape(Shape sampleShape, FrechetEvaluator evaluator, int n)
+    {
+        var c = evaluator.Classifier.Config;
+        if (sampleShape != new Shape(c.ImageSize, c.ImageSize, c.Channels))
+            throw new ArgumentException($"ImageEvaluation: the model draws samples of shape {sampleShape}, the classifier reads [{c.ImageSize}, {c.ImageSize}, {c.Channels}]");
+        if (n < 2) throw new ArgumentException($"ImageEvaluation: {n} samples; the Fréchet distance needs at least 2");
+    }
+
+    private static (ImageReport Report, Tensor Samples) Score(SampleResult result, FrechetEvaluator evaluator, SamplerKind kind, double guidance,
+        int crop, bool floor, bool precisionRecall)
+    {
         var samples = crop > 0 ? ResetBorder(result.Samples, crop) : result.Samples;
         var metrics = evaluator.Evaluate(samples, precisionRecall);
-        double? floorFd = floor ? evaluator.Floor(n) : null;
-        return (new ImageReport(metrics, floorFd, options.Kind, result.Nfe, result.MsPerSample, options.Guidance), samples);
+        double? floorFd = floor ? evaluator.Floor(samples.Shape[0]) : null;
+        return (new ImageReport(metrics, floorFd, kind, result.Nfe, result.MsPerSample, guidance), samples);
     }
 
     /// <summary>

@@ -110,7 +110,7 @@ public sealed partial class EdmTrainer : IDisposable
     /// </summary>
     public TrainResult Run(CancellationToken cancel = default, Action<TrainProgress>? progress = null)
     {
-        using var log = OutDir == null ? null : new TrainingLog(Path.Combine(OutDir, LogFile));
+        using var log = OutDir == null ? null : new TrainingLog(Path.Combine(OutDir, LogFile), Step);
         var session = Stopwatch.StartNew();
         var interval = Stopwatch.StartNew();
         double lossSum = 0, samplesPerSecond = 0;

@@ -11,10 +11,14 @@ public sealed class TrainingLog : IDisposable
 {
     private readonly StreamWriter _writer;
 
-    /// <summary>Opens <paramref name="path"/> for appending.</summary>
-    public TrainingLog(string path)
+    /// <summary>
+    /// Opens <paramref name="path"/> for appending after step <paramref name="continuesAt"/> (the checkpoint a run
+    /// starts or resumes from): lines a killed run wrote past that step are dropped first.
+    /// </summary>
+    public TrainingLog(string path, long continuesAt)
     {
         Path = path;
+        JsonlLogs.DropAfter(path, continuesAt);
         _writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read));
     }
 

@@ -3,6 +3,7 @@ using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Data.Toys;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.DiffInstruct;
+using DiffKernels.Diffusion.Gan;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.IO;
@@ -144,6 +145,12 @@ public class CheckpointLayoutTests
             IDataSource? data = ToyDataSource.IsToySpec(spec) ? ToyDataSource.FromSpec(spec)
                 : Directory.Exists(FashionMnist.DefaultDirectory) ? ImageDataSource.FromSpec(spec) : null;
             if (data == null) continue;
+            if (header.Metadata.GetValueOrDefault(GanTrainer.MethodKey) == GanTrainer.Method)
+            {
+                using var gan = GanTrainer.Resume(path, data);
+                Assert.That(gan.Step, Is.GreaterThan(0), path);
+                continue;
+            }
             using var trainer = EdmTrainer.Resume(path, data);
             Assert.That(trainer.Step, Is.GreaterThan(0), path);
         }

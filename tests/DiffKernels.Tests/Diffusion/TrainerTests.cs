@@ -72,6 +72,22 @@ public class TrainerTests
     }
 
     [Test]
+    public void ResumeAfterAKillDropsTheLogLinesPastTheCheckpoint()
+    {
+        using var dir = new TempDir();
+        using (var b = NewTrainer(Short with { Steps = 20, LogEvery = 5 }, dir.Path)) b.Run();
+        // A run killed after its checkpoint at 20 had logged on to step 30, and a line that is not a step.
+        string logPath = dir.File(EdmTrainer.LogFile);
+        File.AppendAllLines(logPath, ["{\"step\":25,\"loss\":1}", "{\"step\":30,\"loss\":1}", "not json"]);
+        using (var c = EdmTrainer.Resume(dir.File(EdmTrainer.CheckpointFile), new ToyDataSource(GaussianMixtureToy.EightGaussians()), steps: 30)) c.Run();
+        var steps = File.ReadAllLines(logPath).Where(l => l.StartsWith('{'))
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64()).ToArray();
+        Assert.That(steps, Is.EqualTo(new long[] { 5, 10, 15, 20, 25, 30 }));
+        Assert.That(File.ReadAllLines(logPath), Does.Contain("not json"));
+        Assert.That(File.ReadAllLines(logPath).Count(l => l.Contains("\"step\":25,\"loss\":1}")), Is.Zero, "the killed run's line is gone");
+    }
+
+    [Test]
     public void ResumeMayChangeTheBookkeepingButNotTheRun()
     {
         using var dir = new TempDir();

@@ -143,7 +143,7 @@ public sealed partial class DiffInstructDistiller : IDistiller
     /// <inheritdoc/>
     public TrainResult Run(CancellationToken cancel = default, Action<DistillProgress>? progress = null)
     {
-        using var log = OutDir == null ? null : new DistillationLog(Path.Combine(OutDir, LogFile));
+        using var log = OutDir == null ? null : new DistillationLog(Path.Combine(OutDir, LogFile), Step);
         var session = Stopwatch.StartNew();
         var interval = Stopwatch.StartNew();
         double auxSum = 0, gapSum = 0, samplesPerSecond = 0;

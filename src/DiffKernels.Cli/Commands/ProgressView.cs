@@ -1,0 +1,61 @@
+using DiffKernels.Diffusion.Training;
+using Spectre.Console;
+
+namespace DiffKernels.Cli.Commands;
+
+/// <summary>
+/// The progress display every long-running command shares: a Spectre progress bar whose description is the run's
+/// own status line (redrawn at most every 200 ms) on an interactive terminal, otherwise that line with an ETA once
+/// per tenth of the run (logs and redirected output). Warnings print as they come.
+/// </summary>
+internal static class ProgressView
+{
+    /// <summary>Smoothed running value for status lines: non-finite values are skipped, the first one starts it.</summary>
+    public static double Smooth(double smoothed, double value) =>
+        !double.IsFinite(value) ? smoothed : double.IsNaN(smoothed) ? value : 0.98 * smoothed + 0.02 * value;
+
+    /// <summary>A warning handler that prints each warning on its own line.</summary>
+    public static Action<string> Warnings(IAnsiConsole console) =>
+        message => console.MarkupLine($"[yellow]warning:[/] {Markup.Escape(message)}");
+
+    /// <summary>
+    /// Calls <paramref name="run"/> with a progress callback that shows <paramref name="describe"/>'s line for each
+    /// report; <paramref name="step"/> and <paramref name="totalSteps"/> are where the run starts and ends.
+    /// </summary>
+    public static TrainResult Run<TProgress>(IAnsiConsole console, long step, long totalSteps,
+        Func<Action<TProgress>, TrainResult> run, Func<TProgress, (long Step, string Line, TimeSpan Eta)> describe)
+    {
+        if (!console.Profile.Capabilities.Interactive)
+        {
+            long every = Math.Max(1, (totalSteps - step) / 10);
+            return run(p =>
+            {
+                var (at, line, eta) = describe(p);
+                if (at % every == 0 || at == totalSteps)
+                    console.WriteLine(DiffusionCli.Inv($@"{line}  eta {eta:hh\:mm\:ss}"));
+            });
+        }
+
+        TrainResult? result = null;
+        console.Progress()
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("starting", maxValue: totalSteps);
+                task.Value = step;
+                var lastDraw = DateTime.MinValue;
+                result = run(p =>
+                {
+                    var (at, line, _) = describe(p);
+                    task.Value = at;
+                    if (DateTime.UtcNow - lastDraw > TimeSpan.FromMilliseconds(200) || at == totalSteps)
+                    {
+                        task.Description = Markup.Escape(line);
+                        lastDraw = DateTime.UtcNow;
+                    }
+                });
+            });
+        return result!;
+    }
+}

@@ -1,0 +1,137 @@
+using System.Text.Json;
+using DiffKernels.Diffusion.Evaluation;
+using DiffKernels.Diffusion.Gan;
+using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Sampling;
+using DiffKernels.Diffusion.Training;
+using DiffKernels.Nn;
+using DiffKernels.Ops;
+using DiffKernels.Random;
+using DiffKernels.Tensors;
+using DiffKernels.Tests.IO;
+
+namespace DiffKernels.Tests.Gan;
+
+public class GanTrainerTests
+{
+    private static GanTrainer NewTrainer(GanOptions options, string? outDir = null, int classes = 0, IDataSource? data = null) =>
+        new(new GanGenerator(GanModelTests.Tiny(classes), new Generator(1)), new GanDiscriminator(GanModelTests.Tiny(classes), new Generator(2)),
+            data ?? new TwoLevelImages(), options, outDir);
+
+    private static double Softplus(double v) => Math.Log(1 + Math.Exp(v));
+
+    [Test]
+    public void LossesMatchTheLogisticFormulas()
+    {
+        using var scope = Tensor.Scope();
+        var real = Tensor.FromSpan([2f, -1f], [2]);
+        var fake = Tensor.FromSpan([0.5f, -3f], [2]);
+        double d = (Softplus(-2) + Softplus(1)) / 2 + (Softplus(0.5) + Softplus(-3)) / 2;
+        double g = (Softplus(-0.5) + Softplus(3)) / 2;
+        Assert.That(F.GanDiscriminatorLoss(real, fake).Item(), Is.EqualTo(d).Within(1e-6));
+        Assert.That(F.GanGeneratorLoss(fake).Item(), Is.EqualTo(g).Within(1e-6));
+    }
+
+    [TestCase(0)]
+    [TestCase(2)]
+    public void AZeroDiscriminatorGivesTwoLn2AndLn2OnTheFirstIteration(int classes)
+    {
+        // Every logit of an all-zero discriminator is 0, whatever the images and labels: D loss 2·ln 2, G loss ln 2.
+        using var t = NewTrainer(new GanOptions { Steps = 1, BatchSize = 8, CheckpointEvery = 0 }, classes: classes);
+        foreach (var p in t.Discriminator.Parameters()) Init.Zeros(p);
+        GanProgress first = default;
+        t.Run(progress: p => first = p);
+        Assert.That(first.DiscriminatorLoss, Is.EqualTo(2 * Math.Log(2)).Within(1e-6));
+        Assert.That(first.GeneratorLoss, Is.EqualTo(Math.Log(2)).Within(1e-6));
+        Assert.That((first.Step, first.Skipped), Is.EqualTo((1L, 0L)));
+    }
+
+    [Test]
+    public void AShortRunMovesTheGeneratorOntoATwoLevelImageDistribution()
+    {
+        var data = TwoLevelImages.Sample(512, 7);
+        using var t = NewTrainer(new GanOptions { Steps = 300, BatchSize = 32, GeneratorLr = 2e-3f, DiscriminatorLr = 2e-3f, EmaHalfLifeSamples = 500, CheckpointEvery = 0, Seed = 4 });
+        double Sw()
+        {
+            using var scope = Tensor.Scope();
+            return ToyMetrics.SlicedWasserstein(t.SampleEma(512, 5).ToArray(), data, dim: 64, seed: 9);
+        }
+        double before = Sw();
+        t.Run();
+        double after = Sw();
+        TestContext.Out.WriteLine($"sliced Wasserstein to the data {before:F4} → {after:F4}");
+        Assert.That(after, Is.LessThan(before / 3), $"sliced Wasserstein {before} → {after}");
+    }
+
+    private static IEnumerable<(double D, double G)> Losses(string log) =>
+        File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement)
+            .Select(e => (e.GetProperty("d_loss").GetDouble(), e.GetProperty("g_loss").GetDouble()));
+
+    private static float[] State(GanTrainer t) =>
+        t.EmaWeights.Values.Concat(t.Generator.StateDict().Values).Concat(t.Discriminator.StateDict().Values).SelectMany(v => v.ToArray()).ToArray();
+
+    [Test]
+    public void AResumedRunContinuesTheUninterruptedOneBitForBit()
+    {
+        using var dir = new TempDir();
+        var options = new GanOptions { Steps = 6, BatchSize = 8, LogEvery = 1, CheckpointEvery = 3, PreviewSamples = 4, Seed = 2 };
+        float[] whole;
+        using (var t = NewTrainer(options, dir.File("whole"), classes: 2)) { t.Run(); whole = State(t); }
+        using (var t = NewTrainer(options with { Steps = 3 }, dir.File("split"), classes: 2)) t.Run();
+        string checkpoint = Path.Combine(dir.File("split"), GanTrainer.CheckpointFile);
+        using (var t = GanTrainer.Resume(checkpoint, new TwoLevelImages(), steps: 6))
+        {
+            Assert.That(t.Step, Is.EqualTo(3));
+            t.Run();
+            Assert.That(State(t), Is.EqualTo(whole));
+        }
+        Assert.That(Losses(dir.File("split/log.jsonl")), Is.EqualTo(Losses(dir.File("whole/log.jsonl"))));
+        Assert.That(Directory.GetFiles(dir.File("split")).Select(Path.GetFileName).Order(StringComparer.Ordinal),
+            Is.EqualTo(new[] { "gan.safetensors", "log.jsonl", "samples-0000003.png", "samples-0000006.png" }));
+        Assert.That(() => GanTrainer.Resume(checkpoint, new TwoLevelImages(poison: true)), Throws.ArgumentException.With.Message.Contains("resume on the same data"));
+        Assert.That(() => GanTrainer.Resume(checkpoint, new TwoLevelImages(), steps: 2), Throws.ArgumentException.With.Message.Contains("already at step 6"));
+    }
+
+    [Test]
+    public void TheCheckpointSamplesLikeTheEmaAndStoresTheDiscriminatorOihw()
+    {
+        using var dir = new TempDir();
+        using var t = NewTrainer(new GanOptions { Steps = 2, BatchSize = 4, CheckpointEvery = 0, PreviewSamples = 0 }, dir.Path, classes: 2);
+        t.Run();
+        string path = Path.Combine(dir.Path, GanTrainer.CheckpointFile);
+        using var scope = Tensor.Scope();
+        using var loaded = ModelFactory.Load(path);
+        var generator = (GanGenerator)loaded.Model;
+        var fromFile = GeneratorSampler.Generate(generator, 6, seed: 3).Samples.ToArray();
+        Assert.That(fromFile, Is.EqualTo(t.SampleEma(6, 3).ToArray()));
+        var file = DiffKernels.IO.SafeTensors.Load(path);
+        var conv = t.Discriminator.Stages[1].Weight;
+        Assert.That(file.Tensors["train.disc.stages.1.weight"].Shape, Is.EqualTo(new Shape(conv.Shape[0], conv.Shape[3], conv.Shape[1], conv.Shape[2])));
+        Assert.That(loaded.Metadata["sampler"], Is.EqualTo("generator"));
+        Assert.That(loaded.Metadata["train.data"], Is.EqualTo("two-level"));
+    }
+
+    [Test]
+    public void NonFiniteLossesAreSkippedWithAWarningAndTooManyStopTheRun()
+    {
+        using var t = NewTrainer(new GanOptions { Steps = 10, BatchSize = 4, CheckpointEvery = 0, MaxConsecutiveSkips = 2 }, data: new TwoLevelImages(poison: true));
+        var warnings = new List<string>();
+        t.OnWarning = warnings.Add;
+        Assert.That(() => t.Run(), Throws.TypeOf<TrainingDivergedException>().With.Message.Contains("3 consecutive iterations"));
+        Assert.That(warnings, Has.Count.EqualTo(3));
+        Assert.That(warnings[0], Does.StartWith("step 1: discriminator: non-finite loss"));
+        Assert.That(t.Skipped, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void MismatchedNetworksOrDataAreRejected()
+    {
+        using var g = new GanGenerator(GanModelTests.Tiny(2), new Generator(1));
+        using var d = new GanDiscriminator(GanModelTests.Tiny(), new Generator(2));
+        Assert.That(() => new GanTrainer(g, d, new TwoLevelImages(), new GanOptions()), Throws.ArgumentException.With.Message.Contains("disagree"));
+        using var d3 = new GanDiscriminator(GanModelTests.Tiny(3), new Generator(2));
+        using var g3 = new GanGenerator(GanModelTests.Tiny(3), new Generator(1));
+        Assert.That(() => new GanTrainer(g3, d3, new TwoLevelImages(), new GanOptions()), Throws.ArgumentException.With.Message.Contains("has 2"));
+        Assert.That(() => new GanOptions { BatchSize = 0 }.Validate(), Throws.ArgumentException.With.Message.StartsWith("train-gan: batch size 0"));
+    }
+}
