@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.Ops;
@@ -20,13 +18,13 @@ namespace DiffKernels.Diffusion.Gan;
 /// its own names with its sampling metadata, so it samples directly, plus everything a bit-exact resume needs),
 /// a JSONL log and preview grids. The trainer owns both networks and disposes them.
 /// </summary>
-public sealed partial class GanTrainer : IDisposable
+public sealed partial class GanTrainer : ILoopedRun, IDisposable
 {
     /// <summary>The checkpoint written in the output directory.</summary>
     public const string CheckpointFile = "gan.safetensors";
 
     /// <summary>The JSONL log written in the output directory.</summary>
-    public const string LogFile = "log.jsonl";
+    public const string LogFile = RunLoop.LogFile;
 
     // A fixed odd constant keys the latent stream apart from the data stream of the same seed.
     private const ulong NoiseKey = 0x9E3779B97F4A7C15UL;
@@ -108,55 +106,19 @@ public sealed partial class GanTrainer : IDisposable
     /// iteration: the run then saves a checkpoint and returns with Interrupted set. Throws
     /// <see cref="TrainingDivergedException"/> after too many consecutive iterations with a skipped update.
     /// </summary>
-    public TrainResult Run(CancellationToken cancel = default, Action<GanProgress>? progress = null)
-    {
-        using var log = OutDir == null ? null : new DistillationLog(Path.Combine(OutDir, LogFile), Step);
-        var session = Stopwatch.StartNew();
-        var interval = Stopwatch.StartNew();
-        double dSum = 0, gSum = 0, samplesPerSecond = 0;
-        int dCount = 0, gCount = 0, intervalSteps = 0;
-        long savedAt = -1;
-        while (Step < Options.Steps)
-        {
-            if (cancel.IsCancellationRequested)
+    public TrainResult Run(CancellationToken cancel = default, Action<GanProgress>? progress = null) =>
+        RunLoop.Run(this, new RunSchedule(Options.Steps, Options.BatchSize, Options.LogEvery, Options.CheckpointEvery, Options.PreviewSamples), cancel,
+            log =>
             {
-                SaveCheckpointToOutDir();
-                return new TrainResult(Step, true, CheckpointPath, Skipped);
-            }
-            var (dLoss, gLoss) = Iterate(log);
-            Step++;
-            intervalSteps++;
-            if (double.IsFinite(dLoss)) { dSum += dLoss; dCount++; }
-            if (double.IsFinite(gLoss)) { gSum += gLoss; gCount++; }
-            double seconds = interval.Elapsed.TotalSeconds;
-            if (seconds > 0) samplesPerSecond = intervalSteps * (double)Options.BatchSize / seconds;
-            progress?.Invoke(new GanProgress(Step, Options.Steps, dLoss, gLoss, samplesPerSecond, session.Elapsed, Skipped));
-            if (Step % Options.LogEvery == 0 || Step == Options.Steps)
-            {
-                log?.Metrics(Step,
-                [
-                    ("d_loss", dCount > 0 ? dSum / dCount : null),
-                    ("g_loss", gCount > 0 ? gSum / gCount : null),
-                    ("samples_per_s", Math.Round(samplesPerSecond, 1)),
-                    ("skipped", Skipped),
-                    ("elapsed_s", Math.Round(session.Elapsed.TotalSeconds, 3)),
-                ]);
-                dSum = gSum = 0;
-                dCount = gCount = intervalSteps = 0;
-                interval.Restart();
-            }
-            if (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0)
-            {
-                SaveCheckpointToOutDir();
-                savedAt = Step;
-            }
-        }
-        if (savedAt != Step) SaveCheckpointToOutDir();
-        return new TrainResult(Step, false, CheckpointPath, Skipped);
-    }
+                var (dLoss, gLoss) = Iterate(log);
+                Step++;
+                return [dLoss, gLoss];
+            },
+            progress == null ? null : (v, samplesPerSecond, elapsed) => progress(new GanProgress(Step, Options.Steps, v[0], v[1], samplesPerSecond, elapsed, Skipped)),
+            (means, samplesPerSecond, elapsed) => new (string, double?)[] { ("d_loss", means[0]), ("g_loss", means[1]) }.Concat(RunLoop.Tail(this, samplesPerSecond, elapsed)));
 
     /// <summary>One discriminator update, one generator update and the EMA; returns both losses (before their updates).</summary>
-    private (double DLoss, double GLoss) Iterate(DistillationLog? log)
+    private (double DLoss, double GLoss) Iterate(RunLog? log)
     {
         var problems = new List<string>();
         double dLoss, gLoss;
@@ -231,13 +193,6 @@ public sealed partial class GanTrainer : IDisposable
         var u = _noiseGen.Uniform([Options.BatchSize], Device.Cpu).ToArray();
         var labels = u.Select(v => (float)Math.Min((int)(v * Generator.NumClasses), Generator.NumClasses - 1)).ToArray();
         return (z, Tensor.FromSpan(labels, [Options.BatchSize], _device));
-    }
-
-    private void SaveCheckpointToOutDir()
-    {
-        if (CheckpointPath is not { } path) return;
-        SaveCheckpoint(path);
-        if (Options.PreviewSamples > 0) WritePreview(Path.Combine(OutDir!, $"samples-{Step:D7}.png"));
     }
 
     private static string Invariant(IFormattable v) => v.ToString(null, CultureInfo.InvariantCulture);

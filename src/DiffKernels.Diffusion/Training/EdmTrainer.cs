@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Schedules;
@@ -18,13 +17,13 @@ namespace DiffKernels.Diffusion.Training;
 /// a JSONL log and preview images. Resuming from a checkpoint reproduces the uninterrupted run bit for bit.
 /// The trainer owns the model and disposes it.
 /// </summary>
-public sealed partial class EdmTrainer : IDisposable
+public sealed partial class EdmTrainer : ILoopedRun, IDisposable
 {
     /// <summary>The checkpoint written in the output directory.</summary>
     public const string CheckpointFile = "model.safetensors";
 
     /// <summary>The JSONL log written in the output directory.</summary>
-    public const string LogFile = "log.jsonl";
+    public const string LogFile = RunLoop.LogFile;
 
     // A fixed odd constant keys the noise stream apart from the data stream of the same seed.
     private const ulong NoiseKey = 0x9E3779B97F4A7C15UL;
@@ -110,50 +109,20 @@ public sealed partial class EdmTrainer : IDisposable
     /// </summary>
     public TrainResult Run(CancellationToken cancel = default, Action<TrainProgress>? progress = null)
     {
-        using var log = OutDir == null ? null : new TrainingLog(Path.Combine(OutDir, LogFile), Step);
-        var session = Stopwatch.StartNew();
-        var interval = Stopwatch.StartNew();
-        double lossSum = 0, samplesPerSecond = 0;
-        int lossCount = 0, intervalSteps = 0;
-        long savedAt = -1;
-        while (Step < Options.Steps)
-        {
-            if (cancel.IsCancellationRequested)
+        float loss = 0, lr = 0;
+        return RunLoop.Run(this, new RunSchedule(Options.Steps, Options.BatchSize, Options.LogEvery, Options.CheckpointEvery, Options.PreviewSamples), cancel,
+            log =>
             {
-                SaveCheckpointToOutDir();
-                return new TrainResult(Step, true, CheckpointPath, Skipped);
-            }
-            var (loss, lr, skipped) = TrainStep(log);
-            Step++;
-            intervalSteps++;
-            if (!skipped)
-            {
-                lossSum += loss;
-                lossCount++;
-            }
-            double seconds = interval.Elapsed.TotalSeconds;
-            if (seconds > 0) samplesPerSecond = intervalSteps * (double)Options.BatchSize / seconds;
-            progress?.Invoke(new TrainProgress(Step, Options.Steps, loss, lr, samplesPerSecond, session.Elapsed, Skipped));
-            if (Step % Options.LogEvery == 0 || Step == Options.Steps)
-            {
-                log?.Metrics(Step, lossCount > 0 ? lossSum / lossCount : null, lr, samplesPerSecond, Skipped, session.Elapsed.TotalSeconds);
-                lossSum = 0;
-                lossCount = 0;
-                intervalSteps = 0;
-                interval.Restart();
-            }
-            if (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0)
-            {
-                SaveCheckpointToOutDir();
-                savedAt = Step;
-            }
-        }
-        if (savedAt != Step) SaveCheckpointToOutDir();
-        return new TrainResult(Step, false, CheckpointPath, Skipped);
+                (loss, lr, bool skipped) = TrainStep(log);
+                Step++;
+                return [skipped ? double.NaN : loss];
+            },
+            progress == null ? null : (_, samplesPerSecond, elapsed) => progress(new TrainProgress(Step, Options.Steps, loss, lr, samplesPerSecond, elapsed, Skipped)),
+            (means, samplesPerSecond, elapsed) => new (string, double?)[] { ("loss", means[0]), ("lr", RunLoop.Shortest(lr)) }.Concat(RunLoop.Tail(this, samplesPerSecond, elapsed)));
     }
 
     /// <summary>One optimiser step; returns its loss, its learning rate and whether it was skipped.</summary>
-    private (float Loss, float Lr, bool Skipped) TrainStep(TrainingLog? log)
+    private (float Loss, float Lr, bool Skipped) TrainStep(RunLog? log)
     {
         using var scope = Tensor.Scope();
         var batch = Data.Batch(Step, Options.BatchSize, _dataGen, _device);
@@ -205,13 +174,6 @@ public sealed partial class EdmTrainer : IDisposable
         for (int i = 0; i < values.Length; i++)
             if (u[i] < Options.LabelDropout) values[i] = -1;
         return Tensor.FromSpan(values, labels.Shape, _device);
-    }
-
-    private void SaveCheckpointToOutDir()
-    {
-        if (CheckpointPath is not { } path) return;
-        SaveCheckpoint(path);
-        if (Options.PreviewSamples > 0) WritePreview(Path.Combine(OutDir!, $"samples-{Step:D7}.png"));
     }
 
     /// <summary>Releases the model, the optimiser state and the EMA.</summary>

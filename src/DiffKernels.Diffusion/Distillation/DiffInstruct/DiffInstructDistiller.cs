@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Models;
@@ -21,13 +20,13 @@ namespace DiffKernels.Diffusion.Distillation.DiffInstruct;
 /// sampling metadata, so it loads and samples directly, plus everything a bit-exact resume needs), a JSONL log
 /// and previews. The distiller owns the teacher, the generator and the auxiliary network and disposes them.
 /// </summary>
-public sealed partial class DiffInstructDistiller : IDistiller
+public sealed partial class DiffInstructDistiller : IDistiller, ILoopedRun
 {
     /// <summary>The checkpoint written in the output directory.</summary>
     public const string CheckpointFile = "student.safetensors";
 
     /// <summary>The JSONL log written in the output directory.</summary>
-    public const string LogFile = "log.jsonl";
+    public const string LogFile = RunLoop.LogFile;
 
     private readonly INoiseNet _auxNet;
     private readonly Adam _generatorAdam;
@@ -141,57 +140,23 @@ public sealed partial class DiffInstructDistiller : IDistiller
     public string? CheckpointPath => OutDir == null ? null : Path.Combine(OutDir, CheckpointFile);
 
     /// <inheritdoc/>
-    public TrainResult Run(CancellationToken cancel = default, Action<DistillProgress>? progress = null)
-    {
-        using var log = OutDir == null ? null : new DistillationLog(Path.Combine(OutDir, LogFile), Step);
-        var session = Stopwatch.StartNew();
-        var interval = Stopwatch.StartNew();
-        double auxSum = 0, gapSum = 0, samplesPerSecond = 0;
-        int auxCount = 0, gapCount = 0, intervalSteps = 0;
-        long savedAt = -1;
-        while (Step < Options.Steps)
-        {
-            if (cancel.IsCancellationRequested)
+    public TrainResult Run(CancellationToken cancel = default, Action<DistillProgress>? progress = null) =>
+        RunLoop.Run(this, new RunSchedule(Options.Steps, Options.BatchSize, Options.LogEvery, Options.CheckpointEvery, Options.PreviewSamples), cancel,
+            log =>
             {
-                SaveCheckpointToOutDir();
-                return new TrainResult(Step, true, CheckpointPath, Skipped);
-            }
-            var (auxLoss, gap) = Iterate(log);
-            Step++;
-            intervalSteps++;
-            if (double.IsFinite(auxLoss)) { auxSum += auxLoss; auxCount++; }
-            if (double.IsFinite(gap)) { gapSum += gap; gapCount++; }
-            double seconds = interval.Elapsed.TotalSeconds;
-            if (seconds > 0) samplesPerSecond = intervalSteps * (double)Options.BatchSize / seconds;
-            progress?.Invoke(new DistillProgress(Step, Options.Steps, auxLoss, gap, samplesPerSecond, session.Elapsed, Skipped));
-            if (Step % Options.LogEvery == 0 || Step == Options.Steps)
+                var (auxLoss, gap) = Iterate(log);
+                Step++;
+                return [auxLoss, gap];
+            },
+            progress == null ? null : (v, samplesPerSecond, elapsed) => progress(new DistillProgress(Step, Options.Steps, v[0], v[1], samplesPerSecond, elapsed, Skipped)),
+            (means, samplesPerSecond, elapsed) => new (string, double?)[]
             {
-                log?.Metrics(Step,
-                [
-                    ("aux_loss", auxCount > 0 ? auxSum / auxCount : null),
-                    ("score_gap", gapCount > 0 ? gapSum / gapCount : null),
-                    ("lr_generator", Shortest(Options.GeneratorLr)),
-                    ("lr_auxiliary", Shortest(Options.AuxiliaryLr)),
-                    ("samples_per_s", Math.Round(samplesPerSecond, 1)),
-                    ("skipped", Skipped),
-                    ("elapsed_s", Math.Round(session.Elapsed.TotalSeconds, 3)),
-                ]);
-                auxSum = gapSum = 0;
-                auxCount = gapCount = intervalSteps = 0;
-                interval.Restart();
-            }
-            if (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0)
-            {
-                SaveCheckpointToOutDir();
-                savedAt = Step;
-            }
-        }
-        if (savedAt != Step) SaveCheckpointToOutDir();
-        return new TrainResult(Step, false, CheckpointPath, Skipped);
-    }
+                ("aux_loss", means[0]), ("score_gap", means[1]),
+                ("lr_generator", RunLoop.Shortest(Options.GeneratorLr)), ("lr_auxiliary", RunLoop.Shortest(Options.AuxiliaryLr)),
+            }.Concat(RunLoop.Tail(this, samplesPerSecond, elapsed)));
 
     /// <summary>One auxiliary update, one generator update and the EMA; returns the auxiliary loss and the score gap.</summary>
-    private (double AuxLoss, double Gap) Iterate(DistillationLog? log)
+    private (double AuxLoss, double Gap) Iterate(RunLog? log)
     {
         var problems = new List<string>();
         double auxLoss, gap;
@@ -262,16 +227,6 @@ public sealed partial class DiffInstructDistiller : IDistiller
         var labels = u.Select(v => (float)Math.Min((int)(v * Generator.NumClasses), Generator.NumClasses - 1)).ToArray();
         return (z, Tensor.FromSpan(labels, [Options.BatchSize], _device));
     }
-
-    private void SaveCheckpointToOutDir()
-    {
-        if (CheckpointPath is not { } path) return;
-        SaveCheckpoint(path);
-        if (Options.PreviewSamples > 0) WritePreview(Path.Combine(OutDir!, $"samples-{Step:D7}.png"));
-    }
-
-    /// <summary>A float as the double with the same shortest decimal form (3e-4, not 3.0000001e-4), for the log.</summary>
-    private static double Shortest(float v) => double.Parse(v.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
     private static string Invariant(IFormattable v) => v.ToString(null, CultureInfo.InvariantCulture);
 
