@@ -54,7 +54,7 @@ public static class DiffusionSampler
                 int len = Math.Min(options.BatchSize, n - start);
                 var x = F.MulScalar(F.Narrow(noise, 0, start, len), (float)grid[0]);
                 var chunkLabels = labels == null ? null : Tensor.FromSpan(labels.AsSpan(start, len), [len], device);
-                Denoiser d = (xi, sigma) => edm.GuidedDenoise(net, xi, sigma, chunkLabels, options.Guidance);
+                Denoiser d = (xi, sigma) => EvaluationSlices.Evaluate(xi, chunkLabels, (xs, ls) => edm.GuidedDenoise(net, xs, sigma, ls, options.Guidance));
                 int chunkNfe = 0;
                 chunks.Add(options.Kind == SamplerKind.Heun
                     ? OdeSampler.Heun(d, x, grid, ref chunkNfe)

@@ -37,7 +37,7 @@ public static class GeneratorSampler
             {
                 int len = Math.Min(batchSize, n - start);
                 var chunkLabels = labels == null ? null : Tensor.FromSpan(labels.AsSpan(start, len), [len], device);
-                chunks.Add(generator.Generate(F.Narrow(latents, 0, start, len), chunkLabels));
+                chunks.Add(EvaluationSlices.Evaluate(F.Narrow(latents, 0, start, len), chunkLabels, generator.Generate));
             }
             result = (chunks.Count == 1 ? F.Copy(chunks[0]) : F.Concat(chunks, 0)).Keep();
         }
