@@ -20,8 +20,8 @@ internal static class DistillDiffInstructCommand
         var teacher = new Option<string?>("--teacher") { Description = "The teacher checkpoint (on --resume: default the recorded one; it must be the same file)" };
         var steps = new Option<int>("--steps") { Description = "Iterations: one auxiliary and one generator update each (on --resume: the new total)", DefaultValueFactory = _ => defaults.Steps };
         var batch = new Option<int>("--batch") { Description = "Generator samples per update", DefaultValueFactory = _ => defaults.BatchSize };
-        var lr = new Option<float>("--lr") { Description = "Adam learning rate of the generator (images: 1e-5 at batch 128)", DefaultValueFactory = _ => defaults.GeneratorLr };
-        var lrAux = new Option<float?>("--lr-aux") { Description = "Adam learning rate of the auxiliary denoiser (default: --lr)" };
+        var lr = new Option<float>("--lr") { Description = "Adam learning rate of the generator (images: 1e-5 at batch 128; on --resume: the rate from here on)", DefaultValueFactory = _ => defaults.GeneratorLr };
+        var lrAux = new Option<float?>("--lr-aux") { Description = "Adam learning rate of the auxiliary denoiser (default: --lr; on --resume: the rate from here on, unchanged when not given)" };
         var generatorPath = new Option<string?>("--generator") { Description = "Refine this generator checkpoint (e.g. from dk train-gan) instead of a one-step copy of the teacher" };
         var sigmaInit = new Option<double>("--sigma-init") { Description = "Noise level the one-step generator denoises from, at training and sampling", DefaultValueFactory = _ => OneStepGenerator.DefaultSigmaInit };
         var emaHalfLife = new Option<double>("--ema-half-life") { Description = "EMA half-life of the generator in generated samples", DefaultValueFactory = _ => defaults.EmaHalfLifeSamples };
@@ -35,7 +35,7 @@ internal static class DistillDiffInstructCommand
         {
             teacher, generatorPath, steps, batch, lr, lrAux, sigmaInit, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume,
         };
-        Option[] fixedOnResume = [generatorPath, batch, lr, lrAux, sigmaInit, emaHalfLife, seed, checkpointEvery, logEvery, preview];
+        Option[] fixedOnResume = [generatorPath, batch, sigmaInit, emaHalfLife, seed];
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
@@ -46,17 +46,25 @@ internal static class DistillDiffInstructCommand
                 string? teacherPath = parseResult.GetValue(teacher);
                 if (teacherPath != null && !File.Exists(teacherPath)) throw new ArgumentException($"teacher {teacherPath} does not exist");
                 DiffInstructDistiller distiller;
+                bool Given(Option o) => parseResult.GetResult(o) is { Implicit: false };
                 if (parseResult.GetValue(resume))
                 {
                     var given = fixedOnResume.Where(o => parseResult.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
                     if (given.Count > 0)
-                        throw new ArgumentException($"on --resume the run keeps its settings; only --steps (and --teacher, if the file moved) may change (remove {string.Join(", ", given)})");
+                        throw new ArgumentException($"on --resume the run keeps its settings; only --steps, --lr, --lr-aux, --checkpoint-every, --log-every, --preview (and --teacher, if the file moved) may change (remove {string.Join(", ", given)})");
                     if (!File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: {checkpoint} does not exist");
                     int? total = parseResult.GetResult(steps) is { Implicit: false } ? parseResult.GetValue(steps) : null;
                     var frozen = teacherPath == null ? null : FrozenTeacher.Load(teacherPath);
                     try
                     {
-                        distiller = DiffInstructDistiller.Resume(checkpoint, frozen, total, outDir);
+                        distiller = DiffInstructDistiller.Resume(checkpoint, frozen, total, outDir, changes: o => o with
+                        {
+                            GeneratorLr = Given(lr) ? parseResult.GetValue(lr) : o.GeneratorLr,
+                            AuxiliaryLr = Given(lrAux) ? parseResult.GetValue(lrAux)!.Value : o.AuxiliaryLr,
+                            CheckpointEvery = Given(checkpointEvery) ? parseResult.GetValue(checkpointEvery) : o.CheckpointEvery,
+                            LogEvery = Given(logEvery) ? parseResult.GetValue(logEvery) : o.LogEvery,
+                            PreviewSamples = Given(preview) ? parseResult.GetValue(preview) : o.PreviewSamples,
+                        });
                     }
                     catch
                     {

@@ -242,6 +242,42 @@ public class DiffInstructDistillerTests
         Assert.That(Assert.Throws<ArgumentException>(() => DiffInstructDistiller.Resume(checkpoint))!.Message, Does.Contain("does not exist"));
     }
 
+    [Test]
+    public void AResumedRunMayChangeItsLearningRatesButNotItsRecipe()
+    {
+        using var dir = new TempDir();
+        string teacher = SaveTeacher(dir);
+        string run = dir.File("run");
+        using (var d = DiffInstructDistiller.FromTeacher(FrozenTeacher.Load(teacher), Short with { Steps = 3, LogEvery = 1 }, outDir: run)) d.Run();
+        string checkpoint = Path.Combine(run, DiffInstructDistiller.CheckpointFile);
+        string log = Path.Combine(run, DiffInstructDistiller.LogFile);
+        Assert.That(Assert.Throws<ArgumentException>(() => DiffInstructDistiller.Resume(checkpoint, steps: 6, changes: o => o with { BatchSize = o.BatchSize * 2 }))!.Message,
+            Does.Contain("only the step count"));
+        Assert.Throws<ArgumentException>(() => DiffInstructDistiller.Resume(checkpoint, steps: 6, changes: o => o with { GeneratorLr = -1 }));
+
+        float[] start, unchanged;
+        using (var a = DiffInstructDistiller.Resume(checkpoint, steps: 6, outDir: dir.File("same")))
+        {
+            start = Weights(a.Generator.Module.StateDict());
+            a.Run();
+            unchanged = Weights(a.Generator.Module.StateDict());
+        }
+        using (var c = DiffInstructDistiller.Resume(checkpoint, steps: 6, changes: o => o with { GeneratorLr = 1e-6f, AuxiliaryLr = 2.5e-4f }))
+        {
+            Assert.That((c.Options.GeneratorLr, c.Options.AuxiliaryLr, c.Options.BatchSize), Is.EqualTo((1e-6f, 2.5e-4f, Short.BatchSize)));
+            c.Run();
+            // At 1e-6 instead of 1e-3 the generator barely moves: the new rate took effect.
+            double Moved(float[] w) => w.Zip(start, (x, y) => (double)Math.Abs(x - y)).Max();
+            Assert.That(Moved(Weights(c.Generator.Module.StateDict())), Is.LessThan(Moved(unchanged) / 100));
+        }
+        var lines = File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.That(lines.Select(l => l.GetProperty("step").GetInt64()), Is.EqualTo(new long[] { 1, 2, 3, 4, 5, 6 }));
+        Assert.That(lines.Select(l => l.GetProperty("lr_auxiliary").GetDouble()), Is.EqualTo(new[] { 1e-3, 1e-3, 1e-3, 2.5e-4, 2.5e-4, 2.5e-4 }),
+            "the log shows the rates of every line");
+        using var again = DiffInstructDistiller.Resume(checkpoint);
+        Assert.That(again.Options.AuxiliaryLr, Is.EqualTo(2.5e-4f), "the new rates are saved with the run");
+    }
+
     /// <summary>A teacher that answers NaN on chosen calls (1-based) and the wrapped Mlp otherwise.</summary>
     private sealed class PoisonedTeacher(Mlp inner, params int[] badCalls) : INoiseNet
     {

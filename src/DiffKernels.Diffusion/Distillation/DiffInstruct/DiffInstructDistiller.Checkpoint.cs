@@ -75,10 +75,13 @@ public sealed partial class DiffInstructDistiller
     /// <summary>
     /// Continues the run saved in <paramref name="checkpoint"/>. The teacher is <paramref name="teacher"/> when
     /// given (it must hash like the recorded one, and then belongs to the distiller), else the recorded file.
-    /// Only the total number of iterations may change (<paramref name="steps"/>); everything else comes from the
+    /// Only the total number of iterations (<paramref name="steps"/>) and what <paramref name="changes"/> may alter
+    /// change: the checkpoint and log intervals, the preview size and the two learning rates (a run continued at
+    /// lower rates keeps its Adam moments; its log shows the rates of every line). Everything else comes from the
     /// checkpoint. Output goes to <paramref name="outDir"/> (default: the checkpoint's directory).
     /// </summary>
-    public static DiffInstructDistiller Resume(string checkpoint, FrozenTeacher? teacher = null, int? steps = null, string? outDir = null, Device? device = null)
+    public static DiffInstructDistiller Resume(string checkpoint, FrozenTeacher? teacher = null, int? steps = null, string? outDir = null, Device? device = null,
+        Func<DiffInstructOptions, DiffInstructOptions>? changes = null)
     {
         var header = SafeTensors.ReadHeader(checkpoint);
         string Meta(string key) => header.Metadata.TryGetValue(key, out var v) ? v
@@ -87,6 +90,18 @@ public sealed partial class DiffInstructDistiller
             throw new ArgumentException($"{checkpoint}: written by '{Meta(MethodKey)}', not {Method}");
         var options = DiffInstructOptions.FromJson(Meta(OptionsKey));
         if (steps is { } s) options = options with { Steps = s };
+        if (changes != null)
+        {
+            var changed = changes(options);
+            if (changed with
+                {
+                    CheckpointEvery = options.CheckpointEvery, LogEvery = options.LogEvery, PreviewSamples = options.PreviewSamples,
+                    GeneratorLr = options.GeneratorLr, AuxiliaryLr = options.AuxiliaryLr,
+                } != options)
+                throw new ArgumentException($"{checkpoint}: on resume only the step count, checkpoint and log intervals, preview size and learning rates may change");
+            changed.Validate();
+            options = changed;
+        }
         long step = ParseLong(checkpoint, StepKey, Meta(StepKey));
         if (step > options.Steps)
             throw new ArgumentException($"{checkpoint}: the run is already at step {step}, beyond the requested {options.Steps} steps");
