@@ -38,7 +38,7 @@ public class DistillCliTests
             Is.EqualTo(new[] { "log.jsonl", "samples-0000003.png", "samples-0000006.png", "student.safetensors" }));
 
         AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", teacher, "--out", run), "dk distill diff-instruct: ");
-        AssertOneLineError(Dk("distill", "diff-instruct", "--out", run, "--resume", "--lr", "0.1"), "dk distill diff-instruct: on --resume the run keeps its settings");
+        AssertOneLineError(Dk("distill", "diff-instruct", "--out", run, "--resume", "--batch", "8"), "dk distill diff-instruct: on --resume the run keeps its settings");
 
         var resumed = Dk("distill", "diff-instruct", "--out", run, "--resume", "--steps", "9");
         Assert.That(resumed.Code, Is.EqualTo(0), resumed.Err);
