@@ -1,5 +1,6 @@
 using System.Globalization;
 using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
 using DiffKernels.IO;
 using DiffKernels.Nn;
@@ -24,6 +25,12 @@ public sealed partial class EdmTrainer
     private const string NoiseRngKey = ModelFactory.TrainingPrefix + "rng.noise";
 
     /// <summary>
+    /// The default sampler the checkpoints record (`dk set-sampler`); a resumed run keeps the one its checkpoint
+    /// recorded, so continuing training does not reset how `dk sample` and `dk eval` draw from the model.
+    /// </summary>
+    public SamplerDefaults? SamplingDefaults { get; set; }
+
+    /// <summary>
     /// Writes the whole training state to <paramref name="path"/> atomically: EMA weights under the model's
     /// names (what sampling loads), the raw weights, Adam's moments and step counts, the step, skip counters,
     /// RNG offsets, options and data spec.
@@ -46,6 +53,7 @@ public sealed partial class EdmTrainer
             [Edm.SigmaDataKey] = Edm.SigmaData.ToString("R", CultureInfo.InvariantCulture),
         };
         if (Data.Crop > 0) metadata[CropKey] = Invariant(Data.Crop);
+        SamplingDefaults?.ApplyTo(metadata);
         ModelFactory.Save(path, Model, _ema.Shadow, extra, metadata, ParameterOf(Model));
     }
 
@@ -104,6 +112,7 @@ public sealed partial class EdmTrainer
             {
                 Skipped = ParseLong(checkpoint, SkippedKey, Meta(SkippedKey)),
                 _consecutiveSkips = (int)ParseLong(checkpoint, ConsecutiveKey, Meta(ConsecutiveKey)),
+                SamplingDefaults = SamplerDefaults.Of(header.Metadata),
             };
             using var scope = Tensor.Scope();
             var tensors = ModelFactory.ReadTensors(checkpoint, model, ParameterOf(model), device);

@@ -34,6 +34,23 @@ public class SetSamplerCommandTests
     private static IReadOnlyDictionary<string, string> Metadata(string path) => SafeTensors.ReadHeader(path).Metadata;
 
     [Test]
+    public void AResumedTrainingRunKeepsTheRecordedDefaults()
+    {
+        using var dir = new TempDir();
+        string run = dir.File("run"), checkpoint = Path.Combine(run, "model.safetensors");
+        var train = Dk("train", "--data", "toy:moons", "--steps", "4", "--batch", "32", "--preview", "0", "--out", run);
+        Assert.That(train.Code, Is.EqualTo(0), train.Err);
+        Assert.That(Dk("set-sampler", "--model", checkpoint, "--steps", "12", "--sigma-max", "10").Code, Is.EqualTo(0));
+
+        var resumed = Dk("train", "--out", run, "--resume", "--steps", "6");
+        Assert.That(resumed.Code, Is.EqualTo(0), resumed.Err);
+        var metadata = Metadata(checkpoint);
+        Assert.That(metadata["train.step"], Is.EqualTo("6"));
+        Assert.That((metadata[SamplerOptions.StepsKey], metadata[SamplerOptions.SigmaMaxKey]), Is.EqualTo(("12", "10")));
+        Assert.That(metadata.ContainsKey(SamplerOptions.KindKey), Is.False, "only what was set is recorded");
+    }
+
+    [Test]
     public void RecordsDefaultsThatSampleUsesAndKeepsEverythingElse()
     {
         using var dir = new TempDir();
