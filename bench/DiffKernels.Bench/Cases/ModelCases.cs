@@ -40,7 +40,8 @@ internal static class ModelCases
 
         public Run(IBackend be, Func<Device, Module> build, bool train)
         {
-            var device = be.Name == Device.Cpu.Name ? Device.Cpu : new Device(be.Name, be);
+            // A wrapped backend (the profiler) gets a device of its own, so tensors reach it rather than the shared CPU one.
+            var device = ReferenceEquals(be, Device.Cpu.Backend) ? Device.Cpu : new Device(be.Name, be);
             _module = build(device);
             _net = (INoiseNet)_module;
             _train = train;

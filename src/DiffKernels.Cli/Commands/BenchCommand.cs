@@ -25,9 +25,10 @@ internal static class BenchCommand
         var seconds = new Option<double?>("--seconds") { Description = "Minimum timed seconds per case (default 1.5)" };
         var threads = new Option<int?>("--threads") { Description = "Threads for ours and the baselines (default: all cores)" };
         var list = new Option<bool>("--list") { Description = "List the cases and exit" };
+        var profile = new Option<bool>("--profile") { Description = "Time every kernel call of the cases instead (calls and ms per run, share of the run)" };
         var cmd = new Command("bench", "Benchmark kernels against OpenBLAS / memory-stream baselines or PyTorch")
         {
-            cases, backend, json, vsTorch, python, save, outDir, quick, seconds, threads, list,
+            cases, backend, json, vsTorch, python, save, outDir, quick, seconds, threads, list, profile,
         };
         cmd.SetAction(pr =>
         {
@@ -55,6 +56,16 @@ internal static class BenchCommand
             {
                 stderr.WriteLine($"dk bench: {e.Message}");
                 return CliErrors.UserError;
+            }
+            if (pr.GetValue(profile))
+            {
+                if (settings.Threads is { } t) DiffKernels.Backends.Cpu.CpuParallel.Workers = t;
+                foreach (var c in BenchCatalog.Select(settings.Cases))
+                {
+                    stderr.WriteLine($"profiling {c.Name}: {c.Description}");
+                    PrintProfile(stdout, KernelProfile.Measure(c, BenchSession.Backend(settings.Backend)));
+                }
+                return 0;
             }
             try
             {
@@ -98,6 +109,23 @@ internal static class BenchCommand
             output.WriteLine($"no baseline for {string.Join(", ", cases)}: {note}");
         foreach (var r in results.Where(r => r.Unit == BenchUnit.MsPerStep.Text() && r.PeakRssMb != null))
             output.WriteLine($"{r.Case}: peak resident memory {Num(r.PeakRssMb!.Value)} MB{(r.BaselinePeakRssMb is { } m ? $" ({r.BaselineName}: {Num(m)} MB)" : "")}");
+    }
+
+    private static void PrintProfile(TextWriter output, KernelProfile p)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        console.Profile.Width = Math.Max(console.Profile.Width, 110);
+        var table = new Table { Title = new TableTitle(Markup.Escape($"{p.Case}: {Num(p.MsPerRun)} ms per run")) }
+            .AddColumns("kernel", "calls/run", "ms/run", "share");
+        foreach (var i in new[] { 1, 2, 3 }) table.Columns[i].RightAligned();
+        string Share(double ms) => (100 * ms / p.MsPerRun).ToString("0.0", CultureInfo.InvariantCulture) + " %";
+        foreach (var k in p.Kernels.Where(k => k.MsPerRun >= 0.005 * p.MsPerRun))
+            table.AddRow(Markup.Escape(k.Kernel), Num(k.CallsPerRun), Num(k.MsPerRun), Share(k.MsPerRun));
+        var rest = p.Kernels.Where(k => k.MsPerRun < 0.005 * p.MsPerRun).ToList();
+        if (rest.Count > 0)
+            table.AddRow($"{rest.Count} other kernels (< 0.5 % each)", Num(rest.Sum(k => k.CallsPerRun)), Num(rest.Sum(k => k.MsPerRun)), Share(rest.Sum(k => k.MsPerRun)));
+        table.AddRow("outside kernels (autograd, allocation, dispatch)", "", Num(p.OutsideMs), Share(p.OutsideMs));
+        console.Write(table);
     }
 
     private static string Num(double v) => v.ToString(v >= 100 ? "0" : v >= 10 ? "0.0" : "0.00", CultureInfo.InvariantCulture);
