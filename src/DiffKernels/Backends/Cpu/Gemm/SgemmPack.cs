@@ -20,7 +20,13 @@ internal static unsafe class SgemmPack
     /// <summary>Packs op(A)[i0..i0+mc, p0..p0+kc] into ⌈mc/MR⌉ panels of kc×MR.</summary>
     public static void PackA(bool transA, float* a, int lda, int i0, int mc, int p0, int kc, float* dst, bool avx)
     {
-        for (int ir = 0; ir < mc; ir += MR)
+        int ir0 = 0;
+        if (transA && avx)
+        {
+            ir0 = PackTransposedRows(a + (long)p0 * lda + i0, lda, mc, kc, dst);
+            if (ir0 >= mc) return;
+        }
+        for (int ir = ir0; ir < mc; ir += MR)
         {
             int mr = Math.Min(MR, mc - ir);
             float* panel = dst + (long)ir * kc;
@@ -28,13 +34,6 @@ internal static unsafe class SgemmPack
             {
                 // Stored k×m: the MR values for one k are adjacent.
                 float* src = a + (long)p0 * lda + i0 + ir;
-                if (mr == MR && avx && ir + 8 <= mc)
-                {
-                    // Whole 8-float loads stay inside the block's rows (two columns past the panel);
-                    // each store overlaps the next k's slot, which that store then overwrites.
-                    for (int p = 0; p < kc; p++) Avx.Store(panel + p * MR, Avx.LoadVector256(src + (long)p * lda));
-                    continue;
-                }
                 for (int p = 0; p < kc; p++)
                 {
                     float* s = src + (long)p * lda;
@@ -60,6 +59,37 @@ internal static unsafe class SgemmPack
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The leading whole panels of a k×m-stored A (those whose 8-float loads stay inside the block's rows),
+    /// walked one k row at a time: each row of A is read once, front to back, instead of once per panel
+    /// at a stride of lda, which left the pack waiting on memory (a third of a weight gradient, whose A is dyᵀ).
+    /// Each 8-float store overlaps the next k's slot of its panel, which the next row then overwrites; the last
+    /// row stores exactly MR floats, so no store reaches the following panel. Returns the first row not packed.
+    /// </summary>
+    private static int PackTransposedRows(float* src, int lda, int mc, int kc, float* dst)
+    {
+        int end = 0;
+        while (end + 8 <= mc) end += MR;
+        for (int p = 0; p < kc - 1; p++)
+        {
+            float* row = src + (long)p * lda;
+            float* d = dst + p * MR;
+            for (int ir = 0; ir < end; ir += MR) Avx.Store(d + (long)ir * kc, Avx.LoadVector256(row + ir));
+        }
+        if (kc > 0)
+        {
+            float* row = src + (long)(kc - 1) * lda;
+            float* d = dst + (kc - 1) * MR;
+            for (int ir = 0; ir < end; ir += MR)
+            {
+                Sse.Store(d + (long)ir * kc, Sse.LoadVector128(row + ir));
+                d[(long)ir * kc + 4] = row[ir + 4];
+                d[(long)ir * kc + 5] = row[ir + 5];
+            }
+        }
+        return end;
     }
 
     /// <summary>
