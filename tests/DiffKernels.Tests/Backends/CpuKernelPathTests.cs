@@ -90,8 +90,9 @@ public class CpuKernelPathTests
 
     /// <summary>
     /// Convolution geometries: x [N,H,W,Cin], w [Cout,KH,KW,Cin], stride, padding. The last two have more output
-    /// pixels than one weight-gradient chunk; the last also has more output channels than one packed A block, a
-    /// count that is no multiple of the micro-tile's rows, and channel runs the in-place B rows can read.
+    /// pixels than one weight-gradient chunk; the next-to-last also has more output channels than one packed A block, a
+    /// count that is no multiple of the micro-tile's rows, and channel runs the in-place B rows can read; the last has
+    /// the 64-channel runs whose B panels the AVX2 kernel packs.
     /// </summary>
     private static readonly Conv2dGeometry[] ConvGeometries =
     [
@@ -102,6 +103,7 @@ public class CpuKernelPathTests
         new(1, 9, 7, 5, 17, 5, 3, 1, 2, 2, 1),
         new(3, 24, 20, 16, 8, 3, 3, 1, 1, 1, 1),
         new(2, 24, 24, 32, 150, 3, 3, 1, 1, 1, 1),
+        new(2, 24, 24, 64, 20, 3, 3, 1, 1, 1, 1),
     ];
 
     private static IEnumerable<TestCaseData> ConvCases()

@@ -171,9 +171,12 @@ internal static unsafe class ConvImplicit
         int chunk = WeightGradChunk(pixels);
         int chunks = (int)((pixels + chunk - 1) / chunk);
         var taps = Taps(g);
-        // When every B panel lies inside one tap's channel run, the im2col rows are read from x in place:
-        // packing them would write nine copies of x per pass, a fifth of the work at 64 channels.
-        bool gather = g.Cin % TK.NR == 0;
+        // When every B panel lies inside one tap's channel run, the im2col rows can be read from x in place,
+        // saving the nine copies of x a packed pass writes. Each depth step of the gathered kernel loads a new
+        // cache line of x (pixels are Cin floats apart), which the 6×32 AVX-512 kernel hides; the 6×16 AVX2
+        // kernel, with half the FMAs per line, stalls on those loads from 64 channels up, and there the packed
+        // panels measured 15–30% faster on one AVX2 core (3×3 convs at 8×8 to 32×32, batch 64).
+        bool gather = g.Cin % TK.NR == 0 && !(typeof(TK) == typeof(Avx2Kernel) && g.Cin >= 64);
         // The gathered path writes whole MR-row tiles, so its partials carry Cout rounded up to MR rows.
         int rowsPadded = gather ? (m + MR - 1) / MR * MR : m;
         long size = (long)m * n, stride = (long)rowsPadded * n;
