@@ -166,10 +166,13 @@ public class PretrainedModelTests
     }
 
     [Test]
-    public void ACheckpointThatDrawsNoSamplesIsRefusedByName()
+    public void ACheckpointThatDrawsNoSamplesIsRefusedByNameInTheLibraryAndTheCli()
     {
         string classifier = Committed("fmnist-classifier.safetensors");
         var e = Assert.Throws<SafeTensorsFormatException>(() => PretrainedModel.Load(classifier))!;
         Assert.That(e.Message, Does.StartWith(classifier).And.Contain("'classifier' model, which draws no samples"));
+        var cli = Dk("sample", "--model", classifier, "--n", "1");
+        Assert.That((cli.Code, cli.Err.TrimEnd().Split('\n').Length), Is.EqualTo((2, 1)), cli.Err);
+        Assert.That(cli.Err, Does.StartWith("dk sample: " + classifier));
     }
 }
