@@ -4,7 +4,6 @@ using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Evaluation;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
-using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Diffusion.Data.Toys;
 using DiffKernels.Tensors;
 using Spectre.Console;
@@ -45,7 +44,7 @@ internal static class EvalCommand
             return DiffusionCli.Run("eval", parseResult.InvocationConfiguration.Error, () =>
             {
                 string path = parseResult.GetValue(model)!;
-                using var loaded = ModelFactory.Load(path);
+                using var loaded = PretrainedModel.Load(path);
                 string spec = parseResult.GetValue(data) ?? loaded.Metadata.GetValueOrDefault("train.data")
                     ?? throw new ArgumentException($"{path} does not record its training data; pass --data");
                 int count = parseResult.GetValue(n);
@@ -54,12 +53,11 @@ internal static class EvalCommand
                 {
                     Guidance = parseResult.GetValue(guidance),
                 };
-                loaded.Model.Eval();
                 string? pngPath = parseResult.GetValue(png), jsonPath = parseResult.GetValue(json);
                 if (ToyDataSource.IsToySpec(spec))
                 {
                     var toy = ToyDataSource.FromSpec(spec).Toy;
-                    var (report, samples) = ToyEvaluation.Evaluate(loaded.Net, Edm.FromMetadata(loaded.Metadata), toy, count, options);
+                    var (report, samples) = ToyEvaluation.Evaluate(loaded, toy, count, options);
                     console.Write(Table(path, report));
                     console.MarkupLine(Markup.Escape(Grid(options)));
                     if (pngPath != null) ToyScatterPlot.Save(pngPath, samples, ToyEvaluation.DensitySample(toy), toy.Modes.Count > 0 ? toy.Modes : null);
@@ -73,12 +71,9 @@ internal static class EvalCommand
                     using var clf = Classifier.Load(classifierPath);
                     var evaluator = DiffusionCli.Evaluator(clf, parseResult.GetValue(dataDir)!);
                     using var scope = Tensor.Scope();
-                    int crop = SampleCommand.Crop(loaded.Metadata);
-                    var (report, samples) = SampleCommand.GeneratorOf(loaded, options) is { } generator
-                        ? ImageEvaluation.Evaluate(generator, evaluator, count, options.Seed, options.BatchSize, crop)
-                        : ImageEvaluation.Evaluate(loaded.Net, Edm.FromMetadata(loaded.Metadata), evaluator, count, options, crop);
+                    var (report, samples) = ImageEvaluation.Evaluate(loaded, evaluator, count, options);
                     console.Write(Table(path, report));
-                    if (pngPath != null) SampleCommand.WriteGrid(pngPath, samples, crop);
+                    if (pngPath != null) SampleCommand.WriteGrid(pngPath, samples, loaded.Crop);
                     if (jsonPath != null) File.WriteAllText(jsonPath, Json(path, report));
                 }
                 else

@@ -5,7 +5,6 @@ using DiffKernels.Diffusion.Distillation.DiffInstruct;
 using DiffKernels.Diffusion.Evaluation;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
-using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
@@ -142,15 +141,14 @@ internal static class QuickstartCommand
             console.MarkupLine(Markup.Escape($"no student at {modelPath}: no row for it"));
             return null;
         }
-        using var student = ModelFactory.Load(modelPath);
-        student.Model.Eval();
+        using var student = PretrainedModel.Load(modelPath);
         var toy = SampleCommand.TrainedToy(student.Metadata)
             ?? throw new ArgumentException($"{modelPath} does not record a toy as its data; it cannot stand beside the toy:{Toy} teacher");
         var sampler = SampleCommand.Options(student, null, null, seed, 1024);
         // The student comes from the committed teacher, not from the one trained above: say so beside its row.
         string origin = student.Metadata.TryGetValue(DiffInstructDistiller.TeacherKey, out var teacherPath) ? $", distilled from {teacherPath}" : "";
         console.MarkupLine(Markup.Escape(DiffusionCli.Inv($"sampling {evalSamples} points from {modelPath}{origin} ({sampler.Kind.ToString().ToLowerInvariant()}, {sampler.Nfe} NFE)")));
-        var (report, samples) = ToyEvaluation.Evaluate(student.Net, Edm.FromMetadata(student.Metadata), toy, evalSamples, sampler);
+        var (report, samples) = ToyEvaluation.Evaluate(student, toy, evalSamples, sampler);
         string png = Path.Combine(outDir, $"toy-{toy.Name}-diff-instruct.png");
         string json = Path.Combine(outDir, $"toy-{toy.Name}-diff-instruct.json");
         ToyScatterPlot.Save(png, samples, ToyEvaluation.DensitySample(toy), toy.Modes.Count > 0 ? toy.Modes : null);
@@ -191,11 +189,8 @@ internal static class QuickstartCommand
         var console = run.Console;
         int n = run.Samples;
         if (n < 2) throw new ArgumentException($"--fmnist-samples {n} must be ≥ 2");
-        using var loaded = ModelFactory.Load(modelPath);
-        loaded.Model.Eval();
+        using var loaded = PretrainedModel.Load(modelPath);
         var options = SampleCommand.Options(loaded, null, null, run.Seed, 250);
-        int crop = SampleCommand.Crop(loaded.Metadata);
-        var edm = Edm.FromMetadata(loaded.Metadata);
         string png = Path.Combine(run.OutDir, fileStem + ".png");
         string? missing = !File.Exists(run.ClassifierPath) ? $"FD skipped: no metric classifier at {run.ClassifierPath}"
             : FashionTestSetMissing(run.DataDir) is { } why ? $"FD skipped: {why}" : null;
@@ -203,14 +198,14 @@ internal static class QuickstartCommand
         using var scope = Tensor.Scope();
         if (missing != null)
         {
-            var result = DiffusionSampler.Generate(loaded.Net, edm, n, options);
-            SampleCommand.WriteGrid(png, result.Samples, crop);
+            var result = loaded.Sample(n, options.Seed, options: options);
+            SampleCommand.WriteGrid(png, result.Samples, loaded.Crop);
             console.MarkupLine(Markup.Escape($"{missing}; wrote {png}"));
             return new Row(name, "fmnist", result.Nfe, result.MsPerSample, "FD", "—", "—", DiffusionCli.Inv($"N = {n}; {missing}"));
         }
         using var clf = Classifier.Load(run.ClassifierPath);
-        var (report, samples) = ImageEvaluation.Evaluate(loaded.Net, edm, DiffusionCli.Evaluator(clf, run.DataDir), n, options, crop);
-        SampleCommand.WriteGrid(png, samples, crop);
+        var (report, samples) = ImageEvaluation.Evaluate(loaded, DiffusionCli.Evaluator(clf, run.DataDir), n, options);
+        SampleCommand.WriteGrid(png, samples, loaded.Crop);
         string json = Path.Combine(run.OutDir, fileStem + ".json");
         File.WriteAllText(json, EvalCommand.Json(modelPath, report));
         console.Write(EvalCommand.Table(modelPath, report));

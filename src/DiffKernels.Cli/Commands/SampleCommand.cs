@@ -1,13 +1,8 @@
 using System.CommandLine;
-using System.Globalization;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Data.Toys;
-using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Evaluation;
-using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
-using DiffKernels.Diffusion.Schedules;
-using DiffKernels.Diffusion.Training;
 using DiffKernels.Ops;
 using DiffKernels.Tensors;
 using Spectre.Console;
@@ -17,7 +12,7 @@ namespace DiffKernels.Cli.Commands;
 /// <summary>
 /// `dk sample --model PATH --n N --seed S [--sampler heun|euler|ddim] [--steps K] [--png OUT.png] [--npy OUT.npy]`:
 /// draws samples from any saved model. 2D points go to .npy as N×2 and to a scatter PNG; images go to .npy as
-/// N×C×H×W (values in [−1, 1], padding recorded in the checkpoint cropped off) and to a PNG grid.
+/// N×C×H×W (values on the data's scale [−1, 1], not clipped; padding recorded in the checkpoint cropped off) and to a PNG grid.
 /// </summary>
 internal static class SampleCommand
 {
@@ -49,30 +44,25 @@ internal static class SampleCommand
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
             return DiffusionCli.Run("sample", parseResult.InvocationConfiguration.Error, () =>
             {
-                using var loaded = ModelFactory.Load(parseResult.GetValue(model)!);
+                using var loaded = PretrainedModel.Load(parseResult.GetValue(model)!);
                 var options = Options(loaded, parseResult.GetValue(sampler), parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(batch), parseResult.GetValue(sigmaMax)) with
                 {
                     Guidance = parseResult.GetValue(guidance),
                 };
                 int count = parseResult.GetValue(n);
-                var generator = GeneratorOf(loaded, options);
-                int classes = generator?.NumClasses ?? loaded.Net.NumClasses;
                 float[]? labels = null;
                 if (parseResult.GetValue(cls) is { } c)
                 {
-                    if (c < 0 || c >= classes) throw new ArgumentException($"--class {c} is not a class of this model ({classes} classes)");
+                    if (c < 0 || c >= loaded.NumClasses) throw new ArgumentException($"--class {c} is not a class of this model ({loaded.NumClasses} classes)");
                     labels = Enumerable.Repeat((float)c, count).ToArray();
                 }
-                loaded.Model.Eval();
                 using var scope = Tensor.Scope();
-                var result = generator != null
-                    ? GeneratorSampler.Generate(generator, count, options.Seed, options.BatchSize, labels)
-                    : DiffusionSampler.Generate(loaded.Net, Edm.FromMetadata(loaded.Metadata), count, options, labels);
+                var result = loaded.Sample(count, options.Seed, labels, options);
                 var written = new List<string>();
-                if (parseResult.GetValue(npy) is { } npyPath) written.Add(WriteNpy(npyPath, result.Samples, loaded.Metadata));
-                if (parseResult.GetValue(png) is { } pngPath) written.Add(WritePng(pngPath, result.Samples, loaded.Metadata));
+                if (parseResult.GetValue(npy) is { } npyPath) written.Add(WriteNpy(npyPath, result.Samples, loaded.Crop));
+                if (parseResult.GetValue(png) is { } pngPath) written.Add(WritePng(pngPath, result.Samples, loaded));
                 console.MarkupLine(Markup.Escape(DiffusionCli.Inv(
-                    $"{count} samples, {(generator != null ? "one generator evaluation" : $"{options.Kind.ToString().ToLowerInvariant()} with {options.Steps} levels")}: {result.Nfe} NFE, {result.MsPerSample:F3} ms/sample ({result.Seconds:F2} s)")));
+                    $"{count} samples, {(loaded.IsGenerator ? "one generator evaluation" : $"{options.Kind.ToString().ToLowerInvariant()} with {options.Steps} levels")}: {result.Nfe} NFE, {result.MsPerSample:F3} ms/sample ({result.Seconds:F2} s)")));
                 foreach (var w in written) console.MarkupLine(Markup.Escape($"wrote {w}"));
                 return 0;
             });
@@ -81,17 +71,19 @@ internal static class SampleCommand
     }
 
     /// <summary>
-    /// Sampler settings: command-line values, else the checkpoint's own defaults (sampler, levels, σ_max; see
-    /// `dk set-sampler`), else Heun with 18 levels from σ_max = 80.
+    /// Sampler settings: command-line values, else the model's defaults (<see cref="PretrainedModel.DefaultOptions"/>:
+    /// its checkpoint's sampler, levels and σ_max, see `dk set-sampler`, else Heun with 18 levels from σ_max = 80).
     /// </summary>
-    public static SamplerOptions Options(LoadedModel loaded, string? sampler, int? steps, ulong seed, int batch, double? sigmaMax = null)
+    public static SamplerOptions Options(PretrainedModel model, string? sampler, int? steps, ulong seed, int batch, double? sigmaMax = null)
     {
-        var recorded = SamplerDefaults.Of(loaded.Metadata).ApplyTo(new SamplerOptions(Seed: seed, BatchSize: batch));
+        var recorded = model.DefaultOptions;
         var options = recorded with
         {
             Kind = sampler == null ? recorded.Kind : SamplerOptions.ParseKind(sampler),
             Steps = steps ?? recorded.Steps,
             SigmaMax = sigmaMax ?? recorded.SigmaMax,
+            Seed = seed,
+            BatchSize = batch,
         };
         if (options.Steps < 1) throw new ArgumentException($"--steps {options.Steps} must be ≥ 1");
         if (!(options.SigmaMax > options.SigmaMin) || !double.IsFinite(options.SigmaMax))
@@ -106,47 +98,30 @@ internal static class SampleCommand
         Description = "Largest level of the Karras grid (default: the model's own, else 80)",
     };
 
-    /// <summary>
-    /// The generator network of a checkpoint that holds one (a GAN generator: drawn in one evaluation, so only the
-    /// generator sampler applies, without guidance), or null for a denoiser.
-    /// </summary>
-    public static IGenerator? GeneratorOf(LoadedModel loaded, SamplerOptions options)
-    {
-        if (loaded.Model is not IGenerator generator) return null;
-        if (options.Kind != SamplerKind.Generator || options.Steps != 1)
-            throw new ArgumentException($"this {loaded.Kind} model draws samples in one evaluation; --sampler and --steps apply to denoisers only");
-        if (options.Guidance != 1) throw new ArgumentException($"this {loaded.Kind} model has no classifier-free guidance; --guidance applies to denoisers only");
-        return generator;
-    }
-
     /// <summary>The toy a checkpoint was trained on, when it was trained on one.</summary>
     public static ToyDistribution? TrainedToy(IReadOnlyDictionary<string, string> metadata) =>
         metadata.TryGetValue("train.data", out var spec) && ToyDataSource.IsToySpec(spec) ? ToyDataSource.FromSpec(spec).Toy : null;
 
-    private static string WriteNpy(string path, Tensor samples, IReadOnlyDictionary<string, string> metadata)
+    private static string WriteNpy(string path, Tensor samples, int crop)
     {
-        var (data, shape) = SampleExport.ForNpy(samples, Crop(metadata));
+        var (data, shape) = SampleExport.ForNpy(samples, crop);
         NpyFile.Write(path, data, shape);
         return path;
     }
 
-    private static string WritePng(string path, Tensor samples, IReadOnlyDictionary<string, string> metadata)
+    private static string WritePng(string path, Tensor samples, PretrainedModel model)
     {
         if (samples.Rank == 2)
         {
-            var toy = TrainedToy(metadata);
+            var toy = TrainedToy(model.Metadata);
             ToyScatterPlot.Save(path, samples.ToArray(), toy == null ? null : ToyEvaluation.DensitySample(toy), toy?.Modes);
         }
         else
         {
-            WriteGrid(path, samples, Crop(metadata));
+            WriteGrid(path, samples, model.Crop);
         }
         return path;
     }
-
-    /// <summary>The padding per side a checkpoint's image samples drop on export (0 when none is recorded).</summary>
-    public static int Crop(IReadOnlyDictionary<string, string> metadata) =>
-        metadata.TryGetValue(EdmTrainer.CropKey, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : 0;
 
     /// <summary>The first 100 of <paramref name="samples"/> [N, H, W, C] as a PNG grid, each cropped by <paramref name="crop"/> pixels per side.</summary>
     public static void WriteGrid(string path, Tensor samples, int crop)

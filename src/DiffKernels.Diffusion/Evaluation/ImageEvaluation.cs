@@ -1,7 +1,4 @@
-using DiffKernels.Diffusion.Distillation.Common;
-using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
-using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Tensors;
 
 namespace DiffKernels.Diffusion.Evaluation;
@@ -23,33 +20,21 @@ public sealed record ImageReport(SampleMetrics Metrics, double? Floor, SamplerKi
 public static class ImageEvaluation
 {
     /// <summary>
-    /// Draws <paramref name="n"/> images with <paramref name="options"/> (balanced labels for conditional
-    /// models) and scores them with <paramref name="evaluator"/>. The <paramref name="crop"/>-pixel border the
-    /// model was trained to pad with is reset to the background value −1 first, so the score is that of the
-    /// cropped images exported by <c>dk sample</c>, padded back as the data is. With <paramref name="floor"/>
-    /// the same distance is measured for the first n training images. Returns the report and the samples
-    /// [n, H, W, C] (owned by the current scope).
+    /// Draws <paramref name="n"/> images from <paramref name="model"/> as <see cref="PretrainedModel.Sample"/> does
+    /// with <paramref name="options"/> (null: the model's own sampler; balanced labels for conditional models) and
+    /// scores them with <paramref name="evaluator"/>. The border the model was trained to pad with
+    /// (<see cref="PretrainedModel.Crop"/>) is reset to the background value −1 first, so the score is that of the
+    /// cropped images exported by <c>dk sample</c>, padded back as the data is. With <paramref name="floor"/> the
+    /// same distance is measured for the first n training images. Returns the report and the samples [n, H, W, C]
+    /// (owned by the current scope).
     /// </summary>
-    public static (ImageReport Report, Tensor Samples) Evaluate(INoiseNet net, Edm edm, FrechetEvaluator evaluator, int n, SamplerOptions options,
-        int crop = 0, bool floor = true, bool precisionRecall = true, Device? device = null)
+    public static (ImageReport Report, Tensor Samples) Evaluate(PretrainedModel model, FrechetEvaluator evaluator, int n, SamplerOptions? options = null,
+        bool floor = true, bool precisionRecall = true)
     {
-        CheckShape(net.SampleShape, evaluator, n);
-        var result = DiffusionSampler.Generate(net, edm, n, options, device: device);
-        return Score(result, evaluator, options.Kind, options.Guidance, crop, floor, precisionRecall);
-    }
-
-    /// <summary>
-    /// The same protocol for a generator network (a GAN's, or any <see cref="IGenerator"/>): <paramref name="n"/>
-    /// images from latents of Generator(<paramref name="seed"/>) in one evaluation each (balanced labels for
-    /// conditional generators), scored with <paramref name="evaluator"/> after resetting the
-    /// <paramref name="crop"/>-pixel border. Returns the report and the samples (owned by the current scope).
-    /// </summary>
-    public static (ImageReport Report, Tensor Samples) Evaluate(IGenerator generator, FrechetEvaluator evaluator, int n, ulong seed = 0, int batchSize = 500,
-        int crop = 0, bool floor = true, bool precisionRecall = true, Device? device = null)
-    {
-        CheckShape(generator.SampleShape, evaluator, n);
-        var result = GeneratorSampler.Generate(generator, n, seed, batchSize, device: device);
-        return Score(result, evaluator, SamplerKind.Generator, 1, crop, floor, precisionRecall);
+        CheckShape(model.RawSampleShape, evaluator, n);
+        var o = options ?? model.DefaultOptions;
+        var result = model.Sample(n, o.Seed, options: o);
+        return Score(result, evaluator, o.Kind, o.Guidance, model.Crop, floor, precisionRecall);
     }
 
     private static void CheckShape(Shape sampleShape, FrechetEvaluator evaluator, int n)

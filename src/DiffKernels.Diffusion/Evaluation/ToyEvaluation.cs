@@ -35,11 +35,27 @@ public static class ToyEvaluation
     public static (ToyReport Report, float[] Samples) Evaluate(INoiseNet net, Edm edm, ToyDistribution toy, int n, SamplerOptions options, Device? device = null)
     {
         if (net.SampleShape != new Shape(2)) throw new ArgumentException($"ToyEvaluation: the model draws samples of shape {net.SampleShape}, not 2D points");
+        return Score(toy, n, options, () => DiffusionSampler.Generate(net, edm, n, options, device: device));
+    }
+
+    /// <summary>
+    /// The same protocol for a model read from its checkpoint, drawn as <see cref="PretrainedModel.Sample"/> draws
+    /// it with <paramref name="options"/> (null: the model's own sampler).
+    /// </summary>
+    public static (ToyReport Report, float[] Samples) Evaluate(PretrainedModel model, ToyDistribution toy, int n, SamplerOptions? options = null)
+    {
+        if (model.SampleShape != new Shape(2)) throw new ArgumentException($"ToyEvaluation: the model draws samples of shape {model.SampleShape}, not 2D points");
+        var o = options ?? model.DefaultOptions;
+        return Score(toy, n, o, () => model.Sample(n, o.Seed, options: o));
+    }
+
+    private static (ToyReport Report, float[] Samples) Score(ToyDistribution toy, int n, SamplerOptions options, Func<SampleResult> draw)
+    {
         float[] samples;
         SampleResult result;
         using (Tensor.Scope())
         {
-            result = DiffusionSampler.Generate(net, edm, n, options, device: device);
+            result = draw();
             samples = result.Samples.ToArray();
         }
         var data = toy.Sample(n, new Generator(options.Seed ^ FirstDataKey));

@@ -1,0 +1,187 @@
+using System.Globalization;
+using DiffKernels.Diffusion.Distillation.Common;
+using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Schedules;
+using DiffKernels.Diffusion.Training;
+using DiffKernels.IO;
+using DiffKernels.Tensors;
+
+namespace DiffKernels.Diffusion.Sampling;
+
+/// <summary>
+/// A trained model read from its checkpoint, drawing samples the way <c>dk sample</c> does: a teacher with the
+/// sampler its checkpoint records (else Heun, 18 levels from σ_max 80), a distilled student with its one Euler
+/// step, a GAN generator in one evaluation. Disposing it releases the weights.
+/// </summary>
+public sealed class PretrainedModel : IDisposable
+{
+    private readonly LoadedModel _loaded;
+    private readonly IGenerator? _generator;
+    private readonly INoiseNet? _net;
+    private readonly Edm? _edm;
+    private readonly Device? _device;
+    private bool _disposed;
+
+    private PretrainedModel(LoadedModel loaded, string path, Device? device)
+    {
+        _loaded = loaded;
+        _device = device;
+        switch (loaded.Model)
+        {
+            case IGenerator g:
+                _generator = g;
+                (RawSampleShape, NumClasses) = (g.SampleShape, g.NumClasses);
+                // A generator has no sampler to choose: whatever its metadata says, one evaluation is how it draws.
+                DefaultOptions = new SamplerOptions(Kind: SamplerKind.Generator, Steps: 1);
+                break;
+            case INoiseNet net:
+                _net = net;
+                _edm = Edm.FromMetadata(loaded.Metadata);
+                (RawSampleShape, NumClasses) = (net.SampleShape, net.NumClasses);
+                DefaultOptions = SamplerDefaults.Of(loaded.Metadata).ApplyTo(new SamplerOptions());
+                break;
+            default:
+                throw new SafeTensorsFormatException(path, $"not a denoiser or generator checkpoint (it holds a '{loaded.Kind}' model, which draws no samples)");
+        }
+        Crop = CropOf(loaded.Metadata, RawSampleShape, path);
+        SampleShape = RawSampleShape.Rank == 3
+            ? new Shape(RawSampleShape[2], RawSampleShape[0] - 2 * Crop, RawSampleShape[1] - 2 * Crop)
+            : RawSampleShape;
+        loaded.Model.Eval();
+    }
+
+    /// <summary>
+    /// Reads the checkpoint at <paramref name="path"/> (a denoiser or a generator network written by this library)
+    /// onto <paramref name="device"/> (null: the default device). A missing file, a malformed one, or one holding
+    /// a model that draws no samples (a classifier, a discriminator) throws an IOException or a
+    /// <see cref="SafeTensorsFormatException"/> naming the file.
+    /// </summary>
+    public static PretrainedModel Load(string path, Device? device = null)
+    {
+        var loaded = ModelFactory.Load(path, device);
+        try
+        {
+            return new PretrainedModel(loaded, path, device);
+        }
+        catch
+        {
+            loaded.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model kind its checkpoint records, e.g. "mlp", "unet" or "gan_generator".</summary>
+    public string Kind => _loaded.Kind;
+
+    /// <summary>Every metadata entry of the checkpoint (training data, sampler defaults, training state).</summary>
+    public IReadOnlyDictionary<string, string> Metadata => _loaded.Metadata;
+
+    /// <summary>Number of classes the model is conditioned on (0 for unconditional).</summary>
+    public int NumClasses { get; }
+
+    /// <summary>True for a generator network (a GAN's): it draws each sample in one evaluation, with no sampler to choose.</summary>
+    public bool IsGenerator => _generator != null;
+
+    /// <summary>
+    /// Shape of one sample as <see cref="Generate"/> returns it: [C, H, W] for images, with the padding the
+    /// model was trained on cropped off (e.g. [1, 28, 28] for Fashion-MNIST), [2] for 2D points.
+    /// </summary>
+    public Shape SampleShape { get; }
+
+    /// <summary>Shape of one sample in the tensor <see cref="Sample"/> returns: [H, W, C] for images, padding included.</summary>
+    public Shape RawSampleShape { get; }
+
+    /// <summary>Pixels of padding per side that exported images drop (0 when the checkpoint records none).</summary>
+    public int Crop { get; }
+
+    /// <summary>
+    /// The sampler used when none is given: the one the checkpoint records (levels and σ_max too), else Heun with
+    /// 18 levels from σ_max = 80; for a generator, <see cref="SamplerKind.Generator"/> with one step.
+    /// </summary>
+    public SamplerOptions DefaultOptions { get; }
+
+    /// <summary>Network evaluations per sample with <see cref="DefaultOptions"/>.</summary>
+    public int DefaultNfe => DefaultOptions.Nfe;
+
+    /// <summary>
+    /// Draws <paramref name="n"/> samples from noise (or latents) of Generator(<paramref name="seed"/>), which
+    /// replaces <paramref name="options"/>' own seed; the same seed gives the same samples whatever the batch
+    /// size. <paramref name="labels"/> are class ids, one per sample (null: balanced labels i mod classes on a
+    /// conditional model). <paramref name="options"/> null means <see cref="DefaultOptions"/>; a generator accepts
+    /// only its own sampler (one <see cref="SamplerKind.Generator"/> step, no guidance; its batch size applies).
+    /// Returns the raw samples [n, …<see cref="RawSampleShape"/>] (NHWC images, padding included), owned by the
+    /// tensor scope current at the call.
+    /// </summary>
+    public SampleResult Sample(int n, ulong seed = 0, float[]? labels = null, SamplerOptions? options = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckCount(n);
+        if (labels != null)
+        {
+            CheckConditional(nameof(labels));
+            if (labels.Length != n) throw new ArgumentException($"{labels.Length} labels for {n} samples", nameof(labels));
+            foreach (float label in labels) CheckClass(label, nameof(labels));
+        }
+        var o = (options ?? DefaultOptions) with { Seed = seed };
+        if (o.BatchSize < 1) throw new ArgumentException($"batch size {o.BatchSize} must be ≥ 1", nameof(options));
+        if (_generator == null) return DiffusionSampler.Generate(_net!, _edm!, n, o, labels, _device);
+        if (o.Kind != SamplerKind.Generator || o.Steps != 1 || o.Guidance != 1)
+            throw new ArgumentException($"this {Kind} model draws samples in one evaluation, without guidance; a sampler, its steps and guidance apply to denoisers only", nameof(options));
+        return GeneratorSampler.Generate(_generator, n, seed, o.BatchSize, labels, _device);
+    }
+
+    /// <summary>
+    /// Draws <paramref name="n"/> samples with <see cref="DefaultOptions"/> and returns their values on the host
+    /// as <c>dk sample --npy</c> writes them: n × <see cref="SampleShape"/> in row-major order (images N×C×H×W,
+    /// cropped; 2D points N×2). Image values are on the data's scale, −1 black to 1 white, not clipped: a GAN's
+    /// tanh stays inside it, a denoiser may overshoot it by a little. Every sample is of class
+    /// <paramref name="classLabel"/> when given, else classes are balanced on a conditional model.
+    /// </summary>
+    public float[] Generate(int n, ulong seed = 0, int? classLabel = null)
+    {
+        CheckCount(n);
+        float[]? labels = null;
+        if (classLabel is { } c)
+        {
+            CheckConditional(nameof(classLabel));
+            CheckClass(c, nameof(classLabel));
+            labels = Enumerable.Repeat((float)c, n).ToArray();
+        }
+        using var scope = Tensor.Scope();
+        return SampleExport.ForNpy(Sample(n, seed, labels).Samples, Crop).Data;
+    }
+
+    /// <summary>Releases the weights.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _loaded.Dispose();
+    }
+
+    private static void CheckCount(int n)
+    {
+        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), $"sample count {n} must be ≥ 1");
+    }
+
+    private void CheckConditional(string argument)
+    {
+        if (NumClasses == 0) throw new ArgumentException($"this {Kind} model is unconditional; it takes no class", argument);
+    }
+
+    private void CheckClass(float c, string argument)
+    {
+        if (!(c >= 0 && c < NumClasses && c == MathF.Floor(c)))
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{c} is not a class of this model ({NumClasses} classes)"), argument);
+    }
+
+    private static int CropOf(IReadOnlyDictionary<string, string> metadata, Shape raw, string path)
+    {
+        if (!metadata.TryGetValue(EdmTrainer.CropKey, out var v)) return 0;
+        if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int crop))
+            throw new SafeTensorsFormatException(path, $"metadata '{EdmTrainer.CropKey}' = '{v}' is not an integer");
+        bool fits = crop == 0 || (raw.Rank == 3 && crop > 0 && 2 * crop < raw[0] && 2 * crop < raw[1]);
+        if (!fits) throw new SafeTensorsFormatException(path, $"metadata '{EdmTrainer.CropKey}' = {crop} does not fit samples of shape {raw}");
+        return crop;
+    }
+}
