@@ -12,7 +12,7 @@ namespace DiffKernels.Cli.Commands;
 /// <summary>
 /// `dk sample --model PATH --n N --seed S [--sampler heun|euler|ddim] [--steps K] [--png OUT.png] [--npy OUT.npy]`:
 /// draws samples from any saved model. 2D points go to .npy as N×2 and to a scatter PNG; images go to .npy as
-/// N×C×H×W (values on the data's scale [−1, 1], not clipped; padding recorded in the checkpoint cropped off) and to a PNG grid.
+/// N×C×H×W (values clipped to the data range [−1, 1]; padding recorded in the checkpoint cropped off) and to a PNG grid.
 /// </summary>
 internal static class SampleCommand
 {

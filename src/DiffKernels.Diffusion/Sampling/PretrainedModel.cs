@@ -133,8 +133,8 @@ public sealed class PretrainedModel : IDisposable
     /// <summary>
     /// Draws <paramref name="n"/> samples with <see cref="DefaultOptions"/> and returns their values on the host
     /// as <c>dk sample --npy</c> writes them: n × <see cref="SampleShape"/> in row-major order (images N×C×H×W,
-    /// cropped; 2D points N×2). Image values are on the data's scale, −1 black to 1 white, not clipped: a GAN's
-    /// tanh stays inside it, a denoiser may overshoot it by a little. Every sample is of class
+    /// cropped; 2D points N×2). Image values are clipped to the data range, −1 black to 1 white (a denoiser's
+    /// last step may overshoot it by a little). Every sample is of class
     /// <paramref name="classLabel"/> when given, else classes are balanced on a conditional model.
     /// </summary>
     public float[] Generate(int n, ulong seed = 0, int? classLabel = null)

@@ -8,7 +8,8 @@ public static class SampleExport
 {
     /// <summary>
     /// Host values and shape of <paramref name="samples"/> for a .npy file: [N, D] stays as is; NHWC images
-    /// lose <paramref name="crop"/> pixels on every side (padding added for training) and become NCHW.
+    /// lose <paramref name="crop"/> pixels on every side (padding added for training), become NCHW and are clipped
+    /// to the data range [−1, 1], as the PNG grids are (a denoiser's output overshoots it by a little).
     /// </summary>
     public static (float[] Data, int[] Shape) ForNpy(Tensor samples, int crop = 0)
     {
@@ -20,7 +21,7 @@ public static class SampleExport
         using var scope = Tensor.Scope();
         using var noGrad = Tensor.NoGrad();
         var images = crop == 0 ? samples : F.Narrow(F.Narrow(samples, 1, crop, h - 2 * crop), 2, crop, w - 2 * crop);
-        var nchw = F.Permute(images, 0, 3, 1, 2);
+        var nchw = F.Clamp(F.Permute(images, 0, 3, 1, 2), -1f, 1f);
         return (nchw.ToArray(), nchw.Shape.ToArray());
     }
 }

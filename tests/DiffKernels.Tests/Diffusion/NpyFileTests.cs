@@ -51,16 +51,26 @@ public class SampleExportTests
         var points = DiffKernels.Tensors.Tensor.FromArray([1f, 2f, 3f, 4f, 5f, 6f], 3, 2);
         Assert.That(SampleExport.ForNpy(points), Is.EqualTo((new[] { 1f, 2f, 3f, 4f, 5f, 6f }, new[] { 3, 2 })));
 
-        // Two 6×5 images with 2 channels: value = 1000n + 100y + 10x + c.
+        // Two 6×5 images with 2 channels: value = (1000n + 100y + 10x + c) / 10⁴, inside [−1, 1].
         var v = new float[2 * 6 * 5 * 2];
         for (int n = 0; n < 2; n++) for (int y = 0; y < 6; y++) for (int x = 0; x < 5; x++) for (int c = 0; c < 2; c++)
-            v[((n * 6 + y) * 5 + x) * 2 + c] = 1000 * n + 100 * y + 10 * x + c;
+            v[((n * 6 + y) * 5 + x) * 2 + c] = (1000 * n + 100 * y + 10 * x + c) / 1e4f;
         var (data, shape) = SampleExport.ForNpy(DiffKernels.Tensors.Tensor.FromArray(v, 2, 6, 5, 2), crop: 1);
         Assert.That(shape, Is.EqualTo(new[] { 2, 2, 4, 3 }));
         // [n, c, y', x'] holds pixel (y' + 1, x' + 1).
-        Assert.That(data[0], Is.EqualTo(110));
-        Assert.That(data[1 * 12 + 2 * 3 + 1], Is.EqualTo(0 + 300 + 20 + 1));
-        Assert.That(data[^1], Is.EqualTo(1000 + 400 + 30 + 1));
+        Assert.That(data[0], Is.EqualTo(110 / 1e4f));
+        Assert.That(data[1 * 12 + 2 * 3 + 1], Is.EqualTo((0 + 300 + 20 + 1) / 1e4f));
+        Assert.That(data[^1], Is.EqualTo((1000 + 400 + 30 + 1) / 1e4f));
         Assert.Throws<ArgumentException>(() => SampleExport.ForNpy(DiffKernels.Tensors.Tensor.Zeros([1, 4, 4, 1]), crop: 2));
+    }
+
+    [Test]
+    public void ImagesAreClippedToTheDataRangePointsAreNot()
+    {
+        using var _ = DiffKernels.Tensors.Tensor.Scope();
+        var image = DiffKernels.Tensors.Tensor.FromArray([-1.3f, -0.5f, 0.25f, 1.2f], 1, 2, 2, 1);
+        Assert.That(SampleExport.ForNpy(image).Data, Is.EqualTo(new[] { -1f, -0.5f, 0.25f, 1f }));
+        var points = DiffKernels.Tensors.Tensor.FromArray([-3f, 2.5f], 1, 2);
+        Assert.That(SampleExport.ForNpy(points).Data, Is.EqualTo(new[] { -3f, 2.5f }));
     }
 }
