@@ -36,7 +36,14 @@ public sealed class PretrainedModel : IDisposable
                 break;
             case INoiseNet net:
                 _net = net;
-                _edm = Edm.FromMetadata(loaded.Metadata);
+                try
+                {
+                    _edm = Edm.FromMetadata(loaded.Metadata);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new SafeTensorsFormatException(path, e.Message, e);
+                }
                 (RawSampleShape, NumClasses) = (net.SampleShape, net.NumClasses);
                 DefaultOptions = SamplerDefaults.Of(loaded.Metadata).ApplyTo(new SamplerOptions());
                 break;

@@ -26,11 +26,18 @@ public sealed class Edm
     /// <summary>Metadata key under which checkpoints record σd.</summary>
     public const string SigmaDataKey = "sigma_data";
 
-    /// <summary>The schedule a checkpoint's metadata describes (σd from <see cref="SigmaDataKey"/>, default 0.5).</summary>
-    public static Edm FromMetadata(IReadOnlyDictionary<string, string> metadata) =>
-        metadata.TryGetValue(SigmaDataKey, out var v)
-            ? new Edm(double.Parse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture))
-            : new Edm();
+    /// <summary>
+    /// The schedule a checkpoint's metadata describes (σd from <see cref="SigmaDataKey"/>, default 0.5); a value that
+    /// is not a positive number throws an ArgumentException naming the key and the value.
+    /// </summary>
+    public static Edm FromMetadata(IReadOnlyDictionary<string, string> metadata)
+    {
+        if (!metadata.TryGetValue(SigmaDataKey, out var v)) return new Edm();
+        if (!double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double sigmaData)
+            || !(sigmaData > 0) || !double.IsFinite(sigmaData))
+            throw new ArgumentException($"metadata '{SigmaDataKey}' = '{v}' is not a positive number");
+        return new Edm(sigmaData);
+    }
 
     /// <summary>σd, the assumed standard deviation of the data.</summary>
     public double SigmaData { get; }

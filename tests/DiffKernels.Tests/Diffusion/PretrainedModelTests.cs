@@ -175,4 +175,21 @@ public class PretrainedModelTests
         Assert.That((cli.Code, cli.Err.TrimEnd().Split('\n').Length), Is.EqualTo((2, 1)), cli.Err);
         Assert.That(cli.Err, Does.StartWith("dk sample: " + classifier));
     }
+
+    [Test]
+    public void AMalformedSigmaDataIsRefusedByNameInTheLibraryAndTheCli()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("bad-sigma.safetensors");
+        using (Tensor.Scope())
+        {
+            var file = SafeTensors.Load(Committed("toy-8gaussians-teacher.safetensors"));
+            var metadata = new Dictionary<string, string>(file.Metadata) { [Edm.SigmaDataKey] = "half" };
+            SafeTensors.Save(path, file.Tensors, metadata);
+        }
+        var e = Assert.Throws<SafeTensorsFormatException>(() => PretrainedModel.Load(path))!;
+        Assert.That(e.Message, Does.StartWith(path).And.Contain("'sigma_data' = 'half' is not a positive number"));
+        var cli = Dk("sample", "--model", path, "--n", "1");
+        Assert.That((cli.Code, cli.Err.TrimEnd().Split('\n').Length), Is.EqualTo((2, 1)), cli.Err);
+    }
 }
