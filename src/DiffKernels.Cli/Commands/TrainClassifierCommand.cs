@@ -15,7 +15,8 @@ internal static class TrainClassifierCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = $"Directory with the Fashion-MNIST IDX files (default {FashionMnist.DefaultDirectory})" };
+        // --data-dir as in train, sample and eval; --data stays as the name this command was first given.
+        var data = new Option<string>("--data-dir", "--data") { Description = $"Directory with the Fashion-MNIST IDX files (default {FashionMnist.DefaultDirectory})" };
         var output = new Option<string>("--out") { Description = "Checkpoint to write", DefaultValueFactory = _ => "models/fmnist-classifier.safetensors" };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training set", DefaultValueFactory = _ => new ClassifierTrainingOptions().Epochs };
         var batch = new Option<int>("--batch") { Description = "Images per step", DefaultValueFactory = _ => new ClassifierTrainingOptions().BatchSize };

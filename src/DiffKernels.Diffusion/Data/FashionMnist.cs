@@ -19,7 +19,7 @@ public static class FashionMnist
     public const string DefaultDirectory = "/usr/share/datasets/fashion-mnist";
 
     /// <summary>How to get the dataset, quoted in every error.</summary>
-    public const string InstallHint = "install it with `apt-get install dataset-fashion-mnist` or pass --data DIR holding the four IDX files";
+    public const string InstallHint = "install it with `apt-get install dataset-fashion-mnist` or pass --data-dir DIR holding the four IDX files";
 
     /// <summary>Side of the stored images.</summary>
     public const int RawSize = 28;

@@ -26,10 +26,10 @@ public class ClassifierCommandTests
     public void MissingDataAndBadOptionsFailWithOneLine()
     {
         using var dir = new TempDir();
-        var (code, _, stderr) = Dk("train-classifier", "--data", dir.Path, "--out", dir.File("x.safetensors"));
+        var (code, _, stderr) = Dk("train-classifier", "--data-dir", dir.Path, "--out", dir.File("x.safetensors"));
         Assert.That(code, Is.EqualTo(2));
         Assert.That(stderr.TrimEnd(), Does.Not.Contain("\n"));
-        Assert.That(stderr, Does.Contain("train-images-idx3-ubyte").And.Contain("apt-get install dataset-fashion-mnist"));
+        Assert.That(stderr, Does.Contain("train-images-idx3-ubyte").And.Contain("apt-get install dataset-fashion-mnist").And.Contain("--data-dir DIR"));
 
         (code, _, stderr) = Dk("train-classifier", "--data", dir.Path, "--epochs", "0");
         Assert.That(code, Is.EqualTo(2));
