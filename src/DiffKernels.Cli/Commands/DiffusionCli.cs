@@ -40,10 +40,14 @@ internal static class DiffusionCli
         }
         catch (Exception e) when (e is ArgumentException or SafeTensorsFormatException or IOException or UnauthorizedAccessException or JsonException or InvalidDataException)
         {
-            error.WriteLine($"dk {command}: {OneLine(e.Message)}");
+            error.WriteLine($"dk {command}: {OneLine(WithoutParameter(e))}");
             return UserError;
         }
     }
+
+    // A library argument's name (" (Parameter 'n')") means nothing on the command line, whose flags the message names.
+    private static string WithoutParameter(Exception e) =>
+        e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
 
     private static string OneLine(string s) => s.ReplaceLineEndings(" ");
 
