@@ -53,15 +53,12 @@ public static class BenchSession
         var loadBefore = MachineInfo.LoadAverage();
         if (MachineInfo.IsDebugBuild)
             log.WriteLine("warning: the engine was built without optimisation (Debug); build with -c Release for real timings");
-        string? torchName = null;
-        Dictionary<string, BenchResult>? torch = null;
+        string? torchName = null, python = null;
         if (s.VsTorch)
         {
-            string python = TorchBaseline.FindPython(s.Python)
+            python = TorchBaseline.FindPython(s.Python)
                 ?? throw new ArgumentException($"bench: no Python that can import torch (tried {string.Join(", ", s.Python != null ? [s.Python] : TorchBaseline.Interpreters)}; on Debian: apt-get install python3-torch)");
-            log.WriteLine($"running the PyTorch script with {python}");
-            torch = TorchBaseline.Run(python, TorchScript(s.RepoRoot), cases.Select(c => c.Name), s.Options, threads, log);
-            torchName = torch.Values.Select(r => r.Backend).FirstOrDefault();
+            log.WriteLine($"running the PyTorch script with {python}, one case at a time just before ours");
         }
         else if (backend.Name == "cpu")
         {
@@ -71,12 +68,18 @@ public static class BenchSession
         var results = new List<BenchResult>();
         foreach (var c in cases)
         {
+            // PyTorch runs in its own process, so it cannot interleave with ours; running it case by case right
+            // before ours keeps the two halves of a ratio seconds apart, where a host's speed drifts less.
+            var torch = python == null ? null : TorchBaseline.Run(python, TorchScript(s.RepoRoot), [c.Name], s.Options, threads, log);
             log.WriteLine($"running {c.Name}: {c.Description}");
             var r = BenchRunner.Run(c, backend, s.Options, withBaseline: !s.VsTorch);
             if (torch != null)
+            {
                 r = torch.TryGetValue(c.Name, out var t)
                     ? r.Against(t, c.Unit)
                     : r with { Note = "no PyTorch version of this case" };
+                torchName ??= t?.Backend;
+            }
             results.Add(r);
             onResult(r);
         }

@@ -61,3 +61,34 @@ public class BenchCommandTests
         foreach (var c in BenchCatalog.All) Assert.That(stdout, Does.Contain(c.Name));
     }
 }
+
+/// <summary>`dk bench --vs-torch` with a stand-in interpreter: the script runs once per case, right before ours.</summary>
+public class VsTorchTests
+{
+    [Test]
+    [Platform(Exclude = "Win")]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void TheScriptRunsOncePerCaseAndItsResultsBecomeTheBaseline()
+    {
+        using var dir = new DiffKernels.Tests.IO.TempDir();
+        string calls = dir.File("calls.txt"), python = dir.File("python");
+        // Answers "import torch" and, for a script run, one JSON line per requested case as bench_cases.py does.
+        File.WriteAllText(python, $$"""
+            #!/bin/sh
+            [ "$1" = "-c" ] && exit 0
+            while [ $# -gt 0 ]; do [ "$1" = "--cases" ] && cases="$2"; shift; done
+            echo "$cases" >> {{calls}}
+            for c in $(echo "$cases" | tr ',' ' '); do
+              echo "{\"case\":\"$c\",\"backend\":\"torch-fake\",\"unit\":\"GB/s\",\"ours\":2.5,\"ours_ms\":1,\"ours_spread_pct\":1,\"runs\":3}"
+            done
+            """.Replace("\r", ""));
+        File.SetUnixFileMode(python, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var (code, stdout, stderr) = Dk("bench", "silu-bwd", "adam", "--quick", "--json", "--vs-torch", "--python", python);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(File.ReadAllLines(calls), Is.EqualTo(new[] { "silu-bwd", "adam" }), "one script run per case, in catalogue order");
+        var results = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(BenchResult.FromJsonLine).ToList();
+        Assert.That(results.Select(r => (r.Case, r.BaselineName, r.Baseline)),
+            Is.EqualTo(new[] { ("silu-bwd", "torch-fake", (double?)2.5), ("adam", "torch-fake", 2.5) }));
+    }
+}
