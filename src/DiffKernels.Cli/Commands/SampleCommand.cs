@@ -16,12 +16,6 @@ namespace DiffKernels.Cli.Commands;
 /// </summary>
 internal static class SampleCommand
 {
-    /// <summary>Metadata keys a checkpoint may use to name its own default sampler and number of levels.</summary>
-    public const string SamplerKey = SamplerOptions.KindKey;
-
-    /// <summary>See <see cref="SamplerKey"/>.</summary>
-    public const string StepsKey = SamplerOptions.StepsKey;
-
     /// <summary>Images written to the PNG grid at most.</summary>
     private const int MaxGridImages = 100;
 
