@@ -6,7 +6,8 @@ namespace DiffKernels.Kernels;
 /// <summary>
 /// Fused noise-schedule ops on `batch` samples of `perSample` elements (σ, α per sample): one thread
 /// per element, each recomputing its sample's few float coefficients in the same order as the CPU
-/// reference (cheaper than a second pass over memory), so both backends round alike.
+/// reference (cheaper than a second pass over memory), so both backends round alike but for c_skip's
+/// power, which the CPU takes with MathF.Pow and the device as a division (within an ulp).
 /// </summary>
 internal static class ScheduleKernels
 {
@@ -16,7 +17,7 @@ internal static class ScheduleKernels
         float sd2 = sigmaData * sigmaData, v = sigma * sigma + sd2;
         cIn = 1f / MathF.Sqrt(v);
         cSkip = sd2 / v;
-        cOut = sigma * sigmaData * cIn;
+        cOut = sigma * cIn * sigmaData;
     }
 
     /// <summary>x = x0 + σn, netIn = c_in·x, target = (x0 − c_skip·x)/c_out, cNoise = ln σ / 4.</summary>
@@ -30,7 +31,7 @@ internal static class ScheduleKernels
         float a = x0[i], xn = a + s * noise[i];
         x[i] = xn;
         netIn[i] = cIn * xn;
-        target[i] = (a - cSkip * xn) * (1f / cOut);
+        target[i] = (a - cSkip * xn) / cOut;
         if (i % perSample == 0) cNoise[b] = MathF.Log(s) / 4f;
     }
 
@@ -43,6 +44,11 @@ internal static class ScheduleKernels
         denoised[i] = cSkip * x[i] + cOut * f[i];
     }
 
+    /// <summary>D = x·c_skip + F·c_out with one pair of coefficients for the whole tensor.</summary>
+    [Kernel]
+    public static void EdmDenoiseUniform(Index1D i, ArrayView<float> x, ArrayView<float> f, ArrayView<float> denoised, float cSkip, float cOut) =>
+        denoised[i] = x[i] * cSkip + f[i] * cOut;
+
     /// <summary>y = D + (σb/σa)(x − D).</summary>
     [Kernel]
     public static void Euler(Index1D i, ArrayView<float> x, ArrayView<float> d, ArrayView<float> sigmaFrom, ArrayView<float> sigmaTo,
@@ -52,6 +58,11 @@ internal static class ScheduleKernels
         float r = sigmaTo[b] / sigmaFrom[b];
         y[i] = d[i] + r * (x[i] - d[i]);
     }
+
+    /// <summary>y = D + (x − D)·r with one ratio r = σb/σa for the whole tensor.</summary>
+    [Kernel]
+    public static void EulerUniform(Index1D i, ArrayView<float> x, ArrayView<float> d, ArrayView<float> y, float ratio) =>
+        y[i] = d[i] + (x[i] - d[i]) * ratio;
 
     /// <summary>y = x + (σb − σa)·((x − Da)/σa + (x′ − Db)/σb)/2, or x′ where σb = 0.</summary>
     [Kernel]
@@ -68,6 +79,12 @@ internal static class ScheduleKernels
         float h = 0.5f * (sb - sa), ia = 1f / sa, ib = 1f / sb;
         y[i] = x[i] + h * ((x[i] - d[i]) * ia + (xNext[i] - dNext[i]) * ib);
     }
+
+    /// <summary>y = x + ((x − Da)/σa + (x′ − Db)/σb)·(σb − σa)/2 with the three scalars for the whole tensor.</summary>
+    [Kernel]
+    public static void HeunUniform(Index1D i, ArrayView<float> x, ArrayView<float> d, ArrayView<float> xNext, ArrayView<float> dNext,
+        ArrayView<float> y, float invFrom, float invTo, float halfStep) =>
+        y[i] = x[i] + ((x[i] - d[i]) * invFrom + (xNext[i] - dNext[i]) * invTo) * halfStep;
 
     /// <summary>y = α_b·D + (s_b/s_a)(x − α_a·D) (r = 0 where s_a = 0).</summary>
     [Kernel]

@@ -23,6 +23,25 @@ public sealed partial class GpuBackend
     }
 
     /// <inheritdoc/>
+    public void EdmDenoiseUniform(DeviceBuffer x, DeviceBuffer f, DeviceBuffer denoised, long n, float cSkip, float cOut)
+    {
+        if (n > 0) _k.EdmDenoiseUniform(I(n), V(x), V(f), V(denoised), cSkip, cOut);
+    }
+
+    /// <inheritdoc/>
+    public void EulerStepUniform(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer y, long n, float ratio)
+    {
+        if (n > 0) _k.EulerUniform(I(n), V(x), V(denoised), V(y), ratio);
+    }
+
+    /// <inheritdoc/>
+    public void HeunStepUniform(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer xNext, DeviceBuffer denoisedNext, DeviceBuffer y,
+        long n, float invFrom, float invTo, float halfStep)
+    {
+        if (n > 0) _k.HeunUniform(I(n), V(x), V(denoised), V(xNext), V(denoisedNext), V(y), invFrom, invTo, halfStep);
+    }
+
+    /// <inheritdoc/>
     public void EulerStep(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer sigmaFrom, DeviceBuffer sigmaTo, DeviceBuffer y,
         int batch, long perSample)
     {

@@ -150,6 +150,18 @@ internal sealed class GpuKernels(Accelerator acc)
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> EdmDenoise => Get(ref _edmDenoise, () =>
         acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(ScheduleKernels.EdmDenoise));
 
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float>? _edmDenoiseUniform;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float> EdmDenoiseUniform => Get(ref _edmDenoiseUniform, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float>(ScheduleKernels.EdmDenoiseUniform));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>? _eulerUniform;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float> EulerUniform => Get(ref _eulerUniform, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(ScheduleKernels.EulerUniform));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float>? _heunUniform;
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float> HeunUniform => Get(ref _heunUniform, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float>(ScheduleKernels.HeunUniform));
+
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _euler;
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> Euler => Get(ref _euler, () =>
         acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ScheduleKernels.Euler));

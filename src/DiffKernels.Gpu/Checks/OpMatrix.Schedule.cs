@@ -43,6 +43,27 @@ public static partial class OpMatrix
                 y.Storage, B, P);
             return [y];
         });
+        yield return Case(f, "edm denoise (one σ)", c =>
+        {
+            var (x, net) = (c.Uniform([B, P], -5, 5), c.Uniform([B, P]));
+            var d = Tensor.Empty(x.Shape, c.Device);
+            x.Backend.EdmDenoiseUniform(x.Storage, net.Storage, d.Storage, x.Numel, 0.0302f, 0.4923f);
+            return [d];
+        });
+        yield return Case(f, "euler step (one σ)", c =>
+        {
+            var (x, d) = (c.Uniform([B, P], -5, 5), c.Uniform([B, P]));
+            var y = Tensor.Empty(x.Shape, c.Device);
+            x.Backend.EulerStepUniform(x.Storage, d.Storage, y.Storage, x.Numel, 0.7316f);
+            return [y];
+        });
+        yield return Case(f, "heun step (one σ)", c =>
+        {
+            var (x, d, xn, dn) = (c.Uniform([B, P], -5, 5), c.Uniform([B, P]), c.Uniform([B, P], -4, 4), c.Uniform([B, P]));
+            var y = Tensor.Empty(x.Shape, c.Device);
+            x.Backend.HeunStepUniform(x.Storage, d.Storage, xn.Storage, dn.Storage, y.Storage, x.Numel, 0.0125f, 0.0167f, -10f);
+            return [y];
+        });
         yield return Case(f, "ddim step (vp)", c =>
         {
             var (x, d) = (c.Uniform([B, P], -2, 2), c.Uniform([B, P]));

@@ -220,6 +220,30 @@ public abstract class ForwardingBackend(IBackend inner) : IBackend
     }
 
     /// <inheritdoc/>
+    public void EdmDenoiseUniform(DeviceBuffer x, DeviceBuffer f, DeviceBuffer denoised, long n, float cSkip, float cOut)
+    {
+        Enter(nameof(EdmDenoiseUniform));
+        try { Inner.EdmDenoiseUniform(x, f, denoised, n, cSkip, cOut); }
+        finally { Exit(); }
+    }
+
+    /// <inheritdoc/>
+    public void EulerStepUniform(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer y, long n, float ratio)
+    {
+        Enter(nameof(EulerStepUniform));
+        try { Inner.EulerStepUniform(x, denoised, y, n, ratio); }
+        finally { Exit(); }
+    }
+
+    /// <inheritdoc/>
+    public void HeunStepUniform(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer xNext, DeviceBuffer denoisedNext, DeviceBuffer y, long n, float invFrom, float invTo, float halfStep)
+    {
+        Enter(nameof(HeunStepUniform));
+        try { Inner.HeunStepUniform(x, denoised, xNext, denoisedNext, y, n, invFrom, invTo, halfStep); }
+        finally { Exit(); }
+    }
+
+    /// <inheritdoc/>
     public void EulerStep(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer sigmaFrom, DeviceBuffer sigmaTo, DeviceBuffer y, int batch, long perSample)
     {
         Enter(nameof(EulerStep));

@@ -4,14 +4,16 @@ namespace DiffKernels.Backends;
 // once, where the unfused chain would make one pass per arithmetic op. Tensors are `batch` samples of
 // `perSample` contiguous elements; σ, α and the per-sample outputs are [batch]. Per-sample
 // coefficients are evaluated in float from the float σ, in the order written, on every backend.
+// The *Uniform ops serve one noise level shared by the whole tensor (a sampler's σ grid): the host
+// computes their coefficients in double and passes them rounded to float.
 public partial interface IBackend
 {
     /// <summary>
     /// EDM training inputs in one pass, with σd = <paramref name="sigmaData"/>, for each sample i:
-    /// x = x0 + σᵢ·n; c_in = 1/√(σᵢ² + σd²), c_skip = σd²/(σᵢ² + σd²), c_out = σᵢ·σd·c_in;
-    /// <paramref name="netIn"/> = c_in·x; <paramref name="target"/> = (x0 − c_skip·x)/c_out (the network's
-    /// regression target: with λ(σ)·c_out² = 1 the EDM-weighted loss is the unit-weight loss on it);
-    /// <paramref name="cNoise"/>[i] = ln(σᵢ)/4. σ must be positive.
+    /// x = x0 + σᵢ·n; v = σᵢ² + σd², c_in = 1/√v, c_skip = v⁻¹·σd² (the power as MathF.Pow on the CPU),
+    /// c_out = (σᵢ·c_in)·σd; <paramref name="netIn"/> = c_in·x; <paramref name="target"/> = (x0 − c_skip·x)/c_out
+    /// (the network's regression target: with λ(σ)·c_out² = 1 the EDM-weighted loss is the unit-weight loss
+    /// on it); <paramref name="cNoise"/>[i] = ln(σᵢ)/4. σ must be positive.
     /// </summary>
     void EdmTrainingInputs(DeviceBuffer x0, DeviceBuffer noise, DeviceBuffer sigma, DeviceBuffer x, DeviceBuffer netIn,
         DeviceBuffer target, DeviceBuffer cNoise, int batch, long perSample, float sigmaData);
@@ -23,11 +25,23 @@ public partial interface IBackend
     void EdmDenoise(DeviceBuffer x, DeviceBuffer f, DeviceBuffer sigma, DeviceBuffer denoised, int batch, long perSample, float sigmaData);
 
     /// <summary>
+    /// D = x·<paramref name="cSkip"/> + F·<paramref name="cOut"/> over <paramref name="n"/> elements, for one noise
+    /// level shared by the whole tensor (coefficients from the host).
+    /// </summary>
+    void EdmDenoiseUniform(DeviceBuffer x, DeviceBuffer f, DeviceBuffer denoised, long n, float cSkip, float cOut);
+
+    /// <summary>
     /// One Euler (= DDIM) step of the probability-flow ODE from σa = <paramref name="sigmaFrom"/> to
     /// σb = <paramref name="sigmaTo"/>: y = D + (σb/σa)·(x − D), D = <paramref name="denoised"/>.
     /// </summary>
     void EulerStep(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer sigmaFrom, DeviceBuffer sigmaTo, DeviceBuffer y,
         int batch, long perSample);
+
+    /// <summary>
+    /// The Euler step of <see cref="EulerStep"/> for one noise level shared by the whole tensor:
+    /// y = D + (x − D)·<paramref name="ratio"/> over <paramref name="n"/> elements, ratio = σb/σa from the host.
+    /// </summary>
+    void EulerStepUniform(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer y, long n, float ratio);
 
     /// <summary>
     /// The second-order (Heun) correction of EDM's sampler: with d = (x − Da)/σa and
@@ -37,6 +51,14 @@ public partial interface IBackend
     /// </summary>
     void HeunStep(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer xNext, DeviceBuffer denoisedNext,
         DeviceBuffer sigmaFrom, DeviceBuffer sigmaTo, DeviceBuffer y, int batch, long perSample);
+
+    /// <summary>
+    /// The Heun correction of <see cref="HeunStep"/> for one pair of noise levels shared by the whole tensor, σb &gt; 0,
+    /// over <paramref name="n"/> elements: y = x + ((x − Da)·<paramref name="invFrom"/> + (x′ − Db)·<paramref name="invTo"/>)·<paramref name="halfStep"/>,
+    /// with 1/σa, 1/σb and (σb − σa)/2 from the host.
+    /// </summary>
+    void HeunStepUniform(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer xNext, DeviceBuffer denoisedNext, DeviceBuffer y,
+        long n, float invFrom, float invTo, float halfStep);
 
     /// <summary>
     /// A DDIM step in variance-preserving coordinates (x = α·x0 + s·ε): y = α_b·D + (s_b/s_a)·(x − α_a·D),

@@ -1,6 +1,10 @@
+using System.Numerics.Tensors;
+
 namespace DiffKernels.Backends.Cpu;
 
 // The reference for the fused schedule ops: per-sample coefficients once, then one loop per sample.
+// Each rounds exactly as the chain of generic ops it replaced (same float operations in the same order,
+// the same Pow and Log), so models trained or sampled before the fusion reproduce bit for bit.
 public sealed partial class CpuBackend
 {
     /// <summary>EDM preconditioning coefficients (c_in, c_skip, c_out) of σ, in float in a fixed order.</summary>
@@ -8,8 +12,17 @@ public sealed partial class CpuBackend
     {
         float sd2 = sigmaData * sigmaData, v = sigma * sigma + sd2;
         float cIn = 1f / MathF.Sqrt(v);
-        return (cIn, sd2 / v, sigma * sigmaData * cIn);
+        return (cIn, MathF.Pow(v, -1f) * sd2, sigma * cIn * sigmaData);
     }
+
+    /// <summary>c_noise = ln σ / 4 for every sample, with the vectorised log (and its chunking) of the unary Log op.</summary>
+    private static void EdmNoiseLevels(float[] sigma, float[] cNoise, int batch) =>
+        CpuParallel.For(batch, 8, (s, e) =>
+        {
+            var c = cNoise.AsSpan((int)s, (int)(e - s));
+            TensorPrimitives.Log(sigma.AsSpan((int)s, (int)(e - s)), c);
+            TensorPrimitives.Multiply(c, 0.25f, c);
+        });
 
     /// <summary>Runs <paramref name="body"/>(sample, first element) over the samples in parallel.</summary>
     private static void PerSample(int batch, long perSample, int costPerElement, Action<int, long> body) =>
@@ -29,18 +42,17 @@ public sealed partial class CpuBackend
         var iv = ((CpuBuffer)netIn).Data;
         var tv = ((CpuBuffer)target).Data;
         var cv = ((CpuBuffer)cNoise).Data;
+        EdmNoiseLevels(sv, cv, batch);
         PerSample(batch, perSample, 6, (b, o) =>
         {
             float s = sv[b];
             var (cIn, cSkip, cOut) = EdmCoefficients(s, sigmaData);
-            cv[b] = MathF.Log(s) / 4f;
-            float invOut = 1f / cOut;
             for (long j = o; j < o + perSample; j++)
             {
                 float a = x0v[j], xn = a + s * nv[j];
                 xv[j] = xn;
                 iv[j] = cIn * xn;
-                tv[j] = (a - cSkip * xn) * invOut;
+                tv[j] = (a - cSkip * xn) / cOut;
             }
         });
     }
@@ -60,6 +72,18 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
+    public void EdmDenoiseUniform(DeviceBuffer x, DeviceBuffer f, DeviceBuffer denoised, long n, float cSkip, float cOut)
+    {
+        var xv = ((CpuBuffer)x).Data;
+        var fv = ((CpuBuffer)f).Data;
+        var dv = ((CpuBuffer)denoised).Data;
+        CpuParallel.For(n, 3, (s, e) =>
+        {
+            for (long j = s; j < e; j++) dv[j] = xv[j] * cSkip + fv[j] * cOut;
+        });
+    }
+
+    /// <inheritdoc/>
     public void EulerStep(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer sigmaFrom, DeviceBuffer sigmaTo, DeviceBuffer y,
         int batch, long perSample)
     {
@@ -72,6 +96,18 @@ public sealed partial class CpuBackend
         {
             float r = tv[b] / fv[b];
             for (long j = o; j < o + perSample; j++) yv[j] = dv[j] + r * (xv[j] - dv[j]);
+        });
+    }
+
+    /// <inheritdoc/>
+    public void EulerStepUniform(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer y, long n, float ratio)
+    {
+        var xv = ((CpuBuffer)x).Data;
+        var dv = ((CpuBuffer)denoised).Data;
+        var yv = ((CpuBuffer)y).Data;
+        CpuParallel.For(n, 3, (s, e) =>
+        {
+            for (long j = s; j < e; j++) yv[j] = dv[j] + (xv[j] - dv[j]) * ratio;
         });
     }
 
@@ -97,6 +133,22 @@ public sealed partial class CpuBackend
             float h = 0.5f * (sb - sa), ia = 1f / sa, ib = 1f / sb;
             for (long j = o; j < o + perSample; j++)
                 yv[j] = xv[j] + h * ((xv[j] - dv[j]) * ia + (xnv[j] - dnv[j]) * ib);
+        });
+    }
+
+    /// <inheritdoc/>
+    public void HeunStepUniform(DeviceBuffer x, DeviceBuffer denoised, DeviceBuffer xNext, DeviceBuffer denoisedNext, DeviceBuffer y,
+        long n, float invFrom, float invTo, float halfStep)
+    {
+        var xv = ((CpuBuffer)x).Data;
+        var dv = ((CpuBuffer)denoised).Data;
+        var xnv = ((CpuBuffer)xNext).Data;
+        var dnv = ((CpuBuffer)denoisedNext).Data;
+        var yv = ((CpuBuffer)y).Data;
+        CpuParallel.For(n, 8, (s, e) =>
+        {
+            for (long j = s; j < e; j++)
+                yv[j] = xv[j] + ((xv[j] - dv[j]) * invFrom + (xnv[j] - dnv[j]) * invTo) * halfStep;
         });
     }
 
