@@ -25,8 +25,7 @@ public static class OdeSampler
             Tensor next;
             using (Tensor.Scope())
             {
-                var d = denoise(current, a);
-                next = F.Add(d, F.MulScalar(F.Sub(current, d), (float)(b / a))).Keep();
+                next = F.EulerStep(current, denoise(current, a), (float)(b / a)).Keep();
             }
             nfe++;
             if (!ReferenceEquals(current, x)) current.Dispose();
@@ -50,14 +49,15 @@ public static class OdeSampler
             Tensor next;
             using (Tensor.Scope())
             {
-                var slope = F.MulScalar(F.Sub(current, denoise(current, a)), (float)(1 / a));
+                var d = denoise(current, a);
                 nfe++;
-                var euler = F.Add(current, F.MulScalar(slope, (float)(b - a)));
+                // The predictor keeps its own float form, x + (x − D)/σa·(σb − σa), which the Euler op's
+                // D + (x − D)·σb/σa does not round alike; samples of committed teachers depend on it.
+                var euler = F.Add(current, F.MulScalar(F.MulScalar(F.Sub(current, d), (float)(1 / a)), (float)(b - a)));
                 if (b > 0)
                 {
-                    var slope2 = F.MulScalar(F.Sub(euler, denoise(euler, b)), (float)(1 / b));
+                    euler = F.HeunStep(current, d, euler, denoise(euler, b), (float)(1 / a), (float)(1 / b), (float)(0.5 * (b - a)));
                     nfe++;
-                    euler = F.Add(current, F.MulScalar(F.Add(slope, slope2), (float)(0.5 * (b - a))));
                 }
                 next = euler.Keep();
             }

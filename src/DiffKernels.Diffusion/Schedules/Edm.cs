@@ -65,15 +65,14 @@ public sealed class Edm
         var c = Coefficients(sigma);
         var cNoise = Tensor.Full([x.Shape[0]], (float)c.CNoise, x.Device);
         var f = net.Forward(F.MulScalar(x, (float)c.CIn), cNoise, labels);
-        return F.Add(F.MulScalar(x, (float)c.CSkip), F.MulScalar(f, (float)c.COut));
+        return F.EdmDenoise(x, f, (float)c.CSkip, (float)c.COut);
     }
 
     /// <summary>D(x; σ, c) with one noise level per sample: <paramref name="sigma"/> is [N].</summary>
     public Tensor Denoise(INoiseNet net, Tensor x, Tensor sigma, Tensor? labels = null)
     {
-        var (cSkip, cOut, cIn, cNoise) = Coefficients(sigma, x);
-        var f = net.Forward(F.Mul(x, cIn), cNoise, labels);
-        return F.Add(F.Mul(x, cSkip), F.Mul(f, cOut));
+        var (netIn, cNoise) = NetworkInputs(x, sigma);
+        return F.EdmDenoise(x, net.Forward(netIn, cNoise, labels), sigma, (float)SigmaData);
     }
 
     /// <summary>
@@ -106,14 +105,10 @@ public sealed class Edm
     {
         if (noise.Shape != x0.Shape) throw new ArgumentException($"Edm.Loss: noise {noise.Shape} must match x0 {x0.Shape}");
         int n = x0.Shape[0];
-        var (cSkip, cOut, cIn, cNoise) = Coefficients(sigma, x0);
-        Tensor x, target;
-        using (Tensor.NoGrad())
-        {
-            x = F.Add(x0, F.Mul(noise, F.Reshape(sigma, BatchShape(x0))));
-            target = F.Div(F.Sub(x0, F.Mul(x, cSkip)), cOut);
-        }
-        var f = net.Forward(F.Mul(x, cIn), cNoise, labels);
+        // x0, σ and the noise are data here: no gradient reaches them, whatever they require.
+        Tensor netIn, target, cNoise;
+        using (Tensor.NoGrad()) (_, netIn, target, cNoise) = F.EdmTrainingInputs(x0, noise, sigma, (float)SigmaData);
+        var f = net.Forward(netIn, cNoise, labels);
         return F.MulScalar(F.Sum(F.Square(F.Sub(f, target))), 1f / n);
     }
 
@@ -125,16 +120,14 @@ public sealed class Edm
         return Loss(net, x0, sigma, noise, labels);
     }
 
-    /// <summary>Per-sample coefficients as tensors broadcastable against <paramref name="x"/> ([N, 1, …]); c_noise is [N].</summary>
-    private (Tensor CSkip, Tensor COut, Tensor CIn, Tensor CNoise) Coefficients(Tensor sigma, Tensor x)
+    /// <summary>The network's input c_in(σ)·x and its noise conditioning c_noise(σ) [N] for per-sample σ [N].</summary>
+    private (Tensor NetIn, Tensor CNoise) NetworkInputs(Tensor x, Tensor sigma)
     {
         if (sigma.Shape != new Shape(x.Shape[0]))
             throw new ArgumentException($"Edm: sigma must be [{x.Shape[0]}] for x {x.Shape}, got {sigma.Shape}");
         float sd = (float)SigmaData;
-        var s = F.Reshape(sigma, BatchShape(x));
-        var total = F.AddScalar(F.Square(s), sd * sd);
-        var cIn = F.Rsqrt(total);
-        return (F.MulScalar(F.Pow(total, -1f), sd * sd), F.MulScalar(F.Mul(s, cIn), sd), cIn, F.MulScalar(F.Log(sigma), 0.25f));
+        var cIn = F.Rsqrt(F.AddScalar(F.Square(F.Reshape(sigma, BatchShape(x))), sd * sd));
+        return (F.Mul(x, cIn), F.MulScalar(F.Log(sigma), 0.25f));
     }
 
     /// <summary>[N, 1, …, 1] with the rank of <paramref name="x"/>.</summary>

@@ -8,18 +8,16 @@ namespace DiffKernels.Diffusion.Distillation.Common;
 /// <param name="Noisy">x_s = SG(x_g) + σ·n.</param>
 /// <param name="Real">D_T(x_s; σ), the teacher's (data) denoiser.</param>
 /// <param name="Fake">D_φ(x_s; σ), the auxiliary (generator) denoiser.</param>
-public readonly record struct DenoiserPair(Tensor Noisy, Tensor Real, Tensor Fake)
-{
-    /// <summary>D_φ − D_T = σ²·(s_fake − s_real), the direction that moves generator samples towards the data.</summary>
-    public Tensor Difference() => F.Sub(Fake, Real);
-}
+/// <remarks>Their difference D_φ − D_T = σ²·(s_fake − s_real), the direction that moves generator samples towards
+/// the data, is <see cref="F.ScoreDifference"/>.</remarks>
+public readonly record struct DenoiserPair(Tensor Noisy, Tensor Real, Tensor Fake);
 
 /// <summary>
-/// The score-difference machinery shared by Diff-Instruct and DMD2: noise generator samples, ask the frozen
-/// teacher and the auxiliary denoiser for their x0 estimates, and train the auxiliary denoiser on generator
-/// samples. Nothing here records a graph through the teacher or through the auxiliary network's evaluation.
+/// The real (teacher) and fake (auxiliary) denoisers that Diff-Instruct and DMD2 compare: noise generator samples,
+/// ask the frozen teacher and the auxiliary denoiser for their x0 estimates, and train the auxiliary denoiser on
+/// generator samples. Nothing here records a graph through the teacher or through the auxiliary network's evaluation.
 /// </summary>
-public static class ScoreDifference
+public static class RealFakeDenoisers
 {
     /// <summary>
     /// x_s = SG(<paramref name="xg"/>) + σ·n with per-sample <paramref name="sigma"/> [N] and unit
@@ -28,14 +26,15 @@ public static class ScoreDifference
     /// </summary>
     public static DenoiserPair Evaluate(FrozenTeacher teacher, INoiseNet auxiliary, Tensor xg, Tensor sigma, Tensor noise, Tensor? labels = null)
     {
-        if (noise.Shape != xg.Shape) throw new ArgumentException($"ScoreDifference: noise {noise.Shape} must match the generator samples {xg.Shape}");
-        if (sigma.Shape != new Shape(xg.Shape[0])) throw new ArgumentException($"ScoreDifference: sigma must be [{xg.Shape[0]}] for samples {xg.Shape}, got {sigma.Shape}");
+        if (noise.Shape != xg.Shape) throw new ArgumentException($"RealFakeDenoisers: noise {noise.Shape} must match the generator samples {xg.Shape}");
+        if (sigma.Shape != new Shape(xg.Shape[0])) throw new ArgumentException($"RealFakeDenoisers: sigma must be [{xg.Shape[0]}] for samples {xg.Shape}, got {sigma.Shape}");
         using var noGrad = Tensor.NoGrad();
-        var perSample = Enumerable.Repeat(1, xg.Rank).ToArray();
-        perSample[0] = xg.Shape[0];
-        var noisy = F.Add(xg, F.Mul(noise, F.Reshape(sigma, perSample)));
-        var real = teacher.Denoise(noisy, sigma, labels);
-        var fake = teacher.Edm.Denoise(auxiliary, noisy, sigma, labels);
+        // The noising and both networks' preconditioned inputs are EDM's training inputs with x0 = x_g (the
+        // regression target goes unused): one pass, shared by the two denoisers.
+        float sd = (float)teacher.Edm.SigmaData;
+        var (noisy, netIn, _, cNoise) = F.EdmTrainingInputs(xg, noise, sigma, sd);
+        var real = F.EdmDenoise(noisy, teacher.Net.Forward(netIn, cNoise, labels), sigma, sd);
+        var fake = F.EdmDenoise(noisy, auxiliary.Forward(netIn, cNoise, labels), sigma, sd);
         return new DenoiserPair(noisy, real, fake);
     }
 

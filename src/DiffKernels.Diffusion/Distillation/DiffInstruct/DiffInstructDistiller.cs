@@ -167,7 +167,7 @@ public sealed partial class DiffInstructDistiller : IDistiller, ILoopedRun
             using (Tensor.NoGrad()) xg = Generator.Generate(z, labels);
             var sigma = _sigmas.SampleSigma(Options.BatchSize, _rng, _device);
             var noise = _rng.Normal(xg.Shape, _device);
-            var loss = ScoreDifference.AuxiliaryLoss(Teacher, _auxNet, xg, sigma, noise, labels);
+            var loss = RealFakeDenoisers.AuxiliaryLoss(Teacher, _auxNet, xg, sigma, noise, labels);
             auxLoss = loss.Item();
             if (!double.IsFinite(auxLoss)) problems.Add($"auxiliary: non-finite loss ({Invariant(auxLoss)})");
             else

@@ -29,8 +29,9 @@ public static class DiffInstructGradient
         double gap;
         using (Tensor.NoGrad())
         {
-            var difference = ScoreDifference.Evaluate(teacher, auxiliary, xg, sigma, noise, labels).Difference();
-            gap = ScoreDifference.MeanSquaredNorm(difference);
+            var pair = RealFakeDenoisers.Evaluate(teacher, auxiliary, xg, sigma, noise, labels);
+            var difference = F.ScoreDifference(xg, pair.Real, pair.Fake);
+            gap = RealFakeDenoisers.MeanSquaredNorm(difference);
             g = F.MulScalar(difference, 1f / n);
         }
         if (double.IsFinite(gap)) xg.Backward(g);
