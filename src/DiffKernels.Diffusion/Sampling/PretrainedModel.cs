@@ -65,6 +65,7 @@ public sealed class PretrainedModel : IDisposable
     /// </summary>
     public static PretrainedModel Load(string path, Device? device = null)
     {
+        CheckpointKind.RequireModel(path, "sampling", ModelRole.Teacher, ModelRole.Student, ModelRole.GanGenerator);
         var loaded = ModelFactory.Load(path, device);
         try
         {
