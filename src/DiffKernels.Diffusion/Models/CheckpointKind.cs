@@ -128,7 +128,7 @@ public sealed record CheckpointKind(string Path, bool IsTraining, ModelRole Role
     public static CheckpointKind RequireTraining(string path, string purpose, string? method = null)
     {
         var kind = Of(path);
-        string needed = "a training checkpoint" + (method != null ? $" of a {method} run" : "");
+        string needed = "a training checkpoint" + (method != null ? $" written by {method} training" : "");
         if (!kind.IsTraining)
         {
             string hint = kind.Role switch
