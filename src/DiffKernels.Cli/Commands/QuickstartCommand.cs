@@ -5,6 +5,7 @@ using DiffKernels.Diffusion.Evaluation;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Training;
+using DiffKernels.IO;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
 using Spectre.Console;
@@ -58,10 +59,10 @@ internal static class QuickstartCommand
             {
                 var watch = System.Diagnostics.Stopwatch.StartNew();
                 // Checked before the toy teacher's minute of training, so a wrong file fails at once.
-                RequireIfPresent(parseResult.GetValue(toyStudent)!, "dk quickstart --toy-student", ModelRole.Student);
-                RequireIfPresent(parseResult.GetValue(fashionModel)!, "dk quickstart --fmnist-model", ModelRole.Teacher);
-                RequireIfPresent(parseResult.GetValue(fashionStudent)!, "dk quickstart --fmnist-student", ModelRole.Student);
-                RequireIfPresent(parseResult.GetValue(classifier)!, "dk quickstart --classifier", ModelRole.Classifier);
+                RequireIfPresent(parseResult.GetValue(toyStudent)!, "dk quickstart --toy-student", ModelRole.Student, images: false);
+                RequireIfPresent(parseResult.GetValue(fashionModel)!, "dk quickstart --fmnist-model", ModelRole.Teacher, images: true);
+                RequireIfPresent(parseResult.GetValue(fashionStudent)!, "dk quickstart --fmnist-student", ModelRole.Student, images: true);
+                RequireIfPresent(parseResult.GetValue(classifier)!, "dk quickstart --classifier", ModelRole.Classifier, images: null);
                 string outDir = parseResult.GetValue(output)!;
                 Directory.CreateDirectory(outDir);
                 var rows = new List<Row>();
@@ -89,10 +90,19 @@ internal static class QuickstartCommand
         return cmd;
     }
 
-    /// <summary>Checks the kind of a model the quickstart reads, when its file is there (an absent one only loses its row).</summary>
-    private static void RequireIfPresent(string path, string purpose, ModelRole role)
+    /// <summary>
+    /// Checks the kind of a model the quickstart reads, when its file is there (an absent one only loses its row), and
+    /// whether it draws images (<paramref name="images"/> true) or toy points (false) for the row it stands in.
+    /// </summary>
+    private static void RequireIfPresent(string path, string purpose, ModelRole role, bool? images)
     {
-        if (File.Exists(path)) CheckpointKind.RequireModel(path, purpose, role);
+        if (!File.Exists(path)) return;
+        var kind = CheckpointKind.RequireModel(path, purpose, role);
+        if (images is not { } wantImages) return;
+        using var model = PretrainedModel.Load(path);
+        bool drawsImages = model.SampleShape.Rank == 3;
+        if (drawsImages != wantImages || (!wantImages && SampleCommand.TrainedToy(model.Metadata) == null))
+            throw new SafeTensorsFormatException(path, $"{kind.Description}; {purpose} needs a model of {(wantImages ? "Fashion-MNIST images" : "a toy's 2D points")} (it draws samples of shape {model.SampleShape})");
     }
 
     /// <summary>Trains, samples and scores the toy teacher; null when interrupted by Ctrl-C.</summary>
