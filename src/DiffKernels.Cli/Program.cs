@@ -1,5 +1,9 @@
 using System.CommandLine;
 using DiffKernels.Cli.Commands;
+using DiffKernels.Diffusion.Models;
+
+// Checkpoints record the command that started or resumed their run.
+RunProvenance.Command = string.Join(' ', args.Prepend("dk").Select(a => a.Length > 0 && !a.Any(char.IsWhiteSpace) && !a.Contains('"') ? a : $"\"{a.Replace("\"", "\\\"")}\""));
 
 var root = new RootCommand("dk — train diffusion models and distil them into one- and few-step generators");
 root.Subcommands.Add(InfoCommand.Create());
@@ -9,6 +13,7 @@ root.Subcommands.Add(TrainGanCommand.Create());
 root.Subcommands.Add(SampleCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(SetSamplerCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(DistillCommand.Create());
 root.Subcommands.Add(QuickstartCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());

@@ -45,7 +45,7 @@ internal static class EvalCommand
             {
                 string path = parseResult.GetValue(model)!;
                 using var loaded = PretrainedModel.Load(path);
-                string spec = parseResult.GetValue(data) ?? loaded.Metadata.GetValueOrDefault("train.data")
+                string spec = parseResult.GetValue(data) ?? CheckpointKind.DataSpec(loaded.Metadata)
                     ?? throw new ArgumentException($"{path} does not record its training data; pass --data");
                 int count = parseResult.GetValue(n);
                 if (count < 2) throw new ArgumentException($"--n {count} must be ≥ 2");

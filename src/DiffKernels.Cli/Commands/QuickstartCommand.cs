@@ -1,11 +1,11 @@
 using System.CommandLine;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Data.Toys;
-using DiffKernels.Diffusion.Distillation.DiffInstruct;
 using DiffKernels.Diffusion.Evaluation;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Training;
+using DiffKernels.IO;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
 using Spectre.Console;
@@ -58,6 +58,11 @@ internal static class QuickstartCommand
             return DiffusionCli.Run("quickstart", parseResult.InvocationConfiguration.Error, () =>
             {
                 var watch = System.Diagnostics.Stopwatch.StartNew();
+                // Checked before the toy teacher's minute of training, so a wrong file fails at once.
+                RequireIfPresent(parseResult.GetValue(toyStudent)!, "dk quickstart --toy-student", ModelRole.Student, images: false);
+                RequireIfPresent(parseResult.GetValue(fashionModel)!, "dk quickstart --fmnist-model", ModelRole.Teacher, images: true);
+                RequireIfPresent(parseResult.GetValue(fashionStudent)!, "dk quickstart --fmnist-student", ModelRole.Student, images: true);
+                RequireIfPresent(parseResult.GetValue(classifier)!, "dk quickstart --classifier", ModelRole.Classifier, images: null);
                 string outDir = parseResult.GetValue(output)!;
                 Directory.CreateDirectory(outDir);
                 var rows = new List<Row>();
@@ -83,6 +88,21 @@ internal static class QuickstartCommand
             });
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// Checks the kind of a model the quickstart reads, when its file is there (an absent one only loses its row), and
+    /// whether it draws images (<paramref name="images"/> true) or toy points (false) for the row it stands in.
+    /// </summary>
+    private static void RequireIfPresent(string path, string purpose, ModelRole role, bool? images)
+    {
+        if (!File.Exists(path)) return;
+        var kind = CheckpointKind.RequireModel(path, purpose, role);
+        if (images is not { } wantImages) return;
+        using var model = PretrainedModel.Load(path);
+        bool drawsImages = model.SampleShape.Rank == 3;
+        if (drawsImages != wantImages || (!wantImages && SampleCommand.TrainedToy(model.Metadata) == null))
+            throw new SafeTensorsFormatException(path, $"{kind.Description}; {purpose} needs a model of {(wantImages ? "Fashion-MNIST images" : "a toy's 2D points")} (it draws samples of shape {model.SampleShape})");
     }
 
     /// <summary>Trains, samples and scores the toy teacher; null when interrupted by Ctrl-C.</summary>
@@ -146,7 +166,7 @@ internal static class QuickstartCommand
             ?? throw new ArgumentException($"{modelPath} does not record a toy as its data; it cannot stand beside the toy:{Toy} teacher");
         var sampler = SampleCommand.Options(student, null, null, seed, 1024);
         // The student comes from the committed teacher, not from the one trained above: say so beside its row.
-        string origin = student.Metadata.TryGetValue(DiffInstructDistiller.TeacherKey, out var teacherPath) ? $", distilled from {teacherPath}" : "";
+        string origin = CheckpointKind.Recorded(student.Metadata, "teacher") is { } teacherPath ? $", distilled from {teacherPath}" : "";
         console.MarkupLine(Markup.Escape(DiffusionCli.Inv($"sampling {evalSamples} points from {modelPath}{origin} ({sampler.Kind.ToString().ToLowerInvariant()}, {sampler.Nfe} NFE)")));
         var (report, samples) = ToyEvaluation.Evaluate(student, toy, evalSamples, sampler);
         string png = Path.Combine(outDir, $"toy-{toy.Name}-diff-instruct.png");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Data.Toys;
 using DiffKernels.Diffusion.Evaluation;
+using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Ops;
 using DiffKernels.Tensors;
@@ -94,7 +95,7 @@ internal static class SampleCommand
 
     /// <summary>The toy a checkpoint was trained on, when it was trained on one.</summary>
     public static ToyDistribution? TrainedToy(IReadOnlyDictionary<string, string> metadata) =>
-        metadata.TryGetValue("train.data", out var spec) && ToyDataSource.IsToySpec(spec) ? ToyDataSource.FromSpec(spec).Toy : null;
+        CheckpointKind.DataSpec(metadata) is { } spec && ToyDataSource.IsToySpec(spec) ? ToyDataSource.FromSpec(spec).Toy : null;
 
     private static string WriteNpy(string path, Tensor samples, int crop)
     {

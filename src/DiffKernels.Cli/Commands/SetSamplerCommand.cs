@@ -30,6 +30,7 @@ internal static class SetSamplerCommand
             return DiffusionCli.Run("set-sampler", parseResult.InvocationConfiguration.Error, () =>
             {
                 string path = parseResult.GetValue(model)!;
+                SamplerDefaults.RequireTeacher(path);
                 var before = SamplerDefaults.Of(SafeTensors.ReadHeader(path).Metadata);
                 var start = parseResult.GetValue(reset) ? new SamplerDefaults() : before;
                 var after = new SamplerDefaults(

@@ -1,5 +1,8 @@
 using System.CommandLine;
+using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Sampling;
+using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.IO;
 using DiffKernels.Random;
@@ -33,10 +36,11 @@ internal static class TrainCommand
         var logEvery = new Option<int>("--log-every") { Description = "Steps per JSONL log line", DefaultValueFactory = _ => defaults.LogEvery };
         var preview = new Option<int?>("--preview") { Description = "Samples in the preview PNG written at each checkpoint (0: none; default: 2000 points or 64 images)" };
         var output = new Option<string>("--out") { Description = "Output directory (checkpoint model.safetensors, log.jsonl, previews)", DefaultValueFactory = _ => "runs/train" };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out (a training checkpoint: exact resume)" };
+        var initFrom = new Option<string?>("--init-from") { Description = "Warm start: a new run from the weights of this release checkpoint (fresh optimiser state, step 0)" };
         var cmd = new Command("train", "Train an EDM teacher")
         {
-            data, dataDir, model, classes, steps, batch, lr, warmup, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume,
+            data, dataDir, model, classes, steps, batch, lr, warmup, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume, initFrom,
         };
         Option[] fixedOnResume = [model, classes, batch, lr, warmup, emaHalfLife, seed];
         cmd.SetAction(parseResult =>
@@ -47,13 +51,16 @@ internal static class TrainCommand
                 string outDir = parseResult.GetValue(output)!;
                 string checkpoint = Path.Combine(outDir, EdmTrainer.CheckpointFile);
                 EdmTrainer trainer;
+                string? warmStart = parseResult.GetValue(initFrom);
                 if (parseResult.GetValue(resume))
                 {
+                    if (warmStart != null) throw new ArgumentException("--resume continues the run in --out and --init-from starts a new one; pass one of them");
                     var given = fixedOnResume.Where(o => parseResult.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
                     if (given.Count > 0)
                         throw new ArgumentException($"on --resume the run keeps its settings; only --steps, --checkpoint-every, --log-every and --preview may change (remove {string.Join(", ", given)})");
                     if (!File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: {checkpoint} does not exist");
-                    string spec = parseResult.GetValue(data) ?? SafeTensors.ReadHeader(checkpoint).Metadata.GetValueOrDefault("train.data")
+                    CheckpointKind.RequireTraining(checkpoint, "dk train --resume", CheckpointKind.EdmMethod);
+                    string spec = parseResult.GetValue(data) ?? CheckpointKind.DataSpec(SafeTensors.ReadHeader(checkpoint).Metadata)
                         ?? throw new ArgumentException($"{checkpoint} does not record its data; pass --data");
                     int? total = parseResult.GetResult(steps) is { Implicit: false } ? parseResult.GetValue(steps) : null;
                     T Given<T>(Option<T> o, T current) => parseResult.GetResult(o) is { Implicit: false } ? parseResult.GetValue(o)! : current;
@@ -90,10 +97,19 @@ internal static class TrainCommand
                         PreviewSamples = parseResult.GetValue(preview) ?? (images ? 64 : 2000),
                     };
                     options.Validate();
-                    var net = ModelFactory.FromPreset(preset, source.SampleShape, numClasses, new Generator(options.Seed ^ InitKey));
-                    trainer = new EdmTrainer(net, source, options, outDir);
-                    string conditioning = numClasses > 0 ? $", conditioned on {numClasses} classes (label dropout {options.LabelDropout})" : "";
-                    console.MarkupLine(Markup.Escape($"training {preset} ({net.ParameterCount:N0} parameters) on {source.Name} for {options.Steps} steps, batch {options.BatchSize}{conditioning}"));
+                    if (warmStart != null)
+                    {
+                        if (parseResult.GetResult(model) is { Implicit: false } || parseResult.GetResult(classes) is { Implicit: false })
+                            throw new ArgumentException("--init-from brings its own network; remove --model and --classes");
+                        trainer = WarmStart(console, warmStart, source, options, outDir);
+                    }
+                    else
+                    {
+                        var net = ModelFactory.FromPreset(preset, source.SampleShape, numClasses, new Generator(options.Seed ^ InitKey));
+                        trainer = new EdmTrainer(net, source, options, outDir);
+                        string conditioning = numClasses > 0 ? $", conditioned on {numClasses} classes (label dropout {options.LabelDropout})" : "";
+                        console.MarkupLine(Markup.Escape($"training {preset} ({net.ParameterCount:N0} parameters) on {source.Name} for {options.Steps} steps, batch {options.BatchSize}{conditioning}"));
+                    }
                 }
                 using (trainer)
                 {
@@ -110,5 +126,35 @@ internal static class TrainCommand
             });
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// A new run whose raw and EMA weights both start as the release checkpoint's at <paramref name="path"/>, with fresh
+    /// Adam state at step 0, the checkpoint's σ_data and sampler defaults; its checkpoints record the source and its hash.
+    /// </summary>
+    private static EdmTrainer WarmStart(IAnsiConsole console, string path, IDataSource source, TrainerOptions options, string outDir)
+    {
+        var kind = CheckpointKind.RequireRelease(path, "dk train --init-from", ModelRole.Teacher);
+        string hash = FrozenTeacher.FileSha256(path);
+        var loaded = ModelFactory.Load(path);
+        try
+        {
+            var net = loaded.Net;
+            if (net.SampleShape != source.SampleShape || net.NumClasses is var c && c != 0 && c != source.NumClasses)
+                throw new ArgumentException($"--init-from {path} takes samples of shape {net.SampleShape} with {net.NumClasses} classes; {source.Name} has {source.SampleShape} with {source.NumClasses}");
+            var trainer = new EdmTrainer(loaded.Model, source, options with { SigmaData = Edm.FromMetadata(loaded.Metadata).SigmaData }, outDir)
+            {
+                SamplingDefaults = SamplerDefaults.Of(loaded.Metadata),
+            };
+            RunProvenance.WarmStart(trainer, path, hash);
+            console.MarkupLine(Markup.Escape(DiffusionCli.Inv(
+                $"warm start from {path} ({kind.Description}, SHA-256 {hash[..12]}…): its weights as raw and EMA weights, fresh optimiser state, step 0; training on {source.Name} for {options.Steps} steps, batch {options.BatchSize}")));
+            return trainer;
+        }
+        catch
+        {
+            loaded.Dispose();
+            throw;
+        }
     }
 }

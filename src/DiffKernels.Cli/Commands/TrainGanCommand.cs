@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Gan;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.IO;
@@ -36,10 +37,11 @@ internal static class TrainGanCommand
         var logEvery = new Option<int>("--log-every") { Description = "Iterations per JSONL log line", DefaultValueFactory = _ => defaults.LogEvery };
         var preview = new Option<int>("--preview") { Description = "Images in the preview grid written at each checkpoint (0: none, at most 100)", DefaultValueFactory = _ => defaults.PreviewSamples };
         var output = new Option<string>("--out") { Description = "Output directory (gan.safetensors, log.jsonl, previews)", DefaultValueFactory = _ => "runs/gan" };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out (a training checkpoint: exact resume)" };
+        var initFrom = new Option<string?>("--init-from") { Description = "Warm start: the generator of this release checkpoint, a fresh discriminator, fresh optimiser state, step 0" };
         var cmd = new Command("train-gan", "Train a DCGAN-style generator adversarially (non-saturating logistic loss)")
         {
-            data, dataDir, classes, steps, batch, lr, lrD, beta1, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume,
+            data, dataDir, classes, steps, batch, lr, lrD, beta1, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume, initFrom,
         };
         Option[] fixedOnResume = [classes, batch, lr, lrD, beta1, emaHalfLife, seed];
         cmd.SetAction(parseResult =>
@@ -50,13 +52,16 @@ internal static class TrainGanCommand
                 string outDir = parseResult.GetValue(output)!;
                 string checkpoint = Path.Combine(outDir, GanTrainer.CheckpointFile);
                 GanTrainer trainer;
+                string? warmStart = parseResult.GetValue(initFrom);
                 if (parseResult.GetValue(resume))
                 {
+                    if (warmStart != null) throw new ArgumentException("--resume continues the run in --out and --init-from starts a new one; pass one of them");
                     var given = fixedOnResume.Where(o => parseResult.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
                     if (given.Count > 0)
                         throw new ArgumentException($"on --resume the run keeps its settings; only --steps, --checkpoint-every, --log-every and --preview may change (remove {string.Join(", ", given)})");
                     if (!File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: {checkpoint} does not exist");
-                    string spec = parseResult.GetValue(data) ?? SafeTensors.ReadHeader(checkpoint).Metadata.GetValueOrDefault(GanTrainer.DataKey)
+                    CheckpointKind.RequireTraining(checkpoint, "dk train-gan --resume", GanTrainer.Method);
+                    string spec = parseResult.GetValue(data) ?? CheckpointKind.DataSpec(SafeTensors.ReadHeader(checkpoint).Metadata)
                         ?? throw new ArgumentException($"{checkpoint} does not record its data; pass --data");
                     int? total = parseResult.GetResult(steps) is { Implicit: false } ? parseResult.GetValue(steps) : null;
                     T Given<T>(Option<T> o, T current) => parseResult.GetResult(o) is { Implicit: false } ? parseResult.GetValue(o)! : current;
@@ -97,8 +102,26 @@ internal static class TrainGanCommand
                     };
                     options.Validate();
                     var config = GanConfig.FashionMnist(numClasses) with { ImageSize = source.SampleShape[0], Channels = source.SampleShape[2] };
-                    config.Validate();
-                    var generator = new GanGenerator(config, new Generator(options.Seed ^ GeneratorInitKey));
+                    string? warmHash = null;
+                    GanGenerator generator;
+                    if (warmStart != null)
+                    {
+                        if (parseResult.GetResult(classes) is { Implicit: false }) throw new ArgumentException("--init-from brings its own networks' classes; remove --classes");
+                        CheckpointKind.RequireRelease(warmStart, "dk train-gan --init-from", ModelRole.GanGenerator);
+                        warmHash = FrozenTeacher.FileSha256(warmStart);
+                        generator = (GanGenerator)ModelFactory.Load(warmStart).Model;
+                        config = generator.Config;
+                        if (config.ImageSize != source.SampleShape[0] || config.Channels != source.SampleShape[2] || config.NumClasses is var c && c != 0 && c != source.NumClasses)
+                        {
+                            generator.Dispose();
+                            throw new ArgumentException($"--init-from {warmStart} draws {config.ImageSize}×{config.ImageSize}×{config.Channels} images of {config.NumClasses} classes; {source.Name} has samples of shape {source.SampleShape} and {source.NumClasses} classes");
+                        }
+                    }
+                    else
+                    {
+                        config.Validate();
+                        generator = new GanGenerator(config, new Generator(options.Seed ^ GeneratorInitKey));
+                    }
                     var discriminator = new GanDiscriminator(config, new Generator(options.Seed ^ DiscriminatorInitKey));
                     try
                     {
@@ -110,7 +133,12 @@ internal static class TrainGanCommand
                         discriminator.Dispose();
                         throw;
                     }
-                    string conditioning = numClasses > 0 ? $", conditioned on {numClasses} classes" : "";
+                    if (warmStart != null)
+                    {
+                        RunProvenance.WarmStart(trainer, warmStart, warmHash!);
+                        console.MarkupLine(Markup.Escape($"warm start from {warmStart} (SHA-256 {warmHash![..12]}…): its generator as raw and EMA weights, a fresh discriminator, fresh optimiser state, step 0"));
+                    }
+                    string conditioning = config.NumClasses > 0 ? $", conditioned on {config.NumClasses} classes" : "";
                     console.MarkupLine(Markup.Escape(DiffusionCli.Inv(
                         $"training a GAN on {source.Name} (generator {generator.ParameterCount:N0}, discriminator {discriminator.ParameterCount:N0} parameters{conditioning}) for {options.Steps} steps, batch {options.BatchSize}")));
                 }

@@ -66,6 +66,7 @@ public sealed partial class GanTrainer
             [NoiseRngKey] = Invariant(_noiseGen.Offset),
         };
         if (Data.Crop > 0) metadata[EdmTrainer.CropKey] = Invariant(Data.Crop);
+        RunProvenance.Stamp(this, metadata);
         ModelFactory.Save(path, Generator, _ema.Shadow, extra, metadata, GeneratorParameterOf(Generator));
     }
 
@@ -78,6 +79,7 @@ public sealed partial class GanTrainer
     public static GanTrainer Resume(string checkpoint, IDataSource data, int? steps = null, string? outDir = null, Device? device = null,
         Func<GanOptions, GanOptions>? bookkeeping = null)
     {
+        CheckpointKind.RequireTraining(checkpoint, "dk train-gan --resume", Method);
         var header = SafeTensors.ReadHeader(checkpoint);
         string Meta(string key) => header.Metadata.TryGetValue(key, out var v) ? v
             : throw new SafeTensorsFormatException(checkpoint, $"not a GAN training checkpoint: metadata '{key}' is missing");
@@ -124,6 +126,7 @@ public sealed partial class GanTrainer
                 .ToDictionary(kv => kv.Key, kv => kv.Value));
             trainer._generatorAdam.LoadStateDict(Strip(tensors, GeneratorAdamPrefix));
             trainer._discriminatorAdam.LoadStateDict(Strip(discTensors, DiscriminatorAdamPrefix));
+            RunProvenance.Continue(trainer, header.Metadata);
             return trainer;
         }
         catch

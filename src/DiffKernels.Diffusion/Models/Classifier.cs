@@ -63,10 +63,8 @@ public sealed class Classifier : Module, ILayer
     /// <summary>Reads a classifier checkpoint; errors name the file.</summary>
     public static Classifier Load(string path, Device? device = null)
     {
-        var loaded = ModelFactory.Load(path, device);
-        if (loaded.Model is Classifier c) return c;
-        loaded.Dispose();
-        throw new SafeTensorsFormatException(path, $"not a classifier checkpoint (it holds a '{loaded.Kind}' model)");
+        CheckpointKind.RequireModel(path, "the metric classifier", ModelRole.Classifier);
+        return (Classifier)ModelFactory.Load(path, device).Model;
     }
 }
 

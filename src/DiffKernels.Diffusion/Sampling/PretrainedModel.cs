@@ -58,13 +58,14 @@ public sealed class PretrainedModel : IDisposable
     }
 
     /// <summary>
-    /// Reads the checkpoint at <paramref name="path"/> (a denoiser or a generator network written by this library)
-    /// onto <paramref name="device"/> (null: the default device). A missing file, a malformed one, or one holding
-    /// a model that draws no samples (a classifier, a discriminator) throws an IOException or a
-    /// <see cref="SafeTensorsFormatException"/> naming the file.
+    /// Reads the checkpoint at <paramref name="path"/> (a denoiser or a generator network written by this library; a
+    /// release or a training checkpoint, whose EMA weights sample alike) onto <paramref name="device"/> (null: the
+    /// default device). A missing file, a malformed one, or one holding a model that draws no samples (a classifier,
+    /// a discriminator) throws an IOException or a <see cref="SafeTensorsFormatException"/> naming the file and what it holds.
     /// </summary>
     public static PretrainedModel Load(string path, Device? device = null)
     {
+        CheckpointKind.RequireModel(path, "sampling", ModelRole.Teacher, ModelRole.Student, ModelRole.GanGenerator);
         var loaded = ModelFactory.Load(path, device);
         try
         {

@@ -15,9 +15,6 @@ namespace DiffKernels.Diffusion.Sampling;
 /// <param name="SigmaMax">Largest level of the Karras grid.</param>
 public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null, double? SigmaMax = null)
 {
-    /// <summary>Metadata key that marks a distilled student, whose sampler is part of its generator.</summary>
-    private const string DistillationMethodKey = ModelFactory.TrainingPrefix + "method";
-
     /// <summary>The defaults recorded in <paramref name="metadata"/>; malformed values throw with the key and value.</summary>
     public static SamplerDefaults Of(IReadOnlyDictionary<string, string> metadata)
     {
@@ -74,11 +71,8 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
     public static void Write(string path, SamplerDefaults defaults)
     {
         defaults.Validate();
+        RequireTeacher(path);
         var header = SafeTensors.ReadHeader(path);
-        if (!header.Metadata.ContainsKey(ModelFactory.KindKey))
-            throw new SafeTensorsFormatException(path, $"not a model checkpoint: metadata '{ModelFactory.KindKey}' is missing");
-        if (header.Metadata.TryGetValue(DistillationMethodKey, out var method))
-            throw new ArgumentException($"{path} is a {method} student: its sampler is part of its generator and cannot change");
         var dtypes = header.Tensors.Select(t => t.DType).Distinct().ToList();
         if (dtypes.Count > 1)
             throw new ArgumentException($"{path} mixes element types ({string.Join(", ", dtypes)}); rewriting it would convert some of them");
@@ -88,6 +82,13 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
         var file = SafeTensors.Load(path);
         SafeTensors.Save(path, file.Tensors, metadata, dtypes.Count == 1 ? dtypes[0] : DType.F32);
     }
+
+    /// <summary>
+    /// Throws unless <paramref name="path"/> holds a teacher (release or training checkpoint): a student's one-step
+    /// sampler is how its generator is defined, a generator has no sampler, and a classifier draws no samples.
+    /// </summary>
+    public static void RequireTeacher(string path) =>
+        CheckpointKind.RequireModel(path, "dk set-sampler (a student's or generator's sampler is part of the model)", ModelRole.Teacher);
 
     /// <summary>Reads and writes like "heun, 40 levels, σ_max 80" (absent members: "default").</summary>
     public override string ToString() => string.Join(", ",

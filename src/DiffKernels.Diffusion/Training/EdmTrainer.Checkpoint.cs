@@ -54,6 +54,7 @@ public sealed partial class EdmTrainer
         };
         if (Data.Crop > 0) metadata[CropKey] = Invariant(Data.Crop);
         SamplingDefaults?.ApplyTo(metadata);
+        RunProvenance.Stamp(this, metadata);
         ModelFactory.Save(path, Model, _ema.Shadow, extra, metadata, ParameterOf(Model));
     }
 
@@ -85,6 +86,7 @@ public sealed partial class EdmTrainer
     public static EdmTrainer Resume(string checkpoint, IDataSource data, int? steps = null, string? outDir = null, Device? device = null,
         Func<TrainerOptions, TrainerOptions>? bookkeeping = null)
     {
+        CheckpointKind.RequireTraining(checkpoint, "dk train --resume", CheckpointKind.EdmMethod);
         var header = SafeTensors.ReadHeader(checkpoint);
         string Meta(string key) => header.Metadata.TryGetValue(key, out var v) ? v
             : throw new SafeTensorsFormatException(checkpoint, $"not a training checkpoint: metadata '{key}' is missing");
@@ -120,6 +122,7 @@ public sealed partial class EdmTrainer
             trainer._ema.Load(tensors.Where(kv => !kv.Key.StartsWith(ModelFactory.TrainingPrefix, StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key, kv => kv.Value));
             trainer._adam.LoadStateDict(Strip(tensors, AdamPrefix));
+            RunProvenance.Continue(trainer, header.Metadata);
             return trainer;
         }
         catch

@@ -20,7 +20,7 @@ public class QuickstartStudentTests
         using var dir = new TempDir();
         string fashionStudent = dir.File("fmnist-student.safetensors");
         using (var net = new UNet(CheckpointLayoutTests.TinyUNet, new Generator(2)))
-            ModelFactory.Save(fashionStudent, net, extraMetadata: new Dictionary<string, string> { ["sampler"] = "euler", ["sampler_steps"] = "1", ["sampler_sigma_max"] = "2.5" });
+            ModelFactory.Save(fashionStudent, net, extraMetadata: new Dictionary<string, string> { ["method"] = "diff-instruct", ["sampler"] = "euler", ["sampler_steps"] = "1", ["sampler_sigma_max"] = "2.5" });
         string toyStudent = Path.Combine(ClassifierTests.ModelsDir(), "toy-8gaussians-diff-instruct.safetensors");
 
         var r = Dk("quickstart", "--out", dir.File("run"), "--steps", "20", "--samples", "300", "--toy-student", toyStudent,

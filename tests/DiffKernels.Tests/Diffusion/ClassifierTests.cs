@@ -79,7 +79,7 @@ public class ClassifierTests
 
         using (var unet = new UNet(UNetConfig.XS(), new Generator(0))) ModelFactory.Save(dir.File("unet.safetensors"), unet);
         var e = Assert.Throws<SafeTensorsFormatException>(() => Classifier.Load(dir.File("unet.safetensors")));
-        Assert.That(e!.Message, Does.Contain("not a classifier checkpoint (it holds a 'unet' model)"));
+        Assert.That(e!.Message, Does.Contain("a release checkpoint of a teacher (unet); the metric classifier needs a checkpoint of a classifier"));
     }
 
     [Test]

@@ -4,6 +4,7 @@ using DiffKernels.Diffusion.Evaluation;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
+using DiffKernels.IO;
 using DiffKernels.Tests.Diffusion;
 
 namespace DiffKernels.Tests.Distillation;
@@ -17,7 +18,7 @@ public class CommittedStudentTests
     {
         loaded = ModelFactory.Load(path);
         loaded.Model.Eval();
-        var toy = ToyDataSource.FromSpec(loaded.Metadata["train.data"]).Toy;
+        var toy = ToyDataSource.FromSpec(CheckpointKind.DataSpec(loaded.Metadata)!).Toy;
         var options = flags ?? SamplerDefaults.Of(loaded.Metadata).ApplyTo(new SamplerOptions(Seed: 3));
         return ToyEvaluation.Evaluate(loaded.Net, Edm.FromMetadata(loaded.Metadata), toy, N, options).Report;
     }
@@ -31,8 +32,11 @@ public class CommittedStudentTests
         var student = Evaluate(Path.Combine(models, $"toy-{name}-diff-instruct.safetensors"), null, out var loaded);
         using (loaded)
         {
-            Assert.That(loaded.Metadata[DiffInstructDistiller.MethodKey], Is.EqualTo(DiffInstructDistiller.Method));
-            Assert.That(loaded.Metadata[DiffInstructDistiller.TeacherKey], Is.EqualTo($"models/toy-{name}-teacher.safetensors"));
+            Assert.That(loaded.Metadata["method"], Is.EqualTo(DiffInstructDistiller.Method));
+            Assert.That(loaded.Metadata["teacher"], Is.EqualTo($"models/toy-{name}-teacher.safetensors"));
+            // The student was distilled from its teacher's training checkpoint, which the teacher's release file names as its source.
+            var teacherFile = SafeTensors.ReadHeader(Path.Combine(models, $"toy-{name}-teacher.safetensors"));
+            Assert.That(loaded.Metadata["teacher_sha256"], Is.EqualTo(teacherFile.Metadata["source_sha256"]));
             Assert.That(SamplerDefaults.Of(loaded.Metadata) is { Kind: SamplerKind.Euler, Steps: 1 }, "the student's own sampler is one Euler step");
         }
         // The teacher under the evaluation protocol's sampler: Heun, 18 levels from σ_max 80 (35 NFE), same seed.

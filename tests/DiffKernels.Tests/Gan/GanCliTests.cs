@@ -59,6 +59,12 @@ public class GanCliTests
         using (var net = new UNet(UNetConfig.XS(10) with { BaseChannels = 8, Groups = 4 }, new Generator(3)))
             ModelFactory.Save(teacher, net, extraMetadata: new Dictionary<string, string> { ["train.data"] = "fmnist:12", ["crop"] = "2" });
         string refined = dir.File("refined");
+        AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", teacher, "--generator", gan, "--out", refined),
+            $"dk distill diff-instruct: {gan}: a training checkpoint of a GAN generator (gan_generator; gan run at step 3); a generator to refine (--generator) needs a release checkpoint of a GAN generator or a one-step student: export it first: dk export --model {gan}");
+        string released = dir.File("gan-release.safetensors");
+        var export = Dk("export", "--model", gan, "--out", released);
+        Assert.That(export.Code, Is.EqualTo(0), export.Err);
+        gan = released;
         AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", teacher, "--generator", gan, "--sigma-init", "2.5", "--out", refined),
             "dk distill diff-instruct: --sigma-init applies to the one-step student");
         AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", teacher, "--generator", teacher, "--out", refined),

@@ -41,6 +41,7 @@ public sealed class FrozenTeacher : IDisposable
     /// </summary>
     public static FrozenTeacher Load(string path, Device? device = null)
     {
+        CheckpointKind.RequireRelease(path, "a distillation teacher (--teacher)", ModelRole.Teacher);
         string hash = FileSha256(path);
         var loaded = ModelFactory.Load(path, device);
         try
@@ -79,8 +80,8 @@ public sealed class FrozenTeacher : IDisposable
     /// <summary>Where its weights live.</summary>
     public Device Device { get; }
 
-    /// <summary>The data spec the teacher was trained on ("train.data"), or null.</summary>
-    public string? DataSpec => Metadata.GetValueOrDefault(ModelFactory.TrainingPrefix + "data");
+    /// <summary>The data spec the teacher was trained on, or null.</summary>
+    public string? DataSpec => CheckpointKind.DataSpec(Metadata);
 
     /// <summary>D_T(x; σ, c) with per-sample σ [N], never recorded.</summary>
     public Tensor Denoise(Tensor x, Tensor sigma, Tensor? labels = null)

@@ -69,6 +69,7 @@ public sealed partial class DiffInstructDistiller
         if (Teacher.Sha256 is { } hash) metadata[TeacherHashKey] = hash;
         if (Teacher.DataSpec is { } data) metadata[DataKey] = data;
         if (Teacher.Metadata.TryGetValue(EdmTrainer.CropKey, out var crop)) metadata[EdmTrainer.CropKey] = crop;
+        RunProvenance.Stamp(this, metadata);
         ModelFactory.Save(path, Generator.Module, _ema.Shadow, extra, metadata, GeneratorParameterOf(Generator.Module));
     }
 
@@ -83,6 +84,7 @@ public sealed partial class DiffInstructDistiller
     public static DiffInstructDistiller Resume(string checkpoint, FrozenTeacher? teacher = null, int? steps = null, string? outDir = null, Device? device = null,
         Func<DiffInstructOptions, DiffInstructOptions>? changes = null)
     {
+        CheckpointKind.RequireTraining(checkpoint, "dk distill diff-instruct --resume", Method);
         var header = SafeTensors.ReadHeader(checkpoint);
         string Meta(string key) => header.Metadata.TryGetValue(key, out var v) ? v
             : throw new SafeTensorsFormatException(checkpoint, $"not a Diff-Instruct checkpoint: metadata '{key}' is missing");
@@ -143,6 +145,7 @@ public sealed partial class DiffInstructDistiller
                 .ToDictionary(kv => kv.Key, kv => kv.Value));
             distiller._generatorAdam.LoadStateDict(Strip(tensors, GeneratorAdamPrefix));
             distiller._auxiliaryAdam.LoadStateDict(Strip(auxTensors, AuxiliaryAdamPrefix));
+            RunProvenance.Continue(distiller, header.Metadata);
             return distiller;
         }
         catch

@@ -29,6 +29,7 @@ public sealed partial class DiffInstructDistiller
     /// </summary>
     public static DiffInstructDistiller FromGenerator(FrozenTeacher teacher, string generatorPath, DiffInstructOptions options, string? outDir = null)
     {
+        CheckpointKind.RequireRelease(generatorPath, "a generator to refine (--generator)", ModelRole.GanGenerator, ModelRole.Student);
         var loaded = ModelFactory.Load(generatorPath, teacher.Device);
         try
         {
