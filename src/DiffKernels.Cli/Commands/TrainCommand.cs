@@ -34,9 +34,10 @@ internal static class TrainCommand
         var preview = new Option<int?>("--preview") { Description = "Samples in the preview PNG written at each checkpoint (0: none; default: 2000 points or 64 images)" };
         var output = new Option<string>("--out") { Description = "Output directory (checkpoint model.safetensors, log.jsonl, previews)", DefaultValueFactory = _ => "runs/train" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out" };
+        var device = DeviceOption.Create();
         var cmd = new Command("train", "Train an EDM teacher")
         {
-            data, dataDir, model, classes, steps, batch, lr, warmup, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume,
+            data, dataDir, model, classes, steps, batch, lr, warmup, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume, device,
         };
         Option[] fixedOnResume = [model, classes, batch, lr, warmup, emaHalfLife, seed];
         cmd.SetAction(parseResult =>
@@ -46,6 +47,7 @@ internal static class TrainCommand
             {
                 string outDir = parseResult.GetValue(output)!;
                 string checkpoint = Path.Combine(outDir, EdmTrainer.CheckpointFile);
+                using var on = DeviceOption.Open(parseResult, device);
                 EdmTrainer trainer;
                 if (parseResult.GetValue(resume))
                 {
@@ -57,7 +59,7 @@ internal static class TrainCommand
                         ?? throw new ArgumentException($"{checkpoint} does not record its data; pass --data");
                     int? total = parseResult.GetResult(steps) is { Implicit: false } ? parseResult.GetValue(steps) : null;
                     T Given<T>(Option<T> o, T current) => parseResult.GetResult(o) is { Implicit: false } ? parseResult.GetValue(o)! : current;
-                    trainer = EdmTrainer.Resume(checkpoint, DiffusionCli.ParseData(spec, parseResult.GetValue(dataDir)), total, outDir,
+                    trainer = EdmTrainer.Resume(checkpoint, DiffusionCli.ParseData(spec, parseResult.GetValue(dataDir)), total, outDir, on.Device,
                         bookkeeping: o => o with
                         {
                             CheckpointEvery = Given(checkpointEvery, o.CheckpointEvery),
@@ -90,7 +92,7 @@ internal static class TrainCommand
                         PreviewSamples = parseResult.GetValue(preview) ?? (images ? 64 : 2000),
                     };
                     options.Validate();
-                    var net = ModelFactory.FromPreset(preset, source.SampleShape, numClasses, new Generator(options.Seed ^ InitKey));
+                    var net = ModelFactory.FromPreset(preset, source.SampleShape, numClasses, new Generator(options.Seed ^ InitKey), on.Device);
                     trainer = new EdmTrainer(net, source, options, outDir);
                     string conditioning = numClasses > 0 ? $", conditioned on {numClasses} classes (label dropout {options.LabelDropout})" : "";
                     console.MarkupLine(Markup.Escape($"training {preset} ({net.ParameterCount:N0} parameters) on {source.Name} for {options.Steps} steps, batch {options.BatchSize}{conditioning}"));

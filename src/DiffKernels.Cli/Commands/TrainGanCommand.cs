@@ -37,9 +37,10 @@ internal static class TrainGanCommand
         var preview = new Option<int>("--preview") { Description = "Images in the preview grid written at each checkpoint (0: none, at most 100)", DefaultValueFactory = _ => defaults.PreviewSamples };
         var output = new Option<string>("--out") { Description = "Output directory (gan.safetensors, log.jsonl, previews)", DefaultValueFactory = _ => "runs/gan" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out" };
+        var device = DeviceOption.Create();
         var cmd = new Command("train-gan", "Train a DCGAN-style generator adversarially (non-saturating logistic loss)")
         {
-            data, dataDir, classes, steps, batch, lr, lrD, beta1, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume,
+            data, dataDir, classes, steps, batch, lr, lrD, beta1, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume, device,
         };
         Option[] fixedOnResume = [classes, batch, lr, lrD, beta1, emaHalfLife, seed];
         cmd.SetAction(parseResult =>
@@ -49,6 +50,7 @@ internal static class TrainGanCommand
             {
                 string outDir = parseResult.GetValue(output)!;
                 string checkpoint = Path.Combine(outDir, GanTrainer.CheckpointFile);
+                using var on = DeviceOption.Open(parseResult, device);
                 GanTrainer trainer;
                 if (parseResult.GetValue(resume))
                 {
@@ -60,7 +62,7 @@ internal static class TrainGanCommand
                         ?? throw new ArgumentException($"{checkpoint} does not record its data; pass --data");
                     int? total = parseResult.GetResult(steps) is { Implicit: false } ? parseResult.GetValue(steps) : null;
                     T Given<T>(Option<T> o, T current) => parseResult.GetResult(o) is { Implicit: false } ? parseResult.GetValue(o)! : current;
-                    trainer = GanTrainer.Resume(checkpoint, DiffusionCli.ParseData(spec, parseResult.GetValue(dataDir)), total, outDir,
+                    trainer = GanTrainer.Resume(checkpoint, DiffusionCli.ParseData(spec, parseResult.GetValue(dataDir)), total, outDir, on.Device,
                         bookkeeping: o => o with
                         {
                             CheckpointEvery = Given(checkpointEvery, o.CheckpointEvery),
@@ -98,8 +100,8 @@ internal static class TrainGanCommand
                     options.Validate();
                     var config = GanConfig.FashionMnist(numClasses) with { ImageSize = source.SampleShape[0], Channels = source.SampleShape[2] };
                     config.Validate();
-                    var generator = new GanGenerator(config, new Generator(options.Seed ^ GeneratorInitKey));
-                    var discriminator = new GanDiscriminator(config, new Generator(options.Seed ^ DiscriminatorInitKey));
+                    var generator = new GanGenerator(config, new Generator(options.Seed ^ GeneratorInitKey), on.Device);
+                    var discriminator = new GanDiscriminator(config, new Generator(options.Seed ^ DiscriminatorInitKey), on.Device);
                     try
                     {
                         trainer = new GanTrainer(generator, discriminator, source, options, outDir);
