@@ -89,6 +89,7 @@ public static class BenchSession
             var torch = python == null ? null : TorchBaseline.Run(python, TorchScript(s.RepoRoot), [c.Name], s.Options, threads, log);
             log.WriteLine($"running {c.Name}: {c.Description}");
             var r = BenchRunner.Run(c, backend, s.Options, withBaseline: !s.VsTorch && cpu);
+            if (!cpu && !s.VsTorch) r = r with { Note = $"the in-process baselines run on the CPU; none beside {backend.Name}" };
             if (torch != null)
             {
                 r = torch.TryGetValue(c.Name, out var t)
