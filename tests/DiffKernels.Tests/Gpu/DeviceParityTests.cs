@@ -2,6 +2,7 @@ using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Data.Toys;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.DiffInstruct;
+using DiffKernels.Diffusion.Gan;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
@@ -17,7 +18,7 @@ using DiffKernels.Tests.IO;
 namespace DiffKernels.Tests.Gpu;
 
 /// <summary>
-/// Training, distillation and sampling run whole on the GPU backend (emulator) and land where the CPU backend
+/// Training (EDM and GAN), distillation and sampling run whole on the GPU backend (emulator) and land where the CPU backend
 /// does, from the same seeds. Errors are <see cref="OpMatrixRunner.NormalisedError"/> (squared relative RMS):
 /// weights, EMA and samples within <see cref="Weights"/> = 1e-8 (relative RMS 1e-4), the losses within a relative
 /// 1e-5, and Adam's first update of the UNet (w₁ − w₀, about ±lr per entry, and its EMA's) within
@@ -78,11 +79,15 @@ public class DeviceParityTests
 
     private static (double AuxLoss, double Gap, float[] Generator, float[] Auxiliary) DiffInstructIteration(Device device)
     {
+        using var dir = new TempDir();
         var teacher = new FrozenTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1), device), new Edm());
         var options = new DiffInstructOptions { Steps = 1, BatchSize = 16, GeneratorLr = 1e-3f, AuxiliaryLr = 1e-3f, CheckpointEvery = 0, PreviewSamples = 0, Seed = 3 };
-        using var distiller = DiffInstructDistiller.FromTeacher(teacher, options);
+        using var distiller = DiffInstructDistiller.FromTeacher(teacher, options, outDir: dir.Path);
         DistillProgress last = default;
-        distiller.Run(progress: p => last = p);
+        var run = distiller.Run(progress: p => last = p);
+        // The student checkpoint written from this device samples on the CPU.
+        using (var student = PretrainedModel.Load(run.CheckpointPath!, Device.Cpu))
+            Assert.That(student.Generate(4, seed: 2).All(float.IsFinite));
         var result = (last.AuxiliaryLoss, last.ScoreGap, Flat(distiller.Generator.Module.Parameters()), Flat(distiller.Auxiliary.Parameters()));
         ((Module)teacher.Net).Dispose();
         return result;
@@ -99,6 +104,28 @@ public class DeviceParityTests
         TestContext.Out.WriteLine($"generator {OpMatrixRunner.NormalisedError(gpu.Generator, cpu.Generator):0.00e+00}, auxiliary {OpMatrixRunner.NormalisedError(gpu.Auxiliary, cpu.Auxiliary):0.00e+00}");
         Assert.That(OpMatrixRunner.NormalisedError(gpu.Generator, cpu.Generator), Is.LessThanOrEqualTo(Weights));
         Assert.That(OpMatrixRunner.NormalisedError(gpu.Auxiliary, cpu.Auxiliary), Is.LessThanOrEqualTo(Weights));
+    }
+
+    private static (double DLoss, double GLoss, float[] Generator, float[] Discriminator) GanIteration(Device device)
+    {
+        var config = Gan.GanModelTests.Tiny(classes: 2);
+        using var trainer = new GanTrainer(new GanGenerator(config, new Generator(1), device), new GanDiscriminator(config, new Generator(2), device),
+            new Gan.TwoLevelImages(), new GanOptions { Steps = 1, BatchSize = 4, CheckpointEvery = 0, PreviewSamples = 0 });
+        GanProgress last = default;
+        trainer.Run(progress: p => last = p);
+        return (last.DiscriminatorLoss, last.GeneratorLoss, Flat(trainer.Generator.Parameters()), Flat(trainer.Discriminator.Parameters()));
+    }
+
+    [Test]
+    public void AGanIterationMatchesTheCpu()
+    {
+        var cpu = GanIteration(Device.Cpu);
+        var gpu = GanIteration(Gpu);
+        TestContext.Out.WriteLine($"D loss {cpu.DLoss} vs {gpu.DLoss}, G loss {cpu.GLoss} vs {gpu.GLoss}; generator {OpMatrixRunner.NormalisedError(gpu.Generator, cpu.Generator):0.00e+00}, discriminator {OpMatrixRunner.NormalisedError(gpu.Discriminator, cpu.Discriminator):0.00e+00}");
+        Assert.That(Math.Abs(gpu.DLoss - cpu.DLoss), Is.LessThanOrEqualTo(LossRelative * Math.Abs(cpu.DLoss)));
+        Assert.That(Math.Abs(gpu.GLoss - cpu.GLoss), Is.LessThanOrEqualTo(LossRelative * Math.Abs(cpu.GLoss)));
+        Assert.That(OpMatrixRunner.NormalisedError(gpu.Generator, cpu.Generator), Is.LessThanOrEqualTo(Weights));
+        Assert.That(OpMatrixRunner.NormalisedError(gpu.Discriminator, cpu.Discriminator), Is.LessThanOrEqualTo(Weights));
     }
 
     private static float[] Heun(Device device)
