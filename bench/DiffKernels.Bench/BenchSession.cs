@@ -3,12 +3,13 @@ using DiffKernels.Backends.Cpu;
 using DiffKernels.Bench.Baselines;
 using DiffKernels.Bench.Harness;
 using DiffKernels.Bench.Report;
+using DiffKernels.Gpu;
 
 namespace DiffKernels.Bench;
 
 /// <summary>What <c>dk bench</c> was asked to do.</summary>
 /// <param name="Cases">Case or group names (empty: all).</param>
-/// <param name="Backend">Backend name ("cpu").</param>
+/// <param name="Backend">Backend name (one of <see cref="BenchSession.Backends"/>).</param>
 /// <param name="Options">Warm-up and repetition settings.</param>
 /// <param name="VsTorch">Compare with the PyTorch script instead of the in-process baseline.</param>
 /// <param name="Python">Interpreter for the script (null: search).</param>
@@ -20,12 +21,26 @@ public sealed record BenchSettings(IReadOnlyCollection<string> Cases, string Bac
 /// <summary>A whole benchmark run: cases, baselines (in-process or PyTorch), and the report.</summary>
 public static class BenchSession
 {
-    /// <summary>The backend called <paramref name="name"/>; only the CPU backend exists so far.</summary>
-    public static IBackend Backend(string name) => name switch
+    /// <summary>The backend names --backend accepts.</summary>
+    public static IReadOnlyList<string> Backends { get; } = ["cpu", "cuda", "opencl", "cpu-emulator"];
+
+    /// <summary>
+    /// Opens the backend called <paramref name="name"/> (dispose it when the run ends); an unknown name, or a GPU
+    /// kind this machine does not have, throws <see cref="ArgumentException"/> with a one-line message.
+    /// </summary>
+    public static DeviceChoice Open(string name)
     {
-        "cpu" => CpuBackend.Instance,
-        _ => throw new ArgumentException($"bench: unknown backend '{name}' (available: cpu)"),
-    };
+        if (!Backends.Contains(name))
+            throw new ArgumentException($"bench: unknown backend '{name}' (available: {string.Join(", ", Backends)})");
+        try
+        {
+            return DeviceChoice.Open(name);
+        }
+        catch (GpuUnavailableException e)
+        {
+            throw new ArgumentException($"bench: --backend {name}: {e.Message} found (dk info lists the backends)");
+        }
+    }
 
     /// <summary>The nearest directory at or above <paramref name="start"/> holding DiffKernels.sln, else <paramref name="start"/>.</summary>
     public static string RepoRoot(string start)
@@ -39,13 +54,14 @@ public static class BenchSession
     public static string TorchScript(string repoRoot) => Path.Combine(repoRoot, "bench", "torch", "bench_cases.py");
 
     /// <summary>
-    /// Runs the selected cases, calling <paramref name="onResult"/> as each finishes; progress and
-    /// notes go to <paramref name="log"/>. Returns the report (not yet saved).
+    /// Runs the selected cases on <paramref name="backend"/> (opened by <see cref="Open"/> from <c>s.Backend</c>),
+    /// calling <paramref name="onResult"/> as each finishes; progress and notes go to <paramref name="log"/>.
+    /// Returns the report (not yet saved). The in-process baselines are CPU code, so they run only beside the CPU backend.
     /// </summary>
-    public static BenchReport Run(BenchSettings s, string command, TextWriter log, Action<BenchResult> onResult)
+    public static BenchReport Run(BenchSettings s, IBackend backend, string command, TextWriter log, Action<BenchResult> onResult)
     {
         var cases = BenchCatalog.Select(s.Cases);
-        var backend = Backend(s.Backend);
+        bool cpu = backend is CpuBackend;
         int threads = s.Threads ?? Environment.ProcessorCount;
         CpuParallel.Workers = threads;
         BaselineThreads.Count = threads;
@@ -60,7 +76,7 @@ public static class BenchSession
                 ?? throw new ArgumentException($"bench: no Python that can import torch (tried {string.Join(", ", s.Python != null ? [s.Python] : TorchBaseline.Interpreters)}; on Debian: apt-get install python3-torch)");
             log.WriteLine($"running the PyTorch script with {python}, one case at a time just before ours");
         }
-        else if (backend.Name == "cpu")
+        else if (cpu)
         {
             log.WriteLine($"baseline: {OpenBlas.Status}");
         }
@@ -72,7 +88,8 @@ public static class BenchSession
             // before ours keeps the two halves of a ratio seconds apart, where a host's speed drifts less.
             var torch = python == null ? null : TorchBaseline.Run(python, TorchScript(s.RepoRoot), [c.Name], s.Options, threads, log);
             log.WriteLine($"running {c.Name}: {c.Description}");
-            var r = BenchRunner.Run(c, backend, s.Options, withBaseline: !s.VsTorch);
+            var r = BenchRunner.Run(c, backend, s.Options, withBaseline: !s.VsTorch && cpu);
+            if (!cpu && !s.VsTorch) r = r with { Note = $"the in-process baselines run on the CPU; none beside {backend.Name}" };
             if (torch != null)
             {
                 r = torch.TryGetValue(c.Name, out var t)

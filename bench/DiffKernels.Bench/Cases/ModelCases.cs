@@ -64,6 +64,7 @@ internal static class ModelCases
             loss.Backward();
             _adam.Step();
             _adam.ZeroGrad();
+            _x0.Backend.Synchronize();
         }
 
         protected override void Release()

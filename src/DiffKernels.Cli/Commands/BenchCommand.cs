@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using DiffKernels.Bench;
 using DiffKernels.Bench.Harness;
+using DiffKernels.Gpu;
 using Spectre.Console;
 
 namespace DiffKernels.Cli.Commands;
@@ -15,7 +16,7 @@ internal static class BenchCommand
     public static Command Create()
     {
         var cases = new Argument<string[]>("case") { Description = "Case or group names (default: all; see --list)", Arity = ArgumentArity.ZeroOrMore };
-        var backend = new Option<string>("--backend") { Description = "Backend to measure", DefaultValueFactory = _ => "cpu" };
+        var backend = new Option<string>("--backend") { Description = $"Backend to measure: {string.Join(", ", BenchSession.Backends)} (in-process baselines only beside cpu)", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "One JSON object per case on stdout instead of a table" };
         var vsTorch = new Option<bool>("--vs-torch") { Description = "Run bench/torch/bench_cases.py and compare with PyTorch instead" };
         var python = new Option<string?>("--python") { Description = "Python interpreter that has torch (default: search /usr/bin)" };
@@ -46,30 +47,32 @@ internal static class BenchCommand
                 pr.GetValue(threads));
             bool asJson = pr.GetValue(json);
             string command = "dk " + string.Join(' ', pr.Tokens.Select(t => t.Value));
+            DeviceChoice opened;
             try
             {
                 BenchCatalog.Select(settings.Cases);
-                BenchSession.Backend(settings.Backend);
                 if (settings.Threads < 1) throw new ArgumentException($"bench: --threads {settings.Threads}; need at least 1");
+                opened = BenchSession.Open(settings.Backend);
             }
             catch (ArgumentException e)
             {
                 stderr.WriteLine($"dk bench: {e.Message}");
                 return CliErrors.UserError;
             }
+            using var on = opened;
             if (pr.GetValue(profile))
             {
                 if (settings.Threads is { } t) DiffKernels.Backends.Cpu.CpuParallel.Workers = t;
                 foreach (var c in BenchCatalog.Select(settings.Cases))
                 {
                     stderr.WriteLine($"profiling {c.Name}: {c.Description}");
-                    PrintProfile(stdout, KernelProfile.Measure(c, BenchSession.Backend(settings.Backend)));
+                    PrintProfile(stdout, KernelProfile.Measure(c, on.Device.Backend));
                 }
                 return 0;
             }
             try
             {
-                var report = BenchSession.Run(settings, command, stderr, r =>
+                var report = BenchSession.Run(settings, on.Device.Backend, command, stderr, r =>
                 {
                     if (asJson) stdout.WriteLine(r.ToJsonLine());
                 });

@@ -31,9 +31,10 @@ internal static class DistillDiffInstructCommand
         var preview = new Option<int>("--preview") { Description = "Samples in the preview PNG written at each checkpoint (0: none)", DefaultValueFactory = _ => 2000 };
         var output = new Option<string>("--out") { Description = "Output directory (student.safetensors, log.jsonl, previews)", DefaultValueFactory = _ => "runs/diff-instruct" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out" };
+        var device = DeviceOption.Create();
         var cmd = new Command("diff-instruct", "Diff-Instruct: distil a teacher into a one-step generator by Integral KL (data-free)")
         {
-            teacher, generatorPath, steps, batch, lr, lrAux, sigmaInit, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume,
+            teacher, generatorPath, steps, batch, lr, lrAux, sigmaInit, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume, device,
         };
         Option[] fixedOnResume = [generatorPath, batch, sigmaInit, emaHalfLife, seed];
         cmd.SetAction(parseResult =>
@@ -45,6 +46,7 @@ internal static class DistillDiffInstructCommand
                 string checkpoint = Path.Combine(outDir, DiffInstructDistiller.CheckpointFile);
                 string? teacherPath = parseResult.GetValue(teacher);
                 if (teacherPath != null && !File.Exists(teacherPath)) throw new ArgumentException($"teacher {teacherPath} does not exist");
+                using var on = DeviceOption.Open(parseResult, device);
                 DiffInstructDistiller distiller;
                 bool Given(Option o) => parseResult.GetResult(o) is { Implicit: false };
                 if (parseResult.GetValue(resume))
@@ -54,10 +56,10 @@ internal static class DistillDiffInstructCommand
                         throw new ArgumentException($"on --resume the run keeps its settings; only --steps, --lr, --lr-aux, --checkpoint-every, --log-every, --preview (and --teacher, if the file moved) may change (remove {string.Join(", ", given)})");
                     if (!File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: {checkpoint} does not exist");
                     int? total = parseResult.GetResult(steps) is { Implicit: false } ? parseResult.GetValue(steps) : null;
-                    var frozen = teacherPath == null ? null : FrozenTeacher.Load(teacherPath);
+                    var frozen = teacherPath == null ? null : FrozenTeacher.Load(teacherPath, on.Device);
                     try
                     {
-                        distiller = DiffInstructDistiller.Resume(checkpoint, frozen, total, outDir, changes: o => o with
+                        distiller = DiffInstructDistiller.Resume(checkpoint, frozen, total, outDir, on.Device, changes: o => o with
                         {
                             GeneratorLr = Given(lr) ? parseResult.GetValue(lr) : o.GeneratorLr,
                             AuxiliaryLr = Given(lrAux) ? parseResult.GetValue(lrAux)!.Value : o.AuxiliaryLr,
@@ -95,7 +97,7 @@ internal static class DistillDiffInstructCommand
                     if (refine != null && !File.Exists(refine)) throw new ArgumentException($"generator {refine} does not exist");
                     if (refine != null && parseResult.GetResult(sigmaInit) is { Implicit: false })
                         throw new ArgumentException("--sigma-init applies to the one-step student built from the teacher, not to a --generator");
-                    var frozen = FrozenTeacher.Load(teacherPath);
+                    var frozen = FrozenTeacher.Load(teacherPath, on.Device);
                     try
                     {
                         distiller = refine != null

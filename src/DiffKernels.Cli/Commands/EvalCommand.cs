@@ -37,14 +37,16 @@ internal static class EvalCommand
         var classifier = new Option<string>("--classifier") { Description = "Metric classifier for images", DefaultValueFactory = _ => DefaultClassifier };
         var png = new Option<string?>("--png") { Description = "Write the scatter plot of the samples over the density (toys) or a grid of the first 100 images" };
         var json = new Option<string?>("--json") { Description = "Write the metrics as JSON" };
-        var cmd = new Command("eval", "Score a model against its data") { model, data, dataDir, n, seed, sampler, steps, sigmaMax, guidance, batch, classifier, png, json };
+        var device = DeviceOption.Create();
+        var cmd = new Command("eval", "Score a model against its data") { model, data, dataDir, n, seed, sampler, steps, sigmaMax, guidance, batch, classifier, png, json, device };
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
             return DiffusionCli.Run("eval", parseResult.InvocationConfiguration.Error, () =>
             {
                 string path = parseResult.GetValue(model)!;
-                using var loaded = PretrainedModel.Load(path);
+                using var on = DeviceOption.Open(parseResult, device);
+                using var loaded = PretrainedModel.Load(path, on.Device);
                 string spec = parseResult.GetValue(data) ?? CheckpointKind.DataSpec(loaded.Metadata)
                     ?? throw new ArgumentException($"{path} does not record its training data; pass --data");
                 int count = parseResult.GetValue(n);

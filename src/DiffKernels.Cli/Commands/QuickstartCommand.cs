@@ -48,9 +48,10 @@ internal static class QuickstartCommand
         var fashionStudent = new Option<string>("--fmnist-student") { Description = "The one-step Fashion-MNIST student to sample beside its teacher (no row when absent)", DefaultValueFactory = _ => FashionStudentPath };
         var classifier = new Option<string>("--classifier") { Description = "Metric classifier for the Fashion-MNIST FD", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
         var dataDir = DiffusionCli.FashionDirOption();
+        var device = DeviceOption.Create();
         var cmd = new Command("quickstart", "Train and sample a toy teacher, sample the Fashion-MNIST teacher, then print what every model scores")
         {
-            output, steps, seed, samples, toyStudent, fashionModel, fashionStudent, fashionSamples, classifier, dataDir,
+            output, steps, seed, samples, toyStudent, fashionModel, fashionStudent, fashionSamples, classifier, dataDir, device,
         };
         cmd.SetAction(parseResult =>
         {
@@ -65,13 +66,14 @@ internal static class QuickstartCommand
                 RequireIfPresent(parseResult.GetValue(classifier)!, "dk quickstart --classifier", ModelRole.Classifier, images: null);
                 string outDir = parseResult.GetValue(output)!;
                 Directory.CreateDirectory(outDir);
+                using var on = DeviceOption.Open(parseResult, device);
                 var rows = new List<Row>();
-                var toyRow = ToyTeacher(console, outDir, parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(samples));
+                var toyRow = ToyTeacher(console, on.Device, outDir, parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(samples));
                 if (toyRow == null) return DiffusionCli.Interrupted;
                 rows.Add(toyRow);
-                if (ToyStudent(console, outDir, parseResult.GetValue(toyStudent)!, parseResult.GetValue(seed), parseResult.GetValue(samples), toyRow) is { } studentRow)
+                if (ToyStudent(console, on.Device, outDir, parseResult.GetValue(toyStudent)!, parseResult.GetValue(seed), parseResult.GetValue(samples), toyRow) is { } studentRow)
                     rows.Add(studentRow);
-                var fashion = new FashionRun(console, outDir, parseResult.GetValue(fashionSamples), parseResult.GetValue(classifier)!, parseResult.GetValue(dataDir)!, parseResult.GetValue(seed));
+                var fashion = new FashionRun(console, on.Device, outDir, parseResult.GetValue(fashionSamples), parseResult.GetValue(classifier)!, parseResult.GetValue(dataDir)!, parseResult.GetValue(seed));
                 var teacherRow = FashionTeacher(fashion, parseResult.GetValue(fashionModel)!);
                 rows.Add(teacherRow);
                 string fashionStudentPath = parseResult.GetValue(fashionStudent)!;
@@ -106,7 +108,7 @@ internal static class QuickstartCommand
     }
 
     /// <summary>Trains, samples and scores the toy teacher; null when interrupted by Ctrl-C.</summary>
-    private static Row? ToyTeacher(IAnsiConsole console, string outDir, int steps, ulong seed, int evalSamples)
+    private static Row? ToyTeacher(IAnsiConsole console, Device device, string outDir, int steps, ulong seed, int evalSamples)
     {
         string dir = Path.Combine(outDir, $"toy-{Toy}-teacher");
         Directory.CreateDirectory(dir);
@@ -121,7 +123,7 @@ internal static class QuickstartCommand
         };
         console.Write(new Rule(Markup.Escape($"1. Mlp teacher on toy:{Toy}")).LeftJustified());
         console.MarkupLine(Markup.Escape($"training {steps} steps at batch {options.BatchSize} into {dir}"));
-        using var trainer = new EdmTrainer(ModelFactory.FromPreset("mlp", source.SampleShape, 0, new Generator(seed)), source, options, dir);
+        using var trainer = new EdmTrainer(ModelFactory.FromPreset("mlp", source.SampleShape, 0, new Generator(seed), device), source, options, dir);
         using (var ctrlC = DiffusionCli.HookCtrlC())
         {
             var result = TrainingProgressView.Run(console, trainer, ctrlC.Token);
@@ -132,10 +134,10 @@ internal static class QuickstartCommand
             }
         }
 
-        using var teacher = ModelFactory.Load(trainer.CheckpointPath!);
+        using var teacher = ModelFactory.Load(trainer.CheckpointPath!, device);
         teacher.Model.Eval();
         var sampler = new SamplerOptions(Seed: seed);
-        var (report, samples) = ToyEvaluation.Evaluate(teacher.Net, trainer.Edm, source.Toy, evalSamples, sampler);
+        var (report, samples) = ToyEvaluation.Evaluate(teacher.Net, trainer.Edm, source.Toy, evalSamples, sampler, device);
         string png = Path.Combine(outDir, $"toy-{Toy}-teacher.png");
         string json = Path.Combine(outDir, $"toy-{Toy}-teacher.json");
         ToyScatterPlot.Save(png, samples, ToyEvaluation.DensitySample(source.Toy), source.Toy.Modes);
@@ -153,7 +155,7 @@ internal static class QuickstartCommand
     /// like the teacher; null (and a line saying so) when the file is absent. The row's note compares its speed with
     /// the teacher's row.
     /// </summary>
-    private static Row? ToyStudent(IAnsiConsole console, string outDir, string modelPath, ulong seed, int evalSamples, Row teacherRow)
+    private static Row? ToyStudent(IAnsiConsole console, Device device, string outDir, string modelPath, ulong seed, int evalSamples, Row teacherRow)
     {
         console.Write(new Rule(Markup.Escape($"2. One-step Diff-Instruct student on toy:{Toy}")).LeftJustified());
         if (!File.Exists(modelPath))
@@ -161,7 +163,7 @@ internal static class QuickstartCommand
             console.MarkupLine(Markup.Escape($"no student at {modelPath}: no row for it"));
             return null;
         }
-        using var student = PretrainedModel.Load(modelPath);
+        using var student = PretrainedModel.Load(modelPath, device);
         var toy = SampleCommand.TrainedToy(student.Metadata)
             ?? throw new ArgumentException($"{modelPath} does not record a toy as its data; it cannot stand beside the toy:{Toy} teacher");
         var sampler = SampleCommand.Options(student, null, null, seed, 1024);
@@ -186,8 +188,8 @@ internal static class QuickstartCommand
             ? student with { Notes = DiffusionCli.Inv($"{(student.Notes.Length > 0 ? student.Notes + "; " : "")}{teacher.MsPerSample / student.MsPerSample:F0}× faster than the teacher") }
             : student;
 
-    /// <summary>What sampling a Fashion-MNIST model in the quickstart needs: console, output, N, metric classifier, data set, seed.</summary>
-    private sealed record FashionRun(IAnsiConsole Console, string OutDir, int Samples, string ClassifierPath, string DataDir, ulong Seed);
+    /// <summary>What sampling a Fashion-MNIST model in the quickstart needs: console, device, output, N, metric classifier, data set, seed.</summary>
+    private sealed record FashionRun(IAnsiConsole Console, Device Device, string OutDir, int Samples, string ClassifierPath, string DataDir, ulong Seed);
 
     /// <summary>The Fashion-MNIST teacher's row: its sampled images and scores, or a note when the file is absent.</summary>
     private static Row FashionTeacher(FashionRun run, string modelPath)
@@ -209,7 +211,7 @@ internal static class QuickstartCommand
         var console = run.Console;
         int n = run.Samples;
         if (n < 2) throw new ArgumentException($"--fmnist-samples {n} must be ≥ 2");
-        using var loaded = PretrainedModel.Load(modelPath);
+        using var loaded = PretrainedModel.Load(modelPath, run.Device);
         var options = SampleCommand.Options(loaded, null, null, run.Seed, 250);
         string png = Path.Combine(run.OutDir, fileStem + ".png");
         string? missing = !File.Exists(run.ClassifierPath) ? $"FD skipped: no metric classifier at {run.ClassifierPath}"

@@ -33,13 +33,15 @@ internal static class SampleCommand
         var batch = new Option<int>("--batch") { Description = "Samples integrated together", DefaultValueFactory = _ => 1024 };
         var png = new Option<string?>("--png") { Description = "Write a scatter plot (2D) or image grid (first 100 images, cropped like the .npy)" };
         var npy = new Option<string?>("--npy") { Description = "Write the samples as float32 .npy" };
-        var cmd = new Command("sample", "Draw samples from a model") { model, n, seed, sampler, steps, sigmaMax, guidance, cls, batch, png, npy };
+        var device = DeviceOption.Create();
+        var cmd = new Command("sample", "Draw samples from a model") { model, n, seed, sampler, steps, sigmaMax, guidance, cls, batch, png, npy, device };
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
             return DiffusionCli.Run("sample", parseResult.InvocationConfiguration.Error, () =>
             {
-                using var loaded = PretrainedModel.Load(parseResult.GetValue(model)!);
+                using var on = DeviceOption.Open(parseResult, device);
+                using var loaded = PretrainedModel.Load(parseResult.GetValue(model)!, on.Device);
                 var options = Options(loaded, parseResult.GetValue(sampler), parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(batch), parseResult.GetValue(sigmaMax)) with
                 {
                     Guidance = parseResult.GetValue(guidance),

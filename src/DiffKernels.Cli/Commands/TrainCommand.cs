@@ -6,6 +6,7 @@ using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.IO;
 using DiffKernels.Random;
+using DiffKernels.Tensors;
 using Spectre.Console;
 
 namespace DiffKernels.Cli.Commands;
@@ -38,9 +39,10 @@ internal static class TrainCommand
         var output = new Option<string>("--out") { Description = "Output directory (checkpoint model.safetensors, log.jsonl, previews)", DefaultValueFactory = _ => "runs/train" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out (a training checkpoint: exact resume)" };
         var initFrom = new Option<string?>("--init-from") { Description = "Warm start: a new run from the weights of this release checkpoint (fresh optimiser state, step 0)" };
+        var device = DeviceOption.Create();
         var cmd = new Command("train", "Train an EDM teacher")
         {
-            data, dataDir, model, classes, steps, batch, lr, warmup, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume, initFrom,
+            data, dataDir, model, classes, steps, batch, lr, warmup, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume, initFrom, device,
         };
         Option[] fixedOnResume = [model, classes, batch, lr, warmup, emaHalfLife, seed];
         cmd.SetAction(parseResult =>
@@ -50,6 +52,7 @@ internal static class TrainCommand
             {
                 string outDir = parseResult.GetValue(output)!;
                 string checkpoint = Path.Combine(outDir, EdmTrainer.CheckpointFile);
+                using var on = DeviceOption.Open(parseResult, device);
                 EdmTrainer trainer;
                 string? warmStart = parseResult.GetValue(initFrom);
                 if (parseResult.GetValue(resume))
@@ -64,7 +67,7 @@ internal static class TrainCommand
                         ?? throw new ArgumentException($"{checkpoint} does not record its data; pass --data");
                     int? total = parseResult.GetResult(steps) is { Implicit: false } ? parseResult.GetValue(steps) : null;
                     T Given<T>(Option<T> o, T current) => parseResult.GetResult(o) is { Implicit: false } ? parseResult.GetValue(o)! : current;
-                    trainer = EdmTrainer.Resume(checkpoint, DiffusionCli.ParseData(spec, parseResult.GetValue(dataDir)), total, outDir,
+                    trainer = EdmTrainer.Resume(checkpoint, DiffusionCli.ParseData(spec, parseResult.GetValue(dataDir)), total, outDir, on.Device,
                         bookkeeping: o => o with
                         {
                             CheckpointEvery = Given(checkpointEvery, o.CheckpointEvery),
@@ -101,11 +104,11 @@ internal static class TrainCommand
                     {
                         if (parseResult.GetResult(model) is { Implicit: false } || parseResult.GetResult(classes) is { Implicit: false })
                             throw new ArgumentException("--init-from brings its own network; remove --model and --classes");
-                        trainer = WarmStart(console, warmStart, source, options, outDir);
+                        trainer = WarmStart(console, warmStart, source, options, outDir, on.Device);
                     }
                     else
                     {
-                        var net = ModelFactory.FromPreset(preset, source.SampleShape, numClasses, new Generator(options.Seed ^ InitKey));
+                        var net = ModelFactory.FromPreset(preset, source.SampleShape, numClasses, new Generator(options.Seed ^ InitKey), on.Device);
                         trainer = new EdmTrainer(net, source, options, outDir);
                         string conditioning = numClasses > 0 ? $", conditioned on {numClasses} classes (label dropout {options.LabelDropout})" : "";
                         console.MarkupLine(Markup.Escape($"training {preset} ({net.ParameterCount:N0} parameters) on {source.Name} for {options.Steps} steps, batch {options.BatchSize}{conditioning}"));
@@ -132,11 +135,11 @@ internal static class TrainCommand
     /// A new run whose raw and EMA weights both start as the release checkpoint's at <paramref name="path"/>, with fresh
     /// Adam state at step 0, the checkpoint's σ_data and sampler defaults; its checkpoints record the source and its hash.
     /// </summary>
-    private static EdmTrainer WarmStart(IAnsiConsole console, string path, IDataSource source, TrainerOptions options, string outDir)
+    private static EdmTrainer WarmStart(IAnsiConsole console, string path, IDataSource source, TrainerOptions options, string outDir, Device device)
     {
         var kind = CheckpointKind.RequireRelease(path, "dk train --init-from", ModelRole.Teacher);
         string hash = FrozenTeacher.FileSha256(path);
-        var loaded = ModelFactory.Load(path);
+        var loaded = ModelFactory.Load(path, device);
         try
         {
             var net = loaded.Net;

@@ -39,9 +39,10 @@ internal static class TrainGanCommand
         var output = new Option<string>("--out") { Description = "Output directory (gan.safetensors, log.jsonl, previews)", DefaultValueFactory = _ => "runs/gan" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out (a training checkpoint: exact resume)" };
         var initFrom = new Option<string?>("--init-from") { Description = "Warm start: the generator of this release checkpoint, a fresh discriminator, fresh optimiser state, step 0" };
+        var device = DeviceOption.Create();
         var cmd = new Command("train-gan", "Train a DCGAN-style generator adversarially (non-saturating logistic loss)")
         {
-            data, dataDir, classes, steps, batch, lr, lrD, beta1, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume, initFrom,
+            data, dataDir, classes, steps, batch, lr, lrD, beta1, emaHalfLife, seed, checkpointEvery, logEvery, preview, output, resume, initFrom, device,
         };
         Option[] fixedOnResume = [classes, batch, lr, lrD, beta1, emaHalfLife, seed];
         cmd.SetAction(parseResult =>
@@ -51,6 +52,7 @@ internal static class TrainGanCommand
             {
                 string outDir = parseResult.GetValue(output)!;
                 string checkpoint = Path.Combine(outDir, GanTrainer.CheckpointFile);
+                using var on = DeviceOption.Open(parseResult, device);
                 GanTrainer trainer;
                 string? warmStart = parseResult.GetValue(initFrom);
                 if (parseResult.GetValue(resume))
@@ -65,7 +67,7 @@ internal static class TrainGanCommand
                         ?? throw new ArgumentException($"{checkpoint} does not record its data; pass --data");
                     int? total = parseResult.GetResult(steps) is { Implicit: false } ? parseResult.GetValue(steps) : null;
                     T Given<T>(Option<T> o, T current) => parseResult.GetResult(o) is { Implicit: false } ? parseResult.GetValue(o)! : current;
-                    trainer = GanTrainer.Resume(checkpoint, DiffusionCli.ParseData(spec, parseResult.GetValue(dataDir)), total, outDir,
+                    trainer = GanTrainer.Resume(checkpoint, DiffusionCli.ParseData(spec, parseResult.GetValue(dataDir)), total, outDir, on.Device,
                         bookkeeping: o => o with
                         {
                             CheckpointEvery = Given(checkpointEvery, o.CheckpointEvery),
@@ -109,7 +111,7 @@ internal static class TrainGanCommand
                         if (parseResult.GetResult(classes) is { Implicit: false }) throw new ArgumentException("--init-from brings its own networks' classes; remove --classes");
                         CheckpointKind.RequireRelease(warmStart, "dk train-gan --init-from", ModelRole.GanGenerator);
                         warmHash = FrozenTeacher.FileSha256(warmStart);
-                        generator = (GanGenerator)ModelFactory.Load(warmStart).Model;
+                        generator = (GanGenerator)ModelFactory.Load(warmStart, on.Device).Model;
                         config = generator.Config;
                         if (config.ImageSize != source.SampleShape[0] || config.Channels != source.SampleShape[2] || config.NumClasses is var c && c != 0 && c != source.NumClasses)
                         {
@@ -120,9 +122,9 @@ internal static class TrainGanCommand
                     else
                     {
                         config.Validate();
-                        generator = new GanGenerator(config, new Generator(options.Seed ^ GeneratorInitKey));
+                        generator = new GanGenerator(config, new Generator(options.Seed ^ GeneratorInitKey), on.Device);
                     }
-                    var discriminator = new GanDiscriminator(config, new Generator(options.Seed ^ DiscriminatorInitKey));
+                    var discriminator = new GanDiscriminator(config, new Generator(options.Seed ^ DiscriminatorInitKey), on.Device);
                     try
                     {
                         trainer = new GanTrainer(generator, discriminator, source, options, outDir);
