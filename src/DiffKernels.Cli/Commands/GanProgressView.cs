@@ -1,4 +1,3 @@
-using DiffKernels.Diffusion.Gan;
 using DiffKernels.Diffusion.Training;
 using Spectre.Console;
 

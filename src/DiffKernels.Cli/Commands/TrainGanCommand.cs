@@ -1,5 +1,5 @@
 using System.CommandLine;
-using DiffKernels.Diffusion.Gan;
+using DiffKernels.Diffusion.Training;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.IO;
 using DiffKernels.Random;

@@ -3,7 +3,6 @@ using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Data.Toys;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.DiffInstruct;
-using DiffKernels.Diffusion.Gan;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.IO;

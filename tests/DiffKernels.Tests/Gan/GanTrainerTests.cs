@@ -1,6 +1,5 @@
 using System.Text.Json;
 using DiffKernels.Diffusion.Evaluation;
-using DiffKernels.Diffusion.Gan;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Training;

@@ -2,14 +2,13 @@ using System.Globalization;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Models;
-using DiffKernels.Diffusion.Training;
 using DiffKernels.IO;
 using DiffKernels.Nn;
 using DiffKernels.Ops;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
 
-namespace DiffKernels.Diffusion.Gan;
+namespace DiffKernels.Diffusion.Training;
 
 public sealed partial class GanTrainer
 {

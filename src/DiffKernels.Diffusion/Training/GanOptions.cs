@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace DiffKernels.Diffusion.Gan;
+namespace DiffKernels.Diffusion.Training;
 
 /// <summary>
 /// Settings of an adversarial run; stored as JSON in every checkpoint so a resumed run continues with the same

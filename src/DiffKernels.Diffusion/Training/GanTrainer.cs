@@ -1,12 +1,11 @@
 using System.Globalization;
 using DiffKernels.Diffusion.Models;
-using DiffKernels.Diffusion.Training;
 using DiffKernels.Ops;
 using DiffKernels.Optim;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
 
-namespace DiffKernels.Diffusion.Gan;
+namespace DiffKernels.Diffusion.Training;
 
 /// <summary>
 /// Adversarial training of a <see cref="GanGenerator"/> against a <see cref="GanDiscriminator"/> with the

@@ -1,4 +1,4 @@
-namespace DiffKernels.Diffusion.Gan;
+namespace DiffKernels.Diffusion.Training;
 
 /// <summary>What <see cref="GanTrainer"/> reports after every iteration.</summary>
 /// <param name="Step">Iterations completed.</param>
