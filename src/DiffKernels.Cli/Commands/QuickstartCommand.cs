@@ -96,7 +96,7 @@ internal static class QuickstartCommand
         var source = new ToyDataSource(ToyDistribution.FromName(Toy));
         var options = new TrainerOptions
         {
-            Steps = steps, BatchSize = 512, Lr = 2e-3f, WarmupSteps = 100, EmaHalfLifeImages = 250_000,
+            Steps = steps, BatchSize = 512, Lr = 2e-3f, WarmupSteps = 100, EmaHalfLifeSamples = 250_000,
             CheckpointEvery = 0, LogEvery = 50, Seed = seed,
         };
         console.Write(new Rule(Markup.Escape($"1. Mlp teacher on toy:{Toy}")).LeftJustified());
@@ -104,7 +104,7 @@ internal static class QuickstartCommand
         using var trainer = new EdmTrainer(ModelFactory.FromPreset("mlp", source.SampleShape, 0, new Generator(seed)), source, options, dir);
         using (var ctrlC = DiffusionCli.HookCtrlC())
         {
-            var result = TrainingProgressView.Run(console, trainer, ctrlC.Token);
+            var result = ProgressView.Run(console, trainer, ctrlC.Token);
             if (result.Interrupted)
             {
                 console.MarkupLine(Markup.Escape($"interrupted at step {result.Step}; checkpoint saved to {result.CheckpointPath}"));
@@ -146,7 +146,7 @@ internal static class QuickstartCommand
             ?? throw new ArgumentException($"{modelPath} does not record a toy as its data; it cannot stand beside the toy:{Toy} teacher");
         var sampler = SampleCommand.Options(student, null, null, seed, 1024);
         // The student comes from the committed teacher, not from the one trained above: say so beside its row.
-        string origin = student.Metadata.TryGetValue(DiffInstructDistiller.TeacherKey, out var teacherPath) ? $", distilled from {teacherPath}" : "";
+        string origin = student.Metadata.TryGetValue(CheckpointKeys.Teacher, out var teacherPath) ? $", distilled from {teacherPath}" : "";
         console.MarkupLine(Markup.Escape(DiffusionCli.Inv($"sampling {evalSamples} points from {modelPath}{origin} ({sampler.Kind.ToString().ToLowerInvariant()}, {sampler.Nfe} NFE)")));
         var (report, samples) = ToyEvaluation.Evaluate(student, toy, evalSamples, sampler);
         string png = Path.Combine(outDir, $"toy-{toy.Name}-diff-instruct.png");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Training;
 using DiffKernels.IO;
 using DiffKernels.Tensors;
 
@@ -15,9 +16,6 @@ namespace DiffKernels.Diffusion.Sampling;
 /// <param name="SigmaMax">Largest level of the Karras grid.</param>
 public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null, double? SigmaMax = null)
 {
-    /// <summary>Metadata key that marks a distilled student, whose sampler is part of its generator.</summary>
-    private const string DistillationMethodKey = ModelFactory.TrainingPrefix + "method";
-
     /// <summary>The defaults recorded in <paramref name="metadata"/>; malformed values throw with the key and value.</summary>
     public static SamplerDefaults Of(IReadOnlyDictionary<string, string> metadata)
     {
@@ -77,7 +75,7 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
         var header = SafeTensors.ReadHeader(path);
         if (!header.Metadata.ContainsKey(ModelFactory.KindKey))
             throw new SafeTensorsFormatException(path, $"not a model checkpoint: metadata '{ModelFactory.KindKey}' is missing");
-        if (header.Metadata.TryGetValue(DistillationMethodKey, out var method))
+        if (header.Metadata.TryGetValue(CheckpointKeys.Method, out var method))
             throw new ArgumentException($"{path} is a {method} student: its sampler is part of its generator and cannot change");
         var dtypes = header.Tensors.Select(t => t.DType).Distinct().ToList();
         if (dtypes.Count > 1)

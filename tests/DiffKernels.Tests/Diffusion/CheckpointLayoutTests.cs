@@ -97,12 +97,12 @@ public class CheckpointLayoutTests
         var full = new List<float>();
         using (var a = new EdmTrainer(new UNet(TinyUNet, new Generator(1)), TinyImages(), options))
         {
-            a.Run(progress: p => full.Add(p.Loss));
+            a.Run(progress: p => full.Add((float)p["loss"]));
         }
 
         var losses = new List<float>();
         using (var b = new EdmTrainer(new UNet(TinyUNet, new Generator(1)), TinyImages(), options with { Steps = 3 }, dir.Path))
-            b.Run(progress: p => losses.Add(p.Loss));
+            b.Run(progress: p => losses.Add((float)p["loss"]));
         string path = dir.File(EdmTrainer.CheckpointFile);
         var header = SafeTensors.ReadHeader(path);
         using (var probe = new UNet(TinyUNet, new Generator(1)))
@@ -116,7 +116,7 @@ public class CheckpointLayoutTests
         }
 
         using var c = EdmTrainer.Resume(path, TinyImages(), steps: 6);
-        c.Run(progress: p => losses.Add(p.Loss));
+        c.Run(progress: p => losses.Add((float)p["loss"]));
         Assert.That(losses, Is.EqualTo(full), "Adam moments and weights come back in memory layout");
     }
 
@@ -131,10 +131,10 @@ public class CheckpointLayoutTests
             using var loaded = ModelFactory.Load(path);
             var convs = CheckpointLayout.ConvWeightNames(loaded.Model);
             if (convs.Count > 0) Assert.That(header.Metadata[CheckpointLayout.ConvLayoutKey], Is.EqualTo("OIHW"), path);
-            if (header.Metadata.GetValueOrDefault(DiffInstructDistiller.MethodKey) == DiffInstructDistiller.Method)
+            if (header.Metadata.GetValueOrDefault(CheckpointKeys.Method) == DiffInstructDistiller.Method)
             {
                 // A distilled student resumes with its teacher, which lies beside it.
-                string teacher = Path.Combine(ClassifierTests.ModelsDir(), Path.GetFileName(header.Metadata[DiffInstructDistiller.TeacherKey]));
+                string teacher = Path.Combine(ClassifierTests.ModelsDir(), Path.GetFileName(header.Metadata[CheckpointKeys.Teacher]));
                 using var distiller = DiffInstructDistiller.Resume(path, FrozenTeacher.Load(teacher));
                 Assert.That(distiller.Step, Is.GreaterThan(0), path);
                 continue;
@@ -144,7 +144,7 @@ public class CheckpointLayoutTests
             IDataSource? data = ToyDataSource.IsToySpec(spec) ? ToyDataSource.FromSpec(spec)
                 : Directory.Exists(FashionMnist.DefaultDirectory) ? ImageDataSource.FromSpec(spec) : null;
             if (data == null) continue;
-            if (header.Metadata.GetValueOrDefault(GanTrainer.MethodKey) == GanTrainer.Method)
+            if (header.Metadata.GetValueOrDefault(CheckpointKeys.Method) == GanTrainer.Method)
             {
                 using var gan = GanTrainer.Resume(path, data);
                 Assert.That(gan.Step, Is.GreaterThan(0), path);

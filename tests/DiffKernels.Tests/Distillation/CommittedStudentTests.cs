@@ -5,6 +5,7 @@ using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Tests.Diffusion;
+using DiffKernels.Diffusion.Training;
 
 namespace DiffKernels.Tests.Distillation;
 
@@ -31,8 +32,8 @@ public class CommittedStudentTests
         var student = Evaluate(Path.Combine(models, $"toy-{name}-diff-instruct.safetensors"), null, out var loaded);
         using (loaded)
         {
-            Assert.That(loaded.Metadata[DiffInstructDistiller.MethodKey], Is.EqualTo(DiffInstructDistiller.Method));
-            Assert.That(loaded.Metadata[DiffInstructDistiller.TeacherKey], Is.EqualTo($"models/toy-{name}-teacher.safetensors"));
+            Assert.That(loaded.Metadata[CheckpointKeys.Method], Is.EqualTo(DiffInstructDistiller.Method));
+            Assert.That(loaded.Metadata[CheckpointKeys.Teacher], Is.EqualTo($"models/toy-{name}-teacher.safetensors"));
             Assert.That(SamplerDefaults.Of(loaded.Metadata) is { Kind: SamplerKind.Euler, Steps: 1 }, "the student's own sampler is one Euler step");
         }
         // The teacher under the evaluation protocol's sampler: Heun, 18 levels from σ_max 80 (35 NFE), same seed.
