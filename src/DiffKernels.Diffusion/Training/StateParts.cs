@@ -3,7 +3,6 @@ using DiffKernels.Diffusion.Models;
 using DiffKernels.Nn;
 using DiffKernels.Optim;
 using DiffKernels.Random;
-using DiffKernels.Tensors;
 
 namespace DiffKernels.Diffusion.Training;
 

@@ -1,11 +1,5 @@
 using System.Globalization;
-using DiffKernels.Diffusion.Data;
-using DiffKernels.Diffusion.Data.Toys;
-using DiffKernels.Diffusion.Distillation.Common;
-using DiffKernels.Diffusion.Evaluation;
-using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Nn;
-using DiffKernels.Ops;
 using DiffKernels.Optim;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
@@ -19,7 +13,7 @@ namespace DiffKernels.Diffusion.Training;
 /// EMA of the sampled network and previews drawn from it, interval logging, checkpoints of the whole state and
 /// bit-exact resume (<see cref="OpenForResume"/>, <see cref="Restore{TRun}"/>).
 /// </summary>
-public abstract class TrainingRun<TOptions> : ITrainingRun where TOptions : RunOptions
+public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOptions : RunOptions
 {
     /// <summary>The JSONL log written in the output directory.</summary>
     public const string LogFile = RunLoop.LogFile;
@@ -157,117 +151,6 @@ public abstract class TrainingRun<TOptions> : ITrainingRun where TOptions : RunO
     {
         long seen = (Step + 1) * Options.BatchSize;
         State.Ema.Update(Options.EmaHalfLifeSamples is { } h ? Ema.HalfLifeBeta(Options.BatchSize, h, seen, Options.EmaRampRatio) : 0f);
-    }
-
-    /// <summary>
-    /// <paramref name="draw"/> run with the EMA weights in the sampled network (evaluation mode, no graph); its raw
-    /// weights and mode are restored afterwards. The result belongs to the current scope.
-    /// </summary>
-    protected Tensor WithEmaWeights(Func<Tensor> draw)
-    {
-        var module = State.Sampled;
-        bool training = module.Training;
-        Tensor result;
-        using (Tensor.Scope())
-        using (Tensor.NoGrad())
-        {
-            var raw = module.StateDict().ToDictionary(kv => kv.Key, kv => F.Copy(kv.Value));
-            module.LoadStateDict(State.Ema.Shadow);
-            module.Eval();
-            try
-            {
-                result = draw().Keep();
-            }
-            finally
-            {
-                module.LoadStateDict(raw);
-                module.Train(training);
-            }
-        }
-        return result;
-    }
-
-    /// <summary>
-    /// <paramref name="n"/> samples of <paramref name="generator"/> with the EMA weights, from latents drawn by
-    /// Generator(<paramref name="seed"/>) (conditional generators get labels i mod classes): what `dk sample --seed`
-    /// draws from the checkpoint. They belong to the current scope.
-    /// </summary>
-    protected Tensor SampleEma(IGenerator generator, int n, ulong seed)
-    {
-        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), $"{GetType().Name}: sample count {n} must be ≥ 1");
-        return WithEmaWeights(() => GeneratorSampler.Generate(generator, n, seed, n, device: Device).Samples);
-    }
-
-    /// <summary>
-    /// Writes <paramref name="samples"/> as a preview: 2D points as a scatter plot over <paramref name="toySpec"/>'s
-    /// density when it names a toy (else over <paramref name="reference"/> points), images as a grid of the first 100.
-    /// </summary>
-    protected static void SavePreview(string path, Tensor samples, string? toySpec = null, float[]? reference = null)
-    {
-        if (samples.Rank != 2)
-        {
-            ImageGrid.Save(path, F.Narrow(samples, 0, 0, Math.Min(samples.Shape[0], 100)));
-            return;
-        }
-        var toy = toySpec != null && ToyDataSource.IsToySpec(toySpec) ? ToyDataSource.FromSpec(toySpec).Toy : null;
-        ToyScatterPlot.Save(path, samples.ToArray(), toy == null ? reference : ToyEvaluation.DensitySample(toy), toy?.Modes.Count > 0 ? toy.Modes : null);
-    }
-
-    /// <summary>Latents [B, …] from <paramref name="rng"/> and, for a conditional generator, uniformly drawn class ids.</summary>
-    protected (Tensor Z, Tensor? Labels) DrawLatents(IGenerator generator, Generator rng)
-    {
-        int b = Options.BatchSize;
-        var z = rng.Normal([b, .. generator.LatentShape], Device);
-        if (generator.NumClasses == 0) return (z, null);
-        var u = rng.Uniform([b], Device.Cpu).ToArray();
-        var labels = u.Select(v => (float)Math.Min((int)(v * generator.NumClasses), generator.NumClasses - 1)).ToArray();
-        return (z, Tensor.FromSpan(labels, [b], Device));
-    }
-
-    /// <summary>
-    /// Opens <paramref name="checkpoint"/> to continue a <paramref name="kind"/> run (written by <paramref name="method"/>
-    /// when given): its options, with <paramref name="steps"/> as the new total and what <paramref name="changes"/>
-    /// alters where the options allow it on resume.
-    /// </summary>
-    protected static (CheckpointReader Checkpoint, TOptions Options) OpenForResume(string checkpoint, string kind, string? method,
-        Func<string, TOptions> parse, int? steps, Func<TOptions, TOptions>? changes)
-    {
-        var reader = CheckpointReader.Open(checkpoint, kind);
-        if (method != null && reader.Meta(CheckpointKeys.Method) != method)
-            throw new ArgumentException($"{checkpoint}: written by '{reader.Meta(CheckpointKeys.Method)}', not by {method}");
-        var options = parse(reader.Meta(CheckpointKeys.Options));
-        if (steps is { } s) options = (TOptions)((RunOptions)options with { Steps = s });
-        if (changes != null)
-        {
-            var changed = changes(options);
-            if (!changed.Equals(options.WithResumable(changed)))
-                throw new ArgumentException($"{checkpoint}: on resume only {options.Resumable} may change");
-            changed.Validate();
-            options = changed;
-        }
-        long step = reader.Count(CheckpointKeys.Step);
-        if (step > options.Steps)
-            throw new ArgumentException($"{checkpoint}: the run is already at step {step}, beyond the requested {options.Steps} steps");
-        return (reader, options);
-    }
-
-    /// <summary>
-    /// Loads every part of <paramref name="run"/>'s state from <paramref name="checkpoint"/>; on failure releases it
-    /// with <paramref name="release"/> (default: disposes it) and rethrows.
-    /// </summary>
-    protected static TRun Restore<TRun>(TRun run, CheckpointReader checkpoint, Action<TRun>? release = null) where TRun : TrainingRun<TOptions>
-    {
-        try
-        {
-            run.State.Load(checkpoint, run.Device);
-            return run;
-        }
-        catch
-        {
-            if (release != null) release(run);
-            else run.Dispose();
-            throw;
-        }
     }
 
     private IEnumerable<KeyValuePair<string, string>> Counters() =>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using DiffKernels.Diffusion.Evaluation;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
