@@ -28,7 +28,7 @@ internal static class DistillDiffInstructCommand
         cmd.SetAction(parse =>
         {
             string? TeacherPath() => parse.GetValue(teacher) is { } path && !File.Exists(path) ? throw new ArgumentException($"teacher {path} does not exist") : parse.GetValue(teacher);
-            return run.Execute(parse, [generatorPath, sigmaInit], "--steps, --lr, --lr-aux, --checkpoint-every, --log-every, --preview (and --teacher, if the file moved)",
+            return run.Execute(parse, [generatorPath, sigmaInit],
                 checkpoint =>
                 {
                     var frozen = TeacherPath() is { } path ? FrozenTeacher.Load(path) : null;
@@ -77,7 +77,8 @@ internal static class DistillDiffInstructCommand
                         ? DiffusionCli.Inv($"refining the {kind} generator {refine} ({distiller.Generator.Module.ParameterCount:N0} parameters) with {teacherPath} for {options.Steps} steps, batch {options.BatchSize}")
                         : DiffusionCli.Inv($"distilling {teacherPath} into a one-step {kind} student ({distiller.Generator.Module.ParameterCount:N0} parameters, σ_init {parse.GetValue(sigmaInit)}) for {options.Steps} steps, batch {options.BatchSize}")));
                     return distiller;
-                });
+                },
+                "--steps, --lr, --lr-aux, --checkpoint-every, --log-every, --preview (and --teacher, if the file moved)");
         });
         return cmd;
     }

@@ -113,10 +113,11 @@ internal sealed class RunCommand
     /// <summary>
     /// Runs the command: resumes the run in --out with <paramref name="resume"/> (given its checkpoint; flags in
     /// <paramref name="fixedOnResume"/> and the shared ones a run keeps are refused, <paramref name="mayChange"/> names
-    /// what may change) or starts one with <paramref name="start"/> (which describes it on the console), then runs it.
+    /// what may change where more than the bookkeeping flags may) or starts one with <paramref name="start"/> (which
+    /// describes it on the console), then runs it.
     /// </summary>
-    public int Execute(ParseResult parse, IEnumerable<Option> fixedOnResume, string mayChange,
-        Func<string, ITrainingRun> resume, Func<IAnsiConsole, ITrainingRun> start)
+    public int Execute(ParseResult parse, IEnumerable<Option> fixedOnResume, Func<string, ITrainingRun> resume, Func<IAnsiConsole, ITrainingRun> start,
+        string mayChange = "--steps, --checkpoint-every, --log-every and --preview")
     {
         var console = DiffusionCli.Console(parse.InvocationConfiguration.Output);
         return DiffusionCli.Run(_name, parse.InvocationConfiguration.Error, () =>

@@ -26,7 +26,7 @@ internal static class TrainCommand
         var lr = new Option<float>("--lr") { Description = "Peak Adam learning rate", DefaultValueFactory = _ => defaults.Lr };
         var warmup = new Option<int>("--warmup") { Description = "Learning-rate warm-up steps", DefaultValueFactory = _ => defaults.WarmupSteps };
         var cmd = run.Create("Train an EDM teacher", data.Data, data.Directory, model, classes, lr, warmup);
-        cmd.SetAction(parse => run.Execute(parse, [model, classes, lr, warmup], "--steps, --checkpoint-every, --log-every and --preview",
+        cmd.SetAction(parse => run.Execute(parse, [model, classes, lr, warmup],
             checkpoint => EdmTrainer.Resume(checkpoint, data.ForResume(parse, checkpoint), run.ResumedSteps(parse), parse.GetValue(run.Out),
                 bookkeeping: o => run.Bookkeeping(parse, o)),
             console =>

@@ -29,7 +29,7 @@ internal static class TrainGanCommand
         var lrD = new Option<float?>("--lr-d") { Description = "Adam learning rate of the discriminator (default: --lr)" };
         var beta1 = new Option<float>("--beta1") { Description = "Adam β₁ of both networks (0.5 or 0)", DefaultValueFactory = _ => defaults.Beta1 };
         var cmd = run.Create("Train a DCGAN-style generator adversarially (non-saturating logistic loss)", data.Data, data.Directory, classes, lr, lrD, beta1);
-        cmd.SetAction(parse => run.Execute(parse, [classes, lr, lrD, beta1], "--steps, --checkpoint-every, --log-every and --preview",
+        cmd.SetAction(parse => run.Execute(parse, [classes, lr, lrD, beta1],
             checkpoint => GanTrainer.Resume(checkpoint, data.ForResume(parse, checkpoint), run.ResumedSteps(parse), parse.GetValue(run.Out),
                 bookkeeping: o => run.Bookkeeping(parse, o)),
             console =>
