@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Evaluation;
@@ -97,8 +98,8 @@ internal static class DiffusionCli
     }
 
     /// <summary>
-    /// Cancels the returned source on the first Ctrl-C (so work can stop cleanly); a second Ctrl-C ends the
-    /// process as usual. Dispose it to unhook.
+    /// Cancels the returned source on the first Ctrl-C or SIGTERM (so work can stop cleanly, e.g. save a
+    /// checkpoint); a second one ends the process as usual. Dispose it to unhook.
     /// </summary>
     public static CtrlC HookCtrlC() => new();
 
@@ -107,7 +108,13 @@ internal static class DiffusionCli
     {
         private readonly CancellationTokenSource _source = new();
 
-        public CtrlC() => System.Console.CancelKeyPress += OnCancel;
+        private readonly PosixSignalRegistration _terminate;
+
+        public CtrlC()
+        {
+            System.Console.CancelKeyPress += OnCancel;
+            _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnTerminate);
+        }
 
         public CancellationToken Token => _source.Token;
 
@@ -118,8 +125,16 @@ internal static class DiffusionCli
             _source.Cancel();
         }
 
+        private void OnTerminate(PosixSignalContext context)
+        {
+            if (_source.IsCancellationRequested) return;
+            context.Cancel = true;
+            _source.Cancel();
+        }
+
         public void Dispose()
         {
+            _terminate.Dispose();
             System.Console.CancelKeyPress -= OnCancel;
             _source.Dispose();
         }

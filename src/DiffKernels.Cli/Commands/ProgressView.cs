@@ -19,6 +19,26 @@ internal static class ProgressView
         message => console.MarkupLine($"[yellow]warning:[/] {Markup.Escape(message)}");
 
     /// <summary>
+    /// Runs <paramref name="run"/> under the progress display, its status line showing the step, each of the run's
+    /// values smoothed, and samples/s; warnings print as they come.
+    /// </summary>
+    public static TrainResult Run(IAnsiConsole console, ITrainingRun run, CancellationToken cancel)
+    {
+        run.OnWarning = Warnings(console);
+        double[]? smoothed = null;
+        return Run<RunProgress>(console, run.Step, run.TotalSteps, report => run.Run(cancel, report), p =>
+        {
+            smoothed ??= p.Values.Select(_ => double.NaN).ToArray();
+            var values = p.Names.Select((name, i) =>
+            {
+                smoothed[i] = Smooth(smoothed[i], p.Values[i]);
+                return DiffusionCli.Inv($"  {name.Replace('_', ' ')} {smoothed[i]:G4}");
+            });
+            return (p.Step, DiffusionCli.Inv($"step {p.Step}/{p.TotalSteps}{string.Concat(values)}  {p.SamplesPerSecond:N0} samples/s"), p.Eta());
+        });
+    }
+
+    /// <summary>
     /// Calls <paramref name="run"/> with a progress callback that shows <paramref name="describe"/>'s line for each
     /// report; <paramref name="step"/> and <paramref name="totalSteps"/> are where the run starts and ends.
     /// </summary>

@@ -118,7 +118,7 @@ internal static class QuickstartCommand
         var source = new ToyDataSource(ToyDistribution.FromName(Toy));
         var options = new TrainerOptions
         {
-            Steps = steps, BatchSize = 512, Lr = 2e-3f, WarmupSteps = 100, EmaHalfLifeImages = 250_000,
+            Steps = steps, BatchSize = 512, Lr = 2e-3f, WarmupSteps = 100, EmaHalfLifeSamples = 250_000,
             CheckpointEvery = 0, LogEvery = 50, Seed = seed,
         };
         console.Write(new Rule(Markup.Escape($"1. Mlp teacher on toy:{Toy}")).LeftJustified());
@@ -126,7 +126,7 @@ internal static class QuickstartCommand
         using var trainer = new EdmTrainer(ModelFactory.FromPreset("mlp", source.SampleShape, 0, new Generator(seed), device), source, options, dir);
         using (var ctrlC = DiffusionCli.HookCtrlC())
         {
-            var result = TrainingProgressView.Run(console, trainer, ctrlC.Token);
+            var result = ProgressView.Run(console, trainer, ctrlC.Token);
             if (result.Interrupted)
             {
                 console.MarkupLine(Markup.Escape($"interrupted at step {result.Step}; checkpoint saved to {result.CheckpointPath}"));

@@ -12,7 +12,7 @@ public sealed record RunSession(string? Command, string Commit);
 /// <summary>
 /// Where a run came from, written into every training checkpoint: its sessions (the command that started it and each
 /// that resumed it, with the code commit of each) and, for a warm start, the release checkpoint it started from
-/// (path and SHA-256). Trainers call <see cref="Stamp"/> when saving and <see cref="Continue"/> when resuming; the
+/// (path and SHA-256). The run framework writes <see cref="Stamp"/> into every checkpoint and calls <see cref="Continue"/> when resuming; the
 /// CLI sets <see cref="Command"/> once at start-up.
 /// </summary>
 public static class RunProvenance
@@ -65,17 +65,18 @@ public static class RunProvenance
     /// <summary>Marks <paramref name="run"/> as a warm start from the release checkpoint at <paramref name="path"/> with SHA-256 <paramref name="sha256"/>.</summary>
     public static void WarmStart(object run, string path, string sha256) => Runs.GetValue(run, _ => new History()).InitFrom = (path, sha256);
 
-    /// <summary>Writes <paramref name="run"/>'s sessions (this one alone for a fresh run) and warm-start source into checkpoint metadata.</summary>
-    public static void Stamp(object run, IDictionary<string, string> metadata)
+    /// <summary>The checkpoint metadata of <paramref name="run"/>'s sessions (this one alone for a fresh run) and warm-start source.</summary>
+    public static IReadOnlyDictionary<string, string> Stamp(object run)
     {
         var history = Runs.GetValue(run, _ => new History());
         if (history.Sessions.Count == 0) history.Sessions.Add(Current);
-        metadata[SessionsKey] = JsonSerializer.Serialize(history.Sessions, Json);
+        var metadata = new Dictionary<string, string> { [SessionsKey] = JsonSerializer.Serialize(history.Sessions, Json) };
         if (history.InitFrom is var (path, hash))
         {
             metadata[InitFromKey] = path;
             metadata[InitFromHashKey] = hash;
         }
+        return metadata;
     }
 
     /// <summary>The sessions a checkpoint records (release "sessions" or training "train.sessions"); empty when none.</summary>

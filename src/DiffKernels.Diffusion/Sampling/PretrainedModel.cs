@@ -185,11 +185,11 @@ public sealed class PretrainedModel : IDisposable
 
     private static int CropOf(IReadOnlyDictionary<string, string> metadata, Shape raw, string path)
     {
-        if (!metadata.TryGetValue(EdmTrainer.CropKey, out var v)) return 0;
+        if (!metadata.TryGetValue(CheckpointKeys.Crop, out var v)) return 0;
         if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int crop))
-            throw new SafeTensorsFormatException(path, $"metadata '{EdmTrainer.CropKey}' = '{v}' is not an integer");
+            throw new SafeTensorsFormatException(path, $"metadata '{CheckpointKeys.Crop}' = '{v}' is not an integer");
         bool fits = crop == 0 || (raw.Rank == 3 && crop > 0 && 2 * crop < raw[0] && 2 * crop < raw[1]);
-        if (!fits) throw new SafeTensorsFormatException(path, $"metadata '{EdmTrainer.CropKey}' = {crop} does not fit samples of shape {raw}");
+        if (!fits) throw new SafeTensorsFormatException(path, $"metadata '{CheckpointKeys.Crop}' = {crop} does not fit samples of shape {raw}");
         return crop;
     }
 }

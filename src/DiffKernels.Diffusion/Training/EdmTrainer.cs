@@ -1,7 +1,6 @@
-using System.Globalization;
 using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
-using DiffKernels.IO;
 using DiffKernels.Nn;
 using DiffKernels.Optim;
 using DiffKernels.Random;
@@ -17,59 +16,50 @@ namespace DiffKernels.Diffusion.Training;
 /// a JSONL log and preview images. Resuming from a checkpoint reproduces the uninterrupted run bit for bit.
 /// The trainer owns the model and disposes it.
 /// </summary>
-public sealed partial class EdmTrainer : ILoopedRun, IDisposable
+public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
 {
     /// <summary>The checkpoint written in the output directory.</summary>
     public const string CheckpointFile = "model.safetensors";
 
-    /// <summary>The JSONL log written in the output directory.</summary>
-    public const string LogFile = RunLoop.LogFile;
-
-    // A fixed odd constant keys the noise stream apart from the data stream of the same seed.
-    private const ulong NoiseKey = 0x9E3779B97F4A7C15UL;
+    private static readonly string[] Values = ["loss"];
 
     private readonly INoiseNet _net;
     private readonly Adam _adam;
-    private readonly Ema _ema;
     private readonly Generator _dataGen;
     private readonly Generator _noiseGen;
     private readonly LrSchedule _schedule;
-    private readonly Device _device;
-    private int _consecutiveSkips;
+    private float _lr;
 
     /// <summary>Starts a run at step 0 with the model's current weights (which also start the EMA).</summary>
     public EdmTrainer(Module model, IDataSource data, TrainerOptions options, string? outDir = null)
-        : this(model, data, options, outDir, step: 0, dataOffset: 0, noiseOffset: 0)
+        : base(options, Checked(model, data, options, outDir), outDir, CheckpointFile)
     {
-    }
-
-    private EdmTrainer(Module model, IDataSource data, TrainerOptions options, string? outDir, long step, ulong dataOffset, ulong noiseOffset)
-    {
-        options.Validate();
-        _net = model as INoiseNet ?? throw new ArgumentException($"EdmTrainer: {model.GetType().Name} is not an INoiseNet");
-        // Checkpoints need the model's kind and config: fail now rather than at the first save.
-        if (outDir != null) ModelFactory.Describe(model);
-        if (_net.SampleShape != data.SampleShape)
-            throw new ArgumentException($"EdmTrainer: model sample shape {_net.SampleShape} does not match data {data.Name} {data.SampleShape}");
-        if (_net.NumClasses > 0 && data.NumClasses != _net.NumClasses)
-            throw new ArgumentException($"EdmTrainer: model has {_net.NumClasses} classes, data {data.Name} has {data.NumClasses}");
-        bool points = _net.SampleShape == new Shape(2), images = _net.SampleShape.Rank == 3;
-        if (options.PreviewSamples > 0 && !points && !images)
-            throw new ArgumentException($"EdmTrainer: previews draw 2D points or images, not samples of shape {_net.SampleShape}");
+        _net = (INoiseNet)model;
         Model = model;
         Data = data;
-        Options = options;
-        OutDir = outDir;
-        Step = step;
         Edm = new Edm(options.SigmaData, options.PMean, options.PStd);
-        _device = model.Parameters().First().Device;
         _adam = new Adam(model.Parameters(), options.Lr, 0.9f, 0.999f, 1e-8f);
-        _ema = new Ema(model);
-        _dataGen = new Generator(options.Seed, dataOffset);
-        _noiseGen = new Generator(options.Seed ^ NoiseKey, noiseOffset);
         _schedule = LrSchedule.Constant(options.Lr, options.WarmupSteps);
+        State.Add(new ModulePart(CheckpointKeys.Weights, model));
+        State.Add(new AdamPart(CheckpointKeys.Adam, _adam, model));
+        (_dataGen, _noiseGen) = TrainOn(data);
+        State.Add(new MetadataPart(SamplingMetadata, c => SamplingDefaults = SamplerDefaults.Of(c.Metadata)));
         model.Train();
-        if (outDir != null) Directory.CreateDirectory(outDir);
+    }
+
+    private static Module Checked(Module model, IDataSource data, TrainerOptions options, string? outDir)
+    {
+        var net = model as INoiseNet ?? throw new ArgumentException($"EdmTrainer: {model.GetType().Name} is not an INoiseNet");
+        // Checkpoints need the model's kind and config: fail now rather than at the first save.
+        if (outDir != null) ModelFactory.Describe(model);
+        if (net.SampleShape != data.SampleShape)
+            throw new ArgumentException($"EdmTrainer: model sample shape {net.SampleShape} does not match data {data.Name} {data.SampleShape}");
+        if (net.NumClasses > 0 && data.NumClasses != net.NumClasses)
+            throw new ArgumentException($"EdmTrainer: model has {net.NumClasses} classes, data {data.Name} has {data.NumClasses}");
+        bool points = net.SampleShape == new Shape(2), images = net.SampleShape.Rank == 3;
+        if (options.PreviewSamples > 0 && !points && !images)
+            throw new ArgumentException($"EdmTrainer: previews draw 2D points or images, not samples of shape {net.SampleShape}");
+        return model;
     }
 
     /// <summary>The network being trained (raw weights).</summary>
@@ -78,91 +68,42 @@ public sealed partial class EdmTrainer : ILoopedRun, IDisposable
     /// <summary>The training data.</summary>
     public IDataSource Data { get; }
 
-    /// <summary>The run's settings.</summary>
-    public TrainerOptions Options { get; }
-
-    /// <summary>The EDM schedule built from <see cref="Options"/>.</summary>
+    /// <summary>The EDM schedule built from the options.</summary>
     public Edm Edm { get; }
 
-    /// <summary>Where checkpoints, log and previews go (null: nowhere).</summary>
-    public string? OutDir { get; }
-
-    /// <summary>Steps completed.</summary>
-    public long Step { get; private set; }
-
-    /// <summary>Steps skipped so far for a non-finite loss or gradient.</summary>
-    public long Skipped { get; private set; }
-
-    /// <summary>The EMA of the weights (what checkpoints store under the model's names).</summary>
-    public IReadOnlyDictionary<string, Tensor> EmaWeights => _ema.Shadow;
-
-    /// <summary>Called with each warning (a skipped step), besides the log.</summary>
-    public Action<string>? OnWarning { get; set; }
-
-    /// <summary>The checkpoint path in <see cref="OutDir"/>, or null.</summary>
-    public string? CheckpointPath => OutDir == null ? null : Path.Combine(OutDir, CheckpointFile);
-
     /// <summary>
-    /// Trains until <see cref="TrainerOptions.Steps"/>, reporting every step to <paramref name="progress"/>.
-    /// Cancellation is checked before each step: the run then saves a checkpoint and returns with
-    /// Interrupted set. Throws <see cref="TrainingDivergedException"/> after too many consecutive skips.
+    /// The default sampler the checkpoints record (`dk set-sampler`); a resumed run keeps the one its checkpoint
+    /// recorded, so continuing training does not reset how `dk sample` and `dk eval` draw from the model.
     /// </summary>
-    public TrainResult Run(CancellationToken cancel = default, Action<TrainProgress>? progress = null)
-    {
-        float loss = 0, lr = 0;
-        return RunLoop.Run(this, new RunSchedule(Options.Steps, Options.BatchSize, Options.LogEvery, Options.CheckpointEvery, Options.PreviewSamples), cancel,
-            log =>
-            {
-                (loss, lr, bool skipped) = TrainStep(log);
-                Step++;
-                return [skipped ? double.NaN : loss];
-            },
-            progress == null ? null : (_, samplesPerSecond, elapsed) => progress(new TrainProgress(Step, Options.Steps, loss, lr, samplesPerSecond, elapsed, Skipped)),
-            (means, samplesPerSecond, elapsed) => new (string, double?)[] { ("loss", means[0]), ("lr", RunLoop.Shortest(lr)) }.Concat(RunLoop.Tail(this, samplesPerSecond, elapsed)));
-    }
+    public SamplerDefaults? SamplingDefaults { get; set; }
 
-    /// <summary>One optimiser step; returns its loss, its learning rate and whether it was skipped.</summary>
-    private (float Loss, float Lr, bool Skipped) TrainStep(RunLog? log)
+    /// <inheritdoc/>
+    protected override IReadOnlyList<string> ValueNames => Values;
+
+    /// <inheritdoc/>
+    protected override string Activity => "training";
+
+    /// <inheritdoc/>
+    protected override string SkipUnit => "step";
+
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, double? Value)> LogValues() => [("lr", RunLoop.Shortest(_lr))];
+
+    /// <summary>One optimiser step; its loss (NaN when the step was skipped).</summary>
+    protected override double[] Iterate(RunUpdate update)
     {
         using var scope = Tensor.Scope();
-        var batch = Data.Batch(Step, Options.BatchSize, _dataGen, _device);
-        var sigma = Edm.SampleSigma(Options.BatchSize, _noiseGen, _device);
-        var noise = _noiseGen.Normal(batch.X.Shape, _device);
+        var batch = Data.Batch(Step, Options.BatchSize, _dataGen, Device);
+        var sigma = Edm.SampleSigma(Options.BatchSize, _noiseGen, Device);
+        var noise = _noiseGen.Normal(batch.X.Shape, Device);
         var labels = _net.NumClasses > 0 ? DropLabels(batch.Labels!) : null;
         var loss = Edm.Loss(_net, batch.X, sigma, noise, labels);
-        float value = loss.Item();
-        float lr = _schedule.At(Step);
-        string? problem = null;
-        if (!float.IsFinite(value))
-        {
-            problem = $"non-finite loss ({value.ToString(CultureInfo.InvariantCulture)})";
-        }
-        else
-        {
-            loss.Backward();
-            float norm = Options.GradClip is { } clip ? GradClip.ClipGlobalNorm(_adam.Parameters, clip) : GradClip.GlobalNorm(_adam.Parameters);
-            if (!float.IsFinite(norm)) problem = $"non-finite gradient norm ({norm.ToString(CultureInfo.InvariantCulture)})";
-        }
-        if (problem == null)
-        {
-            _adam.Lr = lr;
-            _adam.Step();
-            long seen = (Step + 1) * Options.BatchSize;
-            _ema.Update(Ema.HalfLifeBeta(Options.BatchSize, Options.EmaHalfLifeImages, seen, Options.EmaRampRatio));
-            _consecutiveSkips = 0;
-        }
+        _lr = _schedule.At(Step);
+        _adam.Lr = _lr;
+        var (value, applied) = update.Minimise(null, loss, _adam);
+        if (applied) UpdateEma();
         _adam.ZeroGrad();
-        if (problem != null)
-        {
-            Skipped++;
-            _consecutiveSkips++;
-            string message = $"step {Step + 1}: {problem}; step skipped";
-            log?.Warning(Step + 1, message);
-            OnWarning?.Invoke(message);
-            if (_consecutiveSkips > Options.MaxConsecutiveSkips)
-                throw new TrainingDivergedException($"training diverged: {_consecutiveSkips} consecutive steps had a non-finite loss or gradient (last at step {Step + 1}: {problem}); lower the learning rate or resume from the last checkpoint");
-        }
-        return (value, lr, problem != null);
+        return [applied ? value : double.NaN];
     }
 
     /// <summary>Replaces each label by −1 with probability <see cref="TrainerOptions.LabelDropout"/>, drawn from the noise stream.</summary>
@@ -173,14 +114,21 @@ public sealed partial class EdmTrainer : ILoopedRun, IDisposable
         var values = labels.ToArray();
         for (int i = 0; i < values.Length; i++)
             if (u[i] < Options.LabelDropout) values[i] = -1;
-        return Tensor.FromSpan(values, labels.Shape, _device);
+        return Tensor.FromSpan(values, labels.Shape, Device);
     }
 
-    /// <summary>Releases the model, the optimiser state and the EMA.</summary>
-    public void Dispose()
+    /// <summary>
+    /// Samples the EMA weights (Heun, 18 levels, a fixed seed) and writes them to <paramref name="path"/>: 2D
+    /// points as a scatter plot over a reference batch of the data, images as a PNG grid.
+    /// </summary>
+    public override void WritePreview(string path)
     {
-        _adam.Dispose();
-        _ema.Dispose();
-        Model.Dispose();
+        using var scope = Tensor.Scope();
+        var samples = WithEmaWeights(() => DiffusionSampler.Generate(_net, Edm, Options.PreviewSamples, new SamplerOptions(Seed: PreviewSeed), device: Device).Samples);
+        var reference = samples.Rank == 2 ? Data.Batch(0, 20_000, new Generator(PreviewSeed), Device.Cpu).X.ToArray() : null;
+        SavePreview(path, samples, reference: reference);
     }
+
+    /// <inheritdoc/>
+    protected override void DisposeNetworks() => Model.Dispose();
 }

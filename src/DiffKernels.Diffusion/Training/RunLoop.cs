@@ -23,7 +23,7 @@ public static class RunLoop
     /// interval and the session's time; <paramref name="logLine"/> turns the interval's means (null where none
     /// counted) and the same two figures into a log line's named values.
     /// </summary>
-    public static TrainResult Run(ILoopedRun run, RunSchedule schedule, CancellationToken cancel,
+    public static TrainResult Run(ITrainingRun run, RunSchedule schedule, CancellationToken cancel,
         Func<RunLog?, double[]> iterate,
         Action<double[], double, TimeSpan>? progress,
         Func<double?[], double, TimeSpan, IEnumerable<(string Name, double? Value)>> logLine)
@@ -76,7 +76,7 @@ public static class RunLoop
     }
 
     /// <summary>The log's closing values every run shares: throughput, skipped updates and the session's seconds.</summary>
-    public static IEnumerable<(string Name, double? Value)> Tail(ILoopedRun run, double samplesPerSecond, TimeSpan elapsed) =>
+    public static IEnumerable<(string Name, double? Value)> Tail(ITrainingRun run, double samplesPerSecond, TimeSpan elapsed) =>
     [
         ("samples_per_s", Math.Round(samplesPerSecond, 1)),
         ("skipped", run.Skipped),
@@ -86,7 +86,7 @@ public static class RunLoop
     /// <summary>A float as the double with the same shortest decimal form (3e-4, not 3.0000001e-4), for logs.</summary>
     public static double Shortest(float v) => double.Parse(v.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
-    private static void Save(ILoopedRun run, RunSchedule schedule)
+    private static void Save(ITrainingRun run, RunSchedule schedule)
     {
         if (run.CheckpointPath is not { } path) return;
         run.SaveCheckpoint(path);

@@ -94,12 +94,12 @@ public class CheckpointLayoutTests
         var full = new List<float>();
         using (var a = new EdmTrainer(new UNet(TinyUNet, new Generator(1)), TinyImages(), options))
         {
-            a.Run(progress: p => full.Add(p.Loss));
+            a.Run(progress: p => full.Add((float)p["loss"]));
         }
 
         var losses = new List<float>();
         using (var b = new EdmTrainer(new UNet(TinyUNet, new Generator(1)), TinyImages(), options with { Steps = 3 }, dir.Path))
-            b.Run(progress: p => losses.Add(p.Loss));
+            b.Run(progress: p => losses.Add((float)p["loss"]));
         string path = dir.File(EdmTrainer.CheckpointFile);
         var header = SafeTensors.ReadHeader(path);
         using (var probe = new UNet(TinyUNet, new Generator(1)))
@@ -113,7 +113,7 @@ public class CheckpointLayoutTests
         }
 
         using var c = EdmTrainer.Resume(path, TinyImages(), steps: 6);
-        c.Run(progress: p => losses.Add(p.Loss));
+        c.Run(progress: p => losses.Add((float)p["loss"]));
         Assert.That(losses, Is.EqualTo(full), "Adam moments and weights come back in memory layout");
     }
 

@@ -6,6 +6,7 @@ using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
 using DiffKernels.IO;
 using DiffKernels.Tests.Diffusion;
+using DiffKernels.Diffusion.Training;
 
 namespace DiffKernels.Tests.Distillation;
 

@@ -98,36 +98,6 @@ public class DiffInstructDistillerTests
     }
 
     [Test]
-    public void ResumedRunReproducesTheUninterruptedOneBitForBit()
-    {
-        using var dir = new TempDir();
-        string teacher = SaveTeacher(dir);
-        var full = new List<(double, double)>();
-        using var a = DiffInstructDistiller.FromTeacher(FrozenTeacher.Load(teacher), Short);
-        a.Run(progress: p => full.Add((p.AuxiliaryLoss, p.ScoreGap)));
-
-        string run = dir.File("run");
-        var first = new List<(double, double)>();
-        using (var b = DiffInstructDistiller.FromTeacher(FrozenTeacher.Load(teacher), Short with { Steps = 5 }, outDir: run))
-        {
-            var r = b.Run(progress: p => first.Add((p.AuxiliaryLoss, p.ScoreGap)));
-            Assert.That(r.Step, Is.EqualTo(5));
-            Assert.That(r.CheckpointPath, Is.EqualTo(Path.Combine(run, DiffInstructDistiller.CheckpointFile)));
-        }
-        var rest = new List<(double, double)>();
-        using var c = DiffInstructDistiller.Resume(Path.Combine(run, DiffInstructDistiller.CheckpointFile), steps: 12);
-        Assert.That(c.Step, Is.EqualTo(5));
-        Assert.That(c.Teacher.Path, Is.EqualTo(teacher), "the recorded teacher is loaded");
-        c.Run(progress: p => rest.Add((p.AuxiliaryLoss, p.ScoreGap)));
-
-        Assert.That(first.Concat(rest).ToArray(), Is.EqualTo(full.ToArray()), "the same auxiliary-loss and score-gap curves");
-        Assert.That(Weights(c.Generator.Module.StateDict()), Is.EqualTo(Weights(a.Generator.Module.StateDict())));
-        Assert.That(Weights(c.Auxiliary.StateDict()), Is.EqualTo(Weights(a.Auxiliary.StateDict())));
-        Assert.That(Weights(c.EmaWeights), Is.EqualTo(Weights(a.EmaWeights)));
-        Assert.That(full.Select(f => f.Item1).Distinct().Count(), Is.GreaterThan(10), "the curve moves");
-    }
-
-    [Test]
     public void AConvolutionalStudentStoresItsWholeStateOihwAndResumesBitForBit()
     {
         using var dir = new TempDir();
@@ -136,12 +106,12 @@ public class DiffInstructDistillerTests
         var options = Short with { Steps = 4, BatchSize = 3, PreviewSamples = 4 };
         var full = new List<(double, double)>();
         using (var a = DiffInstructDistiller.FromTeacher(FrozenTeacher.Load(teacher), options))
-            a.Run(progress: p => full.Add((p.AuxiliaryLoss, p.ScoreGap)));
+            a.Run(progress: p => full.Add((p["aux_loss"], p["score_gap"])));
 
         string run = dir.File("run");
         var curve = new List<(double, double)>();
         using (var b = DiffInstructDistiller.FromTeacher(FrozenTeacher.Load(teacher), options with { Steps = 2 }, outDir: run))
-            b.Run(progress: p => curve.Add((p.AuxiliaryLoss, p.ScoreGap)));
+            b.Run(progress: p => curve.Add((p["aux_loss"], p["score_gap"])));
         Assert.That(File.Exists(Path.Combine(run, "samples-0000002.png")), "an image grid preview");
         string checkpoint = Path.Combine(run, DiffInstructDistiller.CheckpointFile);
         var header = SafeTensors.ReadHeader(checkpoint);
@@ -153,38 +123,8 @@ public class DiffInstructDistillerTests
             Assert.That(header.Tensors.Single(t => t.Name == name).Shape, Is.EqualTo(oihw), name);
 
         using var c = DiffInstructDistiller.Resume(checkpoint, steps: 4);
-        c.Run(progress: p => curve.Add((p.AuxiliaryLoss, p.ScoreGap)));
+        c.Run(progress: p => curve.Add((p["aux_loss"], p["score_gap"])));
         Assert.That(curve, Is.EqualTo(full), "weights and Adam moments of both networks come back in memory layout");
-    }
-
-    [Test]
-    public void CancellationSavesACheckpointThatResumesExactly()
-    {
-        using var dir = new TempDir();
-        string teacher = SaveTeacher(dir);
-        var full = new List<double>();
-        using (var a = DiffInstructDistiller.FromTeacher(FrozenTeacher.Load(teacher), Short))
-            a.Run(progress: p => full.Add(p.ScoreGap));
-
-        string run = dir.File("run");
-        using var cts = new CancellationTokenSource();
-        var first = new List<double>();
-        using (var b = DiffInstructDistiller.FromTeacher(FrozenTeacher.Load(teacher), Short with { CheckpointEvery = 4 }, outDir: run))
-        {
-            var r = b.Run(cts.Token, p =>
-            {
-                first.Add(p.ScoreGap);
-                if (p.Step == 7) cts.Cancel();
-            });
-            Assert.That(r.Interrupted, Is.True);
-            Assert.That(r.Step, Is.EqualTo(7));
-        }
-        string checkpoint = Path.Combine(run, DiffInstructDistiller.CheckpointFile);
-        Assert.That(SafeTensors.ReadHeader(checkpoint).Metadata["train.step"], Is.EqualTo("7"));
-        var rest = new List<double>();
-        using var c = DiffInstructDistiller.Resume(checkpoint, FrozenTeacher.Load(teacher));
-        Assert.That(c.Run(progress: p => rest.Add(p.ScoreGap)).Step, Is.EqualTo(12));
-        Assert.That(first.Concat(rest).ToArray(), Is.EqualTo(full.ToArray()));
     }
 
     [Test]
@@ -207,7 +147,7 @@ public class DiffInstructDistillerTests
         Assert.That(meta[SamplerOptions.StepsKey], Is.EqualTo("1"));
         Assert.That(meta[SamplerOptions.SigmaMaxKey], Is.EqualTo("2.5"));
         Assert.That(meta["train.data"], Is.EqualTo("toy:8gaussians"), "evaluates against the teacher's data");
-        Assert.That(meta[DiffInstructDistiller.TeacherHashKey], Is.EqualTo(FrozenTeacher.FileSha256(teacher)));
+        Assert.That(meta[CheckpointKeys.TeacherHash], Is.EqualTo(FrozenTeacher.FileSha256(teacher)));
         Assert.That(DiffInstructOptions.FromJson(meta["train.options"]), Is.EqualTo(d.Options));
 
         var options = new SamplerOptions(SamplerKind.Euler, 1, Seed: 42, SigmaMax: 2.5);
@@ -276,61 +216,5 @@ public class DiffInstructDistillerTests
             "the log shows the rates of every line");
         using var again = DiffInstructDistiller.Resume(checkpoint);
         Assert.That(again.Options.AuxiliaryLr, Is.EqualTo(2.5e-4f), "the new rates are saved with the run");
-    }
-
-    /// <summary>A teacher that answers NaN on chosen calls (1-based) and the wrapped Mlp otherwise.</summary>
-    private sealed class PoisonedTeacher(Mlp inner, params int[] badCalls) : INoiseNet
-    {
-        private int _calls;
-
-        public int NumClasses => 0;
-
-        public Shape SampleShape => inner.SampleShape;
-
-        public Tensor Forward(Tensor x, Tensor cNoise, Tensor? labels)
-        {
-            var f = inner.Forward(x, cNoise, labels);
-            if (!badCalls.Contains(++_calls)) return f;
-            return Tensor.Full(f.Shape, float.NaN, f.Device);
-        }
-    }
-
-    [Test]
-    public void NonFiniteUpdatesAreSkippedWithAWarningAndTooManyStopTheRun()
-    {
-        DiffInstructDistiller Make(params int[] bad)
-        {
-            var net = new Mlp(new MlpConfig(Hidden: 16), new Generator(1));
-            var teacher = new FrozenTeacher(new PoisonedTeacher(net, bad), new Edm());
-            return new DiffInstructDistiller(teacher, new OneStepGenerator(ModelCopy(net), teacher.Edm), ModelCopy(net), Short with { Steps = 6, MaxConsecutiveSkips = 1 });
-        }
-
-        var warnings = new List<string>();
-        float[]? before = null, after = null;
-        using (var d = Make(3))
-        {
-            d.OnWarning = warnings.Add;
-            var r = d.Run(progress: p =>
-            {
-                if (p.Step == 2) before = Weights(d.Generator.Module.StateDict());
-                if (p.Step == 3) after = Weights(d.Generator.Module.StateDict());
-            });
-            Assert.That(r.Skipped, Is.EqualTo(1));
-            Assert.That(r.Step, Is.EqualTo(6));
-        }
-        Assert.That(after, Is.EqualTo(before), "the poisoned generator update (3rd teacher call, step 3) changed nothing");
-        Assert.That(warnings, Has.Count.EqualTo(1));
-        Assert.That(warnings[0], Does.Contain("step 3").And.Contain("generator: non-finite score gap"));
-
-        using var diverging = Make(2, 3);
-        var e = Assert.Throws<TrainingDivergedException>(() => diverging.Run());
-        Assert.That(e!.Message, Does.Contain("2 consecutive iterations").And.Contain("step 3"));
-    }
-
-    private static Mlp ModelCopy(Mlp net)
-    {
-        var copy = new Mlp(net.Config);
-        copy.LoadStateDict(net.StateDict());
-        return copy;
     }
 }

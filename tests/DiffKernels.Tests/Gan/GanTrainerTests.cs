@@ -1,6 +1,4 @@
-using System.Text.Json;
 using DiffKernels.Diffusion.Evaluation;
-using DiffKernels.Diffusion.Gan;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Training;
@@ -39,10 +37,10 @@ public class GanTrainerTests
         // Every logit of an all-zero discriminator is 0, whatever the images and labels: D loss 2·ln 2, G loss ln 2.
         using var t = NewTrainer(new GanOptions { Steps = 1, BatchSize = 8, CheckpointEvery = 0 }, classes: classes);
         foreach (var p in t.Discriminator.Parameters()) Init.Zeros(p);
-        GanProgress first = default;
+        RunProgress first = default;
         t.Run(progress: p => first = p);
-        Assert.That(first.DiscriminatorLoss, Is.EqualTo(2 * Math.Log(2)).Within(1e-6));
-        Assert.That(first.GeneratorLoss, Is.EqualTo(Math.Log(2)).Within(1e-6));
+        Assert.That(first["d_loss"], Is.EqualTo(2 * Math.Log(2)).Within(1e-6));
+        Assert.That(first["g_loss"], Is.EqualTo(Math.Log(2)).Within(1e-6));
         Assert.That((first.Step, first.Skipped), Is.EqualTo((1L, 0L)));
     }
 
@@ -65,33 +63,15 @@ public class GanTrainerTests
         Assert.That(after, Is.LessThan(before / 2), $"sliced Wasserstein {before} → {after}");
     }
 
-    private static IEnumerable<(double D, double G)> Losses(string log) =>
-        File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement)
-            .Select(e => (e.GetProperty("d_loss").GetDouble(), e.GetProperty("g_loss").GetDouble()));
-
-    private static float[] State(GanTrainer t) =>
-        t.EmaWeights.Values.Concat(t.Generator.StateDict().Values).Concat(t.Discriminator.StateDict().Values).SelectMany(v => v.ToArray()).ToArray();
-
     [Test]
-    public void AResumedRunContinuesTheUninterruptedOneBitForBit()
+    public void CheckpointsWritePreviewsAndResumeOnlyOnTheSameDataAndUnfinished()
     {
         using var dir = new TempDir();
-        var options = new GanOptions { Steps = 6, BatchSize = 8, LogEvery = 1, CheckpointEvery = 3, PreviewSamples = 4, Seed = 2 };
-        float[] whole;
-        using (var t = NewTrainer(options, dir.File("whole"), classes: 2)) { t.Run(); whole = State(t); }
-        using (var t = NewTrainer(options with { Steps = 3 }, dir.File("split"), classes: 2)) t.Run();
-        string checkpoint = Path.Combine(dir.File("split"), GanTrainer.CheckpointFile);
-        using (var t = GanTrainer.Resume(checkpoint, new TwoLevelImages(), steps: 6))
-        {
-            Assert.That(t.Step, Is.EqualTo(3));
-            t.Run();
-            Assert.That(State(t), Is.EqualTo(whole));
-        }
-        Assert.That(Losses(dir.File("split/log.jsonl")), Is.EqualTo(Losses(dir.File("whole/log.jsonl"))));
-        Assert.That(Directory.GetFiles(dir.File("split")).Select(Path.GetFileName).Order(StringComparer.Ordinal),
-            Is.EqualTo(new[] { "gan.safetensors", "log.jsonl", "samples-0000003.png", "samples-0000006.png" }));
+        using (var t = NewTrainer(new GanOptions { Steps = 3, BatchSize = 8, CheckpointEvery = 2, PreviewSamples = 4, Seed = 2 }, dir.Path, classes: 2)) t.Run();
+        Assert.That(dir.Entries(), Is.EqualTo(new[] { "gan.safetensors", "log.jsonl", "samples-0000002.png", "samples-0000003.png" }));
+        string checkpoint = dir.File(GanTrainer.CheckpointFile);
         Assert.That(() => GanTrainer.Resume(checkpoint, new TwoLevelImages(poison: true)), Throws.ArgumentException.With.Message.Contains("resume on the same data"));
-        Assert.That(() => GanTrainer.Resume(checkpoint, new TwoLevelImages(), steps: 2), Throws.ArgumentException.With.Message.Contains("already at step 6"));
+        Assert.That(() => GanTrainer.Resume(checkpoint, new TwoLevelImages(), steps: 2), Throws.ArgumentException.With.Message.Contains("already at step 3"));
     }
 
     [Test]
@@ -111,18 +91,6 @@ public class GanTrainerTests
         Assert.That(file.Tensors["train.disc.stages.1.weight"].Shape, Is.EqualTo(new Shape(conv.Shape[0], conv.Shape[3], conv.Shape[1], conv.Shape[2])));
         Assert.That(loaded.Metadata["sampler"], Is.EqualTo("generator"));
         Assert.That(loaded.Metadata["train.data"], Is.EqualTo("two-level"));
-    }
-
-    [Test]
-    public void NonFiniteLossesAreSkippedWithAWarningAndTooManyStopTheRun()
-    {
-        using var t = NewTrainer(new GanOptions { Steps = 10, BatchSize = 4, CheckpointEvery = 0, MaxConsecutiveSkips = 2 }, data: new TwoLevelImages(poison: true));
-        var warnings = new List<string>();
-        t.OnWarning = warnings.Add;
-        Assert.That(() => t.Run(), Throws.TypeOf<TrainingDivergedException>().With.Message.Contains("3 consecutive iterations"));
-        Assert.That(warnings, Has.Count.EqualTo(3));
-        Assert.That(warnings[0], Does.StartWith("step 1: discriminator: non-finite loss"));
-        Assert.That(t.Skipped, Is.EqualTo(3));
     }
 
     [Test]

@@ -2,7 +2,6 @@ using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Data.Toys;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.DiffInstruct;
-using DiffKernels.Diffusion.Gan;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
@@ -54,7 +53,7 @@ public class DeviceParityTests
         var options = new TrainerOptions { Steps = 1, BatchSize = 2, Lr = 1e-3f, WarmupSteps = 0, LabelDropout = 0.5, CheckpointEvery = 0, Seed = 2 };
         using var trainer = new EdmTrainer(net, TinyImages(), options);
         float loss = float.NaN;
-        trainer.Run(progress: p => loss = p.Loss);
+        trainer.Run(progress: p => loss = (float)p["loss"]);
         return (loss, before, Flat(net.Parameters()), Flat(trainer.EmaWeights.Values));
     }
 
@@ -83,12 +82,12 @@ public class DeviceParityTests
         var teacher = new FrozenTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1), device), new Edm());
         var options = new DiffInstructOptions { Steps = 1, BatchSize = 16, GeneratorLr = 1e-3f, AuxiliaryLr = 1e-3f, CheckpointEvery = 0, PreviewSamples = 0, Seed = 3 };
         using var distiller = DiffInstructDistiller.FromTeacher(teacher, options, outDir: dir.Path);
-        DistillProgress last = default;
+        RunProgress last = default;
         var run = distiller.Run(progress: p => last = p);
         // The student checkpoint written from this device samples on the CPU.
         using (var student = PretrainedModel.Load(run.CheckpointPath!, Device.Cpu))
             Assert.That(student.Generate(4, seed: 2).All(float.IsFinite));
-        var result = (last.AuxiliaryLoss, last.ScoreGap, Flat(distiller.Generator.Module.Parameters()), Flat(distiller.Auxiliary.Parameters()));
+        var result = (last["aux_loss"], last["score_gap"], Flat(distiller.Generator.Module.Parameters()), Flat(distiller.Auxiliary.Parameters()));
         ((Module)teacher.Net).Dispose();
         return result;
     }
@@ -111,9 +110,9 @@ public class DeviceParityTests
         var config = Gan.GanModelTests.Tiny(classes: 2);
         using var trainer = new GanTrainer(new GanGenerator(config, new Generator(1), device), new GanDiscriminator(config, new Generator(2), device),
             new Gan.TwoLevelImages(), new GanOptions { Steps = 1, BatchSize = 4, CheckpointEvery = 0, PreviewSamples = 0 });
-        GanProgress last = default;
+        RunProgress last = default;
         trainer.Run(progress: p => last = p);
-        return (last.DiscriminatorLoss, last.GeneratorLoss, Flat(trainer.Generator.Parameters()), Flat(trainer.Discriminator.Parameters()));
+        return (last["d_loss"], last["g_loss"], Flat(trainer.Generator.Parameters()), Flat(trainer.Discriminator.Parameters()));
     }
 
     [Test]

@@ -1,0 +1,166 @@
+using System.CommandLine;
+using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Training;
+using DiffKernels.Tensors;
+using Spectre.Console;
+
+namespace DiffKernels.Cli.Commands;
+
+/// <summary>
+/// What every run command (train, train-gan, distill METHOD) shares: the run flags (--steps, --batch, --seed,
+/// --ema-half-life, --checkpoint-every, --log-every, --preview, --out, --resume, --device) and the flow: the device
+/// opened, a new run or a resume of the one in --out (a training checkpoint; refusing settings a resume must keep),
+/// Ctrl-C or SIGTERM saving a checkpoint (exit 130), the progress display and the closing line. A command adds its
+/// own flags and builds or resumes its run on the device it is given.
+/// </summary>
+internal sealed class RunCommand
+{
+    private readonly string _name;
+    private readonly string _checkpointFile;
+    private readonly string _product;
+
+    /// <summary>
+    /// The flags of `dk <paramref name="name"/>` with <paramref name="defaults"/>' values; <paramref name="iteration"/>
+    /// and <paramref name="batch"/> say what a step and a batch are, <paramref name="preview"/> what the preview holds;
+    /// the run writes <paramref name="checkpointFile"/> (its <paramref name="product"/>, as the closing line calls it) in
+    /// --out (default <paramref name="outDir"/>).
+    /// </summary>
+    public RunCommand(string name, RunOptions defaults, string iteration, string batch, string preview, string outDir, string checkpointFile, string product)
+    {
+        _name = name;
+        _checkpointFile = checkpointFile;
+        _product = product;
+        Steps = new Option<int>("--steps") { Description = $"{iteration} (on --resume: the new total)", DefaultValueFactory = _ => defaults.Steps };
+        Batch = new Option<int>("--batch") { Description = batch, DefaultValueFactory = _ => defaults.BatchSize };
+        Seed = new Option<ulong>("--seed") { Description = "Seed of the weights and of the run's random streams", DefaultValueFactory = _ => 0UL };
+        EmaHalfLife = new Option<double>("--ema-half-life")
+        {
+            Description = "EMA half-life of the sampled network, in samples seen (0: no EMA)",
+            DefaultValueFactory = _ => defaults.EmaHalfLifeSamples ?? 0,
+        };
+        CheckpointEvery = new Option<int>("--checkpoint-every") { Description = "Iterations between checkpoints (0: at the end only)", DefaultValueFactory = _ => defaults.CheckpointEvery };
+        LogEvery = new Option<int>("--log-every") { Description = "Iterations per JSONL log line", DefaultValueFactory = _ => defaults.LogEvery };
+        Preview = new Option<int?>("--preview") { Description = $"{preview} in the preview PNG written at each checkpoint (0: none)" };
+        Out = new Option<string>("--out") { Description = $"Output directory ({checkpointFile}, {RunLoop.LogFile}, previews)", DefaultValueFactory = _ => outDir };
+        Resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out (a training checkpoint: exact resume)" };
+        DeviceFlag = DeviceOption.Create();
+    }
+
+    /// <summary>--steps.</summary>
+    public Option<int> Steps { get; }
+
+    /// <summary>--batch.</summary>
+    public Option<int> Batch { get; }
+
+    /// <summary>--seed.</summary>
+    public Option<ulong> Seed { get; }
+
+    /// <summary>--ema-half-life.</summary>
+    public Option<double> EmaHalfLife { get; }
+
+    /// <summary>--checkpoint-every.</summary>
+    public Option<int> CheckpointEvery { get; }
+
+    /// <summary>--log-every.</summary>
+    public Option<int> LogEvery { get; }
+
+    /// <summary>--preview (absent: the command's default).</summary>
+    public Option<int?> Preview { get; }
+
+    /// <summary>--out.</summary>
+    public Option<string> Out { get; }
+
+    /// <summary>--resume.</summary>
+    public Option<bool> Resume { get; }
+
+    /// <summary>--device.</summary>
+    public Option<string> DeviceFlag { get; }
+
+    /// <summary>The command (named by the last word of its name), with <paramref name="own"/> flags and then the shared ones.</summary>
+    public Command Create(string description, params Option[] own)
+    {
+        var cmd = new Command(_name.Split(' ')[^1], description);
+        foreach (var flag in own.Concat([Steps, Batch, EmaHalfLife, Seed, CheckpointEvery, LogEvery, Preview, Out, Resume, DeviceFlag])) cmd.Options.Add(flag);
+        return cmd;
+    }
+
+    /// <summary>True when <paramref name="option"/> was given on the command line.</summary>
+    public static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
+
+    /// <summary><paramref name="options"/> (a kind's, with its own settings) with the shared flags' values for a new run.</summary>
+    public T NewRun<T>(ParseResult parse, T options) where T : RunOptions
+    {
+        double halfLife = parse.GetValue(EmaHalfLife);
+        if (halfLife < 0) throw new ArgumentException($"--ema-half-life {halfLife} must be ≥ 0 (0: no EMA)");
+        var run = (T)((RunOptions)options with
+        {
+            Steps = parse.GetValue(Steps),
+            BatchSize = parse.GetValue(Batch),
+            Seed = parse.GetValue(Seed),
+            EmaHalfLifeSamples = halfLife > 0 ? halfLife : null,
+            CheckpointEvery = parse.GetValue(CheckpointEvery),
+            LogEvery = parse.GetValue(LogEvery),
+            PreviewSamples = parse.GetValue(Preview) ?? options.PreviewSamples,
+        });
+        run.Validate();
+        return run;
+    }
+
+    /// <summary>The new total of a resumed run: --steps when given.</summary>
+    public int? ResumedSteps(ParseResult parse) => Given(parse, Steps) ? parse.GetValue(Steps) : null;
+
+    /// <summary>A resumed run's options with the bookkeeping flags that were given.</summary>
+    public T Bookkeeping<T>(ParseResult parse, T options) where T : RunOptions => (T)((RunOptions)options with
+    {
+        CheckpointEvery = Given(parse, CheckpointEvery) ? parse.GetValue(CheckpointEvery) : options.CheckpointEvery,
+        LogEvery = Given(parse, LogEvery) ? parse.GetValue(LogEvery) : options.LogEvery,
+        PreviewSamples = parse.GetValue(Preview) ?? options.PreviewSamples,
+    });
+
+    /// <summary>
+    /// Runs the command on the --device: resumes the run in --out with <paramref name="resume"/> (given its checkpoint;
+    /// flags in <paramref name="fixedOnResume"/> and the shared ones a run keeps are refused, <paramref name="mayChange"/>
+    /// names what may change where more than the bookkeeping flags may) or starts one with <paramref name="start"/>
+    /// (which describes it on the console), then runs it.
+    /// </summary>
+    public int Execute(ParseResult parse, IEnumerable<Option> fixedOnResume, Func<string, Device, ITrainingRun> resume, Func<IAnsiConsole, Device, ITrainingRun> start,
+        string mayChange = "--steps, --checkpoint-every, --log-every and --preview")
+    {
+        var console = DiffusionCli.Console(parse.InvocationConfiguration.Output);
+        return DiffusionCli.Run(_name, parse.InvocationConfiguration.Error, () =>
+        {
+            string outDir = parse.GetValue(Out)!;
+            string checkpoint = Path.Combine(outDir, _checkpointFile);
+            using var on = DeviceOption.Open(parse, DeviceFlag);
+            ITrainingRun run;
+            if (parse.GetValue(Resume))
+            {
+                var given = fixedOnResume.Concat([Batch, EmaHalfLife, Seed]).Where(o => Given(parse, o)).Select(o => o.Name).ToList();
+                if (given.Count > 0)
+                    throw new ArgumentException($"on --resume the run keeps its settings; only {mayChange} may change (remove {string.Join(", ", given)})");
+                if (!File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: {checkpoint} does not exist");
+                CheckpointKind.RequireTraining(checkpoint, $"dk {_name} --resume");
+                run = resume(checkpoint, on.Device);
+                console.MarkupLine(Markup.Escape($"resuming {checkpoint} at step {run.Step} of {run.TotalSteps}"));
+            }
+            else
+            {
+                if (File.Exists(checkpoint))
+                    throw new ArgumentException($"{outDir} already holds a checkpoint; pass --resume to continue it or choose another --out");
+                run = start(console, on.Device);
+            }
+            using (run)
+            {
+                using var stop = DiffusionCli.HookCtrlC();
+                var result = ProgressView.Run(console, run, stop.Token);
+                if (result.Interrupted)
+                {
+                    console.MarkupLine(Markup.Escape($"interrupted at step {result.Step}; checkpoint saved to {result.CheckpointPath}; continue with: dk {_name} --out {outDir} --resume"));
+                    return DiffusionCli.Interrupted;
+                }
+                console.MarkupLine(Markup.Escape($"done: {result.Step} steps ({result.Skipped} updates skipped); {_product} {result.CheckpointPath}, log {Path.Combine(outDir, RunLoop.LogFile)}"));
+                return 0;
+            }
+        });
+    }
+}

@@ -1,0 +1,83 @@
+using DiffKernels.Diffusion.Models;
+
+namespace DiffKernels.Diffusion.Training;
+
+/// <summary>
+/// Every metadata key and tensor-name prefix that run checkpoints use, for all run kinds. Changing a value breaks
+/// every checkpoint already written; new run kinds add their keys here. The model's own keys (kind, config, conv
+/// layout) and the sampling keys belong to <see cref="ModelFactory"/> and the samplers.
+/// </summary>
+public static class CheckpointKeys
+{
+    /// <summary>What every training-state key and tensor name starts with (the model loaders skip it).</summary>
+    public const string Prefix = ModelFactory.TrainingPrefix;
+
+    /// <summary>Iterations completed.</summary>
+    public const string Step = Prefix + "step";
+
+    /// <summary>Updates skipped for non-finite values.</summary>
+    public const string Skipped = Prefix + "skipped";
+
+    /// <summary>Iterations in a row, up to the checkpoint, that skipped an update.</summary>
+    public const string ConsecutiveSkips = Prefix + "consecutive_skips";
+
+    /// <summary>The run's options as JSON.</summary>
+    public const string Options = Prefix + "options";
+
+    /// <summary>The run kind that wrote the checkpoint (absent for EDM teachers, which predate it).</summary>
+    public const string Method = Prefix + "method";
+
+    /// <summary>The training data's spec (for a student: its teacher's), which evaluation compares against.</summary>
+    public const string Data = Prefix + "data";
+
+    /// <summary>Pixels per side that exported image samples drop (see <see cref="IDataSource.Crop"/>).</summary>
+    public const string Crop = "crop";
+
+    /// <summary>Offset of the data stream.</summary>
+    public const string DataRng = Prefix + "rng.data";
+
+    /// <summary>Offset of the noise (or latent) stream.</summary>
+    public const string NoiseRng = Prefix + "rng.noise";
+
+    /// <summary>Offset of a run's single stream.</summary>
+    public const string Rng = Prefix + "rng";
+
+    /// <summary>The teacher checkpoint's path, as it was given.</summary>
+    public const string Teacher = Prefix + "teacher";
+
+    /// <summary>The teacher checkpoint's SHA-256.</summary>
+    public const string TeacherHash = Prefix + "teacher_sha256";
+
+    /// <summary>The discriminator's config JSON.</summary>
+    public const string DiscriminatorConfig = Prefix + "disc_config";
+
+    /// <summary>The auxiliary network's model kind.</summary>
+    public const string AuxiliaryKind = Prefix + "aux_model";
+
+    /// <summary>The auxiliary network's config JSON.</summary>
+    public const string AuxiliaryConfig = Prefix + "aux_config";
+
+    /// <summary>Tensor prefix of an EDM teacher's raw weights.</summary>
+    public const string Weights = Prefix + "weights.";
+
+    /// <summary>Tensor prefix of an EDM teacher's Adam state.</summary>
+    public const string Adam = Prefix + "adam.";
+
+    /// <summary>Tensor prefix of a generator's raw weights.</summary>
+    public const string Generator = Prefix + "generator.";
+
+    /// <summary>Tensor prefix of a generator's Adam state.</summary>
+    public const string GeneratorAdam = Prefix + "adam_generator.";
+
+    /// <summary>Tensor prefix of a discriminator's weights.</summary>
+    public const string Discriminator = Prefix + "disc.";
+
+    /// <summary>Tensor prefix of a discriminator's Adam state.</summary>
+    public const string DiscriminatorAdam = Prefix + "adam_disc.";
+
+    /// <summary>Tensor prefix of an auxiliary network's weights.</summary>
+    public const string Auxiliary = Prefix + "aux.";
+
+    /// <summary>Tensor prefix of an auxiliary network's Adam state.</summary>
+    public const string AuxiliaryAdam = Prefix + "adam_aux.";
+}

@@ -1,0 +1,182 @@
+using System.Globalization;
+using DiffKernels.Diffusion.Models;
+using DiffKernels.Nn;
+using DiffKernels.Optim;
+using DiffKernels.Random;
+using DiffKernels.Tensors;
+
+namespace DiffKernels.Diffusion.Training;
+
+/// <summary>
+/// The run framework: a run kind (EDM teacher, GAN, a distillation method) supplies one iteration and registers
+/// the named parts of its state (<see cref="State"/>); the framework does the rest once for all kinds: the loop
+/// with cancel-then-save, the update policy (clip, non-finite checks, skip counting, warnings, divergence), the
+/// EMA of the sampled network and previews drawn from it, interval logging, checkpoints of the whole state and
+/// bit-exact resume (<see cref="OpenForResume"/>, <see cref="Restore{TRun}"/>).
+/// </summary>
+public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOptions : RunOptions
+{
+    /// <summary>The JSONL log written in the output directory.</summary>
+    public const string LogFile = RunLoop.LogFile;
+
+    /// <summary>Seed of preview draws, apart from every run stream.</summary>
+    protected const ulong PreviewSeed = 0x5EED;
+
+    // A fixed odd constant keys the noise stream apart from the data stream of the same seed.
+    private const ulong NoiseKey = 0x9E3779B97F4A7C15UL;
+
+    private readonly string _checkpointFile;
+    private int _consecutiveSkips;
+
+    /// <summary>
+    /// Starts at iteration 0 with an EMA of <paramref name="sampled"/>'s current weights; the state holds the step
+    /// and skip counters and the options. A checkpoint is written as <paramref name="checkpointFile"/> in <paramref name="outDir"/>.
+    /// </summary>
+    protected TrainingRun(TOptions options, Module sampled, string? outDir, string checkpointFile)
+    {
+        options.Validate();
+        Options = options;
+        OutDir = outDir;
+        _checkpointFile = checkpointFile;
+        Device = sampled.Parameters().FirstOrDefault()?.Device ?? Device.Cpu;
+        State = new RunState(sampled);
+        State.Add(new MetadataPart(Counters, LoadCounters));
+        State.Add(new MetadataPart(() => [new(CheckpointKeys.Options, Options.ToJson())]));
+        State.Add(new MetadataPart(() => RunProvenance.Stamp(this), checkpoint => RunProvenance.Continue(this, checkpoint.Metadata)));
+        if (outDir != null) Directory.CreateDirectory(outDir);
+    }
+
+    /// <summary>The run's settings.</summary>
+    public TOptions Options { get; }
+
+    /// <inheritdoc/>
+    public string? OutDir { get; }
+
+    /// <inheritdoc/>
+    public long Step { get; private set; }
+
+    /// <inheritdoc/>
+    public long TotalSteps => Options.Steps;
+
+    /// <inheritdoc/>
+    public int BatchSize => Options.BatchSize;
+
+    /// <inheritdoc/>
+    public long Skipped { get; private set; }
+
+    /// <inheritdoc/>
+    public Action<string>? OnWarning { get; set; }
+
+    /// <inheritdoc/>
+    public string? CheckpointPath => OutDir == null ? null : Path.Combine(OutDir, _checkpointFile);
+
+    /// <summary>The EMA of the sampled network's weights (what checkpoints store under its own names).</summary>
+    public IReadOnlyDictionary<string, Tensor> EmaWeights => State.Ema.Shadow;
+
+    /// <summary>Everything a checkpoint holds, as named parts.</summary>
+    protected internal RunState State { get; }
+
+    /// <summary>Where the sampled network lives.</summary>
+    protected Device Device { get; }
+
+    /// <summary>Names of the values <see cref="Iterate"/> returns, as progress and log lines show them.</summary>
+    protected abstract IReadOnlyList<string> ValueNames { get; }
+
+    /// <summary>What diverged, in the message that stops the run ("training", "distillation").</summary>
+    protected abstract string Activity { get; }
+
+    /// <summary>What a warning says was skipped: "update", or "step" where an iteration is one update.</summary>
+    protected virtual string SkipUnit => "update";
+
+    /// <summary>
+    /// One iteration at <see cref="Step"/> (the step counter advances after it): its updates go through
+    /// <paramref name="update"/>; returns the values named by <see cref="ValueNames"/> (non-finite values stay out
+    /// of the log's means).
+    /// </summary>
+    protected abstract double[] Iterate(RunUpdate update);
+
+    /// <summary>Values a log line adds after the interval's means (e.g. the learning rate).</summary>
+    protected virtual IEnumerable<(string Name, double? Value)> LogValues() => [];
+
+    /// <inheritdoc/>
+    public abstract void WritePreview(string path);
+
+    /// <inheritdoc/>
+    public void SaveCheckpoint(string path) => State.Save(path);
+
+    /// <inheritdoc/>
+    public TrainResult Run(CancellationToken cancel = default, Action<RunProgress>? progress = null) =>
+        RunLoop.Run(this, new RunSchedule(Options.Steps, Options.BatchSize, Options.LogEvery, Options.CheckpointEvery, Options.PreviewSamples), cancel,
+            Iteration,
+            progress == null ? null : (values, samplesPerSecond, elapsed) =>
+                progress(new RunProgress(Step, Options.Steps, Options.BatchSize, ValueNames, values, samplesPerSecond, elapsed, Skipped)),
+            (means, samplesPerSecond, elapsed) => ValueNames.Select((name, i) => (name, means[i])).Concat(LogValues()).Concat(RunLoop.Tail(this, samplesPerSecond, elapsed)));
+
+    private double[] Iteration(RunLog? log)
+    {
+        var update = new RunUpdate(Options.GradClip);
+        var values = Iterate(update);
+        if (update.Skipped) Skip(update.Problems, log);
+        else _consecutiveSkips = 0;
+        Step++;
+        return values;
+    }
+
+    private void Skip(IReadOnlyList<string> problems, RunLog? log)
+    {
+        Skipped += problems.Count;
+        _consecutiveSkips++;
+        string what = string.Join("; ", problems);
+        string message = $"step {Step + 1}: {what}; {SkipUnit} skipped";
+        log?.Warning(Step + 1, message);
+        OnWarning?.Invoke(message);
+        if (_consecutiveSkips > Options.MaxConsecutiveSkips)
+            throw new TrainingDivergedException($"{Activity} diverged: {_consecutiveSkips} consecutive iterations had a non-finite value (last at step {Step + 1}: {what}); lower the learning rate or resume from the last checkpoint");
+    }
+
+    /// <summary>
+    /// Registers training on <paramref name="data"/> (its spec and crop in checkpoints, resumes only on the same
+    /// data) and returns the run's data stream and its noise stream (seeded apart), both continued by a resume.
+    /// </summary>
+    protected (Generator Data, Generator Noise) TrainOn(IDataSource data)
+    {
+        var dataStream = new Generator(Options.Seed);
+        var noiseStream = new Generator(Options.Seed ^ NoiseKey);
+        State.Add(new DataPart(data));
+        State.Add(new RngPart(CheckpointKeys.DataRng, dataStream));
+        State.Add(new RngPart(CheckpointKeys.NoiseRng, noiseStream));
+        return (dataStream, noiseStream);
+    }
+
+    /// <summary>Moves the EMA towards the sampled network after this iteration's update of it (the half-life rule, with its ramp).</summary>
+    protected void UpdateEma()
+    {
+        long seen = (Step + 1) * Options.BatchSize;
+        State.Ema.Update(Options.EmaHalfLifeSamples is { } h ? Ema.HalfLifeBeta(Options.BatchSize, h, seen, Options.EmaRampRatio) : 0f);
+    }
+
+    private IEnumerable<KeyValuePair<string, string>> Counters() =>
+    [
+        new(CheckpointKeys.Step, Step.ToString(CultureInfo.InvariantCulture)),
+        new(CheckpointKeys.Skipped, Skipped.ToString(CultureInfo.InvariantCulture)),
+        new(CheckpointKeys.ConsecutiveSkips, _consecutiveSkips.ToString(CultureInfo.InvariantCulture)),
+    ];
+
+    private void LoadCounters(CheckpointReader checkpoint)
+    {
+        Step = checkpoint.Count(CheckpointKeys.Step);
+        Skipped = checkpoint.Count(CheckpointKeys.Skipped);
+        _consecutiveSkips = (int)checkpoint.Count(CheckpointKeys.ConsecutiveSkips);
+    }
+
+    /// <summary>Releases the EMA, the optimisers and the run's networks.</summary>
+    public void Dispose()
+    {
+        State.Dispose();
+        DisposeNetworks();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the networks the run owns.</summary>
+    protected abstract void DisposeNetworks();
+}
