@@ -55,7 +55,7 @@ internal static class CheckOpsCommand
         return cmd;
     }
 
-    private static int Run(TextWriter o, GpuBackend gpu, IReadOnlyList<OpCase> cases)
+    internal static int Run(TextWriter o, GpuBackend gpu, IReadOnlyList<OpCase> cases)
     {
         o.WriteLine($"op matrix on {gpu.Device} ({gpu.AcceleratorName}) against cpu: {cases.Count} cases");
         o.WriteLine();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.IO;
 

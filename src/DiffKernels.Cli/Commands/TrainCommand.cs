@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;

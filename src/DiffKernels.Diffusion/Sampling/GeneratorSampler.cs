@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DiffKernels.Diffusion.Distillation.Common;
+using DiffKernels.Diffusion.Models;
 using DiffKernels.Ops;
 using DiffKernels.Random;
 using DiffKernels.Tensors;

@@ -30,7 +30,7 @@ public static class CheckpointKeys
     /// <summary>The training data's spec (for a student: its teacher's), which evaluation compares against.</summary>
     public const string Data = Prefix + "data";
 
-    /// <summary>Pixels per side that exported image samples drop (see <see cref="IDataSource.Crop"/>).</summary>
+    /// <summary>Pixels per side that exported image samples drop (see <see cref="Data.IDataSource.Crop"/>).</summary>
     public const string Crop = "crop";
 
     /// <summary>Offset of the data stream.</summary>

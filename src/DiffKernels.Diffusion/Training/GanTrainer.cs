@@ -1,3 +1,4 @@
+using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Ops;
 using DiffKernels.Optim;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Nn;
 using DiffKernels.Optim;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DiffKernels.Diffusion.Data.Toys;
+using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Diffusion.Training;

@@ -1,4 +1,5 @@
 using DiffKernels.Diffusion.Distillation.Common;
+using DiffKernels.Diffusion.Models;
 using DiffKernels.Nn;
 using DiffKernels.Ops;
 using DiffKernels.Tensors;

@@ -1,3 +1,4 @@
+using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.Random;
 using DiffKernels.Tensors;

@@ -1,4 +1,4 @@
-using System.Reflection;
+using DiffKernels.Cli.Commands;
 using DiffKernels.Gpu;
 using DiffKernels.Gpu.Checks;
 using DiffKernels.Tensors;
@@ -41,13 +41,11 @@ public class CheckOpsCommandTests
         // A case that cannot meet its tolerance (a negative one) stands in for a broken kernel.
         var broken = new OpCase("always fails", "test", -1, c => [Tensor.Ones([3], c.Device)]);
         var ok = OpMatrix.Find("fill");
-        var run = Type.GetType("DiffKernels.Cli.Commands.CheckOpsCommand, dk")!
-            .GetMethod("Run", BindingFlags.NonPublic | BindingFlags.Static)!;
         using var o = new StringWriter();
-        int code = (int)run.Invoke(null, [o, Emulator.Backend, new[] { ok, broken }])!;
+        int code = CheckOpsCommand.Run(o, Emulator.Backend, [ok, broken]);
         Assert.That(code, Is.EqualTo(1));
         Assert.That(o.ToString(), Does.Contain("FAIL").And.Contain("1 passed, 1 failed of 2 ops"));
-        code = (int)run.Invoke(null, [o, Emulator.Backend, new[] { ok }])!;
+        code = CheckOpsCommand.Run(o, Emulator.Backend, [ok]);
         Assert.That(code, Is.EqualTo(0));
     }
 

@@ -1,4 +1,5 @@
 using DiffKernels.Diffusion.Data.Toys;
+using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.DiffInstruct;
 using DiffKernels.Diffusion.Models;

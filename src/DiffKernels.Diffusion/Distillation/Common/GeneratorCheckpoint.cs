@@ -1,3 +1,4 @@
+using DiffKernels.Diffusion.Models;
 using DiffKernels.Nn;
 
 namespace DiffKernels.Diffusion.Distillation.Common;

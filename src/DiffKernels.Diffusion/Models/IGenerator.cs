@@ -1,7 +1,7 @@
 using DiffKernels.Nn;
 using DiffKernels.Tensors;
 
-namespace DiffKernels.Diffusion.Distillation.Common;
+namespace DiffKernels.Diffusion.Models;
 
 /// <summary>
 /// A generator whose samples are differentiable in its parameters: x = G(z, c). Score-based distillers
@@ -31,7 +31,7 @@ public interface IGenerator
     /// <summary>
     /// Metadata that makes the saved <see cref="Module"/> sample like this generator when loaded by
     /// ModelFactory and drawn from by the samplers (e.g. a one-step sampler at σ_init); also what
-    /// <see cref="GeneratorCheckpoint.Wrap"/> reads back.
+    /// <see cref="Distillation.Common.GeneratorCheckpoint.Wrap"/> reads back.
     /// </summary>
     IReadOnlyDictionary<string, string> SamplingMetadata { get; }
 }

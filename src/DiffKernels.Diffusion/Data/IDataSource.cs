@@ -1,7 +1,7 @@
 using DiffKernels.Random;
 using DiffKernels.Tensors;
 
-namespace DiffKernels.Diffusion.Training;
+namespace DiffKernels.Diffusion.Data;
 
 /// <summary>One training batch: samples [B, …sample shape] and, for labelled data, class ids as floats [B].</summary>
 /// <param name="X">The clean samples.</param>
@@ -9,7 +9,7 @@ namespace DiffKernels.Diffusion.Training;
 public readonly record struct DataBatch(Tensor X, Tensor? Labels);
 
 /// <summary>
-/// Training data for <see cref="EdmTrainer"/>. A batch must be a function of the step and the generator's
+/// Training data for a run (<see cref="Training.EdmTrainer"/>, the GAN trainer, data-fed distillations). A batch must be a function of the step and the generator's
 /// state only, so that saving the generator's offset makes a resumed run draw the same batches.
 /// </summary>
 public interface IDataSource
