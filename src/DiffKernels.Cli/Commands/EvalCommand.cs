@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Evaluation;
 using DiffKernels.Diffusion.Models;
@@ -63,7 +62,7 @@ internal static class EvalCommand
                     console.Write(Table(path, report));
                     console.MarkupLine(Markup.Escape(Grid(options)));
                     if (pngPath != null) ToyScatterPlot.Save(pngPath, samples, ToyEvaluation.DensitySample(toy), toy.Modes.Count > 0 ? toy.Modes : null);
-                    if (jsonPath != null) File.WriteAllText(jsonPath, Json(path, report, options));
+                    if (jsonPath != null) File.WriteAllText(jsonPath, EvaluationJson.Of(path, report, options));
                 }
                 else if (spec == ImageDataSource.FashionSpec || spec.StartsWith(ImageDataSource.FashionSpec + ":", StringComparison.Ordinal))
                 {
@@ -76,7 +75,7 @@ internal static class EvalCommand
                     var (report, samples) = ImageEvaluation.Evaluate(loaded, evaluator, count, options);
                     console.Write(Table(path, report));
                     if (pngPath != null) SampleCommand.WriteGrid(pngPath, samples, loaded.Crop);
-                    if (jsonPath != null) File.WriteAllText(jsonPath, Json(path, report));
+                    if (jsonPath != null) File.WriteAllText(jsonPath, EvaluationJson.Of(path, report));
                 }
                 else
                 {
@@ -116,25 +115,6 @@ internal static class EvalCommand
         : o.Steps == 1 ? DiffusionCli.Inv($"grid: one step from σ {o.SigmaMax} to 0")
         : DiffusionCli.Inv($"grid: {o.Steps} Karras levels, σ {o.SigmaMin}–{o.SigmaMax}, ρ = {o.Rho}");
 
-    /// <summary>The report as one JSON object; with <paramref name="sampler"/>, its levels and σ_max too.</summary>
-    public static string Json(string model, ToyReport r, SamplerOptions? sampler = null) => JsonSerializer.Serialize(new Dictionary<string, object?>
-    {
-        ["model"] = model,
-        ["data"] = "toy:" + r.Toy,
-        ["samples"] = r.Samples,
-        ["sampler"] = r.Sampler.ToString().ToLowerInvariant(),
-        ["nfe"] = r.Nfe,
-        ["levels"] = sampler?.Steps,
-        ["sigma_max"] = sampler?.SigmaMax,
-        ["sliced_wasserstein"] = r.SlicedWasserstein,
-        ["floor"] = r.Floor,
-        ["ratio_to_floor"] = r.FloorRatio,
-        ["modes_covered"] = r.Coverage?.Covered,
-        ["modes"] = r.Coverage?.Total,
-        ["off_mode_fraction"] = r.Coverage?.OffModeFraction,
-        ["ms_per_sample"] = r.MsPerSample,
-    }, new JsonSerializerOptions { WriteIndented = true });
-
     /// <summary>The image report as a two-column table.</summary>
     public static Table Table(string model, ImageReport r)
     {
@@ -160,23 +140,4 @@ internal static class EvalCommand
         Row("ms/image", DiffusionCli.Inv($"{r.MsPerSample:F3}"));
         return t;
     }
-
-    /// <summary>The image report as one JSON object.</summary>
-    public static string Json(string model, ImageReport r) => JsonSerializer.Serialize(new Dictionary<string, object?>
-    {
-        ["model"] = model,
-        ["data"] = ImageDataSource.FashionSpec,
-        ["samples"] = r.Metrics.Count,
-        ["sampler"] = r.Sampler.ToString().ToLowerInvariant(),
-        ["nfe"] = r.Nfe,
-        ["guidance"] = r.Guidance,
-        ["fd"] = r.Metrics.Fd,
-        ["floor"] = r.Floor,
-        ["ratio_to_floor"] = r.FloorRatio,
-        ["precision"] = double.IsNaN(r.Metrics.Precision) ? null : r.Metrics.Precision,
-        ["recall"] = double.IsNaN(r.Metrics.Recall) ? null : r.Metrics.Recall,
-        ["class_entropy"] = r.Metrics.Classes.NormalisedEntropy,
-        ["class_counts"] = r.Metrics.Classes.Counts,
-        ["ms_per_sample"] = r.MsPerSample,
-    }, new JsonSerializerOptions { WriteIndented = true });
 }

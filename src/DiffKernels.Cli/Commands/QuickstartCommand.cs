@@ -141,7 +141,7 @@ internal static class QuickstartCommand
         string png = Path.Combine(outDir, $"toy-{Toy}-teacher.png");
         string json = Path.Combine(outDir, $"toy-{Toy}-teacher.json");
         ToyScatterPlot.Save(png, samples, ToyEvaluation.DensitySample(source.Toy), source.Toy.Modes);
-        File.WriteAllText(json, EvalCommand.Json(trainer.CheckpointPath!, report, sampler));
+        File.WriteAllText(json, EvaluationJson.Of(trainer.CheckpointPath!, report, sampler));
         console.Write(EvalCommand.Table(trainer.CheckpointPath!, report));
         console.MarkupLine(Markup.Escape($"wrote {png} and {json}"));
         var c = report.Coverage!;
@@ -174,7 +174,7 @@ internal static class QuickstartCommand
         string png = Path.Combine(outDir, $"toy-{toy.Name}-diff-instruct.png");
         string json = Path.Combine(outDir, $"toy-{toy.Name}-diff-instruct.json");
         ToyScatterPlot.Save(png, samples, ToyEvaluation.DensitySample(toy), toy.Modes.Count > 0 ? toy.Modes : null);
-        File.WriteAllText(json, EvalCommand.Json(modelPath, report, sampler));
+        File.WriteAllText(json, EvaluationJson.Of(modelPath, report, sampler));
         console.Write(EvalCommand.Table(modelPath, report));
         console.MarkupLine(Markup.Escape($"wrote {png} and {json}"));
         string notes = report.Coverage is { } c ? DiffusionCli.Inv($"{c.Covered}/{c.Total} modes, {c.OffModeFraction:P1} off-mode") : "";
@@ -229,7 +229,7 @@ internal static class QuickstartCommand
         var (report, samples) = ImageEvaluation.Evaluate(loaded, DiffusionCli.Evaluator(clf, run.DataDir), n, options);
         SampleCommand.WriteGrid(png, samples, loaded.Crop);
         string json = Path.Combine(run.OutDir, fileStem + ".json");
-        File.WriteAllText(json, EvalCommand.Json(modelPath, report));
+        File.WriteAllText(json, EvaluationJson.Of(modelPath, report));
         console.Write(EvalCommand.Table(modelPath, report));
         console.MarkupLine(Markup.Escape($"wrote {png} and {json}"));
         var m = report.Metrics;

@@ -68,26 +68,11 @@ internal static class SampleCommand
     }
 
     /// <summary>
-    /// Sampler settings: command-line values, else the model's defaults (<see cref="PretrainedModel.DefaultOptions"/>:
-    /// its checkpoint's sampler, levels and σ_max, see `dk set-sampler`, else Heun with 18 levels from σ_max = 80).
+    /// Sampler settings from the command line's values (the sampler by name), else the model's defaults; see
+    /// <see cref="PretrainedModel.Options"/>.
     /// </summary>
-    public static SamplerOptions Options(PretrainedModel model, string? sampler, int? steps, ulong seed, int batch, double? sigmaMax = null)
-    {
-        var recorded = model.DefaultOptions;
-        var options = recorded with
-        {
-            Kind = sampler == null ? recorded.Kind : SamplerOptions.ParseKind(sampler),
-            Steps = steps ?? recorded.Steps,
-            SigmaMax = sigmaMax ?? recorded.SigmaMax,
-            Seed = seed,
-            BatchSize = batch,
-        };
-        if (options.Steps < 1) throw new ArgumentException($"--steps {options.Steps} must be ≥ 1");
-        if (!(options.SigmaMax > options.SigmaMin) || !double.IsFinite(options.SigmaMax))
-            throw new ArgumentException(DiffusionCli.Inv($"--sigma-max {options.SigmaMax} must be finite and above σ_min = {options.SigmaMin}"));
-        if (batch < 1) throw new ArgumentException($"--batch {batch} must be ≥ 1");
-        return options;
-    }
+    public static SamplerOptions Options(PretrainedModel model, string? sampler, int? steps, ulong seed, int batch, double? sigmaMax = null) =>
+        model.Options(sampler == null ? null : SamplerOptions.ParseKind(sampler), steps, sigmaMax, seed, batch);
 
     /// <summary>The --sigma-max option of sample and eval.</summary>
     public static Option<double?> SigmaMaxOption() => new("--sigma-max")

@@ -108,6 +108,29 @@ public sealed class PretrainedModel : IDisposable
     /// </summary>
     public SamplerOptions DefaultOptions { get; }
 
+    /// <summary>
+    /// Sampler settings for this model: each value given here, else <see cref="DefaultOptions"/> (the sampler, levels and
+    /// σ_max its checkpoint records, else Heun with 18 levels from σ_max = 80), with the seed and batch size. Levels
+    /// below 1, a σ_max that is not finite and above σ_min, or a batch below 1 throw, naming the value.
+    /// </summary>
+    public SamplerOptions Options(SamplerKind? kind = null, int? steps = null, double? sigmaMax = null, ulong seed = 0, int batchSize = 1024)
+    {
+        var recorded = DefaultOptions;
+        var options = recorded with
+        {
+            Kind = kind ?? recorded.Kind,
+            Steps = steps ?? recorded.Steps,
+            SigmaMax = sigmaMax ?? recorded.SigmaMax,
+            Seed = seed,
+            BatchSize = batchSize,
+        };
+        if (options.Steps < 1) throw new ArgumentException($"steps {options.Steps} must be ≥ 1", nameof(steps));
+        if (!(options.SigmaMax > options.SigmaMin) || !double.IsFinite(options.SigmaMax))
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"σ_max {options.SigmaMax} must be finite and above σ_min = {options.SigmaMin}"), nameof(sigmaMax));
+        if (batchSize < 1) throw new ArgumentException($"batch size {batchSize} must be ≥ 1", nameof(batchSize));
+        return options;
+    }
+
     /// <summary>Network evaluations per sample with <see cref="DefaultOptions"/>.</summary>
     public int DefaultNfe => DefaultOptions.Nfe;
 

@@ -154,6 +154,18 @@ public class PretrainedModelTests
         Throws<ArgumentException>(() => gan.Sample(2, labels: [1, 2.5f]), "labels", "2.5 is not a class of this model");
         Throws<ArgumentException>(() => gan.Sample(2, labels: [1]), "labels", "1 labels for 2 samples");
         Throws<ArgumentOutOfRangeException>(() => fashion.Generate(0), "n", "sample count 0 must be ≥ 1");
+        Throws<ArgumentException>(() => toy.Options(steps: 0), "steps", "steps 0 must be ≥ 1");
+        Throws<ArgumentException>(() => toy.Options(sigmaMax: 0.001), "sigmaMax", "σ_max 0.001 must be finite and above σ_min = 0.002");
+        Throws<ArgumentException>(() => toy.Options(batchSize: 0), "batchSize", "batch size 0 must be ≥ 1");
+    }
+
+    [Test]
+    public void OptionsOverrideOnlyWhatIsGiven()
+    {
+        using var teacher = Load(ToyTeacher);
+        var recorded = teacher.DefaultOptions;
+        Assert.That(teacher.Options(seed: 3, batchSize: 7), Is.EqualTo(recorded with { Seed = 3, BatchSize = 7 }));
+        Assert.That(teacher.Options(SamplerKind.Euler, steps: 40, sigmaMax: 20), Is.EqualTo(recorded with { Kind = SamplerKind.Euler, Steps = 40, SigmaMax = 20, Seed = 0, BatchSize = 1024 }));
     }
 
     [Test]

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using DiffKernels.Diffusion.Data;
+using DiffKernels.Diffusion.Sampling;
+
+namespace DiffKernels.Diffusion.Evaluation;
+
+/// <summary>
+/// Evaluation reports as the JSON objects `dk eval --json` and quickstart write, one schema for the CLI and for
+/// library callers (models/*.eval.json are these objects).
+/// </summary>
+public static class EvaluationJson
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>A toy report as one JSON object; with <paramref name="sampler"/>, its levels and σ_max too.</summary>
+    public static string Of(string model, ToyReport r, SamplerOptions? sampler = null) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    {
+        ["model"] = model,
+        ["data"] = "toy:" + r.Toy,
+        ["samples"] = r.Samples,
+        ["sampler"] = r.Sampler.ToString().ToLowerInvariant(),
+        ["nfe"] = r.Nfe,
+        ["levels"] = sampler?.Steps,
+        ["sigma_max"] = sampler?.SigmaMax,
+        ["sliced_wasserstein"] = r.SlicedWasserstein,
+        ["floor"] = r.Floor,
+        ["ratio_to_floor"] = r.FloorRatio,
+        ["modes_covered"] = r.Coverage?.Covered,
+        ["modes"] = r.Coverage?.Total,
+        ["off_mode_fraction"] = r.Coverage?.OffModeFraction,
+        ["ms_per_sample"] = r.MsPerSample,
+    }, Indented);
+
+    /// <summary>The image report as one JSON object.</summary>
+    public static string Of(string model, ImageReport r) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    {
+        ["model"] = model,
+        ["data"] = ImageDataSource.FashionSpec,
+        ["samples"] = r.Metrics.Count,
+        ["sampler"] = r.Sampler.ToString().ToLowerInvariant(),
+        ["nfe"] = r.Nfe,
+        ["guidance"] = r.Guidance,
+        ["fd"] = r.Metrics.Fd,
+        ["floor"] = r.Floor,
+        ["ratio_to_floor"] = r.FloorRatio,
+        ["precision"] = double.IsNaN(r.Metrics.Precision) ? null : r.Metrics.Precision,
+        ["recall"] = double.IsNaN(r.Metrics.Recall) ? null : r.Metrics.Recall,
+        ["class_entropy"] = r.Metrics.Classes.NormalisedEntropy,
+        ["class_counts"] = r.Metrics.Classes.Counts,
+        ["ms_per_sample"] = r.MsPerSample,
+    }, Indented);
+}
