@@ -13,14 +13,14 @@ public static class BenchRunner
     /// <param name="options">Warm-up and repetitions.</param>
     /// <param name="withBaseline">Also time the in-process baseline (interleaved with ours).</param>
     /// <param name="clock">The clock (tests script one).</param>
-    public static BenchResult Run(BenchCase c, IBackend backend, SamplerOptions options, bool withBaseline = true, IBenchClock? clock = null)
+    public static BenchResult Run(BenchCase c, IBackend backend, TimingOptions options, bool withBaseline = true, IBenchClock? clock = null)
     {
         using var run = c.Create(backend);
         var baseline = withBaseline ? run.Baseline : Baseline.None("in-process baseline not run");
         var actions = new List<Action> { run.Ours };
         if (baseline.Run != null) actions.Add(baseline.Run);
         MachineInfo.ResetPeakRss();
-        var samples = Sampler.Run(actions, options, clock ?? StopwatchClock.Instance);
+        var samples = InterleavedTimer.Run(actions, options, clock ?? StopwatchClock.Instance);
         return Summarise(c, backend.Name, baseline, samples) with { PeakRssMb = MachineInfo.PeakRssMb() };
     }
 

@@ -15,7 +15,7 @@ namespace DiffKernels.Bench;
 /// <param name="Python">Interpreter for the script (null: search).</param>
 /// <param name="RepoRoot">The source tree (holds bench/torch and bench/results).</param>
 /// <param name="Threads">Threads for ours and every baseline (null: all cores).</param>
-public sealed record BenchSettings(IReadOnlyCollection<string> Cases, string Backend, SamplerOptions Options, bool VsTorch, string? Python, string RepoRoot,
+public sealed record BenchSettings(IReadOnlyCollection<string> Cases, string Backend, TimingOptions Options, bool VsTorch, string? Python, string RepoRoot,
     int? Threads = null);
 
 /// <summary>A whole benchmark run: cases, baselines (in-process or PyTorch), and the report.</summary>

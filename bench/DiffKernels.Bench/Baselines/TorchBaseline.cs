@@ -26,7 +26,7 @@ public static class TorchBaseline
     /// Runs the script for <paramref name="cases"/> on <paramref name="threads"/> threads and returns its results by case name; cases the
     /// script does not implement are absent. Lines on its stderr go to <paramref name="log"/>.
     /// </summary>
-    public static Dictionary<string, BenchResult> Run(string python, string script, IEnumerable<string> cases, SamplerOptions options, int threads, TextWriter log)
+    public static Dictionary<string, BenchResult> Run(string python, string script, IEnumerable<string> cases, TimingOptions options, int threads, TextWriter log)
     {
         var args = new List<string>
         {

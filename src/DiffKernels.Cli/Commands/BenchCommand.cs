@@ -40,7 +40,7 @@ internal static class BenchCommand
                 foreach (var c in BenchCatalog.All) stdout.WriteLine($"{c.Name,-22} {c.Unit.Text(),-8} {c.Description}");
                 return 0;
             }
-            var options = pr.GetValue(quick) ? SamplerOptions.Quick : new SamplerOptions();
+            var options = pr.GetValue(quick) ? TimingOptions.Quick : new TimingOptions();
             if (pr.GetValue(seconds) is { } s) options = options with { MinSeconds = s };
             string root = BenchSession.RepoRoot(Directory.GetCurrentDirectory());
             var settings = new BenchSettings(pr.GetValue(cases) ?? [], pr.GetValue(backend)!, options, pr.GetValue(vsTorch), pr.GetValue(python), root,

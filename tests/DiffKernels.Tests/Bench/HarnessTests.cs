@@ -25,7 +25,7 @@ public class HarnessTests
     {
         var clock = new ScriptedClock();
         var work = new FakeWork(clock, 0.001);
-        var samples = Sampler.Run([work.Run], new SamplerOptions(WarmupRuns: 3, WarmupSeconds: 0, MinRuns: 5, MaxRuns: 9, MinSeconds: 100), clock);
+        var samples = InterleavedTimer.Run([work.Run], new TimingOptions(WarmupRuns: 3, WarmupSeconds: 0, MinRuns: 5, MaxRuns: 9, MinSeconds: 100), clock);
         Assert.That(samples, Has.Length.EqualTo(1));
         Assert.That(samples[0], Has.Length.EqualTo(9), "MinSeconds is never reached, so MaxRuns bounds the timed runs");
         Assert.That(work.Calls, Is.EqualTo(3 + 9));
@@ -36,7 +36,7 @@ public class HarnessTests
     {
         var clock = new ScriptedClock();
         var work = new FakeWork(clock, 0.1);
-        var samples = Sampler.Run([work.Run], new SamplerOptions(WarmupRuns: 1, WarmupSeconds: 0.45, MinRuns: 2, MaxRuns: 100, MinSeconds: 1.0), clock);
+        var samples = InterleavedTimer.Run([work.Run], new TimingOptions(WarmupRuns: 1, WarmupSeconds: 0.45, MinRuns: 2, MaxRuns: 100, MinSeconds: 1.0), clock);
         Assert.That(samples[0], Has.Length.EqualTo(10));
         Assert.That(work.Calls, Is.EqualTo(5 + 10));
     }
@@ -46,9 +46,9 @@ public class HarnessTests
     {
         var clock = new ScriptedClock();
         var order = new List<char>();
-        var samples = Sampler.Run(
+        var samples = InterleavedTimer.Run(
             [() => { order.Add('a'); clock.T += 2; }, () => { order.Add('b'); clock.T += 5; }],
-            new SamplerOptions(WarmupRuns: 0, WarmupSeconds: 0, MinRuns: 4, MaxRuns: 4, MinSeconds: 0), clock);
+            new TimingOptions(WarmupRuns: 0, WarmupSeconds: 0, MinRuns: 4, MaxRuns: 4, MinSeconds: 0), clock);
         Assert.That(new string(order.ToArray()), Is.EqualTo("abbaabba"));
         Assert.That(samples[0], Is.All.EqualTo(2.0));
         Assert.That(samples[1], Is.All.EqualTo(5.0));
@@ -77,7 +77,7 @@ public class HarnessTests
         var ours = new FakeWork(clock, 0.001, 0.002, 0.003);
         var theirs = new FakeWork(clock, 0.004);
         var c = new BenchCase("fake", "fake", "a scripted case", BenchUnit.GflopPerSecond, 2e9, _ => new FakeRun(ours.Run, theirs.Run));
-        var opts = new SamplerOptions(WarmupRuns: 0, WarmupSeconds: 0, MinRuns: 9, MaxRuns: 9, MinSeconds: 0);
+        var opts = new TimingOptions(WarmupRuns: 0, WarmupSeconds: 0, MinRuns: 9, MaxRuns: 9, MinSeconds: 0);
         var r = BenchRunner.Run(c, CpuBackend.Instance, opts, clock: clock);
         Assert.That(r.Runs, Is.EqualTo(9));
         Assert.That(r.OursMs, Is.EqualTo(2.0).Within(1e-9));
@@ -94,7 +94,7 @@ public class HarnessTests
         var clock = new ScriptedClock();
         var ours = new FakeWork(clock, 0.5);
         var c = new BenchCase("fake", "fake", "a scripted case", BenchUnit.MsPerStep, 0, _ => new FakeRun(ours.Run, null));
-        var r = BenchRunner.Run(c, CpuBackend.Instance, SamplerOptions.Quick, clock: clock);
+        var r = BenchRunner.Run(c, CpuBackend.Instance, TimingOptions.Quick, clock: clock);
         Assert.That(r.Ours, Is.EqualTo(500.0).Within(1e-9), "ms/step is the median time");
         Assert.That(r.Baseline, Is.Null);
         Assert.That(r.Ratio, Is.Null);

@@ -21,7 +21,7 @@ public class ReportTests
         {
             var report = new BenchReport("2026-01-02T03:04:05Z", "dk bench --save", "abc1234", MachineInfo.Current(), [0.5, 0.4, 0.3], [0.6, 0.5, 0.4],
                 "libopenblas.so.0: test", null, Results);
-            var settings = new BenchSettings([], "cpu", SamplerOptions.Quick, VsTorch: false, Python: null, RepoRoot: dir);
+            var settings = new BenchSettings([], "cpu", TimingOptions.Quick, VsTorch: false, Python: null, RepoRoot: dir);
             var (json, chart) = BenchSession.Save(report, settings, dir);
             Assert.That(Path.GetFileName(json), Is.EqualTo("cpu-2026-01-02.json"));
             var back = BenchReport.Load(json);

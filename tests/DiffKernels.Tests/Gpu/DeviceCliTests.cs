@@ -83,7 +83,7 @@ public class DeviceCliTests
     {
         using var on = BenchSession.Open("cpu-emulator");
         Assert.That(on.Backend, Is.Not.Null);
-        var once = new DiffKernels.Bench.Harness.SamplerOptions(WarmupRuns: 0, WarmupSeconds: 0, MinRuns: 1, MaxRuns: 1, MinSeconds: 0);
+        var once = new DiffKernels.Bench.Harness.TimingOptions(WarmupRuns: 0, WarmupSeconds: 0, MinRuns: 1, MaxRuns: 1, MinSeconds: 0);
         var r = BenchRunner.Run(BenchCatalog.Select(["adam"]).Single(), on.Device.Backend, once, withBaseline: false);
         Assert.That(r.Backend, Is.EqualTo("cpu-emulator"));
         Assert.That(r.Ours, Is.GreaterThan(0));

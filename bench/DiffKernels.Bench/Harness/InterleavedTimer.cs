@@ -5,10 +5,10 @@ namespace DiffKernels.Bench.Harness;
 /// from round to round), so a burst of background load on a shared machine hits all of them alike
 /// and their ratio stays meaningful.
 /// </summary>
-public static class Sampler
+public static class InterleavedTimer
 {
     /// <summary>Per action, the duration in seconds of each timed run.</summary>
-    public static double[][] Run(IReadOnlyList<Action> actions, SamplerOptions options, IBenchClock clock)
+    public static double[][] Run(IReadOnlyList<Action> actions, TimingOptions options, IBenchClock clock)
     {
         int count = actions.Count;
         if (count == 0) return [];

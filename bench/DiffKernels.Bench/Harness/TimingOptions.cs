@@ -9,8 +9,8 @@ namespace DiffKernels.Bench.Harness;
 /// <param name="MinRuns">Timed runs of each action (at least).</param>
 /// <param name="MaxRuns">Timed runs of each action (at most).</param>
 /// <param name="MinSeconds">Timing continues past <paramref name="MinRuns"/> until this much time has passed.</param>
-public sealed record SamplerOptions(int WarmupRuns = 3, double WarmupSeconds = 1.0, int MinRuns = 7, int MaxRuns = 200, double MinSeconds = 1.5)
+public sealed record TimingOptions(int WarmupRuns = 3, double WarmupSeconds = 1.0, int MinRuns = 7, int MaxRuns = 200, double MinSeconds = 1.5)
 {
     /// <summary>A short setting for smoke runs and tests.</summary>
-    public static SamplerOptions Quick { get; } = new(WarmupRuns: 1, WarmupSeconds: 0, MinRuns: 3, MaxRuns: 3, MinSeconds: 0);
+    public static TimingOptions Quick { get; } = new(WarmupRuns: 1, WarmupSeconds: 0, MinRuns: 3, MaxRuns: 3, MinSeconds: 0);
 }
