@@ -66,7 +66,7 @@ public sealed record CheckpointKind(string Path, bool IsTraining, ModelRole Role
     {
         if (!metadata.TryGetValue(ModelFactory.KindKey, out var model))
             throw new SafeTensorsFormatException(path, $"not a model checkpoint: metadata '{ModelFactory.KindKey}' is missing");
-        bool training = metadata.ContainsKey(ModelFactory.TrainingPrefix + "step")
+        bool training = metadata.ContainsKey(Training.CheckpointKeys.Step)
             || tensorNames.Any(n => n.StartsWith(ModelFactory.TrainingPrefix, StringComparison.Ordinal));
         string? method = Recorded(metadata, "method") ?? (training ? EdmMethod : null);
         var role = model switch
@@ -79,7 +79,7 @@ public sealed record CheckpointKind(string Path, bool IsTraining, ModelRole Role
             _ => throw new SafeTensorsFormatException(path, $"unknown model kind '{model}'; known kinds: {string.Join(", ", ModelFactory.Kinds)}"),
         };
         long? step = null;
-        if (training && metadata.TryGetValue(ModelFactory.TrainingPrefix + "step", out var s))
+        if (training && metadata.TryGetValue(Training.CheckpointKeys.Step, out var s))
             step = long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v
                 : throw new SafeTensorsFormatException(path, $"metadata 'train.step' = '{s}' is not a whole number ≥ 0");
         return new CheckpointKind(path, training, role, model, method, step);

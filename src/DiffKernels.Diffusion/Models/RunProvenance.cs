@@ -18,13 +18,13 @@ public sealed record RunSession(string? Command, string Commit);
 public static class RunProvenance
 {
     /// <summary>Metadata key of the sessions (JSON array of {command, commit}); "sessions" once exported.</summary>
-    public const string SessionsKey = ModelFactory.TrainingPrefix + "sessions";
+    public const string SessionsKey = Training.CheckpointKeys.Sessions;
 
     /// <summary>Metadata key of a warm start's source path; "init_from" once exported.</summary>
-    public const string InitFromKey = ModelFactory.TrainingPrefix + "init_from";
+    public const string InitFromKey = Training.CheckpointKeys.InitFrom;
 
     /// <summary>Metadata key of a warm start's source SHA-256; "init_from_sha256" once exported.</summary>
-    public const string InitFromHashKey = ModelFactory.TrainingPrefix + "init_from_sha256";
+    public const string InitFromHashKey = Training.CheckpointKeys.InitFromHash;
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 

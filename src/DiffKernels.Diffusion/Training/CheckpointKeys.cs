@@ -48,6 +48,15 @@ public static class CheckpointKeys
     /// <summary>The teacher checkpoint's SHA-256.</summary>
     public const string TeacherHash = Prefix + "teacher_sha256";
 
+    /// <summary>The run's sessions as JSON: the command and code commit that started it and each that resumed it.</summary>
+    public const string Sessions = Prefix + "sessions";
+
+    /// <summary>A warm start's source checkpoint, as it was given.</summary>
+    public const string InitFrom = Prefix + "init_from";
+
+    /// <summary>A warm start's source checkpoint's SHA-256.</summary>
+    public const string InitFromHash = Prefix + "init_from_sha256";
+
     /// <summary>The discriminator's config JSON.</summary>
     public const string DiscriminatorConfig = Prefix + "disc_config";
 

@@ -70,7 +70,7 @@ public class VsTorchTests
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void TheScriptRunsOncePerCaseAndItsResultsBecomeTheBaseline()
     {
-        using var dir = new DiffKernels.Tests.IO.TempDir();
+        using var dir = new TempDir();
         string calls = dir.File("calls.txt"), python = dir.File("python");
         // Answers "import torch" and, for a script run, one JSON line per requested case as bench_cases.py does.
         File.WriteAllText(python, $$"""

@@ -5,7 +5,6 @@ using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.IO;
 using DiffKernels.Tensors;
-using DiffKernels.Tests.IO;
 using static DiffKernels.Tests.Support.DkRunner;
 
 namespace DiffKernels.Tests.Cli;

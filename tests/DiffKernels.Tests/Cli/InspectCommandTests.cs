@@ -1,6 +1,5 @@
 using DiffKernels.IO;
 using DiffKernels.Tensors;
-using DiffKernels.Tests.IO;
 using static DiffKernels.Tests.Support.DkRunner;
 
 namespace DiffKernels.Tests.Cli;

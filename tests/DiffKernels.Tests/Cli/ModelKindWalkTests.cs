@@ -1,7 +1,6 @@
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Random;
-using DiffKernels.Tests.Diffusion;
-using DiffKernels.Tests.IO;
+using DiffKernels.Tests.Diffusion.Models;
 using static DiffKernels.Tests.Support.DkRunner;
 
 namespace DiffKernels.Tests.Cli;
@@ -64,14 +63,14 @@ public class ModelKindWalkTests
     public void MakeOneFileOfEachKind()
     {
         _dir = new TempDir();
-        string models = ClassifierTests.ModelsDir();
+        string models = RepoFiles.ModelsDir();
         _files[ToyTeacher] = Path.Combine(models, "toy-8gaussians-teacher.safetensors");
         _files[ToyStudent] = Path.Combine(models, "toy-8gaussians-diff-instruct.safetensors");
         _files[Gan] = Path.Combine(models, "fmnist-gan.safetensors");
         _files[RefinedGan] = Path.Combine(models, "fmnist-gan-di.safetensors");
         _files[CommittedClassifier] = Path.Combine(models, "fmnist-classifier.safetensors");
-        _data = ImageCliTests.FakeFashion(_dir, 12);
-        _classifier = ImageCliTests.TinyClassifier(_dir);
+        _data = FakeFashion.Write(_dir, 12);
+        _classifier = FakeFashion.TinyClassifier(_dir);
         _imageTeacher = _dir.File("image-teacher.safetensors");
         using (var net = new UNet(UNetConfig.XS(10) with { BaseChannels = 8, Groups = 4 }, new Generator(3)))
             ModelFactory.Save(_imageTeacher, net, extraMetadata: new Dictionary<string, string> { ["data"] = "fmnist:12", ["crop"] = "2" });

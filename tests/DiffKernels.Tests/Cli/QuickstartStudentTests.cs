@@ -2,8 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Random;
-using DiffKernels.Tests.Diffusion;
-using DiffKernels.Tests.IO;
+using DiffKernels.Tests.Diffusion.Models;
 using static DiffKernels.Tests.Support.DkRunner;
 
 namespace DiffKernels.Tests.Cli;
@@ -19,9 +18,9 @@ public class QuickstartStudentTests
     {
         using var dir = new TempDir();
         string fashionStudent = dir.File("fmnist-student.safetensors");
-        using (var net = new UNet(CheckpointLayoutTests.TinyUNet, new Generator(2)))
+        using (var net = new UNet(TinyModels.TinyUNet, new Generator(2)))
             ModelFactory.Save(fashionStudent, net, extraMetadata: new Dictionary<string, string> { ["method"] = "diff-instruct", ["sampler"] = "euler", ["sampler_steps"] = "1", ["sampler_sigma_max"] = "2.5" });
-        string toyStudent = Path.Combine(ClassifierTests.ModelsDir(), "toy-8gaussians-diff-instruct.safetensors");
+        string toyStudent = Path.Combine(RepoFiles.ModelsDir(), "toy-8gaussians-diff-instruct.safetensors");
 
         var r = Dk("quickstart", "--out", dir.File("run"), "--steps", "20", "--samples", "300", "--toy-student", toyStudent,
             "--fmnist-model", dir.File("none.safetensors"), "--fmnist-student", fashionStudent, "--fmnist-samples", "4", "--classifier", dir.File("none-clf.safetensors"));

@@ -4,7 +4,6 @@ using DiffKernels.Diffusion.Sampling;
 using DiffKernels.IO;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
-using DiffKernels.Tests.IO;
 using static DiffKernels.Tests.Support.DkRunner;
 
 namespace DiffKernels.Tests.Cli;

@@ -4,7 +4,6 @@ using DiffKernels.Gpu;
 using DiffKernels.Gpu.Checks;
 using DiffKernels.IO;
 using DiffKernels.Tensors;
-using DiffKernels.Tests.IO;
 using static DiffKernels.Tests.Support.DkRunner;
 
 namespace DiffKernels.Tests.Gpu;

@@ -1,5 +1,5 @@
-using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Data.Toys;
+using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.DiffInstruct;
 using DiffKernels.Diffusion.Models;
@@ -11,8 +11,7 @@ using DiffKernels.Nn;
 using DiffKernels.Ops;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
-using DiffKernels.Tests.Diffusion;
-using DiffKernels.Tests.IO;
+using DiffKernels.Tests.Diffusion.Models;
 
 namespace DiffKernels.Tests.Gpu;
 
@@ -107,9 +106,9 @@ public class DeviceParityTests
 
     private static (double DLoss, double GLoss, float[] Generator, float[] Discriminator) GanIteration(Device device)
     {
-        var config = Gan.GanModelTests.Tiny(classes: 2);
+        var config = TinyModels.Gan(classes: 2);
         using var trainer = new GanTrainer(new GanGenerator(config, new Generator(1), device), new GanDiscriminator(config, new Generator(2), device),
-            new Gan.TwoLevelImages(), new GanOptions { Steps = 1, BatchSize = 4, CheckpointEvery = 0, PreviewSamples = 0 });
+            new TwoLevelImages(), new GanOptions { Steps = 1, BatchSize = 4, CheckpointEvery = 0, PreviewSamples = 0 });
         RunProgress last = default;
         trainer.Run(progress: p => last = p);
         return (last["d_loss"], last["g_loss"], Flat(trainer.Generator.Parameters()), Flat(trainer.Discriminator.Parameters()));
@@ -129,7 +128,7 @@ public class DeviceParityTests
 
     private static float[] Heun(Device device)
     {
-        using var model = PretrainedModel.Load(Path.Combine(ClassifierTests.ModelsDir(), "toy-8gaussians-teacher.safetensors"), device);
+        using var model = PretrainedModel.Load(Path.Combine(RepoFiles.ModelsDir(), "toy-8gaussians-teacher.safetensors"), device);
         using var scope = Tensor.Scope();
         var result = model.Sample(32, seed: 4, options: new SamplerOptions(Steps: 4, BatchSize: 32));
         Assert.That(result.Samples.Device, Is.SameAs(device), "samples stay on the model's device");

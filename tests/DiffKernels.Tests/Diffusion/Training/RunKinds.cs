@@ -1,0 +1,115 @@
+using DiffKernels.Diffusion.Data.Toys;
+using DiffKernels.Diffusion.Data;
+using DiffKernels.Diffusion.Distillation.Common;
+using DiffKernels.Diffusion.Distillation.DiffInstruct;
+using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Schedules;
+using DiffKernels.Diffusion.Training;
+using DiffKernels.Random;
+using DiffKernels.Tensors;
+using DiffKernels.Tests.Diffusion.Models;
+
+namespace DiffKernels.Tests.Diffusion.Training;
+
+/// <summary>
+/// How <see cref="RunContractTests"/> builds one run kind at tiny toy settings: a new run (optionally with non-finite
+/// values injected at chosen steps) and a resume of its checkpoint.
+/// </summary>
+public abstract class RunKind
+{
+    /// <summary>A new run of <paramref name="steps"/> iterations; iterations at the 0-based <paramref name="poisoned"/> steps see a NaN.</summary>
+    public abstract ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned);
+
+    /// <summary>Continues <paramref name="checkpoint"/> to <paramref name="steps"/> iterations.</summary>
+    public abstract ITrainingRun Resume(string checkpoint, int steps);
+
+    /// <inheritdoc/>
+    public override string ToString() => GetType().Name;
+}
+
+/// <summary>A data source whose batches at chosen steps start with a NaN (drawn like the clean ones, so the streams stay in step).</summary>
+internal sealed class PoisonedSource(IDataSource inner, params long[] poisoned) : IDataSource
+{
+    public string Name => inner.Name;
+
+    public Shape SampleShape => inner.SampleShape;
+
+    public int NumClasses => inner.NumClasses;
+
+    public DataBatch Batch(long step, int batchSize, Generator gen, Device? device = null)
+    {
+        var b = inner.Batch(step, batchSize, gen, device);
+        if (!poisoned.Contains(step)) return b;
+        var v = b.X.ToArray();
+        v[0] = float.NaN;
+        return new DataBatch(Tensor.FromSpan(v, b.X.Shape, device), b.Labels);
+    }
+}
+
+/// <summary>A teacher that answers NaN on chosen calls (1-based) and the wrapped network otherwise.</summary>
+internal sealed class PoisonedTeacher(INoiseNet inner, params long[] badCalls) : INoiseNet
+{
+    private long _calls;
+
+    public int NumClasses => inner.NumClasses;
+
+    public Shape SampleShape => inner.SampleShape;
+
+    public Tensor Forward(Tensor x, Tensor cNoise, Tensor? labels)
+    {
+        var f = inner.Forward(x, cNoise, labels);
+        return badCalls.Contains(++_calls) ? Tensor.Full(f.Shape, float.NaN, f.Device) : f;
+    }
+}
+
+/// <summary>An Mlp EDM teacher on 8 Gaussians.</summary>
+public sealed class EdmRunKind : RunKind
+{
+    private static readonly TrainerOptions Options = new() { BatchSize = 32, Lr = 3e-3f, WarmupSteps = 2, LogEvery = 1, Seed = 7 };
+
+    private static ToyDataSource Data => new(GaussianMixtureToy.EightGaussians());
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+        new EdmTrainer(new Mlp(new MlpConfig(Hidden: 32), new Generator(1)), new PoisonedSource(Data, poisoned),
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => EdmTrainer.Resume(checkpoint, Data, steps);
+}
+
+/// <summary>A tiny conditional GAN on two-level images.</summary>
+public sealed class GanRunKind : RunKind
+{
+    private static readonly GanOptions Options = new() { BatchSize = 8, LogEvery = 1, PreviewSamples = 0, EmaHalfLifeSamples = 100, Seed = 2 };
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+        new GanTrainer(new GanGenerator(TinyModels.Gan(2), new Generator(1)), new GanDiscriminator(TinyModels.Gan(2), new Generator(2)),
+            new PoisonedSource(new TwoLevelImages(), poisoned), Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => GanTrainer.Resume(checkpoint, new TwoLevelImages(), steps);
+}
+
+/// <summary>A one-step Diff-Instruct student of a small random Mlp teacher (one teacher call per iteration, at the generator update).</summary>
+public sealed class DiffInstructRunKind : RunKind
+{
+    private static readonly DiffInstructOptions Options = new() { BatchSize = 16, GeneratorLr = 1e-3f, AuxiliaryLr = 1e-3f, LogEvery = 1, Seed = 3 };
+
+    private static FrozenTeacher Teacher(params long[] poisoned) =>
+        new(new PoisonedTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), poisoned.Select(s => s + 1).ToArray()), new Edm());
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned)
+    {
+        var teacher = Teacher(poisoned);
+        var net = new Mlp(new MlpConfig(Hidden: 16), new Generator(1));
+        var aux = new Mlp(new MlpConfig(Hidden: 16), new Generator(1));
+        return new DiffInstructDistiller(teacher, new OneStepGenerator(net, teacher.Edm), aux,
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+    }
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => DiffInstructDistiller.Resume(checkpoint, Teacher(), steps);
+}

@@ -1,0 +1,25 @@
+using DiffKernels.Diffusion.Data;
+using DiffKernels.Diffusion.Models;
+using DiffKernels.Random;
+using DiffKernels.Tensors;
+
+namespace DiffKernels.Tests.Support;
+
+/// <summary>Networks and data small enough that a test trains them for a few steps in well under a second.</summary>
+public static class TinyModels
+{
+    /// <summary>A U-Net small enough to train a few steps in a test: 8×8 greyscale, 3 classes.</summary>
+    internal static readonly UNetConfig TinyUNet = new(8, 1, 8, [1, 2], 1, [4], Groups: 4, TimeFeatures: 8, EmbedDim: 16, NumClasses: 3);
+
+    /// <summary>Random 8×8 images in [−1, 1] with labels 0..2, served under <paramref name="name"/>.</summary>
+    internal static ImageDataSource TinyImages(string name = "tiny", int count = 24)
+    {
+        var g = new Generator(5);
+        var pixels = g.Uniform([count * 64], Device.Cpu).ToArray().Select(u => 2 * u - 1).ToArray();
+        var labels = Enumerable.Range(0, count).Select(i => i % 3).ToArray();
+        return new ImageDataSource(new ImageDataset(pixels, labels, 8, 8, 1, 3), name);
+    }
+
+    /// <summary>A GAN small enough to train a few steps in a test, on <see cref="TwoLevelImages"/>.</summary>
+    internal static GanConfig Gan(int classes = 0) => new(TwoLevelImages.Side, 1, 8, [16, 8], [8, 16], 16, classes, Groups: 4);
+}
