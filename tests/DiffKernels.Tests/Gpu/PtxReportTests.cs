@@ -1,0 +1,42 @@
+using DiffKernels.Gpu.Checks;
+
+namespace DiffKernels.Tests.Gpu;
+
+/// <summary>
+/// The static PTX proof: the loop analysis on hand-written PTX.
+/// </summary>
+public class PtxReportTests
+{
+    private const string TwoLoops = """
+        .visible .entry k(
+        )
+        {
+        	.reg .f32	%f<9>;
+        	.reg .b32	%r<5>;
+        L_outer:
+        	div.s32	%r1, %r2, %r3;
+        L_inner:
+        	ld.shared.v4.f32	{%f1, %f2, %f3, %f4}, [%rd1];
+        	mul.f32	%f5, %f1, %f2;
+        	add.f32	%f6, %f6, %f5;
+        	fma.rn.f32	%f7, %f3, %f4, %f7;
+        	@%p1 bra	L_inner;
+        	ld.global.f32	%f8, [%rd2];
+        	@%p2 bra.uni	L_outer;
+        	ret;
+        }
+        """;
+
+    [Test]
+    public void MainLoopIsTheInnerLoopWithItsOwnCounts()
+    {
+        var r = PtxAnalysis.Analyze("k", TwoLoops);
+        Assert.That(r.MainLoopFmas, Is.EqualTo(2), "fma and a contractible mul+add");
+        Assert.That(r.MainLoopSharedLoads, Is.EqualTo(1));
+        Assert.That(r.VectorSharedLoads, Is.True);
+        Assert.That(r.MainLoopLoads.Keys, Is.EquivalentTo(new[] { "ld.shared.v4.f32" }), "the outer loop's global load is not the main loop's");
+        Assert.That(r.MainLoopDivRem, Is.Zero);
+        Assert.That(r.LoopDivRem, Is.EqualTo(1));
+        Assert.That(r.VirtualRegisters, Is.EqualTo(14));
+    }
+}
