@@ -3,8 +3,8 @@ using System.Text.RegularExpressions;
 namespace DiffKernels.Gpu.Checks;
 
 /// <summary>
-/// What the PTX of one kernel says about its main loop: the loop (a backward branch and its target)
-/// whose own body (without the loops nested in it) holds the most FMAs, innermost on ties. Counts are of static instructions, so an unrolled loop
+/// What the PTX of one kernel says about its main loop: the natural loop of its control-flow graph
+/// whose own body (without the loops nested in it) holds the most FMAs, smallest on ties. Counts are of static instructions, so an unrolled loop
 /// body counts each copy; register counts are PTX virtual registers (ptxas, which needs a driver,
 /// allocates the physical ones).
 /// </summary>
@@ -55,37 +55,28 @@ public static partial class PtxAnalysis
     [GeneratedRegex(@"^\s*\.reg\s+\.\w+\s+%\w+<(\d+)>\s*;")]
     private static partial Regex RegDecl();
 
-    /// <summary>Analyses the PTX of one kernel (a single .entry and the functions it calls, inlined or not).</summary>
+    [GeneratedRegex(@"^\s*(@!?%p\d+\s+)?(ret|exit)\s*;")]
+    private static partial Regex Return();
+
+    /// <summary>Analyses the PTX of one kernel (a single .entry, everything inlined as ILGPU emits it).</summary>
     public static PtxLoopReport Analyze(string kernel, string ptx)
     {
         var lines = ptx.Split('\n');
-        var labels = new Dictionary<string, int>();
-        for (int i = 0; i < lines.Length; i++)
-        {
-            var m = Label().Match(lines[i]);
-            if (m.Success) labels[m.Groups[1].Value] = i;
-        }
-        var loops = new List<(int Begin, int End)>();
-        for (int i = 0; i < lines.Length; i++)
-        {
-            var m = Branch().Match(lines[i]);
-            if (m.Success && labels.TryGetValue(m.Groups[3].Value, out int target) && target <= i) loops.Add((target, i));
-        }
+        var loops = NaturalLoops(lines);
         // A loop's own lines exclude the loops nested in it, so the main loop is the one whose single
         // iteration does the most arithmetic, not an outer loop that merely contains it.
-        bool[] Own((int Begin, int End) l)
+        bool[] Own(bool[] body)
         {
-            var own = new bool[lines.Length];
-            for (int i = l.Begin; i <= l.End; i++) own[i] = true;
+            var own = (bool[])body.Clone();
             foreach (var inner in loops)
-                if (inner != l && inner.Begin >= l.Begin && inner.End <= l.End)
-                    for (int i = inner.Begin; i <= inner.End; i++) own[i] = false;
+                if (inner != body && Enumerable.Range(0, lines.Length).All(i => !inner[i] || body[i]))
+                    for (int i = 0; i < lines.Length; i++) if (inner[i]) own[i] = false;
             return own;
         }
         var main = loops
-            .Select(l => (Own: Own(l), Span: l.End - l.Begin))
-            .Select(x => (x.Own, x.Span, Fmas: CountFmas(lines, x.Own)))
-            .OrderByDescending(x => x.Fmas).ThenBy(x => x.Span)
+            .Select(body => (Own: Own(body), Size: body.Count(x => x)))
+            .Select(x => (x.Own, x.Size, Fmas: CountFmas(lines, x.Own)))
+            .OrderByDescending(x => x.Fmas).ThenBy(x => x.Size)
             .FirstOrDefault();
         var loads = new SortedDictionary<string, int>(StringComparer.Ordinal);
         int shared = 0, mainDiv = 0;
@@ -101,12 +92,94 @@ public static partial class PtxAnalysis
             }
             if (IntDivRem().IsMatch(lines[i])) mainDiv++;
         }
-        var inLoop = new bool[lines.Length];
-        foreach (var (b, e) in loops) for (int i = b; i <= e; i++) inLoop[i] = true;
         int loopDiv = 0;
-        for (int i = 0; i < lines.Length; i++) if (inLoop[i] && IntDivRem().IsMatch(lines[i])) loopDiv++;
+        for (int i = 0; i < lines.Length; i++) if (loops.Any(l => l[i]) && IntDivRem().IsMatch(lines[i])) loopDiv++;
         int regs = lines.Select(l => RegDecl().Match(l)).Where(m => m.Success).Sum(m => int.Parse(m.Groups[1].Value));
         return new PtxLoopReport(kernel, main.Fmas, shared, loads, mainDiv, loopDiv, regs);
+    }
+
+    /// <summary>
+    /// The natural loops of the control-flow graph, each as a line mask: basic blocks start at labels
+    /// and after branches; a back edge is a branch to a block that dominates its source. (ILGPU lays
+    /// blocks out in no loop order, so a backward jump in the text is not a loop by itself.)
+    /// </summary>
+    private static List<bool[]> NaturalLoops(string[] lines)
+    {
+        var starts = new List<int>();
+        var labelBlock = new Dictionary<string, int>();
+        bool startNext = true;
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var label = Label().Match(lines[i]);
+            if (label.Success || startNext)
+            {
+                if (starts.Count == 0 || starts[^1] != i) starts.Add(i);
+                startNext = false;
+            }
+            if (label.Success) labelBlock[label.Groups[1].Value] = starts.Count - 1;
+            if (Branch().IsMatch(lines[i]) || Return().IsMatch(lines[i])) startNext = true;
+        }
+        int count = starts.Count;
+        int End(int b) => b + 1 < count ? starts[b + 1] : lines.Length;
+        var succ = new List<int>[count];
+        for (int b = 0; b < count; b++)
+        {
+            succ[b] = [];
+            int last = End(b) - 1;
+            while (last > starts[b] && string.IsNullOrWhiteSpace(lines[last])) last--;
+            var br = Branch().Match(lines[last]);
+            bool conditional = br.Success && br.Groups[1].Success;
+            if (br.Success && labelBlock.TryGetValue(br.Groups[3].Value, out int target)) succ[b].Add(target);
+            if ((!br.Success || conditional) && !Return().IsMatch(lines[last]) && b + 1 < count) succ[b].Add(b + 1);
+        }
+        // Blocks the entry cannot reach (the blank line after an unconditional branch, say) would
+        // spoil the dominator sets of their successors: leave them out of the graph.
+        var reached = new bool[count];
+        var pending = new Stack<int>([0]);
+        reached[0] = true;
+        while (pending.Count > 0)
+            foreach (int t in succ[pending.Pop()])
+                if (!reached[t]) { reached[t] = true; pending.Push(t); }
+        var pred = Enumerable.Range(0, count).Select(_ => new List<int>()).ToArray();
+        for (int b = 0; b < count; b++) if (reached[b]) foreach (int t in succ[b]) pred[t].Add(b);
+
+        // Iterative dominator sets (kernels have at most a few hundred blocks).
+        var dom = new HashSet<int>[count];
+        for (int b = 0; b < count; b++) dom[b] = b == 0 ? [0] : [.. Enumerable.Range(0, count)];
+        for (bool changed = true; changed;)
+        {
+            changed = false;
+            for (int b = 1; b < count; b++)
+            {
+                HashSet<int>? meet = null;
+                foreach (int p in pred[b])
+                {
+                    if (meet == null) meet = [.. dom[p]];
+                    else meet.IntersectWith(dom[p]);
+                }
+                meet ??= [];
+                meet.Add(b);
+                if (!meet.SetEquals(dom[b])) { dom[b] = meet; changed = true; }
+            }
+        }
+
+        var bodies = new Dictionary<int, HashSet<int>>();
+        for (int b = 0; b < count; b++)
+            foreach (int h in succ[b].Where(h => reached[b] && dom[b].Contains(h)))
+            {
+                var body = bodies.TryGetValue(h, out var existing) ? existing : bodies[h] = [h];
+                var work = new Stack<int>();
+                if (body.Add(b)) work.Push(b);
+                while (work.Count > 0)
+                    foreach (int p in pred[work.Pop()])
+                        if (body.Add(p)) work.Push(p);
+            }
+        return bodies.Values.Select(body =>
+        {
+            var mask = new bool[lines.Length];
+            foreach (int b in body) for (int i = starts[b]; i < End(b); i++) mask[i] = true;
+            return mask;
+        }).ToList();
     }
 
     // ILGPU writes a*b + c as mul.f32 then add.f32 (no rounding modifier), which ptxas contracts into
