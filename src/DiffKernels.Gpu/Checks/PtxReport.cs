@@ -24,23 +24,26 @@ public static class PtxReport
     /// <summary>The GEMM main loop must issue at least this many FMAs per shared-memory load instruction.</summary>
     public const double GemmMinFmasPerSharedLoad = 8;
 
-    private static readonly (string Name, Delegate Kernel)[] Hot =
-    [
-        ("GemmKernels.Gemm", GemmKernels.Gemm),
-        ("ConvKernels.Forward", ConvKernels.Forward),
-        ("ConvKernels.BackwardData", ConvKernels.BackwardData),
-        ("ConvKernels.BackwardWeight", ConvKernels.BackwardWeight),
-        ("AttentionKernels.Forward", AttentionKernels.Forward),
-        ("AttentionKernels.BackwardKV", AttentionKernels.BackwardKV),
-        ("AttentionKernels.BackwardQ", AttentionKernels.BackwardQ),
-    ];
+    private static IEnumerable<MethodInfo> Hot()
+    {
+        foreach (var shape in new[] { typeof(GemmLarge), typeof(GemmSmall) })
+            yield return typeof(GemmKernels).GetMethod(nameof(GemmKernels.Gemm))!.MakeGenericMethod(shape);
+        foreach (string name in new[] { nameof(ConvKernels.Forward), nameof(ConvKernels.BackwardData), nameof(ConvKernels.BackwardWeight) })
+            yield return typeof(ConvKernels).GetMethod(name)!.MakeGenericMethod(typeof(GemmLarge));
+        foreach (string name in new[] { nameof(AttentionKernels.Forward), nameof(AttentionKernels.BackwardKV), nameof(AttentionKernels.BackwardQ) })
+            yield return typeof(AttentionKernels).GetMethod(name)!;
+    }
 
-    /// <summary>Compiles and analyses every hot kernel.</summary>
+    /// <summary>Kernel name as the report prints it: Class.Method, with the tile shape of a generic kernel.</summary>
+    public static string Name(MethodInfo kernel) =>
+        $"{kernel.DeclaringType!.Name}.{kernel.Name}" + (kernel.IsGenericMethod ? $"<{string.Join(", ", kernel.GetGenericArguments().Select(t => t.Name))}>" : "");
+
+    /// <summary>Compiles and analyses every hot kernel (the GEMM at both tile shapes).</summary>
     public static IReadOnlyList<PtxLoopReport> Run()
     {
         using var context = Context.Create(b => b.Optimize(OptimizationLevel.O2).EnableAlgorithms());
         using var backend = new PTXBackend(context, new CudaCapabilityContext(Architecture), Architecture, CudaInstructionSet.ISA_70, null);
-        return Hot.Select(h => PtxAnalysis.Analyze(h.Name, Compile(backend, h.Kernel.Method))).ToList();
+        return Hot().Select(k => PtxAnalysis.Analyze(Name(k), Compile(backend, k))).ToList();
     }
 
     /// <summary>The PTX of one kernel entry point.</summary>
@@ -51,17 +54,22 @@ public static class PtxReport
         return ((PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty)).PTXAssembly;
     }
 
-    /// <summary>Threshold violations of the GEMM (empty when it meets them all).</summary>
+    /// <summary>Threshold violations of the GEMM at every shape (empty when it meets them all).</summary>
     public static IReadOnlyList<string> GemmViolations(IReadOnlyList<PtxLoopReport> reports)
     {
-        var gemm = reports.Single(r => r.Kernel == "GemmKernels.Gemm");
         var problems = new List<string>();
+        foreach (var gemm in reports.Where(r => r.Kernel.StartsWith("GemmKernels.Gemm", StringComparison.Ordinal)))
+            Check(gemm, problems);
+        return problems;
+    }
+
+    private static void Check(PtxLoopReport gemm, List<string> problems)
+    {
         if (gemm.FmasPerSharedLoad < GemmMinFmasPerSharedLoad)
             problems.Add($"{gemm.Kernel}: {gemm.FmasPerSharedLoad:0.0} FMAs per shared load in the main loop, below {GemmMinFmasPerSharedLoad}");
         if (gemm.MainLoopDivRem > 0) problems.Add($"{gemm.Kernel}: {gemm.MainLoopDivRem} integer div/rem in the main loop");
         if (!gemm.VectorGlobalLoads) problems.Add($"{gemm.Kernel}: no 128-bit global loads in the main loop");
         if (!gemm.VectorSharedLoads) problems.Add($"{gemm.Kernel}: no 128-bit shared loads in the main loop");
-        return problems;
     }
 
     /// <summary>The report as committed in bench/results/ptx-report.txt: one block per kernel, then the GEMM verdict.</summary>

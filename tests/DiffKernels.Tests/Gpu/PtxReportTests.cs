@@ -3,7 +3,8 @@ using DiffKernels.Gpu.Checks;
 namespace DiffKernels.Tests.Gpu;
 
 /// <summary>
-/// The static PTX proof: the loop analysis on hand-written PTX.
+/// The static PTX proof: the loop analysis on hand-written PTX, and the hot kernels' report, whose
+/// GEMM thresholds (FMAs per shared load, no div/rem, 128-bit loads) guard the kernel's structure.
 /// </summary>
 public class PtxReportTests
 {
@@ -38,5 +39,15 @@ public class PtxReportTests
         Assert.That(r.MainLoopDivRem, Is.Zero);
         Assert.That(r.LoopDivRem, Is.EqualTo(1));
         Assert.That(r.VirtualRegisters, Is.EqualTo(14));
+    }
+
+    [Test]
+    public void HotKernelsReportAndTheGemmMeetsItsThresholds()
+    {
+        var reports = PtxReport.Run();
+        TestContext.Out.WriteLine(PtxReport.Format(reports));
+        Assert.That(reports.Select(r => r.Kernel), Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GemmKernels.Gemm<GemmSmall>").And.Contain("ConvKernels.Forward<GemmLarge>"));
+        Assert.That(reports.All(r => r.MainLoopFmas > 0), Is.True, "every hot kernel has a main loop with arithmetic");
+        Assert.That(PtxReport.GemmViolations(reports), Is.Empty);
     }
 }
