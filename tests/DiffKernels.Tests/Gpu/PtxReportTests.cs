@@ -1,4 +1,5 @@
 using DiffKernels.Gpu.Checks;
+using static DiffKernels.Tests.Support.DkRunner;
 
 namespace DiffKernels.Tests.Gpu;
 
@@ -49,5 +50,22 @@ public class PtxReportTests
         Assert.That(reports.Select(r => r.Kernel), Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GemmKernels.Gemm<GemmSmall>").And.Contain("ConvKernels.Forward<GemmLarge>"));
         Assert.That(reports.All(r => r.MainLoopFmas > 0), Is.True, "every hot kernel has a main loop with arithmetic");
         Assert.That(PtxReport.GemmViolations(reports), Is.Empty);
+    }
+
+    [Test]
+    public void DkPtxReportWritesTheReportAndExitsZero()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"ptx-report-{Guid.NewGuid():N}.txt");
+        try
+        {
+            var (code, stdout, stderr) = Dk("ptx-report", "--out", path);
+            Assert.That(code, Is.EqualTo(0), stderr);
+            Assert.That(stdout, Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GEMM thresholds met"));
+            Assert.That(File.ReadAllText(path), Is.EqualTo(stdout));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }
