@@ -25,6 +25,18 @@ internal struct ConvShape
         int ih = oh * SH - PH + kh, iw = ow * SW - PW + kw;
         return ih >= 0 && ih < H && iw >= 0 && iw < W ? x[((n * H + ih) * W + iw) * Cin + ci] : 0f;
     }
+
+    /// <summary>Elements (pixel, p..p+3), p a multiple of 4 and Cin too, so all four share one tap: one index decomposition, one 128-bit load.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Float4 Im2Col4(ArrayView<float> x, int pixel, int p)
+    {
+        int ow = pixel % OW, rest = pixel / OW;
+        int oh = rest % OH, n = rest / OH;
+        int ci = p % Cin, tap = p / Cin;
+        int kw = tap % KW, kh = tap / KW;
+        int ih = oh * SH - PH + kh, iw = ow * SW - PW + kw;
+        return ih >= 0 && ih < H && iw >= 0 && iw < W ? Float4.Load(x, ((n * H + ih) * W + iw) * Cin + ci) : default;
+    }
 }
 
 /// <summary>Forward A: the implicit im2col matrix of x, [N·OH·OW, KH·KW·Cin].</summary>
@@ -33,8 +45,14 @@ internal struct Im2ColA : IGemmA
     public ArrayView<float> X;
     public ConvShape G;
 
+    public readonly bool KFast => true;
+    public readonly bool Vector => G.Cin % 4 == 0;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly float Load(int z, int row, int p) => G.Im2Col(X, row, p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Float4 Load4(int z, int row, int p) => G.Im2Col4(X, row, p);
 }
 
 /// <summary>Weight-gradient B: the implicit im2col matrix read as op(B)[pixel, p].</summary>
@@ -43,8 +61,15 @@ internal struct Im2ColB : IGemmB
     public ArrayView<float> X;
     public ConvShape G;
 
+    // k runs over pixels; the patch index (the column) is the contiguous one.
+    public readonly bool KFast => false;
+    public readonly bool Vector => G.Cin % 4 == 0;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly float Load(int z, int pixel, int p) => G.Im2Col(X, pixel, p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Float4 Load4(int z, int pixel, int p) => G.Im2Col4(X, pixel, p);
 }
 
 /// <summary>Forward B: the weight [Cout, KH·KW·Cin] read transposed, op(B)[p, co].</summary>
@@ -53,8 +78,14 @@ internal struct WeightTB : IGemmB
     public ArrayView<float> Weight;
     public int Patch;
 
+    public readonly bool KFast => true;
+    public readonly bool Vector => Patch % 4 == 0;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly float Load(int z, int p, int co) => Weight[co * Patch + p];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Float4 Load4(int z, int p, int co) => Float4.Load(Weight, co * Patch + p);
 }
 
 /// <summary>Forward epilogue: y[pixel, co] = acc + bias[co] (no bias when HasBias is 0).</summary>
@@ -77,17 +108,36 @@ internal struct DyGatherA : IGemmA
     public ArrayView<float> Dy;
     public ConvShape G;
 
+    public readonly bool KFast => true;
+    public readonly bool Vector => G.Cout % 4 == 0;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly float Load(int z, int pixel, int p)
+    {
+        int i = Source(pixel, p);
+        return i >= 0 ? Dy[i] : 0f;
+    }
+
+    /// <summary>Elements (pixel, p..p+3), which share one tap when Cout is a multiple of 4.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Float4 Load4(int z, int pixel, int p)
+    {
+        int i = Source(pixel, p);
+        return i >= 0 ? Float4.Load(Dy, i) : default;
+    }
+
+    /// <summary>Index of the dy element behind (pixel, p), or -1 where the element is zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly int Source(int pixel, int p)
     {
         int iw = pixel % G.W, rest = pixel / G.W;
         int ih = rest % G.H, n = rest / G.H;
         int co = p % G.Cout, tap = p / G.Cout;
         int kw = tap % G.KW, kh = tap / G.KW;
         int th = ih + G.PH - kh, tw = iw + G.PW - kw;
-        if (th < 0 || tw < 0 || th % G.SH != 0 || tw % G.SW != 0) return 0f;
+        if (th < 0 || tw < 0 || th % G.SH != 0 || tw % G.SW != 0) return -1;
         int oh = th / G.SH, ow = tw / G.SW;
-        return oh < G.OH && ow < G.OW ? Dy[((n * G.OH + oh) * G.OW + ow) * G.Cout + co] : 0f;
+        return oh < G.OH && ow < G.OW ? ((n * G.OH + oh) * G.OW + ow) * G.Cout + co : -1;
     }
 }
 
@@ -97,11 +147,20 @@ internal struct WeightTapB : IGemmB
     public ArrayView<float> Weight;
     public ConvShape G;
 
+    public readonly bool KFast => false;
+    public readonly bool Vector => G.Cin % 4 == 0;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly float Load(int z, int p, int ci)
+    public readonly float Load(int z, int p, int ci) => Weight[Index(p, ci)];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Float4 Load4(int z, int p, int ci) => Float4.Load(Weight, Index(p, ci));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly int Index(int p, int ci)
     {
         int co = p % G.Cout, tap = p / G.Cout;
-        return Weight[(co * G.KH * G.KW + tap) * G.Cin + ci];
+        return (co * G.KH * G.KW + tap) * G.Cin + ci;
     }
 }
 
@@ -111,8 +170,14 @@ internal struct DyTA : IGemmA
     public ArrayView<float> Dy;
     public int Cout;
 
+    public readonly bool KFast => false;
+    public readonly bool Vector => Cout % 4 == 0;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly float Load(int z, int co, int pixel) => Dy[pixel * Cout + co];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Float4 Load4(int z, int co, int pixel) => Float4.Load(Dy, pixel * Cout + co);
 }
 
 /// <summary>
@@ -123,15 +188,15 @@ internal struct DyTA : IGemmA
 internal static class ConvKernels
 {
     [Kernel(grouped: true)]
-    public static void Forward(Im2ColA a, WeightTB b, BiasC c, int bk) =>
-        GemmTile.Run(a, b, c, a.G.N * a.G.OH * a.G.OW, a.G.Cout, a.G.Patch, bk, 0, true, true);
+    public static void Forward<TS>(Im2ColA a, WeightTB b, BiasC c) where TS : struct, IGemmShape =>
+        GemmTile.Run<TS, Im2ColA, WeightTB, BiasC>(a, b, c, a.G.N * a.G.OH * a.G.OW, a.G.Cout, a.G.Patch, 0);
 
     [Kernel(grouped: true)]
-    public static void BackwardData(DyGatherA a, WeightTapB b, DenseC c, int bk) =>
-        GemmTile.Run(a, b, c, a.G.N * a.G.H * a.G.W, a.G.Cin, a.G.KH * a.G.KW * a.G.Cout, bk, 0, true, false);
+    public static void BackwardData<TS>(DyGatherA a, WeightTapB b, DenseC c) where TS : struct, IGemmShape =>
+        GemmTile.Run<TS, DyGatherA, WeightTapB, DenseC>(a, b, c, a.G.N * a.G.H * a.G.W, a.G.Cin, a.G.KH * a.G.KW * a.G.Cout, 0);
 
     /// <summary>dw (or, with <paramref name="kChunk"/> &gt; 0, one pixel range per grid z into a workspace).</summary>
     [Kernel(grouped: true)]
-    public static void BackwardWeight(DyTA a, Im2ColB b, DenseC c, int bk, int kChunk) =>
-        GemmTile.Run(a, b, c, b.G.Cout, b.G.Patch, b.G.N * b.G.OH * b.G.OW, bk, kChunk, false, false);
+    public static void BackwardWeight<TS>(DyTA a, Im2ColB b, DenseC c, int kChunk) where TS : struct, IGemmShape =>
+        GemmTile.Run<TS, DyTA, Im2ColB, DenseC>(a, b, c, b.G.Cout, b.G.Patch, b.G.N * b.G.OH * b.G.OW, kChunk);
 }

@@ -10,10 +10,19 @@ internal struct MatA : IGemmA
     public int Offset, Ld, Stride;
     /// <summary>Nonzero to read the stored matrix transposed (kernel arguments must be blittable: no bool).</summary>
     public int Trans;
+    /// <summary>Nonzero when Offset, Ld and Stride are multiples of 4, so aligned runs of four are 16-byte aligned.</summary>
+    public int Aligned;
+
+    public readonly bool KFast => Trans == 0;
+    public readonly bool Vector => Aligned != 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly float Load(int z, int row, int p) =>
         Data[Offset + z * Stride + (Trans != 0 ? p * Ld + row : row * Ld + p)];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Float4 Load4(int z, int row, int p) =>
+        Float4.Load(Data, Offset + z * Stride + (Trans != 0 ? p * Ld + row : row * Ld + p));
 }
 
 /// <summary>A stored row-major matrix read as op(B).</summary>
@@ -23,10 +32,19 @@ internal struct MatB : IGemmB
     public int Offset, Ld, Stride;
     /// <summary>Nonzero to read the stored matrix transposed (kernel arguments must be blittable: no bool).</summary>
     public int Trans;
+    /// <summary>Nonzero when Offset, Ld and Stride are multiples of 4.</summary>
+    public int Aligned;
+
+    public readonly bool KFast => Trans != 0;
+    public readonly bool Vector => Aligned != 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly float Load(int z, int p, int col) =>
         Data[Offset + z * Stride + (Trans != 0 ? col * Ld + p : p * Ld + col)];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Float4 Load4(int z, int p, int col) =>
+        Float4.Load(Data, Offset + z * Stride + (Trans != 0 ? col * Ld + p : p * Ld + col));
 }
 
 /// <summary>

@@ -19,4 +19,5 @@ root.Subcommands.Add(QuickstartCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(TrainClassifierCommand.Create());
 root.Subcommands.Add(CheckOpsCommand.Create());
+root.Subcommands.Add(PtxReportCommand.Create());
 return root.Parse(args).Invoke();

@@ -27,11 +27,11 @@ public sealed partial class GpuBackend
         }
         var s = Shape(g);
         var yv = V(y);
-        _k.ConvForward(GemmGrid(rows, g.Cout, 1),
+        bool large = _plan.GemmLarge(rows, g.Cout);
+        _k.ConvForward(large)(GemmGrid(rows, g.Cout, 1, large),
             new Im2ColA { X = V(x), G = s },
             new WeightTB { Weight = V(w), Patch = g.PatchSize },
-            new BiasC { Y = yv, Bias = bias != null ? V(bias) : yv, Cout = g.Cout, HasBias = bias != null ? 1 : 0 },
-            _plan.GemmBk);
+            new BiasC { Y = yv, Bias = bias != null ? V(bias) : yv, Cout = g.Cout, HasBias = bias != null ? 1 : 0 });
     }
 
     /// <inheritdoc/>
@@ -45,11 +45,11 @@ public sealed partial class GpuBackend
             return;
         }
         var s = Shape(g);
-        _k.ConvBackwardData(GemmGrid(pixels, g.Cin, 1),
+        bool large = _plan.GemmLarge(pixels, g.Cin);
+        _k.ConvBackwardData(large)(GemmGrid(pixels, g.Cin, 1, large),
             new DyGatherA { Dy = V(dy), G = s },
             new WeightTapB { Weight = V(w), G = s },
-            new DenseC { Data = V(dx), Ld = g.Cin, Alpha = 1f },
-            _plan.GemmBk);
+            new DenseC { Data = V(dx), Ld = g.Cin, Alpha = 1f });
     }
 
     /// <inheritdoc/>
@@ -67,15 +67,16 @@ public sealed partial class GpuBackend
         var a = new DyTA { Dy = V(dy), Cout = g.Cout };
         var b = new Im2ColB { X = V(x), G = s };
         var target = new DenseC { Data = V(dw), Ld = patch, Alpha = 1f };
-        var (splits, chunk) = _plan.SplitK(TileCount(g.Cout, patch), rows);
+        bool large = _plan.GemmLarge(g.Cout, patch);
+        var (splits, chunk) = _plan.SplitK(LaunchPlan.GemmTiles(g.Cout, patch, large), rows);
         if (splits == 1)
         {
-            _k.ConvBackwardWeight(GemmGrid(g.Cout, patch, 1), a, b, target, _plan.GemmBk, 0);
+            _k.ConvBackwardWeight(large)(GemmGrid(g.Cout, patch, 1, large), a, b, target, 0);
             return;
         }
         using var ws = Allocate((long)splits * g.Cout * patch).Lease();
         var partial = new DenseC { Data = V(ws.Buffer), Ld = patch, Stride = g.Cout * patch, Alpha = 1f };
-        _k.ConvBackwardWeight(GemmGrid(g.Cout, patch, splits), a, b, partial, _plan.GemmBk, chunk);
+        _k.ConvBackwardWeight(large)(GemmGrid(g.Cout, patch, splits, large), a, b, partial, chunk);
         _k.SplitKCombine(g.Cout * patch, V(ws.Buffer), splits, g.Cout, patch, target);
     }
 }

@@ -20,33 +20,36 @@ public sealed partial class GpuBackend
             CheckExtent("B", b, bOffset, transB ? n : k, transB ? k : n, ldb, batch, strideB);
         }
         CheckExtent("C", c, cOffset, m, n, ldc, batch, strideC);
-        var ma = new MatA { Data = V(a), Offset = I(aOffset), Ld = lda, Stride = I(strideA), Trans = transA ? 1 : 0 };
-        var mb = new MatB { Data = V(b), Offset = I(bOffset), Ld = ldb, Stride = I(strideB), Trans = transB ? 1 : 0 };
+        var ma = new MatA { Data = V(a), Offset = I(aOffset), Ld = lda, Stride = I(strideA), Trans = transA ? 1 : 0, Aligned = Aligned(aOffset, lda, strideA) };
+        var mb = new MatB { Data = V(b), Offset = I(bOffset), Ld = ldb, Stride = I(strideB), Trans = transB ? 1 : 0, Aligned = Aligned(bOffset, ldb, strideB) };
         var mc = new DenseC { Data = V(c), Offset = I(cOffset), Ld = ldc, Stride = I(strideC), Alpha = alpha, Beta = beta };
         if (alpha == 0) k = 0;
-        var (splits, chunk) = batch == 1 ? _plan.SplitK(TileCount(m, n), k) : (1, 0);
+        bool large = _plan.GemmLarge(m, n);
+        var (splits, chunk) = batch == 1 ? _plan.SplitK(LaunchPlan.GemmTiles(m, n, large), k) : (1, 0);
         if (splits == 1)
         {
-            _k.Gemm(GemmGrid(m, n, batch), ma, mb, mc, m, n, k, _plan.GemmBk, 0);
+            _k.Gemm(large)(GemmGrid(m, n, batch, large), ma, mb, mc, m, n, k, 0);
             return;
         }
         using var ws = Allocate((long)splits * m * n).Lease();
         var wc = new DenseC { Data = V(ws.Buffer), Ld = n, Stride = m * n, Alpha = 1f };
-        _k.Gemm(GemmGrid(m, n, splits), ma, mb, wc, m, n, k, _plan.GemmBk, chunk);
+        _k.Gemm(large)(GemmGrid(m, n, splits, large), ma, mb, wc, m, n, k, chunk);
         _k.SplitKCombine(m * n, V(ws.Buffer), splits, m, n, mc);
     }
 
-    private long TileCount(int rows, int cols) =>
-        (long)((rows + _plan.GemmBm - 1) / _plan.GemmBm) * ((cols + _plan.GemmBn - 1) / _plan.GemmBn);
+    // 128-bit loads need every run of four that starts at a multiple of 4 to be 16-byte aligned
+    // (buffers themselves start aligned).
+    private static int Aligned(long offset, int ld, long stride) => offset % 4 == 0 && ld % 4 == 0 && stride % 4 == 0 ? 1 : 0;
 
-    /// <summary>Grid (⌈cols/BN⌉, ⌈rows/BM⌉, depth) of TX × TY groups with the slab pair in dynamic shared memory.</summary>
-    private KernelConfig GemmGrid(int rows, int cols, int depth)
+    /// <summary>Grid (⌈cols/BN⌉, ⌈rows/BM⌉, depth) of one-dimensional groups of the chosen tile shape (its shared memory is static).</summary>
+    private KernelConfig GemmGrid(int rows, int cols, int depth, bool large)
     {
-        var grid = new Index3D((cols + _plan.GemmBn - 1) / _plan.GemmBn, (rows + _plan.GemmBm - 1) / _plan.GemmBm, depth);
+        var (bm, bn, threads) = LaunchPlan.GemmShape(large);
+        var grid = new Index3D((cols + bn - 1) / bn, (rows + bm - 1) / bm, depth);
         var max = _acc.MaxGridSize;
         if (grid.X > max.X || grid.Y > max.Y || grid.Z > max.Z)
             throw new NotSupportedException($"{Name} backend: a {rows}×{cols} product over {depth} matrices needs a grid of {grid}, beyond the device's {max}");
-        return new KernelConfig(grid, new Index3D(_plan.GemmTx, _plan.GemmTy, 1), SharedMemoryConfig.RequestDynamic<float>(_plan.GemmShared));
+        return new KernelConfig(grid, new Index3D(threads, 1, 1));
     }
 
     private static void CheckExtent(string name, DeviceBuffer buf, long offset, int rows, int cols, int ld, int batch, long stride)

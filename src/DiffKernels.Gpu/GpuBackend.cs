@@ -28,6 +28,10 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     private readonly LaunchPlan _plan;
     private bool _disposed;
 
+    // ILGPU's default CPU device allows 16 threads per group; the GEMM's compile-time shapes need 256,
+    // and two multiprocessors make small products take the small GEMM shape, as on a GPU.
+    private static readonly CPUDevice EmulatorDevice = new(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 64, numMultiprocessors: 2);
+
     private GpuBackend(Context context, Accelerator acc, GpuKind kind, string deviceName)
     {
         _context = context;
@@ -51,7 +55,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
             b.Optimize(OptimizationLevel.O2).EnableAlgorithms();
             if (kind is GpuKind.Auto or GpuKind.Cuda) b.Cuda();
             if (kind is GpuKind.Auto or GpuKind.OpenCL) b.OpenCL();
-            if (kind is GpuKind.Auto or GpuKind.CpuEmulator) b.CPU(CPUDevice.Default);
+            if (kind is GpuKind.Auto or GpuKind.CpuEmulator) b.CPU(EmulatorDevice);
         });
         try
         {

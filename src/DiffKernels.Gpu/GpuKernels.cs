@@ -62,25 +62,30 @@ internal sealed class GpuKernels(Accelerator acc)
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> SoftmaxBackwardColumns => Get(ref _softmaxBackwardColumns, () =>
         acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(SoftmaxKernels.BackwardColumns));
 
-    private Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int, int>? _gemm;
-    public Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int, int> Gemm => Get(ref _gemm, () =>
-        acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int, int>(GemmKernels.Gemm));
+    private Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int>? _gemmLarge, _gemmSmall;
+    /// <summary>The SGEMM at the large (128 × 128) or small (64 × 64) tile shape.</summary>
+    public Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int> Gemm(bool large) => large
+        ? Get(ref _gemmLarge, () => acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm<GemmLarge>))
+        : Get(ref _gemmSmall, () => acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm<GemmSmall>));
 
     private Action<Index1D, ArrayView<float>, int, int, int, DenseC>? _splitKCombine;
     public Action<Index1D, ArrayView<float>, int, int, int, DenseC> SplitKCombine => Get(ref _splitKCombine, () =>
         acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, int, DenseC>(GemmKernels.SplitKCombine));
 
-    private Action<KernelConfig, Im2ColA, WeightTB, BiasC, int>? _convForward;
-    public Action<KernelConfig, Im2ColA, WeightTB, BiasC, int> ConvForward => Get(ref _convForward, () =>
-        acc.LoadStreamKernel<Im2ColA, WeightTB, BiasC, int>(ConvKernels.Forward));
+    private Action<KernelConfig, Im2ColA, WeightTB, BiasC>? _convForwardLarge, _convForwardSmall;
+    public Action<KernelConfig, Im2ColA, WeightTB, BiasC> ConvForward(bool large) => large
+        ? Get(ref _convForwardLarge, () => acc.LoadStreamKernel<Im2ColA, WeightTB, BiasC>(ConvKernels.Forward<GemmLarge>))
+        : Get(ref _convForwardSmall, () => acc.LoadStreamKernel<Im2ColA, WeightTB, BiasC>(ConvKernels.Forward<GemmSmall>));
 
-    private Action<KernelConfig, DyGatherA, WeightTapB, DenseC, int>? _convBackwardData;
-    public Action<KernelConfig, DyGatherA, WeightTapB, DenseC, int> ConvBackwardData => Get(ref _convBackwardData, () =>
-        acc.LoadStreamKernel<DyGatherA, WeightTapB, DenseC, int>(ConvKernels.BackwardData));
+    private Action<KernelConfig, DyGatherA, WeightTapB, DenseC>? _convBackwardDataLarge, _convBackwardDataSmall;
+    public Action<KernelConfig, DyGatherA, WeightTapB, DenseC> ConvBackwardData(bool large) => large
+        ? Get(ref _convBackwardDataLarge, () => acc.LoadStreamKernel<DyGatherA, WeightTapB, DenseC>(ConvKernels.BackwardData<GemmLarge>))
+        : Get(ref _convBackwardDataSmall, () => acc.LoadStreamKernel<DyGatherA, WeightTapB, DenseC>(ConvKernels.BackwardData<GemmSmall>));
 
-    private Action<KernelConfig, DyTA, Im2ColB, DenseC, int, int>? _convBackwardWeight;
-    public Action<KernelConfig, DyTA, Im2ColB, DenseC, int, int> ConvBackwardWeight => Get(ref _convBackwardWeight, () =>
-        acc.LoadStreamKernel<DyTA, Im2ColB, DenseC, int, int>(ConvKernels.BackwardWeight));
+    private Action<KernelConfig, DyTA, Im2ColB, DenseC, int>? _convBackwardWeightLarge, _convBackwardWeightSmall;
+    public Action<KernelConfig, DyTA, Im2ColB, DenseC, int> ConvBackwardWeight(bool large) => large
+        ? Get(ref _convBackwardWeightLarge, () => acc.LoadStreamKernel<DyTA, Im2ColB, DenseC, int>(ConvKernels.BackwardWeight<GemmLarge>))
+        : Get(ref _convBackwardWeightSmall, () => acc.LoadStreamKernel<DyTA, Im2ColB, DenseC, int>(ConvKernels.BackwardWeight<GemmSmall>));
 
     private Action<KernelConfig, AttentionArgs>? _attentionForward;
     public Action<KernelConfig, AttentionArgs> AttentionForward => Get(ref _attentionForward, () =>

@@ -1,29 +1,34 @@
+using DiffKernels.Kernels;
 using ILGPU.Runtime;
 
 namespace DiffKernels.Gpu;
 
 /// <summary>
 /// Group shapes and tile sizes for one accelerator, fixed at backend creation. A real GPU gets
-/// 256-thread groups and 64×64 GEMM tiles; the emulator (16 threads per group) gets 16×16 tiles and
-/// small attention tiles, so tests on small shapes still cross several tiles and their edges.
-/// Every grouped kernel keeps within 48 KB of shared memory, the portable per-group limit.
+/// 256-thread groups; the emulator gets 16-thread groups and small attention tiles, so tests on small
+/// shapes still cross several tiles and their edges. GEMM tile shapes are compile-time (128 × 128 on
+/// 256 threads or 64 × 64 on 64, <see cref="IGemmShape"/>) and the same everywhere, the emulator
+/// included; the plan picks one per product. Every grouped kernel keeps within 48 KB of shared
+/// memory, the portable per-group limit.
 /// </summary>
 internal sealed class LaunchPlan
 {
     public const int SharedBytes = 48 * 1024;
 
+    /// <summary>Threads per group of the non-GEMM kernels on the emulator, whose device allows 256 only for the GEMM's sake.</summary>
+    public const int EmulatorGroup = 16;
+
     public LaunchPlan(Accelerator acc)
     {
         WarpSize = acc.WarpSize;
-        int max = Math.Min(acc.MaxNumThreadsPerGroup, 256);
+        bool emulator = acc.AcceleratorType == AcceleratorType.CPU;
+        int max = Math.Min(acc.MaxNumThreadsPerGroup, emulator ? EmulatorGroup : 256);
         ReduceGroup = Math.Max(WarpSize, max / WarpSize * WarpSize);
-        int side = max >= 256 ? 16 : max >= 64 ? 8 : 4;
-        GemmTx = GemmTy = side;
-        GemmBk = side >= 16 ? 16 : 8;
         AttentionGroup = ReduceGroup >= 128 ? 128 : ReduceGroup;
-        AttentionMaxTile = side >= 16 ? 32 : 8;
-        Parallelism = Math.Max(1, acc.NumMultiprocessors) * Math.Max(WarpSize, acc.MaxNumThreadsPerMultiprocessor);
-        TargetGroups = 2 * Math.Max(1, acc.NumMultiprocessors);
+        AttentionMaxTile = max >= 256 ? 32 : 8;
+        Multiprocessors = Math.Max(1, acc.NumMultiprocessors);
+        Parallelism = Multiprocessors * Math.Max(WarpSize, emulator ? EmulatorGroup : acc.MaxNumThreadsPerMultiprocessor);
+        TargetGroups = 2 * Multiprocessors;
     }
 
     public int WarpSize { get; }
@@ -31,15 +36,23 @@ internal sealed class LaunchPlan
     /// <summary>Threads of a 1-D group for row reductions, norms and softmax.</summary>
     public int ReduceGroup { get; }
 
-    /// <summary>GEMM group: TX × TY threads, tile 4·TY × 4·TX, slab depth BK.</summary>
-    public int GemmTx { get; }
-    public int GemmTy { get; }
-    public int GemmBk { get; }
-    public int GemmBm => 4 * GemmTy;
-    public int GemmBn => 4 * GemmTx;
+    public int Multiprocessors { get; }
 
-    /// <summary>Shared floats of one GEMM slab pair.</summary>
-    public int GemmShared => GemmBk * (GemmBm + GemmBn);
+    /// <summary>
+    /// Whether a rows × cols product takes the 128 × 128 tiles: when they alone give every
+    /// multiprocessor a group; smaller products take 64 × 64 tiles, four times the groups.
+    /// </summary>
+    public bool GemmLarge(int rows, int cols) => GemmTiles(rows, cols, true) >= Multiprocessors;
+
+    /// <summary>Output tiles of a rows × cols product at the large or small shape.</summary>
+    public static long GemmTiles(int rows, int cols, bool large)
+    {
+        var (bm, bn, _) = GemmShape(large);
+        return (long)((rows + bm - 1) / bm) * ((cols + bn - 1) / bn);
+    }
+
+    /// <summary>Tile rows, tile columns and threads of the large or small GEMM shape (as <see cref="GemmLarge"/> and GemmSmall define them).</summary>
+    public static (int Bm, int Bn, int Threads) GemmShape(bool large) => large ? (128, 128, 256) : (64, 64, 64);
 
     public int AttentionGroup { get; }
     public int AttentionMaxTile { get; }
@@ -73,11 +86,12 @@ internal sealed class LaunchPlan
     /// </summary>
     public (int Splits, int Chunk) SplitK(long tiles, int k)
     {
-        if (tiles >= TargetGroups || k < 4 * GemmBk) return (1, 0);
-        int wanted = (int)Math.Min((TargetGroups + tiles - 1) / tiles, k / (2 * GemmBk));
+        const int bk = GemmTile.BK;
+        if (tiles >= TargetGroups || k < 4 * bk) return (1, 0);
+        int wanted = (int)Math.Min((TargetGroups + tiles - 1) / tiles, k / (2 * bk));
         if (wanted <= 1) return (1, 0);
         int chunk = (k + wanted - 1) / wanted;
-        chunk = (chunk + GemmBk - 1) / GemmBk * GemmBk;
+        chunk = (chunk + bk - 1) / bk * bk;
         return ((k + chunk - 1) / chunk, chunk);
     }
 }

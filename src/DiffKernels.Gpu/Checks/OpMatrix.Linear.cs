@@ -41,9 +41,16 @@ public static partial class OpMatrix
         });
         yield return Case(f, "matmul GPU-sized 130x70x150", c =>
         {
-            // Crosses full interior tiles and edges at the 64×64 tiles of a real GPU as well.
+            // Crosses full interior tiles and edges of both GEMM tile shapes.
             var a = c.Param(130, 70);
             var b = c.Param(70, 150);
+            return c.WithGrads(F.Matmul(a, b), a, b);
+        });
+        yield return Case(f, "matmul GPU-sized aligned 132x68x136", c =>
+        {
+            // Leading dimensions that are multiples of 4 take the 128-bit loads, at the 128 × 128 tiles and their edges.
+            var a = c.Param(132, 68);
+            var b = c.Param(68, 136);
             return c.WithGrads(F.Matmul(a, b), a, b);
         });
         yield return Case(f, "linear with bias", c =>

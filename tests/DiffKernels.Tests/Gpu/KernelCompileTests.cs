@@ -1,4 +1,5 @@
 using System.Reflection;
+using DiffKernels.Gpu.Checks;
 using DiffKernels.Kernels;
 using ILGPU;
 using ILGPU.Backends;
@@ -19,11 +20,15 @@ public class KernelCompileTests
     private static Context? _context;
     private static PTXBackend? _backend;
 
+    // Generic entry points are GEMM tile cores, compiled at every tile shape.
     private static IEnumerable<TestCaseData> Kernels() =>
         typeof(KernelAttribute).Assembly.GetTypes()
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
             .Where(m => m.GetCustomAttribute<KernelAttribute>() != null)
-            .Select(m => new TestCaseData(m).SetName($"Ptx({m.DeclaringType!.Name}.{m.Name})"));
+            .SelectMany(m => m.IsGenericMethodDefinition ? Shapes.Select(s => m.MakeGenericMethod(s)) : [m])
+            .Select(m => new TestCaseData(m).SetName($"Ptx({PtxReport.Name(m)})"));
+
+    private static readonly Type[] Shapes = [typeof(GemmLarge), typeof(GemmSmall)];
 
     [OneTimeSetUp]
     public void CreateBackend()

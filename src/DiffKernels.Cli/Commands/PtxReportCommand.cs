@@ -1,0 +1,28 @@
+using System.CommandLine;
+using DiffKernels.Gpu.Checks;
+
+namespace DiffKernels.Cli.Commands;
+
+/// <summary>
+/// `dk ptx-report [--out FILE]`: compiles the hot kernels to PTX (no GPU needed) and prints, per
+/// kernel, its main loop's FMAs per shared load, load widths, div/rem and registers; exits 1 when
+/// the GEMM misses its thresholds.
+/// </summary>
+internal static class PtxReportCommand
+{
+    public static Command Create()
+    {
+        var output = new Option<string?>("--out") { Description = "Also write the report to this file" };
+        var cmd = new Command("ptx-report", "Static PTX report of the hot kernels' main loops, with the GEMM thresholds checked") { output };
+        cmd.SetAction(parseResult =>
+        {
+            var o = parseResult.InvocationConfiguration.Output;
+            var reports = PtxReport.Run();
+            string text = PtxReport.Format(reports);
+            o.Write(text);
+            if (parseResult.GetValue(output) is { } path) File.WriteAllText(path, text);
+            return PtxReport.GemmViolations(reports).Count == 0 ? 0 : 1;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using DiffKernels.Kernels;
+using ILGPU;
+using ILGPU.Backends;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace DiffKernels.Gpu.Checks;
+
+/// <summary>
+/// The static proof behind `dk ptx-report`: compiles the hot kernels to PTX with the optimisation
+/// flags of the real backend (no GPU needed) and reports each one's main loop (<see cref="PtxAnalysis"/>).
+/// The GEMM carries thresholds that a regression in its structure would break.
+/// </summary>
+public static class PtxReport
+{
+    /// <summary>Architecture the report compiles for: the oldest the tensor-core plans target.</summary>
+    public static readonly CudaArchitecture Architecture = CudaArchitecture.SM_80;
+
+    /// <summary>The GEMM main loop must issue at least this many FMAs per shared-memory load instruction.</summary>
+    public const double GemmMinFmasPerSharedLoad = 8;
+
+    private static IEnumerable<MethodInfo> Hot()
+    {
+        foreach (var shape in new[] { typeof(GemmLarge), typeof(GemmSmall) })
+            yield return typeof(GemmKernels).GetMethod(nameof(GemmKernels.Gemm))!.MakeGenericMethod(shape);
+        foreach (string name in new[] { nameof(ConvKernels.Forward), nameof(ConvKernels.BackwardData), nameof(ConvKernels.BackwardWeight) })
+            yield return typeof(ConvKernels).GetMethod(name)!.MakeGenericMethod(typeof(GemmLarge));
+        foreach (string name in new[] { nameof(AttentionKernels.Forward), nameof(AttentionKernels.BackwardKV), nameof(AttentionKernels.BackwardQ) })
+            yield return typeof(AttentionKernels).GetMethod(name)!;
+    }
+
+    /// <summary>Kernel name as the report prints it: Class.Method, with the tile shape of a generic kernel.</summary>
+    public static string Name(MethodInfo kernel) =>
+        $"{kernel.DeclaringType!.Name}.{kernel.Name}" + (kernel.IsGenericMethod ? $"<{string.Join(", ", kernel.GetGenericArguments().Select(t => t.Name))}>" : "");
+
+    /// <summary>Compiles and analyses every hot kernel (the GEMM at both tile shapes).</summary>
+    public static IReadOnlyList<PtxLoopReport> Run()
+    {
+        using var context = Context.Create(b => b.Optimize(OptimizationLevel.O2).EnableAlgorithms());
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(Architecture), Architecture, CudaInstructionSet.ISA_70, null);
+        return Hot().Select(k => PtxAnalysis.Analyze(Name(k), Compile(backend, k))).ToList();
+    }
+
+    /// <summary>The PTX of one kernel entry point.</summary>
+    internal static string Compile(PTXBackend backend, MethodInfo kernel)
+    {
+        bool grouped = kernel.GetCustomAttribute<KernelAttribute>()?.Grouped ?? false;
+        var entry = grouped ? EntryPointDescription.FromExplicitlyGroupedKernel(kernel) : EntryPointDescription.FromImplicitlyGroupedKernel(kernel);
+        return ((PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty)).PTXAssembly;
+    }
+
+    /// <summary>Threshold violations of the GEMM at every shape (empty when it meets them all).</summary>
+    public static IReadOnlyList<string> GemmViolations(IReadOnlyList<PtxLoopReport> reports)
+    {
+        var problems = new List<string>();
+        foreach (var gemm in reports.Where(r => r.Kernel.StartsWith("GemmKernels.Gemm", StringComparison.Ordinal)))
+            Check(gemm, problems);
+        return problems;
+    }
+
+    private static void Check(PtxLoopReport gemm, List<string> problems)
+    {
+        if (gemm.FmasPerSharedLoad < GemmMinFmasPerSharedLoad)
+            problems.Add($"{gemm.Kernel}: {gemm.FmasPerSharedLoad:0.0} FMAs per shared load in the main loop, below {GemmMinFmasPerSharedLoad}");
+        if (gemm.MainLoopDivRem > 0) problems.Add($"{gemm.Kernel}: {gemm.MainLoopDivRem} integer div/rem in the main loop");
+        if (!gemm.VectorGlobalLoads) problems.Add($"{gemm.Kernel}: no 128-bit global loads in the main loop");
+        if (!gemm.VectorSharedLoads) problems.Add($"{gemm.Kernel}: no 128-bit shared loads in the main loop");
+    }
+
+    /// <summary>The report as committed in bench/results/ptx-report.txt: one block per kernel, then the GEMM verdict.</summary>
+    public static string Format(IReadOnlyList<PtxLoopReport> reports)
+    {
+        var s = new StringBuilder();
+        var c = CultureInfo.InvariantCulture;
+        s.AppendLine(c, $"PTX of the hot kernels (ILGPU {typeof(Context).Assembly.GetName().Version}, O2, {Architecture}); static instruction counts");
+        s.AppendLine("main loop = the loop whose own body (nested loops excluded) holds the most FMAs; fma = fma or contractible mul+add; registers = PTX virtual registers");
+        s.AppendLine();
+        foreach (var r in reports)
+        {
+            string ratio = double.IsPositiveInfinity(r.FmasPerSharedLoad) ? "-" : r.FmasPerSharedLoad.ToString("0.0", c);
+            s.AppendLine(r.Kernel);
+            s.AppendLine(c, $"  main loop: {r.MainLoopFmas} fma, {r.MainLoopSharedLoads} shared loads, {ratio} fma per shared load");
+            s.AppendLine(c, $"  main loop loads: {(r.MainLoopLoads.Count == 0 ? "none" : string.Join(", ", r.MainLoopLoads.Select(kv => $"{kv.Key} ×{kv.Value}")))}");
+            s.AppendLine(c, $"  integer div/rem: {r.MainLoopDivRem} in the main loop, {r.LoopDivRem} in all loops");
+            s.AppendLine(c, $"  virtual registers: {r.VirtualRegisters}");
+        }
+        s.AppendLine();
+        var problems = GemmViolations(reports);
+        s.AppendLine(problems.Count == 0
+            ? $"GEMM thresholds met: ≥ {GemmMinFmasPerSharedLoad} fma per shared load, no div/rem in the main loop, 128-bit global and shared loads"
+            : "GEMM thresholds NOT met:\n  " + string.Join("\n  ", problems));
+        return s.ToString();
+    }
+}

@@ -1,0 +1,71 @@
+using DiffKernels.Gpu.Checks;
+using static DiffKernels.Tests.Support.DkRunner;
+
+namespace DiffKernels.Tests.Gpu;
+
+/// <summary>
+/// The static PTX proof: the loop analysis on hand-written PTX, and the hot kernels' report, whose
+/// GEMM thresholds (FMAs per shared load, no div/rem, 128-bit loads) guard the kernel's structure.
+/// </summary>
+public class PtxReportTests
+{
+    private const string TwoLoops = """
+        .visible .entry k(
+        )
+        {
+        	.reg .f32	%f<9>;
+        	.reg .b32	%r<5>;
+        L_outer:
+        	div.s32	%r1, %r2, %r3;
+        L_inner:
+        	ld.shared.v4.f32	{%f1, %f2, %f3, %f4}, [%rd1];
+        	mul.f32	%f5, %f1, %f2;
+        	add.f32	%f6, %f6, %f5;
+        	fma.rn.f32	%f7, %f3, %f4, %f7;
+        	@%p1 bra	L_inner;
+        	ld.global.f32	%f8, [%rd2];
+        	@%p2 bra.uni	L_outer;
+        	ret;
+        }
+        """;
+
+    [Test]
+    public void MainLoopIsTheInnerLoopWithItsOwnCounts()
+    {
+        var r = PtxAnalysis.Analyze("k", TwoLoops);
+        Assert.That(r.MainLoopFmas, Is.EqualTo(2), "fma and a contractible mul+add");
+        Assert.That(r.MainLoopSharedLoads, Is.EqualTo(1));
+        Assert.That(r.VectorSharedLoads, Is.True);
+        Assert.That(r.MainLoopLoads.Keys, Is.EquivalentTo(new[] { "ld.shared.v4.f32" }), "the outer loop's global load is not the main loop's");
+        Assert.That(r.MainLoopDivRem, Is.Zero);
+        Assert.That(r.LoopDivRem, Is.EqualTo(1));
+        Assert.That(r.VirtualRegisters, Is.EqualTo(14));
+    }
+
+    [Test]
+    public void HotKernelsReportAndTheGemmMeetsItsThresholds()
+    {
+        var reports = PtxReport.Run();
+        TestContext.Out.WriteLine(PtxReport.Format(reports));
+        Assert.That(reports.Select(r => r.Kernel), Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GemmKernels.Gemm<GemmSmall>").And.Contain("ConvKernels.Forward<GemmLarge>"));
+        Assert.That(reports.All(r => r.MainLoopFmas > 0), Is.True, "every hot kernel has a main loop with arithmetic");
+        Assert.That(PtxReport.GemmViolations(reports), Is.Empty);
+    }
+
+    [Test]
+    public void DkPtxReportWritesTheReportAndExitsZero()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"ptx-report-{Guid.NewGuid():N}.txt");
+        try
+        {
+            var (code, stdout, stderr) = Dk("ptx-report", "--out", path);
+            Assert.That(code, Is.EqualTo(0), stderr);
+            Assert.That(stdout, Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GEMM thresholds met"));
+            Assert.That(File.ReadAllText(path), Is.EqualTo(stdout));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
