@@ -77,7 +77,7 @@ internal static class EvalCommand
                     var (report, samples) = ImageEvaluation.Evaluate(loaded, evaluator, count, options);
                     console.Write(Table(path, report));
                     if (pngPath != null) SampleCommand.WriteGrid(pngPath, samples, loaded.Crop);
-                    if (jsonPath != null) File.WriteAllText(jsonPath, Json(path, report));
+                    if (jsonPath != null) File.WriteAllText(jsonPath, Json(path, report, options));
                 }
                 else
                 {
@@ -165,8 +165,8 @@ internal static class EvalCommand
         return t;
     }
 
-    /// <summary>The image report as one JSON object.</summary>
-    public static string Json(string model, ImageReport r) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    /// <summary>The image report as one JSON object; with <paramref name="sampler"/>, its explicit levels and x0 thresholding where it has them.</summary>
+    public static string Json(string model, ImageReport r, SamplerOptions? sampler = null) => JsonSerializer.Serialize(new Dictionary<string, object?>
     {
         ["model"] = model,
         ["data"] = ImageDataSource.FashionSpec,
@@ -182,5 +182,11 @@ internal static class EvalCommand
         ["class_entropy"] = r.Metrics.Classes.NormalisedEntropy,
         ["class_counts"] = r.Metrics.Classes.Counts,
         ["ms_per_sample"] = r.MsPerSample,
-    }, new JsonSerializerOptions { WriteIndented = true });
+    }.Concat(SamplerExtras(sampler)).ToDictionary(), new JsonSerializerOptions { WriteIndented = true });
+
+    private static IEnumerable<KeyValuePair<string, object?>> SamplerExtras(SamplerOptions? sampler)
+    {
+        if (sampler?.Sigmas is { } levels) yield return new("sigmas", levels);
+        if (sampler?.Threshold is { } q) yield return new("threshold", X0Threshold.Format(q));
+    }
 }

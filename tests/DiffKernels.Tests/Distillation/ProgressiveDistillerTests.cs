@@ -70,6 +70,10 @@ public class ProgressiveDistillerTests
         {
             Assert.That(F.ThresholdX0(x).ToArray(), Is.EqualTo(new[] { 0.5f, -1f, 1f, 0.1f }), "static: clipped to [−1, 1]");
             Assert.That(F.ThresholdX0(x, 1f).ToArray(), Is.EqualTo(new[] { 0.5f / 3, -1f, 1f, 0.05f }).Within(1e-6), "dynamic: each sample divided by its largest |x0| (at least 1)");
+            var d = T([0.25f, 1f, -1f, 0.5f], 2, 2);
+            Assert.That(F.EulerStep(x, d, T([2f, 2f]), T([0.5f, 0.5f])).ToArray(), Is.EqualTo(F.EulerStep(x, d, 0.25f).ToArray()).Within(1e-6),
+                "per-sample levels step like a shared level");
+            Assert.That(F.EulerStep(x, d, T([2f, 1f]), T([1f, 0f])).ToArray(), Is.EqualTo(new[] { 0.375f, -1f, -1f, 0.5f }).Within(1e-6), "σb = 0 lands on D");
             Assert.Throws<ArgumentOutOfRangeException>(() => F.ThresholdX0(x, 1.5f));
             Assert.Throws<ArgumentOutOfRangeException>(() => F.ThresholdX0(x, -0.1f));
         }
