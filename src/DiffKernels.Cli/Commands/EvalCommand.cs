@@ -31,13 +31,14 @@ internal static class EvalCommand
         var sampler = new Option<string?>("--sampler") { Description = "heun, euler or ddim (default: the model's own, else heun)" };
         var steps = new Option<int?>("--steps") { Description = "Noise levels (default: the model's own, else 18: 35 evaluations with heun)" };
         var sigmaMax = SampleCommand.SigmaMaxOption();
+        var threshold = SampleCommand.ThresholdOption();
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (conditional image models)", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Samples integrated together", DefaultValueFactory = _ => 500 };
         var classifier = new Option<string>("--classifier") { Description = "Metric classifier for images", DefaultValueFactory = _ => DefaultClassifier };
         var png = new Option<string?>("--png") { Description = "Write the scatter plot of the samples over the density (toys) or a grid of the first 100 images" };
         var json = new Option<string?>("--json") { Description = "Write the metrics as JSON" };
         var device = DeviceOption.Create();
-        var cmd = new Command("eval", "Score a model against its data") { model, data, dataDir, n, seed, sampler, steps, sigmaMax, guidance, batch, classifier, png, json, device };
+        var cmd = new Command("eval", "Score a model against its data") { model, data, dataDir, n, seed, sampler, steps, sigmaMax, threshold, guidance, batch, classifier, png, json, device };
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
@@ -50,7 +51,7 @@ internal static class EvalCommand
                     ?? throw new ArgumentException($"{path} does not record its training data; pass --data");
                 int count = parseResult.GetValue(n);
                 if (count < 2) throw new ArgumentException($"--n {count} must be ≥ 2");
-                var options = SampleCommand.Options(loaded, parseResult.GetValue(sampler), parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(batch), parseResult.GetValue(sigmaMax)) with
+                var options = SampleCommand.Options(loaded, parseResult.GetValue(sampler), parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(batch), parseResult.GetValue(sigmaMax), parseResult.GetValue(threshold)) with
                 {
                     Guidance = parseResult.GetValue(guidance),
                 };
@@ -75,7 +76,7 @@ internal static class EvalCommand
                     var (report, samples) = ImageEvaluation.Evaluate(loaded, evaluator, count, options);
                     console.Write(Table(path, report));
                     if (pngPath != null) SampleCommand.WriteGrid(pngPath, samples, loaded.Crop);
-                    if (jsonPath != null) File.WriteAllText(jsonPath, EvaluationJson.Of(path, report));
+                    if (jsonPath != null) File.WriteAllText(jsonPath, EvaluationJson.Of(path, report, options));
                 }
                 else
                 {
@@ -111,7 +112,8 @@ internal static class EvalCommand
 
     /// <summary>The σ grid a sampler walks, in words (a report names only the solver and its NFE).</summary>
     public static string Grid(SamplerOptions o) =>
-        o.Kind == SamplerKind.Ddim ? DiffusionCli.Inv($"grid: {o.Steps} uniform-time VP levels")
+        o.Sigmas is { } levels ? "grid: the recorded levels " + string.Join(", ", levels.Select(v => v.ToString("G4", System.Globalization.CultureInfo.InvariantCulture))) + ", 0"
+        : o.Kind == SamplerKind.Ddim ? DiffusionCli.Inv($"grid: {o.Steps} uniform-time VP levels")
         : o.Steps == 1 ? DiffusionCli.Inv($"grid: one step from σ {o.SigmaMax} to 0")
         : DiffusionCli.Inv($"grid: {o.Steps} Karras levels, σ {o.SigmaMin}–{o.SigmaMax}, ρ = {o.Rho}");
 

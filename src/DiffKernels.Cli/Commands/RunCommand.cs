@@ -87,14 +87,17 @@ internal sealed class RunCommand
     /// <summary>True when <paramref name="option"/> was given on the command line.</summary>
     public static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
-    /// <summary><paramref name="options"/> (a kind's, with its own settings) with the shared flags' values for a new run.</summary>
+    /// <summary>
+    /// <paramref name="options"/> (a kind's, with its own settings) with the shared flags' values for a new run; without
+    /// --steps, the options' own step count (a kind may derive it from its settings).
+    /// </summary>
     public T NewRun<T>(ParseResult parse, T options) where T : RunOptions
     {
         double halfLife = parse.GetValue(EmaHalfLife);
         if (halfLife < 0) throw new ArgumentException($"--ema-half-life {halfLife} must be ≥ 0 (0: no EMA)");
         var run = (T)((RunOptions)options with
         {
-            Steps = parse.GetValue(Steps),
+            Steps = Given(parse, Steps) ? parse.GetValue(Steps) : options.Steps,
             BatchSize = parse.GetValue(Batch),
             Seed = parse.GetValue(Seed),
             EmaHalfLifeSamples = halfLife > 0 ? halfLife : null,

@@ -28,13 +28,14 @@ internal static class SampleCommand
         var sampler = new Option<string?>("--sampler") { Description = "heun, euler or ddim (default: the model's own, else heun; generator networks: generator)" };
         var steps = new Option<int?>("--steps") { Description = "Noise levels (default: the model's own, else 18: 35 evaluations with heun)" };
         var sigmaMax = SigmaMaxOption();
+        var threshold = ThresholdOption();
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (conditional models)", DefaultValueFactory = _ => 1.0 };
         var cls = new Option<int?>("--class") { Description = "Class of every sample (conditional models; default: balanced)" };
         var batch = new Option<int>("--batch") { Description = "Samples integrated together", DefaultValueFactory = _ => 1024 };
         var png = new Option<string?>("--png") { Description = "Write a scatter plot (2D) or image grid (first 100 images, cropped like the .npy)" };
         var npy = new Option<string?>("--npy") { Description = "Write the samples as float32 .npy" };
         var device = DeviceOption.Create();
-        var cmd = new Command("sample", "Draw samples from a model") { model, n, seed, sampler, steps, sigmaMax, guidance, cls, batch, png, npy, device };
+        var cmd = new Command("sample", "Draw samples from a model") { model, n, seed, sampler, steps, sigmaMax, threshold, guidance, cls, batch, png, npy, device };
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
@@ -42,7 +43,7 @@ internal static class SampleCommand
             {
                 using var on = DeviceOption.Open(parseResult, device);
                 using var loaded = PretrainedModel.Load(parseResult.GetValue(model)!, on.Device);
-                var options = Options(loaded, parseResult.GetValue(sampler), parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(batch), parseResult.GetValue(sigmaMax)) with
+                var options = Options(loaded, parseResult.GetValue(sampler), parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(batch), parseResult.GetValue(sigmaMax), parseResult.GetValue(threshold)) with
                 {
                     Guidance = parseResult.GetValue(guidance),
                 };
@@ -71,13 +72,20 @@ internal static class SampleCommand
     /// Sampler settings from the command line's values (the sampler by name), else the model's defaults; see
     /// <see cref="PretrainedModel.Options"/>.
     /// </summary>
-    public static SamplerOptions Options(PretrainedModel model, string? sampler, int? steps, ulong seed, int batch, double? sigmaMax = null) =>
-        model.Options(sampler == null ? null : SamplerOptions.ParseKind(sampler), steps, sigmaMax, seed, batch);
+    public static SamplerOptions Options(PretrainedModel model, string? sampler, int? steps, ulong seed, int batch, double? sigmaMax = null, string? threshold = null) =>
+        model.Options(sampler == null ? null : SamplerOptions.ParseKind(sampler), steps, sigmaMax, seed, batch,
+            threshold == null ? model.DefaultOptions.Threshold : X0Threshold.Parse(threshold));
 
     /// <summary>The --sigma-max option of sample and eval.</summary>
     public static Option<double?> SigmaMaxOption() => new("--sigma-max")
     {
         Description = "Largest level of the Karras grid (default: the model's own, else 80)",
+    };
+
+    /// <summary>The --threshold option of sample and eval.</summary>
+    public static Option<string?> ThresholdOption() => new("--threshold")
+    {
+        Description = "x0 thresholding at every step: none, clip (to [-1, 1]), dynamic or dynamic:Q (quantile Q of |x0|; default: the model's own, else none)",
     };
 
     /// <summary>The toy a checkpoint was trained on, when it was trained on one.</summary>

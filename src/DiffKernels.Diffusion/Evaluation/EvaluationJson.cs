@@ -22,6 +22,8 @@ public static class EvaluationJson
         ["nfe"] = r.Nfe,
         ["levels"] = sampler?.Steps,
         ["sigma_max"] = sampler?.SigmaMax,
+        ["sigmas"] = sampler?.Sigmas,
+        ["threshold"] = sampler?.Threshold is { } q ? X0Threshold.Format(q) : null,
         ["sliced_wasserstein"] = r.SlicedWasserstein,
         ["floor"] = r.Floor,
         ["ratio_to_floor"] = r.FloorRatio,
@@ -31,8 +33,8 @@ public static class EvaluationJson
         ["ms_per_sample"] = r.MsPerSample,
     }, Indented);
 
-    /// <summary>The image report as one JSON object.</summary>
-    public static string Of(string model, ImageReport r) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    /// <summary>The image report as one JSON object; with <paramref name="sampler"/>, its explicit levels and x0 thresholding where it has them.</summary>
+    public static string Of(string model, ImageReport r, SamplerOptions? sampler = null) => JsonSerializer.Serialize(new Dictionary<string, object?>
     {
         ["model"] = model,
         ["data"] = ImageDataSource.FashionSpec,
@@ -48,5 +50,11 @@ public static class EvaluationJson
         ["class_entropy"] = r.Metrics.Classes.NormalisedEntropy,
         ["class_counts"] = r.Metrics.Classes.Counts,
         ["ms_per_sample"] = r.MsPerSample,
-    }, Indented);
+    }.Concat(SamplerExtras(sampler)).ToDictionary(), Indented);
+
+    private static IEnumerable<KeyValuePair<string, object?>> SamplerExtras(SamplerOptions? sampler)
+    {
+        if (sampler?.Sigmas is { } levels) yield return new("sigmas", levels);
+        if (sampler?.Threshold is { } q) yield return new("threshold", X0Threshold.Format(q));
+    }
 }

@@ -9,7 +9,7 @@ public enum ModelRole
     /// <summary>A denoiser trained by EDM: a teacher, sampled with an ODE solver.</summary>
     Teacher,
 
-    /// <summary>A denoiser distilled into a one-step generator (one Euler step from σ_init).</summary>
+    /// <summary>A denoiser distilled into a one- or few-step student (Euler steps on the levels it records).</summary>
     Student,
 
     /// <summary>A generator network (a GAN's, possibly refined by distillation): one evaluation per sample.</summary>
@@ -85,7 +85,7 @@ public sealed record CheckpointKind(string Path, bool IsTraining, ModelRole Role
         return new CheckpointKind(path, training, role, model, method, step);
     }
 
-    /// <summary>True for a network that draws samples: a teacher, a one-step student or a generator.</summary>
+    /// <summary>True for a network that draws samples: a teacher, a distilled student or a generator.</summary>
     public bool DrawsSamples => Role is ModelRole.Teacher or ModelRole.Student or ModelRole.GanGenerator;
 
     /// <summary>In words, e.g. "a training checkpoint of a teacher (unet; edm run at step 12000)".</summary>
@@ -149,6 +149,7 @@ public sealed record CheckpointKind(string Path, bool IsTraining, ModelRole Role
         EdmMethod => "dk train --resume",
         GanMethod => "dk train-gan --resume",
         "diff-instruct" => "dk distill diff-instruct --resume",
+        "pd" => "dk distill pd --resume",
         _ => null,
     };
 
@@ -164,7 +165,7 @@ public sealed record CheckpointKind(string Path, bool IsTraining, ModelRole Role
     private static string Name(ModelRole role) => role switch
     {
         ModelRole.Teacher => "a teacher",
-        ModelRole.Student => "a one-step student",
+        ModelRole.Student => "a distilled student",
         ModelRole.GanGenerator => "a GAN generator",
         ModelRole.GanDiscriminator => "a GAN discriminator",
         _ => "a classifier",

@@ -21,7 +21,8 @@ public sealed record SampleResult(Tensor Samples, int Nfe, double Seconds)
 public static class DiffusionSampler
 {
     /// <summary>
-    /// Draws <paramref name="n"/> samples. The initial noise for all of them is drawn at once from
+    /// Draws <paramref name="n"/> samples. With <see cref="SamplerOptions.Threshold"/> every x0 estimate is thresholded
+    /// before the step continues from it (reflected diffusion). The initial noise for all of them is drawn at once from
     /// Generator(seed), so results do not depend on the batch size. A conditional model without
     /// <paramref name="labels"/> gets balanced labels i mod classes.
     /// </summary>
@@ -55,6 +56,11 @@ public static class DiffusionSampler
                 var x = F.MulScalar(F.Narrow(noise, 0, start, len), (float)grid[0]);
                 var chunkLabels = labels == null ? null : Tensor.FromSpan(labels.AsSpan(start, len), [len], device);
                 Denoiser d = (xi, sigma) => EvaluationSlices.Evaluate(xi, chunkLabels, (xs, ls) => edm.GuidedDenoise(net, xs, sigma, ls, options.Guidance));
+                if (options.Threshold is { } q)
+                {
+                    var plain = d;
+                    d = (xi, sigma) => F.ThresholdX0(plain(xi, sigma), q);
+                }
                 int chunkNfe = 0;
                 chunks.Add(options.Kind == SamplerKind.Heun
                     ? OdeSampler.Heun(d, x, grid, ref chunkNfe)

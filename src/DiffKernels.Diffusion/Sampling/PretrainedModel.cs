@@ -10,8 +10,8 @@ namespace DiffKernels.Diffusion.Sampling;
 
 /// <summary>
 /// A trained model read from its checkpoint, drawing samples the way <c>dk sample</c> does: a teacher with the
-/// sampler its checkpoint records (else Heun, 18 levels from σ_max 80), a distilled student with its one Euler
-/// step, a GAN generator in one evaluation. Disposing it releases the weights.
+/// sampler its checkpoint records (else Heun, 18 levels from σ_max 80), a distilled student with the Euler steps
+/// on the levels it records, a GAN generator in one evaluation. Disposing it releases the weights.
 /// </summary>
 public sealed class PretrainedModel : IDisposable
 {
@@ -110,10 +110,13 @@ public sealed class PretrainedModel : IDisposable
 
     /// <summary>
     /// Sampler settings for this model: each value given here, else <see cref="DefaultOptions"/> (the sampler, levels and
-    /// σ_max its checkpoint records, else Heun with 18 levels from σ_max = 80), with the seed and batch size. Levels
-    /// below 1, a σ_max that is not finite and above σ_min, or a batch below 1 throw, naming the value.
+    /// σ_max its checkpoint records, else Heun with 18 levels from σ_max = 80), with the seed, batch size and x0
+    /// thresholding <paramref name="threshold"/> (<see cref="X0Threshold"/>; null: none, whatever the checkpoint records:
+    /// pass <c>DefaultOptions.Threshold</c> to keep its own). A student's recorded σ levels hold unless other levels or
+    /// σ_max are given, which mean a Karras grid. Levels below 1, a σ_max that is not finite and above σ_min, or a
+    /// batch below 1 throw, naming the value.
     /// </summary>
-    public SamplerOptions Options(SamplerKind? kind = null, int? steps = null, double? sigmaMax = null, ulong seed = 0, int batchSize = 1024)
+    public SamplerOptions Options(SamplerKind? kind = null, int? steps = null, double? sigmaMax = null, ulong seed = 0, int batchSize = 1024, float? threshold = null)
     {
         var recorded = DefaultOptions;
         var options = recorded with
@@ -121,6 +124,9 @@ public sealed class PretrainedModel : IDisposable
             Kind = kind ?? recorded.Kind,
             Steps = steps ?? recorded.Steps,
             SigmaMax = sigmaMax ?? recorded.SigmaMax,
+            // The recorded levels fit only their own count and range.
+            Sigmas = steps == null && sigmaMax == null ? recorded.Sigmas : null,
+            Threshold = threshold,
             Seed = seed,
             BatchSize = batchSize,
         };

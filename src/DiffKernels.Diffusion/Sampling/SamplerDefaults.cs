@@ -13,7 +13,9 @@ namespace DiffKernels.Diffusion.Sampling;
 /// <param name="Kind">The ODE solver.</param>
 /// <param name="Steps">Number of σ levels before the final 0.</param>
 /// <param name="SigmaMax">Largest level of the Karras grid.</param>
-public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null, double? SigmaMax = null)
+/// <param name="Sigmas">Explicit levels in place of the Karras grid (a distilled few-step student's), or null.</param>
+/// <param name="Threshold">x0 thresholding (see <see cref="X0Threshold"/>), or null for none.</param>
+public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null, double? SigmaMax = null, IReadOnlyList<double>? Sigmas = null, float? Threshold = null)
 {
     /// <summary>The defaults recorded in <paramref name="metadata"/>; malformed values throw with the key and value.</summary>
     public static SamplerDefaults Of(IReadOnlyDictionary<string, string> metadata)
@@ -27,7 +29,12 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
         if (metadata.TryGetValue(SamplerOptions.SigmaMaxKey, out var m))
             sigmaMax = double.TryParse(m, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
                 : throw new ArgumentException($"sampler defaults: metadata '{SamplerOptions.SigmaMaxKey}' = '{m}' is not a number");
-        return new SamplerDefaults(kind, steps, sigmaMax);
+        double[]? sigmas = null;
+        if (metadata.TryGetValue(SamplerOptions.SigmasKey, out var list))
+            sigmas = list.Split(',').Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x
+                : throw new ArgumentException($"sampler defaults: metadata '{SamplerOptions.SigmasKey}' = '{list}' is not a list of numbers")).ToArray();
+        float? threshold = metadata.TryGetValue(SamplerOptions.ThresholdKey, out var t) ? X0Threshold.Parse(t) : null;
+        return new SamplerDefaults(kind, steps, sigmaMax, sigmas, threshold);
     }
 
     /// <summary>Throws with the offending value when these defaults could not drive a sampler.</summary>
@@ -38,6 +45,14 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
         var min = new SamplerOptions().SigmaMin;
         if (SigmaMax is { } m && !(m > min && double.IsFinite(m)))
             throw new ArgumentException($"sampler defaults: σ_max {m} must be finite and above σ_min = {min.ToString(CultureInfo.InvariantCulture)}");
+        if (Sigmas is { } levels)
+        {
+            if (Steps != levels.Count) throw new ArgumentException($"sampler defaults: {levels.Count} explicit levels for {Steps?.ToString(CultureInfo.InvariantCulture) ?? "default"} steps; their counts must agree");
+            for (int i = 0; i < levels.Count; i++)
+                if (!(levels[i] > 0 && double.IsFinite(levels[i])) || (i > 0 && !(levels[i] < levels[i - 1])))
+                    throw new ArgumentException($"sampler defaults: explicit levels must be finite, positive and decreasing; level {i} is {levels[i].ToString("R", CultureInfo.InvariantCulture)}");
+        }
+        if (Threshold is { } q && !(q >= 0 && q <= 1)) throw new ArgumentException($"sampler defaults: x0 threshold quantile {q} must lie in [0, 1]");
     }
 
     /// <summary><paramref name="options"/> with every recorded member of these defaults in place of its own.</summary>
@@ -46,6 +61,8 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
         Kind = Kind ?? options.Kind,
         Steps = Steps ?? options.Steps,
         SigmaMax = SigmaMax ?? options.SigmaMax,
+        Sigmas = Sigmas ?? options.Sigmas,
+        Threshold = Threshold ?? options.Threshold,
     };
 
     /// <summary>Writes these defaults into <paramref name="metadata"/>: set members replace their key, null members remove it.</summary>
@@ -55,6 +72,8 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
         Put(metadata, SamplerOptions.KindKey, Kind?.ToString().ToLowerInvariant());
         Put(metadata, SamplerOptions.StepsKey, Steps?.ToString(CultureInfo.InvariantCulture));
         Put(metadata, SamplerOptions.SigmaMaxKey, SigmaMax?.ToString("R", CultureInfo.InvariantCulture));
+        Put(metadata, SamplerOptions.SigmasKey, Sigmas == null ? null : string.Join(",", Sigmas.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
+        Put(metadata, SamplerOptions.ThresholdKey, Threshold == null ? null : X0Threshold.Format(Threshold));
     }
 
     private static void Put(IDictionary<string, string> metadata, string key, string? value)

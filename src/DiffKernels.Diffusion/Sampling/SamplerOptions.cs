@@ -11,6 +11,14 @@ namespace DiffKernels.Diffusion.Sampling;
 /// <param name="SigmaMin">Smallest level of the Karras grid.</param>
 /// <param name="SigmaMax">Largest level of the Karras grid.</param>
 /// <param name="Rho">Karras grid exponent.</param>
+/// <param name="Sigmas">
+/// Explicit levels (decreasing, then the final 0 is implied) in place of the Karras grid, e.g. the σ's a few-step
+/// student was distilled on; their count must equal <paramref name="Steps"/>.
+/// </param>
+/// <param name="Threshold">
+/// x0 thresholding of every denoiser output before the step continues from it (see <see cref="X0Threshold"/>);
+/// null: none.
+/// </param>
 public sealed record SamplerOptions(
     SamplerKind Kind = SamplerKind.Heun,
     int Steps = 18,
@@ -19,7 +27,9 @@ public sealed record SamplerOptions(
     int BatchSize = 1024,
     double SigmaMin = 0.002,
     double SigmaMax = 80,
-    double Rho = 7)
+    double Rho = 7,
+    IReadOnlyList<double>? Sigmas = null,
+    float? Threshold = null)
 {
     /// <summary>Metadata key under which a checkpoint names its default sampler ("heun", "euler" or "ddim").</summary>
     public const string KindKey = "sampler";
@@ -30,13 +40,26 @@ public sealed record SamplerOptions(
     /// <summary>Metadata key under which a checkpoint names its default σ_max (a one-step student: its σ_init).</summary>
     public const string SigmaMaxKey = "sampler_sigma_max";
 
+    /// <summary>Metadata key under which a checkpoint lists explicit levels (comma-separated, round-trip decimals).</summary>
+    public const string SigmasKey = "sampler_sigmas";
+
+    /// <summary>Metadata key under which a checkpoint names its default x0 thresholding (see <see cref="X0Threshold.Format"/>).</summary>
+    public const string ThresholdKey = "sampler_threshold";
+
     /// <summary>The name of <see cref="SamplerKind.Generator"/> on the command line and in checkpoint metadata.</summary>
     public const string GeneratorName = "generator";
 
     /// <summary>The σ grid (levels, then 0) this sampler walks.</summary>
-    public double[] Grid() => Kind == SamplerKind.Ddim
-        ? SigmaGrid.VpUniform(Steps)
-        : SigmaGrid.Karras(Steps, SigmaMin, SigmaMax, Rho);
+    public double[] Grid()
+    {
+        if (Sigmas is { } levels)
+        {
+            if (levels.Count != Steps)
+                throw new ArgumentException($"sampler: {levels.Count} explicit levels for {Steps} steps; their counts must agree");
+            return [.. levels, 0];
+        }
+        return Kind == SamplerKind.Ddim ? SigmaGrid.VpUniform(Steps) : SigmaGrid.Karras(Steps, SigmaMin, SigmaMax, Rho);
+    }
 
     /// <summary>Denoiser evaluations per sample (guidance batches both branches into one evaluation).</summary>
     public int Nfe => Kind == SamplerKind.Heun ? 2 * Steps - 1 : Steps;

@@ -89,4 +89,10 @@ public static class CheckpointKeys
 
     /// <summary>Tensor prefix of an auxiliary network's Adam state.</summary>
     public const string AuxiliaryAdam = Prefix + "adam_aux.";
+
+    /// <summary>Tensor prefix of progressive distillation's current teacher (the previous round's student, frozen).</summary>
+    public const string RoundTeacher = Prefix + "pd_teacher.";
+
+    /// <summary>Tensor prefix of progressive distillation's student Adam state.</summary>
+    public const string StudentAdam = Prefix + "adam_student.";
 }

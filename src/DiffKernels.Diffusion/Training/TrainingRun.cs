@@ -120,7 +120,13 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
         if (update.Skipped) Skip(update.Problems, log);
         else _consecutiveSkips = 0;
         Step++;
+        Iterated();
         return values;
+    }
+
+    /// <summary>Called after each iteration once <see cref="Step"/> counts it (e.g. to save a milestone of the state).</summary>
+    protected virtual void Iterated()
+    {
     }
 
     private void Skip(IReadOnlyList<string> problems, RunLog? log)

@@ -74,6 +74,22 @@ public static partial class F
     }
 
     /// <summary>
+    /// One Euler step of the probability-flow ODE with per-sample levels σa = <paramref name="sigmaFrom"/> and
+    /// σb = <paramref name="sigmaTo"/> [N]: D + (σb/σa)·(x − D) (see <see cref="Backends.IBackend.EulerStep"/>). Records no graph.
+    /// </summary>
+    public static Tensor EulerStep(Tensor x, Tensor denoised, Tensor sigmaFrom, Tensor sigmaTo)
+    {
+        const string op = "EulerStep";
+        CheckSchedule(op, x, sigmaFrom, denoised);
+        CheckSchedule(op, x, sigmaTo, denoised);
+        NoGradient(op, x, denoised, sigmaFrom, sigmaTo);
+        var (batch, perSample) = Samples(x);
+        var y = Tensor.Empty(x.Shape, x.Device);
+        x.Backend.EulerStep(x.Storage, denoised.Storage, sigmaFrom.Storage, sigmaTo.Storage, y.Storage, batch, perSample);
+        return y;
+    }
+
+    /// <summary>
     /// The Heun correction for noise levels σa → σb &gt; 0 shared by the batch, from x at σa, its denoiser output
     /// <paramref name="denoised"/>, the Euler prediction <paramref name="xNext"/> and the denoiser there:
     /// x + ((x − Da)·<paramref name="invFrom"/> + (x′ − Db)·<paramref name="invTo"/>)·<paramref name="halfStep"/>,
@@ -103,6 +119,43 @@ public static partial class F
         var g = Tensor.Empty(xg.Shape, xg.Device);
         xg.Backend.ScoreDifference(xg.Storage, realDenoised.Storage, fakeDenoised.Storage, g.Storage, batch, perSample, normalise, eps, scale);
         return g;
+    }
+
+    /// <summary>
+    /// Progressive distillation's regression target and weight: the x0 for which one student Euler step from
+    /// <paramref name="xFrom"/> at σa = <paramref name="sigmaFrom"/> lands on the teacher's two-step result
+    /// <paramref name="xTo"/> at σc = <paramref name="sigmaTo"/> [N], (x_c − r·x_a)/(1 − r) with r = σc/σa (x_c where
+    /// σc = 0), and the per-sample weight max(1, 1/σa²) [N] (see <see cref="Backends.IBackend.PdTarget"/>). σc must lie
+    /// below σa. Records no graph.
+    /// </summary>
+    public static (Tensor Target, Tensor Weight) PdTarget(Tensor xFrom, Tensor xTo, Tensor sigmaFrom, Tensor sigmaTo)
+    {
+        const string op = "PdTarget";
+        CheckSchedule(op, xFrom, sigmaFrom, xTo);
+        CheckSchedule(op, xFrom, sigmaTo, xTo);
+        NoGradient(op, xFrom, xTo, sigmaFrom, sigmaTo);
+        var (batch, perSample) = Samples(xFrom);
+        var target = Tensor.Empty(xFrom.Shape, xFrom.Device);
+        var weight = Tensor.Empty([batch], xFrom.Device);
+        xFrom.Backend.PdTarget(xFrom.Storage, xTo.Storage, sigmaFrom.Storage, sigmaTo.Storage, target.Storage, weight.Storage, batch, perSample);
+        return (target, weight);
+    }
+
+    /// <summary>
+    /// x0 thresholding (reflected diffusion) per sample: y = clamp(x0, −s, s)/s, with s = 1 (static clipping to
+    /// [−1, 1]) when <paramref name="quantile"/> is 0, else s = max(1, the <paramref name="quantile"/> of |x0| over the
+    /// sample) (dynamic thresholding; see <see cref="Backends.IBackend.ThresholdX0"/>). The quantile lies in [0, 1].
+    /// Records no graph: it thresholds x0 estimates in sampler steps and in targets, which no gradient flows through.
+    /// </summary>
+    public static Tensor ThresholdX0(Tensor x0, float quantile = 0f)
+    {
+        const string op = "ThresholdX0";
+        if (!(quantile >= 0 && quantile <= 1)) throw new ArgumentOutOfRangeException(nameof(quantile), $"{op}: quantile {quantile} must lie in [0, 1] (0: static clipping)");
+        NoGradient(op, x0);
+        var (batch, perSample) = Samples(x0);
+        var y = Tensor.Empty(x0.Shape, x0.Device);
+        x0.Backend.ThresholdX0(x0.Storage, y.Storage, batch, perSample, quantile);
+        return y;
     }
 
     /// <summary>c_skip(σ) and c_out(σ) as [N, 1, …] tensors of the given rank, for the denoiser's backward.</summary>

@@ -58,7 +58,7 @@ public class GanCliTests
             ModelFactory.Save(teacher, net, extraMetadata: new Dictionary<string, string> { ["train.data"] = "fmnist:12", ["crop"] = "2" });
         string refined = dir.File("refined");
         AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", teacher, "--generator", gan, "--out", refined),
-            $"dk distill diff-instruct: {gan}: a training checkpoint of a GAN generator (gan_generator; gan run at step 3); a generator to refine (--generator) needs a release checkpoint of a GAN generator or a one-step student: export it first: dk export --model {gan}");
+            $"dk distill diff-instruct: {gan}: a training checkpoint of a GAN generator (gan_generator; gan run at step 3); a generator to refine (--generator) needs a release checkpoint of a GAN generator or a distilled student: export it first: dk export --model {gan}");
         string released = dir.File("gan-release.safetensors");
         var export = Dk("export", "--model", gan, "--out", released);
         Assert.That(export.Code, Is.EqualTo(0), export.Err);

@@ -131,7 +131,7 @@ public class SetSamplerCommandTests
         });
         var refused = Dk("set-sampler", "--model", student, "--steps", "4");
         Assert.That(refused.Code, Is.EqualTo(2));
-        Assert.That(refused.Err, Does.Contain("a training checkpoint of a one-step student (mlp; diff-instruct run); dk set-sampler (a student's or generator's sampler is part of the model) needs a checkpoint of a teacher"));
+        Assert.That(refused.Err, Does.Contain("a training checkpoint of a distilled student (mlp; diff-instruct run); dk set-sampler (a student's or generator's sampler is part of the model) needs a checkpoint of a teacher"));
         Assert.That(Dk("set-sampler", "--model", dir.File("missing.safetensors"), "--steps", "4").Code, Is.EqualTo(2));
     }
 

@@ -182,7 +182,7 @@ public class PretrainedModelTests
     {
         string classifier = Committed("fmnist-classifier.safetensors");
         var e = Assert.Throws<SafeTensorsFormatException>(() => PretrainedModel.Load(classifier))!;
-        Assert.That(e.Message, Does.StartWith(classifier).And.Contain("a release checkpoint of a classifier (classifier); sampling needs a checkpoint of a teacher, a one-step student or a GAN generator"));
+        Assert.That(e.Message, Does.StartWith(classifier).And.Contain("a release checkpoint of a classifier (classifier); sampling needs a checkpoint of a teacher, a distilled student or a GAN generator"));
         var cli = Dk("sample", "--model", classifier, "--n", "1");
         Assert.That((cli.Code, cli.Err.TrimEnd().Split('\n').Length), Is.EqualTo((2, 1)), cli.Err);
         Assert.That(cli.Err, Does.StartWith("dk sample: " + classifier));

@@ -2,6 +2,7 @@ using DiffKernels.Diffusion.Data.Toys;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.DiffInstruct;
+using DiffKernels.Diffusion.Distillation.Progressive;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Diffusion.Training;
@@ -112,4 +113,23 @@ public sealed class DiffInstructRunKind : RunKind
 
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => DiffInstructDistiller.Resume(checkpoint, Teacher(), steps);
+}
+
+/// <summary>
+/// Progressive distillation of a small random Mlp teacher on 8 Gaussians: 8 → 4 → 2 → 1 steps in three rounds of two
+/// updates, so the contract's six steps cross two teacher swaps and its resume at step 3 lands mid-round.
+/// </summary>
+public sealed class ProgressiveRunKind : RunKind
+{
+    private static readonly ProgressiveOptions Options = new() { BatchSize = 16, TeacherSteps = 8, FinalSteps = 1, StepsPerRound = 2, Lr = 1e-3f, LogEvery = 1, Seed = 4 };
+
+    private static ToyDataSource Data => new(GaussianMixtureToy.EightGaussians());
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+        ProgressiveDistiller.FromTeacher(new FrozenTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Edm()), new PoisonedSource(Data, poisoned),
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => ProgressiveDistiller.Resume(checkpoint, Data, steps);
 }

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using DiffKernels.Diffusion.Distillation.Common;
+using DiffKernels.Diffusion.Distillation.Progressive;
+using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Sampling;
+using Spectre.Console;
+
+namespace DiffKernels.Cli.Commands;
+
+/// <summary>
+/// `dk distill pd --teacher T.safetensors --data SPEC --out DIR [--resume]`: progressive distillation on forward-diffused
+/// data, halving the teacher's Euler steps round by round (--teacher-steps down to --final-steps) in one run, with a
+/// progress bar, checkpoints (DIR/student.safetensors, the current student; DIR/student-k{K}.safetensors at each round's
+/// end, a K-step student `dk sample`, `dk eval` and `dk export` take), a JSONL log and previews. Ctrl-C saves a
+/// checkpoint and exits with 130.
+/// </summary>
+internal static class DistillPdCommand
+{
+    public static Command Create()
+    {
+        var defaults = new ProgressiveOptions();
+        var run = new RunCommand("distill pd", defaults, "Updates in all rounds together (default: rounds × --steps-per-round)", "Data samples per update",
+            "Samples (default: 2000 points or 100 images)", "runs/pd", ProgressiveDistiller.CheckpointFile, "student");
+        var teacher = new Option<string?>("--teacher") { Description = "The teacher, a release checkpoint (e.g. models/toy-8gaussians-teacher.safetensors)" };
+        var data = new DataFlags("Data to forward-diffuse: toy:NAME or fmnist (default: the teacher's)");
+        var teacherSteps = new Option<int>("--teacher-steps") { Description = "Euler steps of the teacher on its Karras grid (a power of two: 64 or 128)", DefaultValueFactory = _ => defaults.TeacherSteps };
+        var finalSteps = new Option<int>("--final-steps") { Description = "Steps of the last round's student (each round halves the steps)", DefaultValueFactory = _ => defaults.FinalSteps };
+        var perRound = new Option<int>("--steps-per-round") { Description = "Updates per round; the learning rate decays linearly to 0 within each", DefaultValueFactory = _ => defaults.StepsPerRound };
+        var lr = new Option<float>("--lr") { Description = "Adam learning rate at the start of every round", DefaultValueFactory = _ => defaults.Lr };
+        var clip = new Option<float>("--grad-clip") { Description = "Global gradient-norm clip", DefaultValueFactory = _ => defaults.GradClip!.Value };
+        var threshold = SampleCommand.ThresholdOption();
+        threshold.Description = "x0 thresholding of the teacher's estimates in the targets and of the students' sampling: none, clip, dynamic or dynamic:Q (default: none)";
+        var sigmaMax = new Option<double?>("--sigma-max") { Description = "Largest level of the teacher's grid (default: the teacher's recorded σ_max, else 80)" };
+        var cmd = run.Create("Progressive distillation: halve a teacher's sampling steps round by round (needs data)", teacher, data.Data, data.Directory,
+            teacherSteps, finalSteps, perRound, lr, clip, threshold, sigmaMax);
+        cmd.SetAction(parse => run.Execute(parse, [teacher, teacherSteps, finalSteps, perRound, lr, clip, threshold, sigmaMax],
+            (checkpoint, device) => ProgressiveDistiller.Resume(checkpoint, data.ForResume(parse, checkpoint), run.ResumedSteps(parse), parse.GetValue(run.Out), device,
+                changes: o => run.Bookkeeping(parse, o)),
+            (console, device) =>
+            {
+                string teacherPath = parse.GetValue(teacher) ?? throw new ArgumentException("--teacher is required (a teacher's release checkpoint such as models/toy-8gaussians-teacher.safetensors)");
+                if (!File.Exists(teacherPath)) throw new ArgumentException($"teacher {teacherPath} does not exist");
+                CheckpointKind.RequireRelease(teacherPath, "dk distill pd --teacher", ModelRole.Teacher);
+                var frozen = FrozenTeacher.Load(teacherPath, device);
+                ProgressiveDistiller distiller;
+                string spec;
+                try
+                {
+                    spec = parse.GetValue(data.Data) ?? frozen.DataSpec
+                        ?? throw new ArgumentException($"{teacherPath} does not record its training data; pass --data (e.g. toy:8gaussians or fmnist)");
+                    if (frozen.DataSpec is { } trained && trained != spec)
+                        throw new ArgumentException($"--data {spec}: the teacher {teacherPath} was trained on {trained}; distil it on the same data");
+                    var source = DiffusionCli.ParseData(spec, parse.GetValue(data.Directory));
+                    var grid = SamplerDefaults.Of(frozen.Metadata).ApplyTo(new SamplerOptions());
+                    var options = defaults with
+                    {
+                        TeacherSteps = parse.GetValue(teacherSteps),
+                        FinalSteps = parse.GetValue(finalSteps),
+                        StepsPerRound = parse.GetValue(perRound),
+                        Lr = parse.GetValue(lr),
+                        GradClip = parse.GetValue(clip),
+                        Threshold = parse.GetValue(threshold) is { } t ? X0Threshold.Parse(t) : null,
+                        SigmaMin = grid.SigmaMin,
+                        SigmaMax = parse.GetValue(sigmaMax) ?? grid.SigmaMax,
+                        Rho = grid.Rho,
+                        PreviewSamples = source.SampleShape.Rank == 1 ? 2000 : 100,
+                    };
+                    options = run.NewRun(parse, options with { Steps = options.Rounds * options.StepsPerRound });
+                    distiller = ProgressiveDistiller.FromTeacher(frozen, source, options, parse.GetValue(run.Out));
+                }
+                catch
+                {
+                    frozen.Dispose();
+                    throw;
+                }
+                var (kind, _) = ModelFactory.Describe(distiller.Student);
+                var o = distiller.Options;
+                console.MarkupLine(Markup.Escape(DiffusionCli.Inv(
+                    $"distilling {teacherPath} ({kind}, {distiller.Student.ParameterCount:N0} parameters) on {spec}: {o.TeacherSteps} → {o.FinalSteps} Euler steps in {o.Rounds} rounds of {o.StepsPerRound} updates ({o.Steps} in all), batch {o.BatchSize}, σ {o.SigmaMin}–{o.SigmaMax}, x0 threshold {X0Threshold.Format(o.Threshold)}")));
+                return distiller;
+            },
+            "--steps, --checkpoint-every, --log-every and --preview (and --data, which must be the run's)"));
+        return cmd;
+    }
+}
