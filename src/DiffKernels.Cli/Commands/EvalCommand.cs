@@ -112,7 +112,8 @@ internal static class EvalCommand
 
     /// <summary>The σ grid a sampler walks, in words (a report names only the solver and its NFE).</summary>
     public static string Grid(SamplerOptions o) =>
-        o.Kind == SamplerKind.Ddim ? DiffusionCli.Inv($"grid: {o.Steps} uniform-time VP levels")
+        o.Levels is { } levels ? $"grid: σ levels {SamplerDefaults.FormatLevels(levels)}, then 0"
+        : o.Kind == SamplerKind.Ddim ? DiffusionCli.Inv($"grid: {o.Steps} uniform-time VP levels")
         : o.Steps == 1 ? DiffusionCli.Inv($"grid: one step from σ {o.SigmaMax} to 0")
         : DiffusionCli.Inv($"grid: {o.Steps} Karras levels, σ {o.SigmaMin}–{o.SigmaMax}, ρ = {o.Rho}");
 

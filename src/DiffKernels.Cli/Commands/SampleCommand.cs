@@ -69,7 +69,8 @@ internal static class SampleCommand
 
     /// <summary>
     /// Sampler settings: command-line values, else the model's defaults (<see cref="PretrainedModel.DefaultOptions"/>:
-    /// its checkpoint's sampler, levels and σ_max, see `dk set-sampler`, else Heun with 18 levels from σ_max = 80).
+    /// its checkpoint's sampler, levels and σ_max, see `dk set-sampler`, or a few-step student's explicit σ levels, else Heun
+    /// with 18 levels from σ_max = 80).
     /// </summary>
     public static SamplerOptions Options(PretrainedModel model, string? sampler, int? steps, ulong seed, int batch, double? sigmaMax = null)
     {
@@ -79,6 +80,8 @@ internal static class SampleCommand
             Kind = sampler == null ? recorded.Kind : SamplerOptions.ParseKind(sampler),
             Steps = steps ?? recorded.Steps,
             SigmaMax = sigmaMax ?? recorded.SigmaMax,
+            // A few-step student's recorded levels hold until --steps or --sigma-max asks for a Karras grid instead.
+            Levels = steps == null && sigmaMax == null ? recorded.Levels : null,
             Seed = seed,
             BatchSize = batch,
         };

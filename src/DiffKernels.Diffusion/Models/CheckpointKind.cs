@@ -149,6 +149,7 @@ public sealed record CheckpointKind(string Path, bool IsTraining, ModelRole Role
         EdmMethod => "dk train --resume",
         GanMethod => "dk train-gan --resume",
         "diff-instruct" => "dk distill diff-instruct --resume",
+        "dmd2" => "dk distill dmd2 --resume",
         _ => null,
     };
 

@@ -13,7 +13,8 @@ namespace DiffKernels.Diffusion.Sampling;
 /// <param name="Kind">The ODE solver.</param>
 /// <param name="Steps">Number of σ levels before the final 0.</param>
 /// <param name="SigmaMax">Largest level of the Karras grid.</param>
-public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null, double? SigmaMax = null)
+/// <param name="Levels">Explicit σ levels (<see cref="SamplerOptions.LevelsKey"/>), decreasing: a few-step student's.</param>
+public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null, double? SigmaMax = null, IReadOnlyList<double>? Levels = null)
 {
     /// <summary>The defaults recorded in <paramref name="metadata"/>; malformed values throw with the key and value.</summary>
     public static SamplerDefaults Of(IReadOnlyDictionary<string, string> metadata)
@@ -27,7 +28,13 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
         if (metadata.TryGetValue(SamplerOptions.SigmaMaxKey, out var m))
             sigmaMax = double.TryParse(m, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
                 : throw new ArgumentException($"sampler defaults: metadata '{SamplerOptions.SigmaMaxKey}' = '{m}' is not a number");
-        return new SamplerDefaults(kind, steps, sigmaMax);
+        double[]? levels = null;
+        if (metadata.TryGetValue(SamplerOptions.LevelsKey, out var l))
+            levels = l.Split(',').Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x
+                : throw new ArgumentException($"sampler defaults: metadata '{SamplerOptions.LevelsKey}' = '{l}' is not a list of numbers")).ToArray();
+        var defaults = new SamplerDefaults(kind, steps, sigmaMax, levels);
+        if (levels != null) defaults.Validate();
+        return defaults;
     }
 
     /// <summary>Throws with the offending value when these defaults could not drive a sampler.</summary>
@@ -38,6 +45,13 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
         var min = new SamplerOptions().SigmaMin;
         if (SigmaMax is { } m && !(m > min && double.IsFinite(m)))
             throw new ArgumentException($"sampler defaults: σ_max {m} must be finite and above σ_min = {min.ToString(CultureInfo.InvariantCulture)}");
+        if (Levels is { } l)
+        {
+            if (l.Count != (Steps ?? 0)) throw new ArgumentException($"sampler defaults: {l.Count} σ levels need steps = {l.Count}, not {Steps?.ToString(CultureInfo.InvariantCulture) ?? "none"}");
+            for (int i = 0; i < l.Count; i++)
+                if (!(l[i] > 0 && double.IsFinite(l[i])) || (i > 0 && !(l[i] < l[i - 1])))
+                    throw new ArgumentException($"sampler defaults: σ levels must be finite, positive and decreasing; level {i} is {l[i].ToString("R", CultureInfo.InvariantCulture)}");
+        }
     }
 
     /// <summary><paramref name="options"/> with every recorded member of these defaults in place of its own.</summary>
@@ -46,6 +60,7 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
         Kind = Kind ?? options.Kind,
         Steps = Steps ?? options.Steps,
         SigmaMax = SigmaMax ?? options.SigmaMax,
+        Levels = Levels ?? options.Levels,
     };
 
     /// <summary>Writes these defaults into <paramref name="metadata"/>: set members replace their key, null members remove it.</summary>
@@ -55,7 +70,11 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
         Put(metadata, SamplerOptions.KindKey, Kind?.ToString().ToLowerInvariant());
         Put(metadata, SamplerOptions.StepsKey, Steps?.ToString(CultureInfo.InvariantCulture));
         Put(metadata, SamplerOptions.SigmaMaxKey, SigmaMax?.ToString("R", CultureInfo.InvariantCulture));
+        Put(metadata, SamplerOptions.LevelsKey, Levels == null ? null : FormatLevels(Levels));
     }
+
+    /// <summary>σ levels as <see cref="SamplerOptions.LevelsKey"/> records them: round-trip decimals, comma-separated.</summary>
+    public static string FormatLevels(IEnumerable<double> levels) => string.Join(",", levels.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
 
     private static void Put(IDictionary<string, string> metadata, string key, string? value)
     {
@@ -94,5 +113,6 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
     public override string ToString() => string.Join(", ",
         Kind?.ToString().ToLowerInvariant() ?? "default sampler",
         Steps is { } s ? $"{s} levels" : "default levels",
-        SigmaMax is { } m ? $"σ_max {m.ToString("R", CultureInfo.InvariantCulture)}" : "default σ_max");
+        Levels is { } l ? $"σ levels {FormatLevels(l)}"
+        : SigmaMax is { } m ? $"σ_max {m.ToString("R", CultureInfo.InvariantCulture)}" : "default σ_max");
 }

@@ -11,6 +11,8 @@ namespace DiffKernels.Diffusion.Sampling;
 /// <param name="SigmaMin">Smallest level of the Karras grid.</param>
 /// <param name="SigmaMax">Largest level of the Karras grid.</param>
 /// <param name="Rho">Karras grid exponent.</param>
+/// <param name="Levels">Explicit σ levels in decreasing order (a few-step student's, recorded in its checkpoint); when set,
+/// the grid is these levels then 0 and <paramref name="Steps"/> must be their count.</param>
 public sealed record SamplerOptions(
     SamplerKind Kind = SamplerKind.Heun,
     int Steps = 18,
@@ -19,7 +21,8 @@ public sealed record SamplerOptions(
     int BatchSize = 1024,
     double SigmaMin = 0.002,
     double SigmaMax = 80,
-    double Rho = 7)
+    double Rho = 7,
+    IReadOnlyList<double>? Levels = null)
 {
     /// <summary>Metadata key under which a checkpoint names its default sampler ("heun", "euler" or "ddim").</summary>
     public const string KindKey = "sampler";
@@ -30,24 +33,31 @@ public sealed record SamplerOptions(
     /// <summary>Metadata key under which a checkpoint names its default σ_max (a one-step student: its σ_init).</summary>
     public const string SigmaMaxKey = "sampler_sigma_max";
 
+    /// <summary>Metadata key under which a checkpoint lists explicit σ levels (comma-separated, decreasing).</summary>
+    public const string LevelsKey = "sampler_sigmas";
+
     /// <summary>The name of <see cref="SamplerKind.Generator"/> on the command line and in checkpoint metadata.</summary>
     public const string GeneratorName = "generator";
 
     /// <summary>The σ grid (levels, then 0) this sampler walks.</summary>
-    public double[] Grid() => Kind == SamplerKind.Ddim
-        ? SigmaGrid.VpUniform(Steps)
-        : SigmaGrid.Karras(Steps, SigmaMin, SigmaMax, Rho);
+    public double[] Grid()
+    {
+        if (Levels == null) return Kind == SamplerKind.Ddim ? SigmaGrid.VpUniform(Steps) : SigmaGrid.Karras(Steps, SigmaMin, SigmaMax, Rho);
+        if (Levels.Count != Steps) throw new ArgumentException($"sampler: {Levels.Count} explicit σ levels but {Steps} steps");
+        return [.. Levels, 0];
+    }
 
     /// <summary>Denoiser evaluations per sample (guidance batches both branches into one evaluation).</summary>
     public int Nfe => Kind == SamplerKind.Heun ? 2 * Steps - 1 : Steps;
 
-    /// <summary>Parses "heun", "euler", "ddim" or "generator" (case-insensitive).</summary>
+    /// <summary>Parses "heun", "euler", "ddim", "renoise" or "generator" (case-insensitive).</summary>
     public static SamplerKind ParseKind(string name) => name.ToLowerInvariant() switch
     {
         "heun" => SamplerKind.Heun,
         "euler" => SamplerKind.Euler,
         "ddim" => SamplerKind.Ddim,
+        "renoise" => SamplerKind.Renoise,
         GeneratorName => SamplerKind.Generator,
-        _ => throw new ArgumentException($"unknown sampler '{name}'; expected heun, euler, ddim or {GeneratorName}"),
+        _ => throw new ArgumentException($"unknown sampler '{name}'; expected heun, euler, ddim, renoise or {GeneratorName}"),
     };
 }
