@@ -14,7 +14,7 @@ namespace DiffKernels.Diffusion.Distillation.Dmd2;
 /// the student: latents, a step per sample and, for K &gt; 1, its input by backward simulation
 /// (<see cref="FewStepStudent.SimulateInputs"/>); the student's estimates x_g there are recorded on every
 /// <see cref="Dmd2Options.FakeUpdatesPerGeneratorUpdate"/>-th iteration, which moves the student along the normalised
-/// distribution-matching gradient (<see cref="DistributionMatching"/>, σ from the middle of the grid, scale 1/numel)
+/// distribution-matching gradient (<see cref="Dmd2Gradient"/>, σ from the middle of the grid)
 /// and updates its EMA; every iteration then fits the fake denoiser to SG(x_g) (Diff-Instruct's auxiliary loss, σ from
 /// the whole grid). Both optimisers are AdamW; updates are clipped to the options' global norm. With an output
 /// directory it writes <see cref="CheckpointFile"/> (the EMA student under its own names with the sampling metadata
@@ -28,9 +28,6 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
 
     /// <summary>Metadata value of <see cref="CheckpointKeys.Method"/> in DMD2 checkpoints.</summary>
     public const string Method = "dmd2";
-
-    /// <summary>ε of the normaliser mean |x_g − D_T| + ε (the reference's).</summary>
-    public const float NormaliserEps = 1e-6f;
 
     private static readonly string[] Values = ["fake_loss", "dm_gap"];
 
@@ -148,7 +145,7 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
                 xg = Student.Denoise(input, level, labels);
                 var sigma = _grid.Sample(Options.BatchSize, _rng, Device, Options.MinLevelFraction, Options.MaxLevelFraction);
                 var noise = _rng.Normal(xg.Shape, Device);
-                gap = DistributionMatching.Backward(xg, Teacher, _fakeNet, sigma, noise, labels, 1f / xg.Numel, normalise: true, eps: NormaliserEps);
+                gap = Dmd2Gradient.Backward(xg, Teacher, _fakeNet, sigma, noise, labels);
                 if (update.Finite("generator", "distribution-matching gap", gap) && update.Apply(_generatorAdam, "generator")) UpdateEma();
                 _generatorAdam.ZeroGrad();
             }
