@@ -117,8 +117,10 @@ internal static class EvalCommand
         : o.Steps == 1 ? DiffusionCli.Inv($"grid: one step from σ {o.SigmaMax} to 0")
         : DiffusionCli.Inv($"grid: {o.Steps} Karras levels, σ {o.SigmaMin}–{o.SigmaMax}, ρ = {o.Rho}");
 
-    /// <summary>The report as one JSON object; with <paramref name="sampler"/>, its levels and σ_max too.</summary>
-    public static string Json(string model, ToyReport r, SamplerOptions? sampler = null) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    /// <summary>The report as one JSON object; with <paramref name="sampler"/>, its levels and σ_max too (and its explicit σ levels, if any).</summary>
+    public static string Json(string model, ToyReport r, SamplerOptions? sampler = null) => JsonSerializer.Serialize(new Dictionary<string, object?>(
+        // A few-step student's explicit levels, where it has them, lead the sampler's entries.
+        sampler?.Levels is { } levels ? [new("sigma_levels", levels)] : [])
     {
         ["model"] = model,
         ["data"] = "toy:" + r.Toy,

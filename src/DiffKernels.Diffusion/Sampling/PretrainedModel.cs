@@ -11,7 +11,8 @@ namespace DiffKernels.Diffusion.Sampling;
 /// <summary>
 /// A trained model read from its checkpoint, drawing samples the way <c>dk sample</c> does: a teacher with the
 /// sampler its checkpoint records (else Heun, 18 levels from σ_max 80), a distilled student with its one Euler
-/// step, a GAN generator in one evaluation. Disposing it releases the weights.
+/// step or, for a K-step student, the σ levels it was trained on (denoise, re-noise with fresh noise), a GAN generator
+/// in one evaluation. Disposing it releases the weights.
 /// </summary>
 public sealed class PretrainedModel : IDisposable
 {
