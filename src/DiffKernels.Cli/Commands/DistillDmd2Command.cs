@@ -3,6 +3,8 @@ using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.Dmd2;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
+using DiffKernels.Diffusion.Training;
+using DiffKernels.IO;
 using Spectre.Console;
 
 namespace DiffKernels.Cli.Commands;
@@ -27,11 +29,13 @@ internal static class DistillDmd2Command
         var lrFake = new Option<float?>("--lr-fake") { Description = "AdamW learning rate of the fake denoiser (default: --lr; on --resume: the rate from here on, unchanged when not given)" };
         var clip = new Option<float>("--clip") { Description = "Global gradient-norm clip of both updates", DefaultValueFactory = _ => defaults.GradClip!.Value };
         var grid = new Option<int>("--grid") { Description = "Points N of the Karras σ grid", DefaultValueFactory = _ => defaults.GridPoints };
-        var cmd = run.Create("DMD2: distil a teacher into a one- or K-step student by distribution matching (data-free)", teacher, stepsK, fakeUpdates, lr, lrFake, clip, grid);
+        var gan = new Option<bool>("--gan") { Description = "Add the GAN head on the fake denoiser's bottleneck (needs --data, the teacher's data; off: data-free)" };
+        var data = new DataFlags("Real data of the GAN head (the teacher's: toy:NAME, fmnist, …)");
+        var cmd = run.Create("DMD2: distil a teacher into a one- or K-step student by distribution matching (data-free unless --gan)", teacher, stepsK, fakeUpdates, lr, lrFake, clip, grid, gan, data.Data, data.Directory);
         cmd.SetAction(parse =>
         {
             string? TeacherPath() => parse.GetValue(teacher) is { } path && !File.Exists(path) ? throw new ArgumentException($"teacher {path} does not exist") : parse.GetValue(teacher);
-            return run.Execute(parse, [stepsK, fakeUpdates, clip, grid],
+            return run.Execute(parse, [stepsK, fakeUpdates, clip, grid, gan],
                 (checkpoint, device) =>
                 {
                     var frozen = TeacherPath() is { } path ? FrozenTeacher.Load(path, device) : null;
@@ -41,7 +45,7 @@ internal static class DistillDmd2Command
                         {
                             GeneratorLr = RunCommand.Given(parse, lr) ? parse.GetValue(lr) : o.GeneratorLr,
                             FakeLr = parse.GetValue(lrFake) ?? o.FakeLr,
-                        });
+                        }, data: RecordsGan(checkpoint) ? data.ForResume(parse, checkpoint) : null);
                     }
                     catch
                     {
@@ -52,6 +56,11 @@ internal static class DistillDmd2Command
                 (console, device) =>
                 {
                     string teacherPath = TeacherPath() ?? throw new ArgumentException("--teacher is required (a model checkpoint such as models/toy-8gaussians-teacher.safetensors)");
+                    bool withGan = parse.GetValue(gan);
+                    if (withGan && parse.GetValue(data.Data) == null)
+                        throw new ArgumentException("--gan needs real data: pass --data with the teacher's data (e.g. --data toy:8gaussians or --data fmnist); without --gan DMD2 is data-free");
+                    if (!withGan && parse.GetValue(data.Data) != null)
+                        throw new ArgumentException("--data is read only by the GAN head; add --gan or drop --data (DMD2 alone is data-free)");
                     var options = run.NewRun(parse, defaults with
                     {
                         StudentSteps = parse.GetValue(stepsK),
@@ -60,13 +69,15 @@ internal static class DistillDmd2Command
                         FakeLr = parse.GetValue(lrFake) ?? parse.GetValue(lr),
                         GradClip = parse.GetValue(clip),
                         GridPoints = parse.GetValue(grid),
+                        Gan = withGan,
                         PreviewSamples = 2000,
                     });
+                    var source = withGan ? data.ForNewRun(parse, "toy:8gaussians") : null;
                     var frozen = FrozenTeacher.Load(teacherPath, device);
                     Dmd2Distiller distiller;
                     try
                     {
-                        distiller = Dmd2Distiller.FromTeacher(frozen, options, parse.GetValue(run.Out));
+                        distiller = Dmd2Distiller.FromTeacher(frozen, options, parse.GetValue(run.Out), source);
                     }
                     catch
                     {
@@ -75,11 +86,15 @@ internal static class DistillDmd2Command
                     }
                     var (kind, _) = ModelFactory.Describe(distiller.Student.Module);
                     console.MarkupLine(Markup.Escape(DiffusionCli.Inv(
-                        $"distilling {teacherPath} into a {options.StudentSteps}-step {kind} student ({distiller.Student.Module.ParameterCount:N0} parameters, σ levels {SamplerDefaults.FormatLevels(distiller.Student.Levels)}) for {options.Steps} steps, batch {options.BatchSize}")));
+                        $"distilling {teacherPath} into a {options.StudentSteps}-step {kind} student ({distiller.Student.Module.ParameterCount:N0} parameters, σ levels {SamplerDefaults.FormatLevels(distiller.Student.Levels)}) for {options.Steps} steps, batch {options.BatchSize}{(withGan ? $", GAN head on {source!.Name}" : "")}")));
                     return distiller;
                 },
                 "--steps, --lr, --lr-fake, --checkpoint-every, --log-every, --preview (and --teacher, if the file moved)");
         });
         return cmd;
     }
+
+    // Only a run with the GAN head reads data on resume; a data-free run needs none recorded.
+    private static bool RecordsGan(string checkpoint) =>
+        SafeTensors.ReadHeader(checkpoint).Metadata.TryGetValue(CheckpointKeys.Options, out var json) && Dmd2Options.FromJson(json).Gan;
 }

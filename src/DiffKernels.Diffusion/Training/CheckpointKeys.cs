@@ -80,4 +80,10 @@ public static class CheckpointKeys
 
     /// <summary>Tensor prefix of an auxiliary network's Adam state.</summary>
     public const string AuxiliaryAdam = Prefix + "adam_aux.";
+
+    /// <summary>Prefix of DMD2's GAN head weights.</summary>
+    public const string GanHead = Prefix + "gan_head.";
+
+    /// <summary>Prefix of the GAN head's AdamW state.</summary>
+    public const string GanHeadAdam = Prefix + "adam_gan_head.";
 }

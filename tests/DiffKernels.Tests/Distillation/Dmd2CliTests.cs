@@ -67,5 +67,9 @@ public class Dmd2CliTests
             "dk distill dmd2: dmd2: 5 student steps cannot be taken from the 4-point σ grid");
         AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--fake-updates", "0", "--out", dir.File("d")), "dk distill dmd2: dmd2: fake updates");
         AssertOneLineError(Dk("distill", "dmd2", "--out", dir.File("e"), "--resume"), "dk distill dmd2: nothing to resume");
+        AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--gan", "--out", dir.File("f")), "dk distill dmd2: --gan needs real data");
+        AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--data", "toy:moons", "--out", dir.File("g")), "dk distill dmd2: --data is read only by the GAN head");
+        AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--gan", "--data", "toy:8gaussians", "--out", dir.File("h")),
+            "dk distill dmd2: DMD2: the GAN head's data toy:8gaussians is not the teacher's (toy:moons)");
     }
 }

@@ -17,7 +17,7 @@ namespace DiffKernels.Tests.Training;
 public class RunContractTests(RunKind kind)
 {
     /// <summary>Every run kind.</summary>
-    public static readonly RunKind[] Kinds = [new EdmRunKind(), new GanRunKind(), new DiffInstructRunKind(), new Dmd2RunKind()];
+    public static readonly RunKind[] Kinds = [new EdmRunKind(), new GanRunKind(), new DiffInstructRunKind(), new Dmd2RunKind(), new Dmd2GanRunKind()];
 
     private const int Steps = 6;
 

@@ -140,3 +140,27 @@ public sealed class Dmd2RunKind : RunKind
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => Dmd2Distiller.Resume(checkpoint, Teacher(), steps);
 }
+
+/// <summary>
+/// A one-step DMD2 student with the GAN head on 8 Gaussians (one fake update per student update); the real data is
+/// poisoned, which only the fake network's update reads.
+/// </summary>
+public sealed class Dmd2GanRunKind : RunKind
+{
+    private static readonly Dmd2Options Options = new()
+    {
+        BatchSize = 16, FakeUpdatesPerGeneratorUpdate = 1, Gan = true, GeneratorLr = 1e-3f, FakeLr = 1e-3f, LogEvery = 1, Seed = 6,
+    };
+
+    private static ToyDataSource Data => new(GaussianMixtureToy.EightGaussians());
+
+    private static FrozenTeacher Teacher() => new(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Edm());
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+        new Dmd2Distiller(Teacher(), new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Mlp(new MlpConfig(Hidden: 16), new Generator(1)),
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir, new PoisonedSource(Data, poisoned));
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => Dmd2Distiller.Resume(checkpoint, Teacher(), steps, data: Data);
+}

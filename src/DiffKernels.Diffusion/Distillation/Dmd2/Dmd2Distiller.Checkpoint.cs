@@ -25,6 +25,8 @@ public sealed partial class Dmd2Distiller
         };
         if (Teacher.Path is { } teacherPath) metadata[CheckpointKeys.Teacher] = teacherPath;
         if (Teacher.Sha256 is { } hash) metadata[CheckpointKeys.TeacherHash] = hash;
+        // With the GAN head the data's own part records them (the same data: the head trains on the teacher's).
+        if (_data != null) return metadata;
         if (Teacher.DataSpec is { } data) metadata[CheckpointKeys.Data] = data;
         if (Teacher.Metadata.TryGetValue(CheckpointKeys.Crop, out var crop)) metadata[CheckpointKeys.Crop] = crop;
         return metadata;
@@ -35,10 +37,11 @@ public sealed partial class Dmd2Distiller
     /// must hash like the recorded one, and then belongs to the distiller), else the recorded file. Only the total number
     /// of iterations (<paramref name="steps"/>) and what <paramref name="changes"/> may alter change: the checkpoint and
     /// log intervals, the preview size and the two learning rates. Everything else comes from the checkpoint. Output goes
-    /// to <paramref name="outDir"/> (default: the checkpoint's directory).
+    /// to <paramref name="outDir"/> (default: the checkpoint's directory). A run with the GAN head continues on
+    /// <paramref name="data"/>, which must be the data it trained on.
     /// </summary>
     public static Dmd2Distiller Resume(string checkpoint, FrozenTeacher? teacher = null, int? steps = null, string? outDir = null, Device? device = null,
-        Func<Dmd2Options, Dmd2Options>? changes = null)
+        Func<Dmd2Options, Dmd2Options>? changes = null, IDataSource? data = null)
     {
         var (reader, options) = OpenForResume(checkpoint, "DMD2", "dk distill dmd2 --resume", Method, Dmd2Options.FromJson, steps, changes);
         string? recordedHash = reader.Metadata.GetValueOrDefault(CheckpointKeys.TeacherHash);
@@ -60,7 +63,7 @@ public sealed partial class Dmd2Distiller
             var at = device ?? teacher.Device;
             student = ModelFactory.Create(reader.Meta(ModelFactory.KindKey), reader.Meta(ModelFactory.ConfigKey), new Generator(0), at);
             fake = ModelFactory.Create(reader.Meta(CheckpointKeys.AuxiliaryKind), reader.Meta(CheckpointKeys.AuxiliaryConfig), new Generator(0), at);
-            distiller = new Dmd2Distiller(teacher, student, fake, options, outDir ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint)));
+            distiller = new Dmd2Distiller(teacher, student, fake, options, outDir ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint)), options.Gan ? data : null);
         }
         catch
         {
@@ -75,6 +78,7 @@ public sealed partial class Dmd2Distiller
             d.State.Dispose();
             d.Student.Module.Dispose();
             d.Fake.Dispose();
+            d._head?.Dispose();
             if (ownTeacher) d.Teacher.Dispose();
         });
     }

@@ -3,6 +3,7 @@ using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.Nn;
+using DiffKernels.Ops;
 using DiffKernels.Optim;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
@@ -30,6 +31,7 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
     public const string Method = "dmd2";
 
     private static readonly string[] Values = ["fake_loss", "dm_gap"];
+    private static readonly string[] GanValues = ["fake_loss", "dm_gap", "gan_head_loss", "gan_gen_loss"];
 
     private readonly INoiseNet _fakeNet;
     private readonly AdamW _generatorAdam;
@@ -39,9 +41,10 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
 
     /// <summary>
     /// Starts a run at iteration 0 from the networks' current weights (the student's also start the EMA); the
-    /// student's levels follow from the options' grid and step count.
+    /// student's levels follow from the options' grid and step count. <paramref name="data"/> is the real data of the
+    /// GAN head (<see cref="Dmd2Options.Gan"/>), and only of it.
     /// </summary>
-    public Dmd2Distiller(FrozenTeacher teacher, Module student, Module fake, Dmd2Options options, string? outDir = null)
+    public Dmd2Distiller(FrozenTeacher teacher, Module student, Module fake, Dmd2Options options, string? outDir = null, IDataSource? data = null)
         : base(options, Checked(teacher, student, fake, options, outDir), outDir, CheckpointFile)
     {
         _fakeNet = (INoiseNet)fake;
@@ -61,6 +64,7 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
         // Dropout off everywhere: the gradient compares two deterministic denoisers at the student's deterministic output.
         student.Eval();
         fake.Eval();
+        AddGan(data);
     }
 
     private static Module Checked(FrozenTeacher teacher, Module student, Module fake, Dmd2Options options, string? outDir)
@@ -86,14 +90,14 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
     }
 
     /// <summary>The usual distillation: student and fake denoiser both start as copies of the teacher.</summary>
-    public static Dmd2Distiller FromTeacher(FrozenTeacher teacher, Dmd2Options options, string? outDir = null)
+    public static Dmd2Distiller FromTeacher(FrozenTeacher teacher, Dmd2Options options, string? outDir = null, IDataSource? data = null)
     {
         var student = teacher.TrainableCopy();
         Module? fake = null;
         try
         {
             fake = teacher.TrainableCopy();
-            return new Dmd2Distiller(teacher, student, fake, options, outDir);
+            return new Dmd2Distiller(teacher, student, fake, options, outDir, data);
         }
         catch
         {
@@ -113,7 +117,7 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
     public Module Fake { get; }
 
     /// <inheritdoc/>
-    protected override IReadOnlyList<string> ValueNames => Values;
+    protected override IReadOnlyList<string> ValueNames => Options.Gan ? GanValues : Values;
 
     /// <inheritdoc/>
     protected override string Activity => "distillation";
@@ -127,12 +131,13 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
 
     /// <summary>
     /// One iteration: on generator iterations the distribution-matching update of the student and its EMA, then the fake
-    /// denoiser's update on the same (pre-update) student samples. Returns the fake loss and the gap (NaN when the
-    /// student was not updated, which the log leaves out of its means).
+    /// denoiser's update on the same (pre-update) student samples; with the GAN head, its loss joins the fake update and
+    /// the student's adversarial loss joins its update. Returns the fake loss and the gap (NaN when the student was not
+    /// updated, which the log leaves out of its means), then the two GAN losses when there is a head.
     /// </summary>
     protected override double[] Iterate(RunUpdate update)
     {
-        double fakeLoss, gap = double.NaN;
+        double fakeLoss, gap = double.NaN, headLoss = double.NaN, ganLoss = double.NaN;
         bool generatorStep = UpdatesGenerator(Step);
         using (Tensor.Scope())
         {
@@ -146,7 +151,18 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
                 var sigma = _grid.Sample(Options.BatchSize, _rng, Device, Options.MinLevelFraction, Options.MaxLevelFraction);
                 var noise = _rng.Normal(xg.Shape, Device);
                 gap = Dmd2Gradient.Backward(xg, Teacher, _fakeNet, sigma, noise, labels);
-                if (update.Finite("generator", "distribution-matching gap", gap) && update.Apply(_generatorAdam, "generator")) UpdateEma();
+                bool finite = update.Finite("generator", "distribution-matching gap", gap);
+                if (_head != null)
+                {
+                    var adversarial = GanGeneratorLoss(xg, labels);
+                    ganLoss = adversarial.Item();
+                    finite = update.Finite("generator", "GAN loss", ganLoss) && finite;
+                    if (finite) adversarial.Backward();
+                    // The loss reached the fake network and the head too; only the student's share is kept.
+                    _fakeAdam.ZeroGrad();
+                    _headAdam!.ZeroGrad();
+                }
+                if (finite && update.Apply(_generatorAdam, "generator")) UpdateEma();
                 _generatorAdam.ZeroGrad();
             }
             else
@@ -155,10 +171,26 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
             }
             var fakeSigma = _grid.Sample(Options.BatchSize, _rng, Device);
             var fakeNoise = _rng.Normal(xg.Shape, Device);
-            fakeLoss = update.Minimise("fake", RealFakeDenoisers.AuxiliaryLoss(Teacher, _fakeNet, xg, fakeSigma, fakeNoise, labels), _fakeAdam).Loss;
+            var loss = RealFakeDenoisers.AuxiliaryLoss(Teacher, _fakeNet, xg, fakeSigma, fakeNoise, labels);
+            if (_head == null)
+            {
+                fakeLoss = update.Minimise("fake", loss, _fakeAdam).Loss;
+            }
+            else
+            {
+                fakeLoss = loss.Item();
+                var head = GanHeadLoss(xg, labels);
+                headLoss = head.Item();
+                if (update.Finite("fake", "loss", fakeLoss) && update.Finite("fake", "GAN head loss", headLoss))
+                {
+                    F.Add(loss, head).Backward();
+                    if (update.Apply(_fakeAdam, "fake")) update.Apply(_headAdam!, "GAN head");
+                }
+                _headAdam!.ZeroGrad();
+            }
             _fakeAdam.ZeroGrad();
         }
-        return [fakeLoss, gap];
+        return _head == null ? [fakeLoss, gap] : [fakeLoss, gap, headLoss, ganLoss];
     }
 
     /// <summary>Each sample's step, uniform over the K steps (a one-step student draws nothing).</summary>
@@ -195,6 +227,7 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
     {
         Student.Module.Dispose();
         Fake.Dispose();
+        _head?.Dispose();
         Teacher.Dispose();
     }
 }

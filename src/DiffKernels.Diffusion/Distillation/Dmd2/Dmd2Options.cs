@@ -50,6 +50,18 @@ public sealed record Dmd2Options : RunOptions
     /// <summary>Largest fraction of the grid (from the σ_min end) the distribution-matching σ is drawn from.</summary>
     public double MaxLevelFraction { get; init; } = 0.98;
 
+    /// <summary>
+    /// Adds the GAN head on the fake denoiser's bottleneck (needs real data; off: DMD2 is data-free). Real and student
+    /// samples are noised at a distribution-matching σ and classified by the head.
+    /// </summary>
+    public bool Gan { get; init; }
+
+    /// <summary>Weight of the head's loss softplus(l_fake) + softplus(−l_real) in the fake denoiser's update.</summary>
+    public float GanHeadWeight { get; init; } = 1e-2f;
+
+    /// <summary>Weight of the student's GAN loss softplus(−l_fake) beside the distribution-matching gradient.</summary>
+    public float GanGeneratorWeight { get; init; } = 3e-3f;
+
     /// <inheritdoc/>
     protected override string Label => "dmd2";
 
@@ -78,6 +90,8 @@ public sealed record Dmd2Options : RunOptions
         if (StudentSteps < 1 || StudentSteps > GridPoints)
             throw new ArgumentException($"dmd2: {StudentSteps} student steps cannot be taken from the {GridPoints}-point σ grid (1 to {GridPoints} distinct levels)");
         if (FakeUpdatesPerGeneratorUpdate < 1) throw new ArgumentException($"dmd2: fake updates per generator update {FakeUpdatesPerGeneratorUpdate} must be ≥ 1");
+        if (!(GanHeadWeight >= 0) || !float.IsFinite(GanHeadWeight) || !(GanGeneratorWeight >= 0) || !float.IsFinite(GanGeneratorWeight))
+            throw new ArgumentException($"dmd2: GAN weights ({GanHeadWeight}, {GanGeneratorWeight}) must be finite and ≥ 0");
         if (!(MinLevelFraction >= 0 && MinLevelFraction <= MaxLevelFraction && MaxLevelFraction <= 1))
             throw new ArgumentException($"dmd2: the distribution-matching range [{MinLevelFraction}, {MaxLevelFraction}] of the grid must satisfy 0 ≤ min ≤ max ≤ 1");
     }
