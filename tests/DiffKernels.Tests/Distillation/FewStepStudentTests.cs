@@ -80,6 +80,20 @@ public class FewStepStudentTests
     }
 
     [Test]
+    public void RecordedLevelsAreReadBackAndMalformedOnesRefused()
+    {
+        Dictionary<string, string> Meta(string steps, string levels) => new()
+        {
+            [SamplerOptions.KindKey] = "renoise", [SamplerOptions.StepsKey] = steps, [SamplerOptions.LevelsKey] = levels,
+        };
+        var read = SamplerDefaults.Of(Meta("3", "80,2.5,0.25"));
+        Assert.That(read.ApplyTo(new SamplerOptions()).Grid(), Is.EqualTo(new[] { 80, 2.5, 0.25, 0 }));
+        Assert.That(() => SamplerDefaults.Of(Meta("2", "80,x")), Throws.ArgumentException.With.Message.Contains("is not a list of numbers"));
+        Assert.That(() => SamplerDefaults.Of(Meta("2", "1,2")), Throws.ArgumentException.With.Message.Contains("decreasing"));
+        Assert.That(() => SamplerDefaults.Of(Meta("3", "80,1")), Throws.ArgumentException.With.Message.Contains("2 σ levels need steps = 2"));
+    }
+
+    [Test]
     public void TheRecordedSamplerWalksTheSameLevelsAsTheSimulation()
     {
         var levels = new Dmd2Grid(1000).StudentLevels(3);
