@@ -9,5 +9,6 @@ internal static class DistillCommand
     {
         DistillDiffInstructCommand.Create(),
         DistillPdCommand.Create(),
+        DistillDmd2Command.Create(),
     };
 }

@@ -150,6 +150,7 @@ public sealed record CheckpointKind(string Path, bool IsTraining, ModelRole Role
         GanMethod => "dk train-gan --resume",
         "diff-instruct" => "dk distill diff-instruct --resume",
         "pd" => "dk distill pd --resume",
+        "dmd2" => "dk distill dmd2 --resume",
         _ => null,
     };
 

@@ -13,7 +13,7 @@ namespace DiffKernels.Diffusion.Models;
 /// with label −1 giving a zero one-hot (the unconditional branch for guidance).
 /// Parameter names: layers.k, time.k, label.k, out.
 /// </summary>
-public sealed class Mlp : Module, INoiseNet
+public sealed class Mlp : Module, IBottleneckFeatures
 {
     private readonly ModuleList<Linear> _layers;
     private readonly ModuleList<Linear> _time;
@@ -47,7 +47,10 @@ public sealed class Mlp : Module, INoiseNet
     public Shape SampleShape => [Config.Dim];
 
     /// <inheritdoc/>
-    public Tensor Forward(Tensor x, Tensor cNoise, Tensor? labels)
+    public Tensor Forward(Tensor x, Tensor cNoise, Tensor? labels) => _out.Forward(Bottleneck(x, cNoise, labels));
+
+    /// <inheritdoc/>
+    public Tensor Bottleneck(Tensor x, Tensor cNoise, Tensor? labels)
     {
         if (x.Rank != 2 || x.Shape[1] != Config.Dim)
             throw new ArgumentException($"Mlp: x must be [N, {Config.Dim}], got {x.Shape}");
@@ -65,7 +68,7 @@ public sealed class Mlp : Module, INoiseNet
             if (oneHot != null) pre = F.Add(pre, _label![k].Forward(oneHot));
             h = F.Silu(pre);
         }
-        return _out.Forward(h);
+        return h;
     }
 
     private Tensor OneHot(Tensor labels, int n, Device device)

@@ -20,7 +20,7 @@ namespace DiffKernels.Diffusion.Models;
 /// q, k, v and output projections C → C (a fused qkv would count the same); time MLP 32 → 128 → 128.
 /// A conditional model adds classes × 128 for its label projection.
 /// </remarks>
-public sealed class UNet : Module, INoiseNet
+public sealed class UNet : Module, IBottleneckFeatures
 {
     /// <summary>Builds the network described by <paramref name="config"/>, drawing initial weights from <paramref name="gen"/>.</summary>
     public UNet(UNetConfig config, Generator? gen = null, Device? device = null)
@@ -121,6 +121,18 @@ public sealed class UNet : Module, INoiseNet
     /// <inheritdoc/>
     public Tensor Forward(Tensor x, Tensor cNoise, Tensor? labels)
     {
+        var (h, e, skips) = Encode(x, cNoise, labels);
+        foreach (var m in Up)
+            h = m is UNetResBlock rb ? rb.Forward(F.Concat([h, skips.Pop()], axis: 3), e) : ((UNetUpsample)m).Forward(h);
+        return ConvOut.Forward(NormOut.Forward(h, silu: true));
+    }
+
+    /// <inheritdoc/>
+    public Tensor Bottleneck(Tensor x, Tensor cNoise, Tensor? labels) => Encode(x, cNoise, labels).H;
+
+    /// <summary>The down path and the middle blocks: the bottleneck features, the embedding and the skips the up path takes.</summary>
+    private (Tensor H, Tensor E, Stack<Tensor> Skips) Encode(Tensor x, Tensor cNoise, Tensor? labels)
+    {
         CheckInputs("UNet", SampleShape, NumClasses, x, cNoise, labels);
         var e = TimeEmbed.Forward(F.TimestepEmbedding(cNoise, Config.TimeFeatures));
         if (LabelEmbed != null && labels != null) e = e + LabelEmbed.Forward(OneHot(labels, NumClasses));
@@ -137,9 +149,7 @@ public sealed class UNet : Module, INoiseNet
         h = ((UNetResBlock)Mid[0]).Forward(h, e);
         h = ((AttentionBlock)Mid[1]).Forward(h);
         h = ((UNetResBlock)Mid[2]).Forward(h, e);
-        foreach (var m in Up)
-            h = m is UNetResBlock rb ? rb.Forward(F.Concat([h, skips.Pop()], axis: 3), e) : ((UNetUpsample)m).Forward(h);
-        return ConvOut.Forward(NormOut.Forward(h, silu: true));
+        return (h, e, skips);
     }
 
     /// <summary>

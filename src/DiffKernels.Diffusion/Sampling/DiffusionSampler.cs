@@ -32,7 +32,7 @@ public static class DiffusionSampler
         if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), $"DiffusionSampler: batch size {options.BatchSize} must be ≥ 1");
         if (options.Steps < 1) throw new ArgumentOutOfRangeException(nameof(options), $"DiffusionSampler: steps {options.Steps} must be ≥ 1");
         if (options.Kind == SamplerKind.Generator)
-            throw new ArgumentException($"DiffusionSampler: the {SamplerOptions.GeneratorName} sampler draws from generator networks (GeneratorSampler), not from a denoiser; use heun, euler or ddim");
+            throw new ArgumentException($"DiffusionSampler: the {SamplerOptions.GeneratorName} sampler draws from generator networks (GeneratorSampler), not from a denoiser; use heun, euler, ddim or renoise");
         if (labels != null && labels.Length != n)
             throw new ArgumentException($"DiffusionSampler: {labels.Length} labels for {n} samples");
         if (labels != null && net.NumClasses == 0)
@@ -48,7 +48,13 @@ public static class DiffusionSampler
         using (Tensor.NoGrad())
         {
             var shape = new[] { n }.Concat(net.SampleShape).ToArray();
-            var noise = new Generator(options.Seed).Normal(shape, device);
+            var gen = new Generator(options.Seed);
+            var noise = gen.Normal(shape, device);
+            // A re-noising walk draws the fresh noise of every later level for all samples up front, after the
+            // initial noise, so its samples do not depend on the batch size either.
+            var fresh = options.Kind == SamplerKind.Renoise
+                ? Enumerable.Range(1, grid.Length - 2).Select(_ => gen.Normal(shape, device)).ToArray()
+                : [];
             var chunks = new List<Tensor>();
             for (int start = 0; start < n; start += options.BatchSize)
             {
@@ -62,9 +68,12 @@ public static class DiffusionSampler
                     d = (xi, sigma) => F.ThresholdX0(plain(xi, sigma), q);
                 }
                 int chunkNfe = 0;
-                chunks.Add(options.Kind == SamplerKind.Heun
-                    ? OdeSampler.Heun(d, x, grid, ref chunkNfe)
-                    : OdeSampler.Euler(d, x, grid, ref chunkNfe));
+                chunks.Add(options.Kind switch
+                {
+                    SamplerKind.Heun => OdeSampler.Heun(d, x, grid, ref chunkNfe),
+                    SamplerKind.Renoise => OdeSampler.Renoise(d, x, grid, i => F.Narrow(fresh[i], 0, start, len), ref chunkNfe),
+                    _ => OdeSampler.Euler(d, x, grid, ref chunkNfe),
+                });
                 nfe = chunkNfe;
             }
             result = (chunks.Count == 1 ? F.Copy(chunks[0]) : F.Concat(chunks, 0)).Keep();

@@ -67,6 +67,32 @@ public static class OdeSampler
         return current;
     }
 
+    /// <summary>
+    /// A few-step student's walk (DMD2): at each level D = D(x; σ_i), then x = D + σ_{i+1}·n_i with FRESH unit noise
+    /// <paramref name="fresh"/>(i) (shaped like x) while σ_{i+1} &gt; 0, else x = D. Starts from <paramref name="x"/>
+    /// (already scaled to σ₀; not disposed); one evaluation per level, added to <paramref name="nfe"/>.
+    /// </summary>
+    public static Tensor Renoise(Denoiser denoise, Tensor x, IReadOnlyList<double> sigmas, Func<int, Tensor> fresh, ref int nfe)
+    {
+        CheckGrid(sigmas);
+        using var noGrad = Tensor.NoGrad();
+        var current = x;
+        for (int i = 0; i + 1 < sigmas.Count; i++)
+        {
+            double next = sigmas[i + 1];
+            Tensor result;
+            using (Tensor.Scope())
+            {
+                var d = denoise(current, sigmas[i]);
+                result = (next > 0 ? F.Add(d, F.MulScalar(fresh(i), (float)next)) : d).Keep();
+            }
+            nfe++;
+            if (!ReferenceEquals(current, x)) current.Dispose();
+            current = result;
+        }
+        return current;
+    }
+
     private static void CheckGrid(IReadOnlyList<double> sigmas)
     {
         if (sigmas.Count < 2) throw new ArgumentException($"OdeSampler: a σ grid needs at least 2 levels, got {sigmas.Count}");

@@ -10,8 +10,9 @@ namespace DiffKernels.Diffusion.Sampling;
 
 /// <summary>
 /// A trained model read from its checkpoint, drawing samples the way <c>dk sample</c> does: a teacher with the
-/// sampler its checkpoint records (else Heun, 18 levels from σ_max 80), a distilled student with the Euler steps
-/// on the levels it records, a GAN generator in one evaluation. Disposing it releases the weights.
+/// sampler its checkpoint records (else Heun, 18 levels from σ_max 80), a distilled student on the levels it
+/// records (a progressive student with Euler steps, a DMD2 student denoising and re-noising with fresh noise, a one-step
+/// student in one Euler step), a GAN generator in one evaluation. Disposing it releases the weights.
 /// </summary>
 public sealed class PretrainedModel : IDisposable
 {

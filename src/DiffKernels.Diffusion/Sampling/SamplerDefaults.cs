@@ -72,9 +72,12 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
         Put(metadata, SamplerOptions.KindKey, Kind?.ToString().ToLowerInvariant());
         Put(metadata, SamplerOptions.StepsKey, Steps?.ToString(CultureInfo.InvariantCulture));
         Put(metadata, SamplerOptions.SigmaMaxKey, SigmaMax?.ToString("R", CultureInfo.InvariantCulture));
-        Put(metadata, SamplerOptions.SigmasKey, Sigmas == null ? null : string.Join(",", Sigmas.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
+        Put(metadata, SamplerOptions.SigmasKey, Sigmas == null ? null : FormatSigmas(Sigmas));
         Put(metadata, SamplerOptions.ThresholdKey, Threshold == null ? null : X0Threshold.Format(Threshold));
     }
+
+    /// <summary>σ levels as <see cref="SamplerOptions.SigmasKey"/> records them: round-trip decimals, comma-separated.</summary>
+    public static string FormatSigmas(IEnumerable<double> levels) => string.Join(",", levels.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
 
     private static void Put(IDictionary<string, string> metadata, string key, string? value)
     {
@@ -113,5 +116,6 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
     public override string ToString() => string.Join(", ",
         Kind?.ToString().ToLowerInvariant() ?? "default sampler",
         Steps is { } s ? $"{s} levels" : "default levels",
-        SigmaMax is { } m ? $"σ_max {m.ToString("R", CultureInfo.InvariantCulture)}" : "default σ_max");
+        Sigmas is { } l ? $"σ levels {FormatSigmas(l)}"
+        : SigmaMax is { } m ? $"σ_max {m.ToString("R", CultureInfo.InvariantCulture)}" : "default σ_max");
 }

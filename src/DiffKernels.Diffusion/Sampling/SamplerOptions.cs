@@ -64,13 +64,14 @@ public sealed record SamplerOptions(
     /// <summary>Denoiser evaluations per sample (guidance batches both branches into one evaluation).</summary>
     public int Nfe => Kind == SamplerKind.Heun ? 2 * Steps - 1 : Steps;
 
-    /// <summary>Parses "heun", "euler", "ddim" or "generator" (case-insensitive).</summary>
+    /// <summary>Parses "heun", "euler", "ddim", "renoise" or "generator" (case-insensitive).</summary>
     public static SamplerKind ParseKind(string name) => name.ToLowerInvariant() switch
     {
         "heun" => SamplerKind.Heun,
         "euler" => SamplerKind.Euler,
         "ddim" => SamplerKind.Ddim,
+        "renoise" => SamplerKind.Renoise,
         GeneratorName => SamplerKind.Generator,
-        _ => throw new ArgumentException($"unknown sampler '{name}'; expected heun, euler, ddim or {GeneratorName}"),
+        _ => throw new ArgumentException($"unknown sampler '{name}'; expected heun, euler, ddim, renoise or {GeneratorName}"),
     };
 }

@@ -95,4 +95,10 @@ public static class CheckpointKeys
 
     /// <summary>Tensor prefix of progressive distillation's student Adam state.</summary>
     public const string StudentAdam = Prefix + "adam_student.";
+
+    /// <summary>Prefix of DMD2's GAN head weights.</summary>
+    public const string GanHead = Prefix + "gan_head.";
+
+    /// <summary>Prefix of the GAN head's AdamW state.</summary>
+    public const string GanHeadAdam = Prefix + "adam_gan_head.";
 }

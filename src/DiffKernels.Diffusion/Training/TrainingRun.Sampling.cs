@@ -68,13 +68,16 @@ public abstract partial class TrainingRun<TOptions>
     }
 
     /// <summary>Latents [B, …] from <paramref name="rng"/> and, for a conditional generator, uniformly drawn class ids.</summary>
-    protected (Tensor Z, Tensor? Labels) DrawLatents(IGenerator generator, Generator rng)
+    protected (Tensor Z, Tensor? Labels) DrawLatents(IGenerator generator, Generator rng) => DrawLatents(generator.LatentShape, generator.NumClasses, rng);
+
+    /// <summary>Latents [B, …<paramref name="latentShape"/>] from <paramref name="rng"/> and, with classes, uniformly drawn class ids.</summary>
+    protected (Tensor Z, Tensor? Labels) DrawLatents(Shape latentShape, int numClasses, Generator rng)
     {
         int b = Options.BatchSize;
-        var z = rng.Normal([b, .. generator.LatentShape], Device);
-        if (generator.NumClasses == 0) return (z, null);
+        var z = rng.Normal([b, .. latentShape], Device);
+        if (numClasses == 0) return (z, null);
         var u = rng.Uniform([b], Device.Cpu).ToArray();
-        var labels = u.Select(v => (float)Math.Min((int)(v * generator.NumClasses), generator.NumClasses - 1)).ToArray();
+        var labels = u.Select(v => (float)Math.Min((int)(v * numClasses), numClasses - 1)).ToArray();
         return (z, Tensor.FromSpan(labels, [b], Device));
     }
 }

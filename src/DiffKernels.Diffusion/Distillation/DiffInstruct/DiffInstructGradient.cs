@@ -1,6 +1,5 @@
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Models;
-using DiffKernels.Ops;
 using DiffKernels.Tensors;
 
 namespace DiffKernels.Diffusion.Distillation.DiffInstruct;
@@ -24,17 +23,6 @@ public static class DiffInstructGradient
         var xg = generator.Generate(z, labels);
         if (!xg.RequiresGrad)
             throw new InvalidOperationException("DiffInstructGradient: the generator's output does not require grad (called under NoGrad, or a generator without trainable parameters)");
-        int n = xg.Shape[0];
-        Tensor g;
-        double gap;
-        using (Tensor.NoGrad())
-        {
-            var pair = RealFakeDenoisers.Evaluate(teacher, auxiliary, xg, sigma, noise, labels);
-            var difference = F.ScoreDifference(xg, pair.Real, pair.Fake);
-            gap = RealFakeDenoisers.MeanSquaredNorm(difference);
-            g = F.MulScalar(difference, 1f / n);
-        }
-        if (double.IsFinite(gap)) xg.Backward(g);
-        return gap;
+        return DistributionMatching.Backward(xg, teacher, auxiliary, sigma, noise, labels, 1f / xg.Shape[0]);
     }
 }

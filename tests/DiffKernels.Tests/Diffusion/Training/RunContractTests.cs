@@ -16,7 +16,7 @@ namespace DiffKernels.Tests.Diffusion.Training;
 public class RunContractTests(RunKind kind)
 {
     /// <summary>Every run kind.</summary>
-    public static readonly RunKind[] Kinds = [new EdmRunKind(), new GanRunKind(), new DiffInstructRunKind(), new ProgressiveRunKind()];
+    public static readonly RunKind[] Kinds = [new EdmRunKind(), new GanRunKind(), new DiffInstructRunKind(), new ProgressiveRunKind(), new Dmd2RunKind(), new Dmd2GanRunKind()];
 
     private const int Steps = 6;
 

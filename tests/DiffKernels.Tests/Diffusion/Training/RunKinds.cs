@@ -1,7 +1,8 @@
-using DiffKernels.Diffusion.Data.Toys;
 using DiffKernels.Diffusion.Data;
+using DiffKernels.Diffusion.Data.Toys;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.DiffInstruct;
+using DiffKernels.Diffusion.Distillation.Dmd2;
 using DiffKernels.Diffusion.Distillation.Progressive;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Schedules;
@@ -132,4 +133,55 @@ public sealed class ProgressiveRunKind : RunKind
 
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => ProgressiveDistiller.Resume(checkpoint, Data, steps);
+}
+
+/// <summary>
+/// A two-step DMD2 student of a small random Mlp teacher (backward simulation on every iteration); one fake update per
+/// student update, so the teacher is called once per iteration, at the student's update.
+/// </summary>
+public sealed class Dmd2RunKind : RunKind
+{
+    private static readonly Dmd2Options Options = new()
+    {
+        BatchSize = 16, StudentSteps = 2, FakeUpdatesPerGeneratorUpdate = 1, GeneratorLr = 1e-3f, FakeLr = 1e-3f, LogEvery = 1, Seed = 5,
+    };
+
+    private static FrozenTeacher Teacher(params long[] poisoned) =>
+        new(new PoisonedTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), poisoned.Select(s => s + 1).ToArray()), new Edm());
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned)
+    {
+        var teacher = Teacher(poisoned);
+        var student = new Mlp(new MlpConfig(Hidden: 16), new Generator(1));
+        var fake = new Mlp(new MlpConfig(Hidden: 16), new Generator(1));
+        return new Dmd2Distiller(teacher, student, fake, Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+    }
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => Dmd2Distiller.Resume(checkpoint, Teacher(), steps);
+}
+
+/// <summary>
+/// A one-step DMD2 student with the GAN head on 8 Gaussians (one fake update per student update); the real data is
+/// poisoned, which only the fake network's update reads.
+/// </summary>
+public sealed class Dmd2GanRunKind : RunKind
+{
+    private static readonly Dmd2Options Options = new()
+    {
+        BatchSize = 16, FakeUpdatesPerGeneratorUpdate = 1, Gan = true, GeneratorLr = 1e-3f, FakeLr = 1e-3f, LogEvery = 1, Seed = 6,
+    };
+
+    private static ToyDataSource Data => new(GaussianMixtureToy.EightGaussians());
+
+    private static FrozenTeacher Teacher() => new(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Edm());
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+        new Dmd2Distiller(Teacher(), new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Mlp(new MlpConfig(Hidden: 16), new Generator(1)),
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir, new PoisonedSource(Data, poisoned));
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => Dmd2Distiller.Resume(checkpoint, Teacher(), steps, data: Data);
 }

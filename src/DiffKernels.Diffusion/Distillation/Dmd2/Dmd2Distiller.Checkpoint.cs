@@ -1,0 +1,86 @@
+using DiffKernels.Diffusion.Data;
+using DiffKernels.Diffusion.Distillation.Common;
+using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Training;
+using DiffKernels.Nn;
+using DiffKernels.Random;
+using DiffKernels.Tensors;
+
+namespace DiffKernels.Diffusion.Distillation.Dmd2;
+
+public sealed partial class Dmd2Distiller
+{
+    /// <summary>
+    /// What the checkpoint records besides the weights: the student's sampling metadata (its levels: what `dk sample`
+    /// and `dk eval` load), the fake network's kind and config, and the teacher's path and hash; the teacher's data spec
+    /// and crop are carried over so the student evaluates against the same data.
+    /// </summary>
+    private IEnumerable<KeyValuePair<string, string>> RunMetadata()
+    {
+        var (fakeKind, fakeConfig) = ModelFactory.Describe(Fake);
+        var metadata = new Dictionary<string, string>(Student.SamplingMetadata)
+        {
+            [CheckpointKeys.Method] = Method,
+            [CheckpointKeys.AuxiliaryKind] = fakeKind,
+            [CheckpointKeys.AuxiliaryConfig] = fakeConfig,
+        };
+        if (Teacher.Path is { } teacherPath) metadata[CheckpointKeys.Teacher] = teacherPath;
+        if (Teacher.Sha256 is { } hash) metadata[CheckpointKeys.TeacherHash] = hash;
+        // With the GAN head the data's own part records them (the same data: the head trains on the teacher's).
+        if (_data != null) return metadata;
+        if (Teacher.DataSpec is { } data) metadata[CheckpointKeys.Data] = data;
+        if (Teacher.Metadata.TryGetValue(CheckpointKeys.Crop, out var crop)) metadata[CheckpointKeys.Crop] = crop;
+        return metadata;
+    }
+
+    /// <summary>
+    /// Continues the run saved in <paramref name="checkpoint"/>. The teacher is <paramref name="teacher"/> when given (it
+    /// must hash like the recorded one, and then belongs to the distiller), else the recorded file. Only the total number
+    /// of iterations (<paramref name="steps"/>) and what <paramref name="changes"/> may alter change: the checkpoint and
+    /// log intervals, the preview size and the two learning rates. Everything else comes from the checkpoint. Output goes
+    /// to <paramref name="outDir"/> (default: the checkpoint's directory). A run with the GAN head continues on
+    /// <paramref name="data"/>, which must be the data it trained on.
+    /// </summary>
+    public static Dmd2Distiller Resume(string checkpoint, FrozenTeacher? teacher = null, int? steps = null, string? outDir = null, Device? device = null,
+        Func<Dmd2Options, Dmd2Options>? changes = null, IDataSource? data = null)
+    {
+        var (reader, options) = OpenForResume(checkpoint, "DMD2", "dk distill dmd2 --resume", Method, Dmd2Options.FromJson, steps, changes);
+        string? recordedHash = reader.Metadata.GetValueOrDefault(CheckpointKeys.TeacherHash);
+        bool ownTeacher = teacher == null;
+        if (teacher == null)
+        {
+            string teacherPath = reader.Metadata.GetValueOrDefault(CheckpointKeys.Teacher)
+                ?? throw new ArgumentException($"{checkpoint} does not record its teacher's file; pass the teacher");
+            if (!File.Exists(teacherPath))
+                throw new ArgumentException($"{checkpoint}: its teacher {teacherPath} does not exist; pass the teacher");
+            teacher = FrozenTeacher.Load(teacherPath, device);
+        }
+        Module? student = null, fake = null;
+        Dmd2Distiller distiller;
+        try
+        {
+            if (recordedHash != null && teacher.Sha256 != null && teacher.Sha256 != recordedHash)
+                throw new ArgumentException($"{checkpoint}: the teacher {teacher.Path} (SHA-256 {teacher.Sha256[..12]}…) is not the one this run distils (SHA-256 {recordedHash[..Math.Min(12, recordedHash.Length)]}…)");
+            var at = device ?? teacher.Device;
+            student = ModelFactory.Create(reader.Meta(ModelFactory.KindKey), reader.Meta(ModelFactory.ConfigKey), new Generator(0), at);
+            fake = ModelFactory.Create(reader.Meta(CheckpointKeys.AuxiliaryKind), reader.Meta(CheckpointKeys.AuxiliaryConfig), new Generator(0), at);
+            distiller = new Dmd2Distiller(teacher, student, fake, options, outDir ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint)), options.Gan ? data : null);
+        }
+        catch
+        {
+            student?.Dispose();
+            fake?.Dispose();
+            if (ownTeacher) teacher.Dispose();
+            throw;
+        }
+        // The distiller owns the teacher now; on failure a caller's teacher stays alive.
+        return Restore(distiller, reader, d =>
+        {
+            d.State.Dispose();
+            d.Student.Module.Dispose();
+            d.Fake.Dispose();
+            d._head?.Dispose();
+            if (ownTeacher) d.Teacher.Dispose();
+        });
+    }
+}
