@@ -34,7 +34,10 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
             sigmas = list.Split(',').Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x
                 : throw new ArgumentException($"sampler defaults: metadata '{SamplerOptions.SigmasKey}' = '{list}' is not a list of numbers")).ToArray();
         float? threshold = metadata.TryGetValue(SamplerOptions.ThresholdKey, out var t) ? X0Threshold.Parse(t) : null;
-        return new SamplerDefaults(kind, steps, sigmaMax, sigmas, threshold);
+        var defaults = new SamplerDefaults(kind, steps, sigmaMax, sigmas, threshold);
+        // Recorded levels must drive a sampler as they stand; a malformed list is refused where it is read.
+        if (sigmas != null) defaults.Validate();
+        return defaults;
     }
 
     /// <summary>Throws with the offending value when these defaults could not drive a sampler.</summary>

@@ -48,7 +48,7 @@ public class Dmd2CliTests
         Assert.That(sample.Out, Does.Contain("50 samples, renoise with 2 levels: 2 NFE"));
         var eval = Dk("eval", "--model", release, "--n", "200");
         Assert.That(eval.Code, Is.EqualTo(0), eval.Err);
-        Assert.That(eval.Out, Does.Contain("renoise, 2 NFE").And.Contain("on toy:moons").And.Contain("grid: σ levels 80,"));
+        Assert.That(eval.Out, Does.Contain("renoise, 2 NFE").And.Contain("on toy:moons").And.Contain("grid: the recorded levels 80,"));
 
         AssertOneLineError(Dk("distill", "dmd2", "--teacher", release, "--out", dir.File("x")), "dk distill dmd2: ");
     }

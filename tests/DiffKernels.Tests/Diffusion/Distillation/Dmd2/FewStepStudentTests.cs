@@ -90,7 +90,7 @@ public class FewStepStudentTests
         Assert.That(read.ApplyTo(new SamplerOptions()).Grid(), Is.EqualTo(new[] { 80, 2.5, 0.25, 0 }));
         Assert.That(() => SamplerDefaults.Of(Meta("2", "80,x")), Throws.ArgumentException.With.Message.Contains("is not a list of numbers"));
         Assert.That(() => SamplerDefaults.Of(Meta("2", "1,2")), Throws.ArgumentException.With.Message.Contains("decreasing"));
-        Assert.That(() => SamplerDefaults.Of(Meta("3", "80,1")), Throws.ArgumentException.With.Message.Contains("2 σ levels need steps = 2"));
+        Assert.That(() => SamplerDefaults.Of(Meta("3", "80,1")), Throws.ArgumentException.With.Message.Contains("2 explicit levels for 3 steps"));
     }
 
     [Test]
