@@ -8,5 +8,6 @@ internal static class DistillCommand
     public static Command Create() => new("distill", "Distil a teacher into a fast student")
     {
         DistillDiffInstructCommand.Create(),
+        DistillBootCommand.Create(),
     };
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DiffKernels.Diffusion.Distillation.Boot;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Schedules;
@@ -11,7 +12,7 @@ namespace DiffKernels.Diffusion.Sampling;
 /// <summary>
 /// A trained model read from its checkpoint, drawing samples the way <c>dk sample</c> does: a teacher with the
 /// sampler its checkpoint records (else Heun, 18 levels from σ_max 80), a distilled student with its one Euler
-/// step, a GAN generator in one evaluation. Disposing it releases the weights.
+/// step, a BOOT student or a GAN generator in one evaluation. Disposing it releases the weights.
 /// </summary>
 public sealed class PretrainedModel : IDisposable
 {
@@ -26,7 +27,7 @@ public sealed class PretrainedModel : IDisposable
     {
         _loaded = loaded;
         _device = device;
-        switch (loaded.Model)
+        switch (GeneratorOf(loaded, path) ?? (object)loaded.Model)
         {
             case IGenerator g:
                 _generator = g;
@@ -181,6 +182,20 @@ public sealed class PretrainedModel : IDisposable
     {
         if (!(c >= 0 && c < NumClasses && c == MathF.Floor(c)))
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{c} is not a class of this model ({NumClasses} classes)"), argument);
+    }
+
+    /// <summary>The network as a generator: a generator module itself, or a denoiser network saved as a BOOT student (one evaluation, x0 = y(σmin)).</summary>
+    private static IGenerator? GeneratorOf(LoadedModel loaded, string path)
+    {
+        if (loaded.Model is IGenerator g) return g;
+        try
+        {
+            return BootStudent.FromMetadata(loaded.Model, loaded.Metadata);
+        }
+        catch (ArgumentException e)
+        {
+            throw new SafeTensorsFormatException(path, e.Message, e);
+        }
     }
 
     private static int CropOf(IReadOnlyDictionary<string, string> metadata, Shape raw, string path)
