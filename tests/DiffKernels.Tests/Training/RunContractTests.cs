@@ -17,7 +17,7 @@ namespace DiffKernels.Tests.Training;
 public class RunContractTests(RunKind kind)
 {
     /// <summary>Every run kind.</summary>
-    public static readonly RunKind[] Kinds = [new EdmRunKind(), new GanRunKind(), new DiffInstructRunKind()];
+    public static readonly RunKind[] Kinds = [new EdmRunKind(), new GanRunKind(), new DiffInstructRunKind(), new BootRunKind()];
 
     private const int Steps = 6;
 

@@ -1,4 +1,5 @@
 using DiffKernels.Diffusion.Data.Toys;
+using DiffKernels.Diffusion.Distillation.Boot;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.DiffInstruct;
 using DiffKernels.Diffusion.Models;
@@ -111,4 +112,24 @@ public sealed class DiffInstructRunKind : RunKind
 
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => DiffInstructDistiller.Resume(checkpoint, Teacher(), steps);
+}
+
+/// <summary>A BOOT student of a small random Mlp teacher (one teacher call per iteration, for the bootstrapped target).</summary>
+public sealed class BootRunKind : RunKind
+{
+    private static readonly BootOptions Options = new() { BatchSize = 16, Lr = 1e-3f, GridPoints = 8, LogEvery = 1, Seed = 5 };
+
+    private static FrozenTeacher Teacher(params long[] poisoned) =>
+        new(new PoisonedTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), poisoned.Select(s => s + 1).ToArray()), new Edm());
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned)
+    {
+        var teacher = Teacher(poisoned);
+        var student = new BootStudent(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), teacher.Edm, Options.SigmaMin, Options.SigmaMax);
+        return new BootDistiller(teacher, student, Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+    }
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => BootDistiller.Resume(checkpoint, Teacher(), steps);
 }

@@ -17,8 +17,9 @@ namespace DiffKernels.Diffusion.Distillation.Boot;
 /// y(σ)      = (1 − σ/σmax)·h_θ(ε, σ)
 /// </code>
 /// The input preconditioning is fixed at σmax, so a student initialised from the teacher starts with
-/// h(ε, σmax) = D_T(σmax·ε; σmax): y(σ) is then exactly the teacher's first Euler step from σmax, and y(σmax) = 0
-/// holds for any weights (the exact boundary of the signal ODE in EDM form). h is the running x0 estimate
+/// h(ε, σmax) = D_T(σmax·ε; σmax), the teacher's x0 prediction at the largest noise (near σmax, y(σ) starts close to
+/// the teacher's first Euler step (1 − σ/σmax)·D_T(σmax·ε; σmax)); and y(σmax) = 0 holds for any weights (the exact
+/// boundary of the signal ODE in EDM form). h is the running x0 estimate
 /// y(σ)/(1 − σ/σmax), of order one at every σ, so the network never has to output the vanishing y near σmax.
 /// One-step sampling is x0 = y(σmin); <see cref="Trajectory"/> gives x(σ) = y(σ) + σ·ε at any σ.
 /// </summary>
