@@ -124,6 +124,8 @@ public class ModelKindWalkTests
             ["--toy-student"] = _dir.File("absent.safetensors"),
             ["--fmnist-model"] = _dir.File("absent.safetensors"),
             ["--fmnist-student"] = _dir.File("absent.safetensors"),
+            ["--toy-boot-student"] = _dir.File("absent.safetensors"),
+            ["--fmnist-boot-student"] = _dir.File("absent.safetensors"),
             ["--classifier"] = _dir.File("absent.safetensors"),
             [option] = model,
         };
