@@ -92,6 +92,12 @@ public sealed class PretrainedModel : IDisposable
     public bool IsGenerator => _generator != null;
 
     /// <summary>
+    /// The BOOT student this checkpoint holds, or null: beyond one-step samples it gives the whole predicted trajectory,
+    /// x(σ) = y(σ) + σ·ε at any σ of its range (<see cref="BootStudent.Trajectory"/>). Its weights belong to this model.
+    /// </summary>
+    public BootStudent? Boot => _generator as BootStudent;
+
+    /// <summary>
     /// Shape of one sample as <see cref="Generate"/> returns it: [C, H, W] for images, with the padding the
     /// model was trained on cropped off (e.g. [1, 28, 28] for Fashion-MNIST), [2] for 2D points.
     /// </summary>

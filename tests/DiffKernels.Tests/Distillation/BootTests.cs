@@ -133,6 +133,9 @@ public class BootTests
         Assert.That(model.IsGenerator, Is.True);
         Assert.That(model.Metadata[BootStudent.ParameterisationKey], Is.EqualTo(BootStudent.Parameterisation));
         Assert.That(model.Metadata[BootStudent.SigmaMinKey], Is.EqualTo("0.01"));
+        Assert.That(model.Boot, Is.Not.Null);
+        var eps = new Generator(8).Normal([5, 2]);
+        Assert.That(model.Boot!.Trajectory(eps, 40, null).ToArray(), Is.EqualTo(F.MulScalar(eps, 40f).ToArray()).Within(1e-5), "x(σmax) = σmax·ε");
         var sample = model.Sample(20, 7);
         Assert.That(sample.Nfe, Is.EqualTo(1));
         Assert.That(sample.Samples.ToArray(), Is.EqualTo(expected), "dk sample draws what the run's EMA draws, bit for bit");
