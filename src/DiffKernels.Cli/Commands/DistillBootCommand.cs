@@ -28,13 +28,14 @@ internal static class DistillBootCommand
         var sigmaMax = new Option<double>("--sigma-max") { Description = "Largest σ, where the trajectory starts at σmax·ε", DefaultValueFactory = _ => defaults.SigmaMax };
         var minDelta = new Option<float>("--min-delta") { Description = "Lower clamp of the step δ' = 1 − σs/σt (bounds the 1/δ'² weight)", DefaultValueFactory = _ => defaults.MinDelta };
         var boundary = new Option<string>("--boundary") { Description = "hard (first pair bootstraps from y(σmax) = 0) or soft (also pulls the student's x0 estimate at σmax to the teacher's)", DefaultValueFactory = _ => "hard" };
+        var pairs = new Option<string>("--pairs") { Description = "How each noise's grid pair is drawn: uniform (independently) or stratified (evenly over the pairs within a batch)", DefaultValueFactory = _ => "uniform" };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance weight of the teacher's target (1: none)", DefaultValueFactory = _ => defaults.Guidance };
         var cmd = run.Create("BOOT: distil a teacher into a one-step generator by bootstrapping on its signal ODE (data-free)",
-            teacher, lr, grid, spacing, sigmaMin, sigmaMax, minDelta, boundary, guidance);
+            teacher, lr, grid, spacing, pairs, sigmaMin, sigmaMax, minDelta, boundary, guidance);
         cmd.SetAction(parse =>
         {
             string? TeacherPath() => parse.GetValue(teacher) is { } path && !File.Exists(path) ? throw new ArgumentException($"teacher {path} does not exist") : parse.GetValue(teacher);
-            return run.Execute(parse, [grid, spacing, sigmaMin, sigmaMax, minDelta, boundary, guidance],
+            return run.Execute(parse, [grid, spacing, pairs, sigmaMin, sigmaMax, minDelta, boundary, guidance],
                 (checkpoint, device) =>
                 {
                     var frozen = TeacherPath() is { } path ? FrozenTeacher.Load(path, device) : null;
@@ -60,6 +61,7 @@ internal static class DistillBootCommand
                         Lr = parse.GetValue(lr),
                         GridPoints = parse.GetValue(grid) is var g && g >= 2 ? g : throw new ArgumentException($"--grid {g}: the grid needs at least 2 points (one pair)"),
                         Grid = ParseGrid(parse.GetValue(spacing)!),
+                        Pairs = ParsePairs(parse.GetValue(pairs)!),
                         SigmaMin = parse.GetValue(sigmaMin),
                         SigmaMax = parse.GetValue(sigmaMax),
                         MinDelta = parse.GetValue(minDelta),
@@ -82,7 +84,7 @@ internal static class DistillBootCommand
                         throw;
                     }
                     console.MarkupLine(Markup.Escape(DiffusionCli.Inv(
-                        $"distilling {teacherPath} into a one-step BOOT {kind.Model} student ({distiller.Student.Module.ParameterCount:N0} parameters; {options.GridPoints}-point {Name(options.Grid)} grid σ {options.SigmaMin}–{options.SigmaMax}, {options.Boundary.ToString().ToLowerInvariant()} boundary, guidance {options.Guidance}) for {options.Steps} steps, batch {options.BatchSize}")));
+                        $"distilling {teacherPath} into a one-step BOOT {kind.Model} student ({distiller.Student.Module.ParameterCount:N0} parameters; {options.GridPoints}-point {Name(options.Grid)} grid σ {options.SigmaMin}–{options.SigmaMax}, {options.Pairs.ToString().ToLowerInvariant()} pairs, {options.Boundary.ToString().ToLowerInvariant()} boundary, guidance {options.Guidance}) for {options.Steps} steps, batch {options.BatchSize}")));
                     return distiller;
                 },
                 "--steps, --lr, --checkpoint-every, --log-every, --preview (and --teacher, if the file moved)");
@@ -95,6 +97,13 @@ internal static class DistillBootCommand
         "karras" => BootGridKind.Karras,
         "log-sigma" or "logsigma" => BootGridKind.LogSigma,
         _ => throw new ArgumentException($"--grid-kind '{value}': expected karras or log-sigma"),
+    };
+
+    private static BootPairSampling ParsePairs(string value) => value.ToLowerInvariant() switch
+    {
+        "uniform" => BootPairSampling.Uniform,
+        "stratified" => BootPairSampling.Stratified,
+        _ => throw new ArgumentException($"--pairs '{value}': expected uniform or stratified"),
     };
 
     private static BootBoundary ParseBoundary(string value) => value.ToLowerInvariant() switch

@@ -26,11 +26,11 @@ public class BootCliTests
         string missing = dir.File("no-such-data"), teacher = dir.File("teacher.safetensors"), run = dir.File("run");
         using (var net = new UNet(new UNetConfig(8, 1, 4, [1], 1, [], Groups: 2, TimeFeatures: 8, EmbedDim: 16, NumClasses: 3), new Generator(4)))
             ModelFactory.Save(teacher, net, extraMetadata: new Dictionary<string, string> { ["data"] = "folder:" + missing });
-        var distill = Dk("distill", "boot", "--teacher", teacher, "--steps", "4", "--batch", "4", "--grid", "6", "--guidance", "1.5",
+        var distill = Dk("distill", "boot", "--teacher", teacher, "--steps", "4", "--batch", "4", "--grid", "6", "--pairs", "stratified", "--guidance", "1.5",
             "--checkpoint-every", "2", "--log-every", "2", "--preview", "4", "--out", run);
         Assert.That(distill.Code, Is.EqualTo(0), distill.Err);
         Assert.That(Directory.Exists(missing), Is.False);
-        Assert.That(distill.Out, Does.Contain("one-step BOOT unet student").And.Contain("6-point Karras grid").And.Contain("guidance 1.5").And.Contain("done: 4 steps"));
+        Assert.That(distill.Out, Does.Contain("one-step BOOT unet student").And.Contain("6-point Karras grid").And.Contain("stratified pairs").And.Contain("guidance 1.5").And.Contain("done: 4 steps"));
         foreach (var file in new[] { "student.safetensors", "log.jsonl", "samples-0000004.png", BootPlots.LossFile, BootPlots.GapFile, "boot-trajectory-gap.json", "boot-loss-by-sigma.json" })
             Assert.That(File.Exists(Path.Combine(run, file)), file);
         var gap = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "boot-trajectory-gap.json"))).RootElement;

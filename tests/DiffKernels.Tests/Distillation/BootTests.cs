@@ -156,6 +156,16 @@ public class BootTests
     }
 
     [Test]
+    public void PairsAreDrawnUniformlyOrSpreadEvenlyOverTheGrid()
+    {
+        float[] u = [0.5f, 0.99f, 0f, 0.26f];
+        Assert.That(BootDistiller.Pairs(u, 4, BootPairSampling.Uniform), Is.EqualTo(new[] { 2, 3, 0, 1 }));
+        // Stratified: positions (i + 0.5)/4 = 0.125, 0.375, 0.625, 0.875 → every pair once.
+        Assert.That(BootDistiller.Pairs(u, 4, BootPairSampling.Stratified), Is.EqualTo(new[] { 0, 1, 2, 3 }));
+        Assert.That(BootDistiller.Pairs(u, 2, BootPairSampling.Stratified), Is.EqualTo(new[] { 0, 0, 1, 1 }));
+    }
+
+    [Test]
     public void BothGridsRunFromSigmaMaxDownToSigmaMin()
     {
         foreach (var kind in new[] { BootGridKind.Karras, BootGridKind.LogSigma })

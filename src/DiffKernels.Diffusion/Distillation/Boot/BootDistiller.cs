@@ -135,7 +135,7 @@ public sealed partial class BootDistiller : TrainingRun<BootOptions>
         using var scope = Tensor.Scope();
         int b = Options.BatchSize, pairs = _levels.Length - 1;
         var (eps, labels) = DrawLatents(Student, _rng);
-        var pair = _rng.Uniform([b], Device.Cpu).ToArray().Select(u => Math.Min((int)(u * pairs), pairs - 1)).ToArray();
+        var pair = Pairs(_rng.Uniform([b], Device.Cpu).ToArray(), pairs, Options.Pairs);
         var sigmaT = Tensor.FromSpan(pair.Select(k => (float)_levels[k]).ToArray(), [b], Device);
         var sigmaS = Tensor.FromSpan(pair.Select(k => (float)_levels[k + 1]).ToArray(), [b], Device);
         Tensor target, weight;
@@ -164,6 +164,17 @@ public sealed partial class BootDistiller : TrainingRun<BootOptions>
         if (applied) UpdateEma();
         _adam.ZeroGrad();
         return [value, .. BinMeans(weighted.ToArray(), pair), .. Options.Boundary == BootBoundary.Soft ? new[] { boundary } : []];
+    }
+
+    /// <summary>
+    /// The pair index (0 = the pair at σmax) of each noise of a batch from its uniform draws <paramref name="u"/>: each
+    /// draw on its own (<see cref="BootPairSampling.Uniform"/>), or the first draw as the offset of an even spread
+    /// (<see cref="BootPairSampling.Stratified"/>).
+    /// </summary>
+    public static int[] Pairs(float[] u, int pairs, BootPairSampling sampling)
+    {
+        int b = u.Length;
+        return Enumerable.Range(0, b).Select(i => Math.Min(sampling == BootPairSampling.Uniform ? (int)(u[i] * pairs) : (int)((i + (double)u[0]) / b * pairs), pairs - 1)).ToArray();
     }
 
     private double[] BinMeans(float[] losses, int[] pair)

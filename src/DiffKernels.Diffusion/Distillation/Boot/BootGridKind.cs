@@ -26,3 +26,17 @@ public enum BootBoundary
     /// </summary>
     Soft,
 }
+
+/// <summary>How each iteration picks the pair of consecutive grid points of each noise.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<BootPairSampling>))]
+public enum BootPairSampling
+{
+    /// <summary>Each noise draws its pair uniformly and independently.</summary>
+    Uniform,
+
+    /// <summary>
+    /// The batch spreads evenly over the pairs: noise i of B gets the pair at position (i + u)/B of the grid with one
+    /// uniform offset u per batch, so every pair is visited once per batch when B is at least the number of pairs.
+    /// </summary>
+    Stratified,
+}

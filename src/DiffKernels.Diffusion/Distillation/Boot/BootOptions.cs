@@ -30,6 +30,9 @@ public sealed record BootOptions : RunOptions
     /// <summary>Spacing of the grid.</summary>
     public BootGridKind Grid { get; init; } = BootGridKind.Karras;
 
+    /// <summary>How each noise's pair of consecutive grid points is drawn.</summary>
+    public BootPairSampling Pairs { get; init; } = BootPairSampling.Uniform;
+
     /// <summary>ρ of a Karras grid.</summary>
     public double Rho { get; init; } = 7;
 
