@@ -156,6 +156,19 @@ public class BootTests
     }
 
     [Test]
+    public void TheSoftBoundaryStartsAtZeroForAStudentCopiedFromItsTeacherAndIsLogged()
+    {
+        using var dir = new TempDir();
+        var teacher = new FrozenTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(2)), new Edm());
+        using (var run = BootDistiller.FromTeacher(teacher, new BootOptions { Steps = 2, BatchSize = 16, Lr = 1e-3f, GridPoints = 4, LogEvery = 1, Boundary = BootBoundary.Soft }, dir.File("run")))
+            run.Run();
+        var lines = File.ReadAllLines(Path.Combine(dir.File("run"), "log.jsonl")).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToArray();
+        // h(ε, σmax) = D_T(σmax·ε; σmax) before the first update, so the boundary term is zero up to float rounding; it grows once the student moves.
+        Assert.That(lines[0].GetProperty("boundary").GetDouble(), Is.LessThan(1e-9));
+        Assert.That(lines[1].GetProperty("boundary").GetDouble(), Is.GreaterThan(0));
+    }
+
+    [Test]
     public void PairsAreDrawnUniformlyOrSpreadEvenlyOverTheGrid()
     {
         float[] u = [0.5f, 0.99f, 0f, 0.26f];
