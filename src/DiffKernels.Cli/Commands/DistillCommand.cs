@@ -10,5 +10,6 @@ internal static class DistillCommand
         DistillDiffInstructCommand.Create(),
         DistillPdCommand.Create(),
         DistillDmd2Command.Create(),
+        DistillBootCommand.Create(),
     };
 }

@@ -15,9 +15,9 @@ namespace DiffKernels.Cli.Commands;
 /// <summary>
 /// `dk quickstart`: the first thing to run on a fresh machine. Trains an Mlp teacher on 8 Gaussians (about a
 /// minute on 2 cores), samples it at 35 NFE with Heun, writes a scatter PNG and metrics JSON; samples the committed
-/// one-step Diff-Instruct student of the committed 8 Gaussians teacher the same way; then samples the committed
-/// Fashion-MNIST teacher (a PNG grid, and FD against the test set when the data set is installed) and, when its file
-/// exists, its one-step student; and ends with a table holding one row per model. A missing teacher, classifier or
+/// one-step Diff-Instruct and BOOT students of the committed 8 Gaussians teacher the same way; then samples the committed
+/// Fashion-MNIST teacher (a PNG grid, and FD against the test set when the data set is installed) and, when their files
+/// exist, its one-step Diff-Instruct and BOOT students; and ends with a table holding one row per model. A missing teacher, classifier or
 /// data set is reported in the table, not treated as a failure; a student whose file is absent has no row.
 /// </summary>
 internal static class QuickstartCommand
@@ -33,6 +33,12 @@ internal static class QuickstartCommand
     /// <summary>The one-step Diff-Instruct student of the Fashion-MNIST teacher, once one is committed.</summary>
     public const string FashionStudentPath = "models/fmnist-diff-instruct-xs.safetensors";
 
+    /// <summary>The committed one-step BOOT student of the 8 Gaussians teacher.</summary>
+    public const string ToyBootStudentPath = "models/toy-8gaussians-boot.safetensors";
+
+    /// <summary>The one-step BOOT student of the Fashion-MNIST teacher, once one is committed.</summary>
+    public const string FashionBootStudentPath = "models/fmnist-boot-xs.safetensors";
+
     /// <summary>One row of the closing table.</summary>
     private sealed record Row(string Model, string Data, int Nfe, double MsPerSample, string Metric, string Score, string Floor, string Notes);
 
@@ -46,12 +52,14 @@ internal static class QuickstartCommand
         var fashionSamples = new Option<int>("--fmnist-samples") { Description = "Images drawn from the Fashion-MNIST teacher (FD is biased upwards at small N; the floor is given at the same N)", DefaultValueFactory = _ => 1000 };
         var toyStudent = new Option<string>("--toy-student") { Description = "The one-step toy student to sample beside the toy teacher (no row when absent)", DefaultValueFactory = _ => ToyStudentPath };
         var fashionStudent = new Option<string>("--fmnist-student") { Description = "The one-step Fashion-MNIST student to sample beside its teacher (no row when absent)", DefaultValueFactory = _ => FashionStudentPath };
+        var toyBoot = new Option<string>("--toy-boot-student") { Description = "The one-step BOOT toy student to sample beside the toy teacher (no row when absent)", DefaultValueFactory = _ => ToyBootStudentPath };
+        var fashionBoot = new Option<string>("--fmnist-boot-student") { Description = "The one-step BOOT Fashion-MNIST student to sample beside its teacher (no row when absent)", DefaultValueFactory = _ => FashionBootStudentPath };
         var classifier = new Option<string>("--classifier") { Description = "Metric classifier for the Fashion-MNIST FD", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
         var dataDir = DiffusionCli.FashionDirOption();
         var device = DeviceOption.Create();
         var cmd = new Command("quickstart", "Train and sample a toy teacher, sample the Fashion-MNIST teacher, then print what every model scores")
         {
-            output, steps, seed, samples, toyStudent, fashionModel, fashionStudent, fashionSamples, classifier, dataDir, device,
+            output, steps, seed, samples, toyStudent, toyBoot, fashionModel, fashionStudent, fashionBoot, fashionSamples, classifier, dataDir, device,
         };
         cmd.SetAction(parseResult =>
         {
@@ -61,8 +69,10 @@ internal static class QuickstartCommand
                 var watch = System.Diagnostics.Stopwatch.StartNew();
                 // Checked before the toy teacher's minute of training, so a wrong file fails at once.
                 RequireIfPresent(parseResult.GetValue(toyStudent)!, "dk quickstart --toy-student", ModelRole.Student, images: false);
+                RequireIfPresent(parseResult.GetValue(toyBoot)!, "dk quickstart --toy-boot-student", ModelRole.Student, images: false);
                 RequireIfPresent(parseResult.GetValue(fashionModel)!, "dk quickstart --fmnist-model", ModelRole.Teacher, images: true);
                 RequireIfPresent(parseResult.GetValue(fashionStudent)!, "dk quickstart --fmnist-student", ModelRole.Student, images: true);
+                RequireIfPresent(parseResult.GetValue(fashionBoot)!, "dk quickstart --fmnist-boot-student", ModelRole.Student, images: true);
                 RequireIfPresent(parseResult.GetValue(classifier)!, "dk quickstart --classifier", ModelRole.Classifier, images: null);
                 string outDir = parseResult.GetValue(output)!;
                 Directory.CreateDirectory(outDir);
@@ -71,8 +81,10 @@ internal static class QuickstartCommand
                 var toyRow = ToyTeacher(console, on.Device, outDir, parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(samples));
                 if (toyRow == null) return DiffusionCli.Interrupted;
                 rows.Add(toyRow);
-                if (ToyStudent(console, on.Device, outDir, parseResult.GetValue(toyStudent)!, parseResult.GetValue(seed), parseResult.GetValue(samples), toyRow) is { } studentRow)
+                if (ToyStudent(console, on.Device, outDir, parseResult.GetValue(toyStudent)!, parseResult.GetValue(seed), parseResult.GetValue(samples), toyRow, "2", "Diff-Instruct", "diff-instruct") is { } studentRow)
                     rows.Add(studentRow);
+                if (ToyStudent(console, on.Device, outDir, parseResult.GetValue(toyBoot)!, parseResult.GetValue(seed), parseResult.GetValue(samples), toyRow, "2b", "BOOT", "boot") is { } bootRow)
+                    rows.Add(bootRow);
                 var fashion = new FashionRun(console, on.Device, outDir, parseResult.GetValue(fashionSamples), parseResult.GetValue(classifier)!, parseResult.GetValue(dataDir)!, parseResult.GetValue(seed));
                 var teacherRow = FashionTeacher(fashion, parseResult.GetValue(fashionModel)!);
                 rows.Add(teacherRow);
@@ -84,6 +96,14 @@ internal static class QuickstartCommand
                 }
                 else
                     console.MarkupLine(Markup.Escape($"no Fashion-MNIST student at {fashionStudentPath}: no row for it"));
+                string fashionBootPath = parseResult.GetValue(fashionBoot)!;
+                if (File.Exists(fashionBootPath))
+                {
+                    console.Write(new Rule(Markup.Escape("4b. One-step BOOT student of the Fashion-MNIST teacher")).LeftJustified());
+                    rows.Add(WithSpeedUp(FashionModel(fashion, "BOOT student (1 step)", "fmnist-boot", fashionBootPath), teacherRow));
+                }
+                else
+                    console.MarkupLine(Markup.Escape($"no Fashion-MNIST BOOT student at {fashionBootPath}: no row for it"));
                 console.Write(Summary(rows));
                 console.MarkupLine(Markup.Escape(DiffusionCli.Inv($"quickstart took {watch.Elapsed.TotalSeconds:F0} s")));
                 return 0;
@@ -151,13 +171,14 @@ internal static class QuickstartCommand
     }
 
     /// <summary>
-    /// Samples the committed one-step toy student with its own sampler (one Euler step from σ_init) and scores it
-    /// like the teacher; null (and a line saying so) when the file is absent. The row's note compares its speed with
-    /// the teacher's row.
+    /// Samples a committed one-step toy student of <paramref name="method"/> with its own sampler (one evaluation) and
+    /// scores it like the teacher, in section <paramref name="section"/>, writing toy-NAME-<paramref name="stem"/>.png and
+    /// .json; null (and a line saying so) when the file is absent. The row's note compares its speed with the teacher's row.
     /// </summary>
-    private static Row? ToyStudent(IAnsiConsole console, Device device, string outDir, string modelPath, ulong seed, int evalSamples, Row teacherRow)
+    private static Row? ToyStudent(IAnsiConsole console, Device device, string outDir, string modelPath, ulong seed, int evalSamples, Row teacherRow,
+        string section, string method, string stem)
     {
-        console.Write(new Rule(Markup.Escape($"2. One-step Diff-Instruct student on toy:{Toy}")).LeftJustified());
+        console.Write(new Rule(Markup.Escape($"{section}. One-step {method} student on toy:{Toy}")).LeftJustified());
         if (!File.Exists(modelPath))
         {
             console.MarkupLine(Markup.Escape($"no student at {modelPath}: no row for it"));
@@ -171,14 +192,14 @@ internal static class QuickstartCommand
         string origin = CheckpointKind.Recorded(student.Metadata, "teacher") is { } teacherPath ? $", distilled from {teacherPath}" : "";
         console.MarkupLine(Markup.Escape(DiffusionCli.Inv($"sampling {evalSamples} points from {modelPath}{origin} ({sampler.Kind.ToString().ToLowerInvariant()}, {sampler.Nfe} NFE)")));
         var (report, samples) = ToyEvaluation.Evaluate(student, toy, evalSamples, sampler);
-        string png = Path.Combine(outDir, $"toy-{toy.Name}-diff-instruct.png");
-        string json = Path.Combine(outDir, $"toy-{toy.Name}-diff-instruct.json");
+        string png = Path.Combine(outDir, $"toy-{toy.Name}-{stem}.png");
+        string json = Path.Combine(outDir, $"toy-{toy.Name}-{stem}.json");
         ToyScatterPlot.Save(png, samples, ToyEvaluation.DensitySample(toy), toy.Modes.Count > 0 ? toy.Modes : null);
         File.WriteAllText(json, EvaluationJson.Of(modelPath, report, sampler));
         console.Write(EvalCommand.Table(modelPath, report));
         console.MarkupLine(Markup.Escape($"wrote {png} and {json}"));
         string notes = report.Coverage is { } c ? DiffusionCli.Inv($"{c.Covered}/{c.Total} modes, {c.OffModeFraction:P1} off-mode") : "";
-        return WithSpeedUp(new Row("Diff-Instruct student (1 step)", $"toy:{toy.Name}", report.Nfe, report.MsPerSample, "sliced W2",
+        return WithSpeedUp(new Row($"{method} student (1 step)", $"toy:{toy.Name}", report.Nfe, report.MsPerSample, "sliced W2",
             DiffusionCli.Inv($"{report.SlicedWasserstein:F4}"), DiffusionCli.Inv($"{report.Floor:F4}"), notes), teacherRow);
     }
 

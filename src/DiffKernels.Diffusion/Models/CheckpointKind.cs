@@ -34,7 +34,7 @@ public enum ModelRole
 /// <param name="IsTraining">True when the file holds training state.</param>
 /// <param name="Role">What its network is for.</param>
 /// <param name="Model">The model kind its metadata records (e.g. "unet").</param>
-/// <param name="Method">The run that wrote it ("edm", "gan", "diff-instruct"), or null when none is recorded.</param>
+/// <param name="Method">The run that wrote it ("edm", "gan", "diff-instruct", "boot"), or null when none is recorded.</param>
 /// <param name="Step">The step of a training checkpoint (null for a release checkpoint).</param>
 public sealed record CheckpointKind(string Path, bool IsTraining, ModelRole Role, string Model, string? Method, long? Step)
 {
@@ -151,6 +151,7 @@ public sealed record CheckpointKind(string Path, bool IsTraining, ModelRole Role
         "diff-instruct" => "dk distill diff-instruct --resume",
         "pd" => "dk distill pd --resume",
         "dmd2" => "dk distill dmd2 --resume",
+        "boot" => "dk distill boot --resume",
         _ => null,
     };
 

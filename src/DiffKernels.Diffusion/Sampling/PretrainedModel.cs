@@ -1,4 +1,5 @@
 using System.Globalization;
+using DiffKernels.Diffusion.Distillation.Boot;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Schedules;
@@ -12,7 +13,7 @@ namespace DiffKernels.Diffusion.Sampling;
 /// A trained model read from its checkpoint, drawing samples the way <c>dk sample</c> does: a teacher with the
 /// sampler its checkpoint records (else Heun, 18 levels from σ_max 80), a distilled student on the levels it
 /// records (a progressive student with Euler steps, a DMD2 student denoising and re-noising with fresh noise, a one-step
-/// student in one Euler step), a GAN generator in one evaluation. Disposing it releases the weights.
+/// student in one Euler step), a BOOT student or a GAN generator in one evaluation. Disposing it releases the weights.
 /// </summary>
 public sealed class PretrainedModel : IDisposable
 {
@@ -27,7 +28,7 @@ public sealed class PretrainedModel : IDisposable
     {
         _loaded = loaded;
         _device = device;
-        switch (loaded.Model)
+        switch (GeneratorOf(loaded, path) ?? (object)loaded.Model)
         {
             case IGenerator g:
                 _generator = g;
@@ -90,6 +91,12 @@ public sealed class PretrainedModel : IDisposable
 
     /// <summary>True for a generator network (a GAN's): it draws each sample in one evaluation, with no sampler to choose.</summary>
     public bool IsGenerator => _generator != null;
+
+    /// <summary>
+    /// The BOOT student this checkpoint holds, or null: beyond one-step samples it gives the whole predicted trajectory,
+    /// x(σ) = y(σ) + σ·ε at any σ of its range (<see cref="BootStudent.Trajectory"/>). Its weights belong to this model.
+    /// </summary>
+    public BootStudent? Boot => _generator as BootStudent;
 
     /// <summary>
     /// Shape of one sample as <see cref="Generate"/> returns it: [C, H, W] for images, with the padding the
@@ -211,6 +218,20 @@ public sealed class PretrainedModel : IDisposable
     {
         if (!(c >= 0 && c < NumClasses && c == MathF.Floor(c)))
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{c} is not a class of this model ({NumClasses} classes)"), argument);
+    }
+
+    /// <summary>The network as a generator: a generator module itself, or a denoiser network saved as a BOOT student (one evaluation, x0 = y(σmin)).</summary>
+    private static IGenerator? GeneratorOf(LoadedModel loaded, string path)
+    {
+        if (loaded.Model is IGenerator g) return g;
+        try
+        {
+            return BootStudent.FromMetadata(loaded.Model, loaded.Metadata);
+        }
+        catch (ArgumentException e)
+        {
+            throw new SafeTensorsFormatException(path, e.Message, e);
+        }
     }
 
     private static int CropOf(IReadOnlyDictionary<string, string> metadata, Shape raw, string path)

@@ -91,6 +91,20 @@ public sealed class Edm
         return F.Add(uncond, F.MulScalar(F.Sub(cond, uncond), (float)guidance));
     }
 
+    /// <summary>
+    /// <see cref="GuidedDenoise(INoiseNet, Tensor, double, Tensor?, double)"/> with one noise level per sample:
+    /// <paramref name="sigma"/> is [N]; both branches run as one batch of 2N.
+    /// </summary>
+    public Tensor GuidedDenoise(INoiseNet net, Tensor x, Tensor sigma, Tensor? labels, double guidance)
+    {
+        if (labels == null || guidance == 1) return Denoise(net, x, sigma, labels);
+        int n = x.Shape[0];
+        var d = Denoise(net, F.Concat([x, x], 0), F.Concat([sigma, sigma], 0), F.Concat([labels, Tensor.Full([n], -1f, labels.Device)], 0));
+        var cond = F.Narrow(d, 0, 0, n);
+        var uncond = F.Narrow(d, 0, n, n);
+        return F.Add(uncond, F.MulScalar(F.Sub(cond, uncond), (float)guidance));
+    }
+
     /// <summary>ln σ ~ N(PMean, PStd²) for <paramref name="n"/> samples: a tensor [N].</summary>
     public Tensor SampleSigma(int n, Generator gen, Device? device = null) =>
         F.Exp(gen.Normal([n], device, (float)PMean, (float)PStd));

@@ -158,6 +158,26 @@ public static partial class F
         return y;
     }
 
+    /// <summary>
+    /// BOOT's bootstrapped signal target between grid points <paramref name="sigmaFrom"/> = σt and <paramref name="sigmaTo"/> = σs
+    /// (both [N]): δ = max(1 − σs/σt, <paramref name="minDelta"/>), Target = y + δ·(D − y) shaped like <paramref name="y"/>,
+    /// Weight = 1/δ² [N] (see <see cref="Backends.IBackend.BootTarget"/>). Records no graph: the target is a stop-gradient value.
+    /// </summary>
+    public static (Tensor Target, Tensor Weight) BootTarget(Tensor y, Tensor denoised, Tensor sigmaFrom, Tensor sigmaTo, float minDelta)
+    {
+        const string op = "BootTarget";
+        SameShape(op, y, denoised);
+        CheckSchedule(op, y, sigmaFrom, denoised);
+        CheckSchedule(op, y, sigmaTo, denoised);
+        NoGradient(op, y, denoised, sigmaFrom, sigmaTo);
+        if (!(minDelta > 0 && minDelta <= 1)) throw new ArgumentOutOfRangeException(nameof(minDelta), $"{op}: minDelta {minDelta} must be in (0, 1]");
+        var (batch, perSample) = Samples(y);
+        var target = Tensor.Empty(y.Shape, y.Device);
+        var weight = Tensor.Empty([batch], y.Device);
+        y.Backend.BootTarget(y.Storage, denoised.Storage, sigmaFrom.Storage, sigmaTo.Storage, target.Storage, weight.Storage, batch, perSample, minDelta);
+        return (target, weight);
+    }
+
     /// <summary>c_skip(σ) and c_out(σ) as [N, 1, …] tensors of the given rank, for the denoiser's backward.</summary>
     private static (Tensor CSkip, Tensor COut) EdmOutputScales(Tensor sigma, float sigmaData, int rank)
     {

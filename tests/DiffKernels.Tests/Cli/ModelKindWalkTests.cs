@@ -44,6 +44,8 @@ public class ModelKindWalkTests
         ["distill diff-instruct --generator"] = new((t, m, fresh) => ["distill", "diff-instruct", "--teacher", t.TeacherFor(m), "--generator", m, "--steps", "1", "--batch", "2",
             "--preview", "0", "--out", fresh], ToyStudent, Gan, RefinedGan),
         ["distill diff-instruct --resume"] = new((_, m, fresh) => ["distill", "diff-instruct", "--out", InRun(m, fresh, "student.safetensors"), "--resume", "--steps", "2"], StudentRun),
+        ["distill boot --teacher"] = new((_, m, fresh) => ["distill", "boot", "--teacher", m, "--steps", "1", "--batch", "4", "--preview", "0", "--out", fresh], ToyTeacher),
+        ["distill boot --resume"] = new((_, m, fresh) => ["distill", "boot", "--out", InRun(m, fresh, "student.safetensors"), "--resume", "--steps", "2"]),
         ["train --resume"] = new((_, m, fresh) => ["train", "--out", InRun(m, fresh, "model.safetensors"), "--resume", "--steps", "3"], TeacherRun),
         ["train --init-from"] = new((_, m, fresh) => ["train", "--data", "toy:8gaussians", "--init-from", m, "--steps", "1", "--batch", "16", "--preview", "0", "--out", fresh], ToyTeacher),
         ["train-gan --resume"] = new((t, m, fresh) => ["train-gan", "--out", InRun(m, fresh, "gan.safetensors"), "--resume", "--steps", "2", "--data-dir", t._data], GanRun),
@@ -121,6 +123,8 @@ public class ModelKindWalkTests
             ["--toy-student"] = _dir.File("absent.safetensors"),
             ["--fmnist-model"] = _dir.File("absent.safetensors"),
             ["--fmnist-student"] = _dir.File("absent.safetensors"),
+            ["--toy-boot-student"] = _dir.File("absent.safetensors"),
+            ["--fmnist-boot-student"] = _dir.File("absent.safetensors"),
             ["--classifier"] = _dir.File("absent.safetensors"),
             [option] = model,
         };

@@ -91,6 +91,16 @@ public sealed class FrozenTeacher : IDisposable
     }
 
     /// <summary>
+    /// The guided D_w(x; σ, c) = D(x; σ, ∅) + w·(D(x; σ, c) − D(x; σ, ∅)) with per-sample σ [N], never recorded;
+    /// w = 1 or no labels is <see cref="Denoise(Tensor, Tensor, Tensor?)"/>.
+    /// </summary>
+    public Tensor Denoise(Tensor x, Tensor sigma, Tensor? labels, double guidance)
+    {
+        using var noGrad = Tensor.NoGrad();
+        return Edm.GuidedDenoise(Net, x, sigma, labels, guidance);
+    }
+
+    /// <summary>
     /// A fresh trainable copy of the teacher network (same kind, config and weights) — the initial generator
     /// or auxiliary denoiser of a distillation.
     /// </summary>

@@ -16,7 +16,8 @@ namespace DiffKernels.Tests.Diffusion.Training;
 public class RunContractTests(RunKind kind)
 {
     /// <summary>Every run kind.</summary>
-    public static readonly RunKind[] Kinds = [new EdmRunKind(), new GanRunKind(), new DiffInstructRunKind(), new ProgressiveRunKind(), new Dmd2RunKind(), new Dmd2GanRunKind()];
+    public static readonly RunKind[] Kinds =
+        [new EdmRunKind(), new GanRunKind(), new DiffInstructRunKind(), new ProgressiveRunKind(), new Dmd2RunKind(), new Dmd2GanRunKind(), new BootRunKind()];
 
     private const int Steps = 6;
 

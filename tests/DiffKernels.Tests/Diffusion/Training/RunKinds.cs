@@ -1,5 +1,6 @@
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Data.Toys;
+using DiffKernels.Diffusion.Distillation.Boot;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.DiffInstruct;
 using DiffKernels.Diffusion.Distillation.Dmd2;
@@ -184,4 +185,24 @@ public sealed class Dmd2GanRunKind : RunKind
 
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => Dmd2Distiller.Resume(checkpoint, Teacher(), steps, data: Data);
+}
+
+/// <summary>A BOOT student of a small random Mlp teacher (one teacher call per iteration, for the bootstrapped target).</summary>
+public sealed class BootRunKind : RunKind
+{
+    private static readonly BootOptions Options = new() { BatchSize = 16, Lr = 1e-3f, GridPoints = 8, LogEvery = 1, Seed = 5 };
+
+    private static FrozenTeacher Teacher(params long[] poisoned) =>
+        new(new PoisonedTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), poisoned.Select(s => s + 1).ToArray()), new Edm());
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned)
+    {
+        var teacher = Teacher(poisoned);
+        var student = new BootStudent(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), teacher.Edm, Options.SigmaMin, Options.SigmaMax);
+        return new BootDistiller(teacher, student, Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+    }
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => BootDistiller.Resume(checkpoint, Teacher(), steps);
 }
