@@ -17,10 +17,7 @@ public sealed partial class BootDistiller
     private IEnumerable<KeyValuePair<string, string>> RunMetadata()
     {
         var metadata = new Dictionary<string, string>(Student.SamplingMetadata) { [CheckpointKeys.Method] = Method };
-        if (Teacher.Path is { } teacherPath) metadata[CheckpointKeys.Teacher] = teacherPath;
-        if (Teacher.Sha256 is { } hash) metadata[CheckpointKeys.TeacherHash] = hash;
-        if (Teacher.DataSpec is { } data) metadata[CheckpointKeys.Data] = data;
-        if (Teacher.Metadata.TryGetValue(CheckpointKeys.Crop, out var crop)) metadata[CheckpointKeys.Crop] = crop;
+        foreach (var (key, value) in Teacher.Provenance()) metadata[key] = value;
         return metadata;
     }
 
@@ -34,22 +31,12 @@ public sealed partial class BootDistiller
         Func<BootOptions, BootOptions>? changes = null)
     {
         var (reader, options) = OpenForResume(checkpoint, "BOOT", "dk distill boot --resume", Method, BootOptions.FromJson, steps, changes);
-        string? recordedHash = reader.Metadata.GetValueOrDefault(CheckpointKeys.TeacherHash);
-        bool ownTeacher = teacher == null;
-        if (teacher == null)
-        {
-            string teacherPath = reader.Metadata.GetValueOrDefault(CheckpointKeys.Teacher)
-                ?? throw new ArgumentException($"{checkpoint} does not record its teacher's file; pass the teacher");
-            if (!File.Exists(teacherPath))
-                throw new ArgumentException($"{checkpoint}: its teacher {teacherPath} does not exist; pass the teacher");
-            teacher = FrozenTeacher.Load(teacherPath, device);
-        }
+        var (resumedWith, ownTeacher) = FrozenTeacher.ForResume(reader, teacher, device);
+        teacher = resumedWith;
         Module? network = null;
         BootDistiller distiller;
         try
         {
-            if (recordedHash != null && teacher.Sha256 != null && teacher.Sha256 != recordedHash)
-                throw new ArgumentException($"{checkpoint}: the teacher {teacher.Path} (SHA-256 {teacher.Sha256[..12]}…) is not the one this run distils (SHA-256 {recordedHash[..Math.Min(12, recordedHash.Length)]}…)");
             network = ModelFactory.Create(reader.Meta(ModelFactory.KindKey), reader.Meta(ModelFactory.ConfigKey), new Generator(0), device ?? teacher.Device);
             var student = BootStudent.FromMetadata(network, reader.Metadata)
                 ?? throw new ArgumentException($"{checkpoint}: no BOOT student recorded (metadata '{BootStudent.ParameterisationKey}')");

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Schedules;
+using DiffKernels.Diffusion.Training;
 using DiffKernels.Nn;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
@@ -82,6 +83,44 @@ public sealed class FrozenTeacher : IDisposable
 
     /// <summary>The data spec the teacher was trained on, or null.</summary>
     public string? DataSpec => CheckpointKind.DataSpec(Metadata);
+
+    /// <summary>
+    /// The checkpoint metadata a student records of this teacher: its path and SHA-256 (when it came from a file) and,
+    /// with <paramref name="withData"/>, its data spec and crop, so the student evaluates against the teacher's data.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, string>> Provenance(bool withData = true)
+    {
+        if (Path is { } path) yield return new(CheckpointKeys.Teacher, path);
+        if (Sha256 is { } hash) yield return new(CheckpointKeys.TeacherHash, hash);
+        if (!withData) yield break;
+        if (DataSpec is { } data) yield return new(CheckpointKeys.Data, data);
+        if (Metadata.TryGetValue(CheckpointKeys.Crop, out var crop)) yield return new(CheckpointKeys.Crop, crop);
+    }
+
+    /// <summary>
+    /// The teacher a resumed distillation continues with: <paramref name="given"/>, which must hash like the teacher the
+    /// checkpoint records, else the recorded file loaded onto <paramref name="device"/>. Owned is true when the teacher
+    /// was loaded here (the caller disposes it); a missing or different teacher throws in one line.
+    /// </summary>
+    public static (FrozenTeacher Teacher, bool Owned) ForResume(CheckpointReader checkpoint, FrozenTeacher? given, Device? device)
+    {
+        var teacher = given;
+        if (teacher == null)
+        {
+            string teacherPath = checkpoint.Metadata.GetValueOrDefault(CheckpointKeys.Teacher)
+                ?? throw new ArgumentException($"{checkpoint.Path} does not record its teacher's file; pass the teacher");
+            if (!File.Exists(teacherPath))
+                throw new ArgumentException($"{checkpoint.Path}: its teacher {teacherPath} does not exist; pass the teacher");
+            teacher = Load(teacherPath, device);
+        }
+        string? recorded = checkpoint.Metadata.GetValueOrDefault(CheckpointKeys.TeacherHash);
+        if (recorded != null && teacher.Sha256 != null && teacher.Sha256 != recorded)
+        {
+            if (given == null) teacher.Dispose();
+            throw new ArgumentException($"{checkpoint.Path}: the teacher {teacher.Path} (SHA-256 {teacher.Sha256[..12]}…) is not the one this run distils (SHA-256 {recorded[..Math.Min(12, recorded.Length)]}…)");
+        }
+        return (teacher, given == null);
+    }
 
     /// <summary>D_T(x; σ, c) with per-sample σ [N], never recorded.</summary>
     public Tensor Denoise(Tensor x, Tensor sigma, Tensor? labels = null)

@@ -23,10 +23,7 @@ public sealed partial class DiffInstructDistiller
             [CheckpointKeys.AuxiliaryKind] = auxKind,
             [CheckpointKeys.AuxiliaryConfig] = auxConfig,
         };
-        if (Teacher.Path is { } teacherPath) metadata[CheckpointKeys.Teacher] = teacherPath;
-        if (Teacher.Sha256 is { } hash) metadata[CheckpointKeys.TeacherHash] = hash;
-        if (Teacher.DataSpec is { } data) metadata[CheckpointKeys.Data] = data;
-        if (Teacher.Metadata.TryGetValue(CheckpointKeys.Crop, out var crop)) metadata[CheckpointKeys.Crop] = crop;
+        foreach (var (key, value) in Teacher.Provenance()) metadata[key] = value;
         return metadata;
     }
 
@@ -42,22 +39,12 @@ public sealed partial class DiffInstructDistiller
         Func<DiffInstructOptions, DiffInstructOptions>? changes = null)
     {
         var (reader, options) = OpenForResume(checkpoint, "Diff-Instruct", "dk distill diff-instruct --resume", Method, DiffInstructOptions.FromJson, steps, changes);
-        string? recordedHash = reader.Metadata.GetValueOrDefault(CheckpointKeys.TeacherHash);
-        bool ownTeacher = teacher == null;
-        if (teacher == null)
-        {
-            string teacherPath = reader.Metadata.GetValueOrDefault(CheckpointKeys.Teacher)
-                ?? throw new ArgumentException($"{checkpoint} does not record its teacher's file; pass the teacher");
-            if (!File.Exists(teacherPath))
-                throw new ArgumentException($"{checkpoint}: its teacher {teacherPath} does not exist; pass the teacher");
-            teacher = FrozenTeacher.Load(teacherPath, device);
-        }
+        var (resumedWith, ownTeacher) = FrozenTeacher.ForResume(reader, teacher, device);
+        teacher = resumedWith;
         Module? generatorModule = null, auxiliary = null;
         DiffInstructDistiller distiller;
         try
         {
-            if (recordedHash != null && teacher.Sha256 != null && teacher.Sha256 != recordedHash)
-                throw new ArgumentException($"{checkpoint}: the teacher {teacher.Path} (SHA-256 {teacher.Sha256[..12]}…) is not the one this run distils (SHA-256 {recordedHash[..Math.Min(12, recordedHash.Length)]}…)");
             var at = device ?? teacher.Device;
             generatorModule = ModelFactory.Create(reader.Meta(ModelFactory.KindKey), reader.Meta(ModelFactory.ConfigKey), new Generator(0), at);
             var generator = GeneratorCheckpoint.Wrap(generatorModule, reader.Metadata);

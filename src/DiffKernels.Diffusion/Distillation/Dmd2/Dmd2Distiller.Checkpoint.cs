@@ -24,12 +24,8 @@ public sealed partial class Dmd2Distiller
             [CheckpointKeys.AuxiliaryKind] = fakeKind,
             [CheckpointKeys.AuxiliaryConfig] = fakeConfig,
         };
-        if (Teacher.Path is { } teacherPath) metadata[CheckpointKeys.Teacher] = teacherPath;
-        if (Teacher.Sha256 is { } hash) metadata[CheckpointKeys.TeacherHash] = hash;
-        // With the GAN head the data's own part records them (the same data: the head trains on the teacher's).
-        if (_data != null) return metadata;
-        if (Teacher.DataSpec is { } data) metadata[CheckpointKeys.Data] = data;
-        if (Teacher.Metadata.TryGetValue(CheckpointKeys.Crop, out var crop)) metadata[CheckpointKeys.Crop] = crop;
+        // With the GAN head the data's own part records the data spec and crop (the same data: the head trains on the teacher's).
+        foreach (var (key, value) in Teacher.Provenance(withData: _data == null)) metadata[key] = value;
         return metadata;
     }
 
@@ -45,22 +41,12 @@ public sealed partial class Dmd2Distiller
         Func<Dmd2Options, Dmd2Options>? changes = null, IDataSource? data = null)
     {
         var (reader, options) = OpenForResume(checkpoint, "DMD2", "dk distill dmd2 --resume", Method, Dmd2Options.FromJson, steps, changes);
-        string? recordedHash = reader.Metadata.GetValueOrDefault(CheckpointKeys.TeacherHash);
-        bool ownTeacher = teacher == null;
-        if (teacher == null)
-        {
-            string teacherPath = reader.Metadata.GetValueOrDefault(CheckpointKeys.Teacher)
-                ?? throw new ArgumentException($"{checkpoint} does not record its teacher's file; pass the teacher");
-            if (!File.Exists(teacherPath))
-                throw new ArgumentException($"{checkpoint}: its teacher {teacherPath} does not exist; pass the teacher");
-            teacher = FrozenTeacher.Load(teacherPath, device);
-        }
+        var (resumedWith, ownTeacher) = FrozenTeacher.ForResume(reader, teacher, device);
+        teacher = resumedWith;
         Module? student = null, fake = null;
         Dmd2Distiller distiller;
         try
         {
-            if (recordedHash != null && teacher.Sha256 != null && teacher.Sha256 != recordedHash)
-                throw new ArgumentException($"{checkpoint}: the teacher {teacher.Path} (SHA-256 {teacher.Sha256[..12]}…) is not the one this run distils (SHA-256 {recordedHash[..Math.Min(12, recordedHash.Length)]}…)");
             var at = device ?? teacher.Device;
             student = ModelFactory.Create(reader.Meta(ModelFactory.KindKey), reader.Meta(ModelFactory.ConfigKey), new Generator(0), at);
             fake = ModelFactory.Create(reader.Meta(CheckpointKeys.AuxiliaryKind), reader.Meta(CheckpointKeys.AuxiliaryConfig), new Generator(0), at);

@@ -37,8 +37,7 @@ public sealed partial class ProgressiveDistiller
             [Edm.SigmaDataKey] = Teacher.Edm.SigmaData.ToString("R", CultureInfo.InvariantCulture),
         };
         SamplerDefaults.ApplyTo(metadata);
-        if (Teacher.Path is { } teacherPath) metadata[CheckpointKeys.Teacher] = teacherPath;
-        if (Teacher.Sha256 is { } hash) metadata[CheckpointKeys.TeacherHash] = hash;
+        foreach (var (key, value) in Teacher.Provenance(withData: false)) metadata[key] = value;
         return metadata;
     }
 
