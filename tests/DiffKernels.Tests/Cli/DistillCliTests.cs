@@ -9,26 +9,11 @@ namespace DiffKernels.Tests.Cli;
 /// <summary>dk distill diff-instruct end to end on tiny settings, then sample and eval of the student.</summary>
 public class DistillCliTests
 {
-    private static string Teacher(TempDir dir)
-    {
-        string path = dir.File("teacher.safetensors");
-        using var net = new Mlp(new MlpConfig(Hidden: 16), new Generator(4));
-        ModelFactory.Save(path, net, extraMetadata: new Dictionary<string, string> { ["train.data"] = "toy:moons" });
-        return path;
-    }
-
-    private static void AssertOneLineError((int Code, string Out, string Err) r, string start)
-    {
-        Assert.That(r.Code, Is.EqualTo(2), r.Err);
-        Assert.That(r.Err.TrimEnd().Split('\n'), Has.Length.EqualTo(1), "one line, no stack trace");
-        Assert.That(r.Err, Does.StartWith(start));
-    }
-
     [Test]
     public void DistilResumeSampleAndEvalAOneStepStudent()
     {
         using var dir = new TempDir();
-        string teacher = Teacher(dir), run = dir.File("run");
+        string teacher = TinyModels.ToyTeacherFile(dir), run = dir.File("run");
         var distill = Dk("distill", "diff-instruct", "--teacher", teacher, "--steps", "6", "--batch", "16", "--lr", "1e-3",
             "--checkpoint-every", "3", "--log-every", "3", "--preview", "50", "--out", run);
         Assert.That(distill.Code, Is.EqualTo(0), distill.Err);
@@ -65,7 +50,7 @@ public class DistillCliTests
         AssertOneLineError(Dk("distill", "diff-instruct", "--out", dir.File("a")), "dk distill diff-instruct: --teacher is required");
         AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", dir.File("none.safetensors"), "--out", dir.File("a")), "dk distill diff-instruct: teacher ");
         AssertOneLineError(Dk("distill", "diff-instruct", "--out", dir.File("b"), "--resume"), "dk distill diff-instruct: nothing to resume");
-        AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", Teacher(dir), "--sigma-init", "0", "--out", dir.File("c")), "dk distill diff-instruct: ");
-        AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", Teacher(dir), "--batch", "0", "--out", dir.File("d")), "dk distill diff-instruct: diff-instruct: batch size 0");
+        AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", TinyModels.ToyTeacherFile(dir), "--sigma-init", "0", "--out", dir.File("c")), "dk distill diff-instruct: ");
+        AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", TinyModels.ToyTeacherFile(dir), "--batch", "0", "--out", dir.File("d")), "dk distill diff-instruct: diff-instruct: batch size 0");
     }
 }

@@ -8,33 +8,18 @@ namespace DiffKernels.Tests.Cli;
 /// <summary>dk distill pd end to end on tiny settings: rounds, per-round students, resume, export, sample and eval; bad input.</summary>
 public class DistillPdCliTests
 {
-    private static string Teacher(TempDir dir)
-    {
-        string path = dir.File("teacher.safetensors");
-        using var net = new Mlp(new MlpConfig(Hidden: 16), new Generator(4));
-        ModelFactory.Save(path, net, extraMetadata: new Dictionary<string, string> { ["train.data"] = "toy:moons" });
-        return path;
-    }
-
-    private static void AssertOneLineError((int Code, string Out, string Err) r, string contains)
-    {
-        Assert.That(r.Code, Is.EqualTo(2), r.Err);
-        Assert.That(r.Err.TrimEnd().Split('\n'), Has.Length.EqualTo(1), "one line, no stack trace");
-        Assert.That(r.Err, Does.StartWith("dk distill pd: ").And.Contain(contains));
-    }
-
     [Test]
     public void DistilResumeExportAndSampleEveryRoundsStudent()
     {
         using var dir = new TempDir();
-        string teacher = Teacher(dir), run = dir.File("run");
+        string teacher = TinyModels.ToyTeacherFile(dir), run = dir.File("run");
         var first = Dk("distill", "pd", "--teacher", teacher, "--teacher-steps", "4", "--steps-per-round", "3", "--steps", "4", "--batch", "16",
             "--lr", "1e-3", "--log-every", "1", "--preview", "0", "--out", run);
         Assert.That(first.Code, Is.EqualTo(0), first.Err);
         Assert.That(first.Out, Does.Contain("on toy:moons: 4 → 1 Euler steps in 2 rounds of 3 updates"));
         Assert.That(File.Exists(Path.Combine(run, "student-k2.safetensors")) && !File.Exists(Path.Combine(run, "student-k1.safetensors")));
 
-        AssertOneLineError(Dk("distill", "pd", "--out", run, "--resume", "--lr", "1e-4"), "on --resume the run keeps its settings");
+        AssertOneLineError(Dk("distill", "pd", "--out", run, "--resume", "--lr", "1e-4"), "dk distill pd: ", "on --resume the run keeps its settings");
         var resumed = Dk("distill", "pd", "--out", run, "--resume", "--steps", "6");
         Assert.That(resumed.Code, Is.EqualTo(0), resumed.Err);
         Assert.That(resumed.Out, Does.Contain("at step 4 of 6"));
@@ -59,21 +44,20 @@ public class DistillPdCliTests
     public void BadInputIsOneLineWithExitCode2()
     {
         using var dir = new TempDir();
-        string teacher = Teacher(dir);
-        AssertOneLineError(Dk("distill", "pd", "--teacher", teacher, "--teacher-steps", "64", "--final-steps", "3", "--out", dir.File("a")),
-            "3 student steps cannot be reached by halving 64 teacher steps; the rounds give 32, 16, 8, 4, 2, 1");
-        AssertOneLineError(Dk("distill", "pd", "--teacher", teacher, "--teacher-steps", "48", "--out", dir.File("b")), "power of two");
-        AssertOneLineError(Dk("distill", "pd", "--teacher", teacher, "--data", "toy:8gaussians", "--out", dir.File("c")), "was trained on toy:moons");
-        AssertOneLineError(Dk("distill", "pd", "--teacher", teacher, "--threshold", "sometimes", "--out", dir.File("d")), "unknown x0 threshold 'sometimes'");
-        AssertOneLineError(Dk("distill", "pd", "--teacher", dir.File("missing.safetensors"), "--out", dir.File("e")), "does not exist");
-        AssertOneLineError(Dk("distill", "pd", "--out", dir.File("f")), "--teacher is required");
+        string teacher = TinyModels.ToyTeacherFile(dir);
+        AssertOneLineError(Dk("distill", "pd", "--teacher", teacher, "--teacher-steps", "64", "--final-steps", "3", "--out", dir.File("a")), "dk distill pd: ", "3 student steps cannot be reached by halving 64 teacher steps; the rounds give 32, 16, 8, 4, 2, 1");
+        AssertOneLineError(Dk("distill", "pd", "--teacher", teacher, "--teacher-steps", "48", "--out", dir.File("b")), "dk distill pd: ", "power of two");
+        AssertOneLineError(Dk("distill", "pd", "--teacher", teacher, "--data", "toy:8gaussians", "--out", dir.File("c")), "dk distill pd: ", "was trained on toy:moons");
+        AssertOneLineError(Dk("distill", "pd", "--teacher", teacher, "--threshold", "sometimes", "--out", dir.File("d")), "dk distill pd: ", "unknown x0 threshold 'sometimes'");
+        AssertOneLineError(Dk("distill", "pd", "--teacher", dir.File("missing.safetensors"), "--out", dir.File("e")), "dk distill pd: ", "does not exist");
+        AssertOneLineError(Dk("distill", "pd", "--out", dir.File("f")), "dk distill pd: ", "--teacher is required");
 
         string run = dir.File("run");
         Assert.That(Dk("distill", "pd", "--teacher", teacher, "--teacher-steps", "2", "--steps-per-round", "2", "--batch", "8", "--preview", "0", "--out", run).Code, Is.EqualTo(0));
         string student = Path.Combine(run, "student-k1.safetensors");
-        AssertOneLineError(Dk("distill", "pd", "--teacher", student, "--out", dir.File("g")), "training checkpoint");
+        AssertOneLineError(Dk("distill", "pd", "--teacher", student, "--out", dir.File("g")), "dk distill pd: ", "training checkpoint");
         string release = dir.File("k1.safetensors");
         Assert.That(Dk("export", "--model", student, "--out", release).Code, Is.EqualTo(0));
-        AssertOneLineError(Dk("distill", "pd", "--teacher", release, "--out", dir.File("h")), "needs a release checkpoint of a teacher");
+        AssertOneLineError(Dk("distill", "pd", "--teacher", release, "--out", dir.File("h")), "dk distill pd: ", "needs a release checkpoint of a teacher");
     }
 }

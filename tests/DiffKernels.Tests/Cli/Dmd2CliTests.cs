@@ -8,26 +8,11 @@ namespace DiffKernels.Tests.Cli;
 /// <summary>dk distill dmd2 end to end on tiny settings, then sample, eval and export of the K-step student; its bad input.</summary>
 public class Dmd2CliTests
 {
-    private static string Teacher(TempDir dir)
-    {
-        string path = dir.File("teacher.safetensors");
-        using var net = new Mlp(new MlpConfig(Hidden: 16), new Generator(4));
-        ModelFactory.Save(path, net, extraMetadata: new Dictionary<string, string> { ["train.data"] = "toy:moons" });
-        return path;
-    }
-
-    private static void AssertOneLineError((int Code, string Out, string Err) r, string start)
-    {
-        Assert.That(r.Code, Is.EqualTo(2), r.Err);
-        Assert.That(r.Err.TrimEnd().Split('\n'), Has.Length.EqualTo(1), "one line, no stack trace");
-        Assert.That(r.Err, Does.StartWith(start));
-    }
-
     [Test]
     public void DistilResumeSampleEvalAndExportATwoStepStudent()
     {
         using var dir = new TempDir();
-        string teacher = Teacher(dir), run = dir.File("run");
+        string teacher = TinyModels.ToyTeacherFile(dir), run = dir.File("run");
         var distill = Dk("distill", "dmd2", "--teacher", teacher, "--steps-k", "2", "--steps", "6", "--batch", "16", "--lr", "1e-3",
             "--checkpoint-every", "3", "--log-every", "3", "--preview", "50", "--out", run);
         Assert.That(distill.Code, Is.EqualTo(0), distill.Err);
@@ -57,7 +42,7 @@ public class Dmd2CliTests
     public void InputErrorsAreOneLineWithExitCode2()
     {
         using var dir = new TempDir();
-        string teacher = Teacher(dir);
+        string teacher = TinyModels.ToyTeacherFile(dir);
         AssertOneLineError(Dk("distill", "dmd2", "--out", dir.File("a")), "dk distill dmd2: --teacher is required");
         AssertOneLineError(Dk("distill", "dmd2", "--teacher", dir.File("none.safetensors"), "--out", dir.File("a")), "dk distill dmd2: teacher ");
         AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--steps-k", "0", "--out", dir.File("b")),

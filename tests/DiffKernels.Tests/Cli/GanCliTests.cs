@@ -12,9 +12,7 @@ public class GanCliTests
 {
     private static void AssertOneLineError((int Code, string Out, string Err) r, string start)
     {
-        Assert.That(r.Code, Is.EqualTo(2), r.Err);
-        Assert.That(r.Err.TrimEnd().Split('\n'), Has.Length.EqualTo(1), "one line, no stack trace");
-        Assert.That(r.Err, Does.StartWith(start));
+        DkRunner.AssertOneLineError(r, start);
         Assert.That(r.Err, Does.Not.Contain("(Parameter '"), "library argument names stay out of command-line errors");
     }
 

@@ -25,4 +25,16 @@ public static class DkRunner
             Console.SetError(oldErr);
         }
     }
+
+    /// <summary>
+    /// Asserts that a dk call was refused as bad input: exit code 2 and one line on stderr (no stack trace) that starts
+    /// with <paramref name="start"/> and contains each of <paramref name="contains"/>.
+    /// </summary>
+    public static void AssertOneLineError((int Code, string Out, string Err) r, string start, params string[] contains)
+    {
+        Assert.That(r.Code, Is.EqualTo(2), r.Out + r.Err);
+        Assert.That(r.Err.TrimEnd().Split('\n'), Has.Length.EqualTo(1), "one line, no stack trace: " + r.Err);
+        Assert.That(r.Err, Does.StartWith(start));
+        foreach (string part in contains) Assert.That(r.Err, Does.Contain(part));
+    }
 }

@@ -22,4 +22,13 @@ public static class TinyModels
 
     /// <summary>A GAN small enough to train a few steps in a test, on <see cref="TwoLevelImages"/>.</summary>
     internal static GanConfig Gan(int classes = 0) => new(TwoLevelImages.Side, 1, 8, [16, 8], [8, 16], 16, classes, Groups: 4);
+
+    /// <summary>A small random Mlp teacher saved in <paramref name="dir"/>, recording toy:moons as its data (a release checkpoint).</summary>
+    internal static string ToyTeacherFile(TempDir dir)
+    {
+        string path = dir.File("teacher.safetensors");
+        using var net = new Mlp(new MlpConfig(Hidden: 16), new Generator(4));
+        ModelFactory.Save(path, net, extraMetadata: new Dictionary<string, string> { ["train.data"] = "toy:moons" });
+        return path;
+    }
 }
