@@ -101,4 +101,19 @@ public static class CheckpointKeys
 
     /// <summary>Prefix of the GAN head's AdamW state.</summary>
     public const string GanHeadAdam = Prefix + "adam_gan_head.";
+
+    /// <summary>DDIL's options as JSON (present when a base distillation trains on DDIL's inputs).</summary>
+    public const string Ddil = Prefix + "ddil";
+
+    /// <summary>Offset of DDIL's random stream (sources, rollouts, re-noising).</summary>
+    public const string DdilRng = Prefix + "rng.ddil";
+
+    /// <summary>Tensor prefix of DDIL's replay buffer: the student's x0 estimates per level ("{prefix}J") and class ids ("{prefix}labels").</summary>
+    public const string DdilBuffer = Prefix + "ddil_buffer.";
+
+    /// <summary>The iteration DDIL's replay buffer was rolled out at (absent: not yet).</summary>
+    public const string DdilBufferStep = Prefix + "ddil_buffer_step";
+
+    /// <summary>The student levels DDIL's replay buffer was rolled out on.</summary>
+    public const string DdilBufferLevels = Prefix + "ddil_buffer_levels";
 }

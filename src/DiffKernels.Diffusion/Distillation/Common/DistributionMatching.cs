@@ -17,10 +17,11 @@ public static class DistributionMatching
     /// <paramref name="sigma"/> [N] and unit <paramref name="noise"/> shaped like x_g; <paramref name="normalise"/>
     /// divides each sample's difference by its mean |x_g − D_T| + <paramref name="eps"/> (see <see cref="F.ScoreDifference"/>).
     /// Returns the mean per-sample squared norm of the (normalised, unscaled) difference, a sync point; when that is not
-    /// finite nothing is backpropagated.
+    /// finite nothing is backpropagated. With <paramref name="threshold"/> both x0 estimates are thresholded first (see
+    /// <see cref="F.ThresholdX0"/>).
     /// </summary>
     public static double Backward(Tensor xg, FrozenTeacher teacher, INoiseNet fake, Tensor sigma, Tensor noise, Tensor? labels, float scale,
-        bool normalise = false, float eps = 0f)
+        bool normalise = false, float eps = 0f, float? threshold = null)
     {
         if (!xg.RequiresGrad)
             throw new InvalidOperationException("DistributionMatching: the generator's output does not require grad (called under NoGrad, or a generator without trainable parameters)");
@@ -29,7 +30,8 @@ public static class DistributionMatching
         using (Tensor.NoGrad())
         {
             var pair = RealFakeDenoisers.Evaluate(teacher, fake, xg, sigma, noise, labels);
-            var difference = F.ScoreDifference(xg, pair.Real, pair.Fake, normalise, eps);
+            var (real, fakeEstimate) = threshold is { } q ? (F.ThresholdX0(pair.Real, q), F.ThresholdX0(pair.Fake, q)) : (pair.Real, pair.Fake);
+            var difference = F.ScoreDifference(xg, real, fakeEstimate, normalise, eps);
             gap = RealFakeDenoisers.MeanSquaredNorm(difference);
             g = F.MulScalar(difference, scale);
         }

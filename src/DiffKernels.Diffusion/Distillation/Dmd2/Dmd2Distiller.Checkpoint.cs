@@ -1,5 +1,6 @@
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Distillation.Common;
+using DiffKernels.Diffusion.Distillation.Ddil;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.Nn;
@@ -34,8 +35,8 @@ public sealed partial class Dmd2Distiller
     /// must hash like the recorded one, and then belongs to the distiller), else the recorded file. Only the total number
     /// of iterations (<paramref name="steps"/>) and what <paramref name="changes"/> may alter change: the checkpoint and
     /// log intervals, the preview size and the two learning rates. Everything else comes from the checkpoint. Output goes
-    /// to <paramref name="outDir"/> (default: the checkpoint's directory). A run with the GAN head continues on
-    /// <paramref name="data"/>, which must be the data it trained on.
+    /// to <paramref name="outDir"/> (default: the checkpoint's directory). A run with the GAN head or on DDIL's inputs
+    /// (which it continues on) continues on <paramref name="data"/>, which must be the data it trained on.
     /// </summary>
     public static Dmd2Distiller Resume(string checkpoint, FrozenTeacher? teacher = null, int? steps = null, string? outDir = null, Device? device = null,
         Func<Dmd2Options, Dmd2Options>? changes = null, IDataSource? data = null)
@@ -50,7 +51,9 @@ public sealed partial class Dmd2Distiller
             var at = device ?? teacher.Device;
             student = ModelFactory.Create(reader.Meta(ModelFactory.KindKey), reader.Meta(ModelFactory.ConfigKey), new Generator(0), at);
             fake = ModelFactory.Create(reader.Meta(CheckpointKeys.AuxiliaryKind), reader.Meta(CheckpointKeys.AuxiliaryConfig), new Generator(0), at);
-            distiller = new Dmd2Distiller(teacher, student, fake, options, outDir ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint)), options.Gan ? data : null);
+            var ddil = reader.Metadata.TryGetValue(CheckpointKeys.Ddil, out var json) ? DdilOptions.FromJson(json) : null;
+            distiller = new Dmd2Distiller(teacher, student, fake, options, outDir ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint)),
+                options.Gan || ddil != null ? data : null, ddil);
         }
         catch
         {

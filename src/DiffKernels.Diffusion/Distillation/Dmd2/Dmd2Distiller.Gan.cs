@@ -9,7 +9,8 @@ using DiffKernels.Tensors;
 namespace DiffKernels.Diffusion.Distillation.Dmd2;
 
 // The optional GAN head (Dmd2Options.Gan): a classifier on the fake denoiser's bottleneck, trained with the fake network
-// on real data against the student's samples, and a small adversarial term in the student's update.
+// on real data against the student's samples, and a small adversarial term in the student's update. The real data is
+// also what DDIL's forward-diffused source reads.
 public sealed partial class Dmd2Distiller
 {
     private Dmd2GanHead? _head;
@@ -21,23 +22,30 @@ public sealed partial class Dmd2Distiller
     /// <summary>The GAN head, when the run has one.</summary>
     public Dmd2GanHead? GanHead => _head;
 
-    /// <summary>Builds the head on the fake network's bottleneck and registers the real data and the head's state.</summary>
-    private void AddGan(IDataSource? data)
+    /// <summary>
+    /// Registers the real data, which the GAN head and DDIL read (<paramref name="ddil"/>: the run trains on DDIL's
+    /// inputs), and builds the head on the fake network's bottleneck with its state.
+    /// </summary>
+    private void AddData(IDataSource? data, bool ddil)
     {
-        if (!Options.Gan)
+        if (!Options.Gan && !ddil)
         {
             if (data != null) throw new ArgumentException("DMD2: real data is only read by the GAN head; without it DMD2 is data-free (enable the GAN head or drop the data)");
             return;
         }
-        if (data == null) throw new ArgumentException("DMD2: the GAN head needs real data (--data); without the head DMD2 is data-free");
-        var net = Fake as IBottleneckFeatures ?? throw new ArgumentException($"DMD2: the GAN head reads the fake network's bottleneck, which a {Fake.GetType().Name} does not expose");
-        if (data.SampleShape != net.SampleShape || data.NumClasses != net.NumClasses)
-            throw new ArgumentException($"DMD2: the data {data.Name} ({data.SampleShape}, {data.NumClasses} classes) does not match the teacher's samples ({net.SampleShape}, {net.NumClasses} classes)");
+        if (data == null)
+            throw new ArgumentException(Options.Gan ? "DMD2: the GAN head needs real data (--data); without the head DMD2 is data-free"
+                : "DDIL on DMD2: the forward-diffused data source needs real data (the teacher's)");
+        var net = Fake as IBottleneckFeatures;
+        if (Options.Gan && net == null) throw new ArgumentException($"DMD2: the GAN head reads the fake network's bottleneck, which a {Fake.GetType().Name} does not expose");
+        if (data.SampleShape != _fakeNet.SampleShape || data.NumClasses != _fakeNet.NumClasses)
+            throw new ArgumentException($"DMD2: the data {data.Name} ({data.SampleShape}, {data.NumClasses} classes) does not match the teacher's samples ({_fakeNet.SampleShape}, {_fakeNet.NumClasses} classes)");
         if (Teacher.DataSpec is { } spec && spec != data.Name)
-            throw new ArgumentException($"DMD2: the GAN head's data {data.Name} is not the teacher's ({spec})");
+            throw new ArgumentException($"DMD2: the {(Options.Gan ? "GAN head's" : "DDIL")} data {data.Name} is not the teacher's ({spec})");
         _data = data;
         (_dataStream, _realNoise) = TrainOn(data);
-        _head = new Dmd2GanHead(Dmd2GanHead.FeaturesOf(net, Device), new Generator(Options.Seed), Device);
+        if (!Options.Gan) return;
+        _head = new Dmd2GanHead(Dmd2GanHead.FeaturesOf(net!, Device), new Generator(Options.Seed), Device);
         _headAdam = new AdamW(_head.Parameters(), Options.FakeLr, Options.Beta1, Options.Beta2, Options.Eps, Options.WeightDecay);
         State.Add(new ModulePart(CheckpointKeys.GanHead, _head));
         State.Add(new AdamPart(CheckpointKeys.GanHeadAdam, _headAdam, _head));

@@ -1,5 +1,6 @@
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Distillation.Common;
+using DiffKernels.Diffusion.Distillation.Ddil;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Training;
@@ -39,19 +40,24 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
     private readonly AdamW _fakeAdam;
     private readonly Generator _rng;
     private readonly Dmd2Grid _grid;
+    private readonly DdilInputs? _ddil;
 
     /// <summary>
     /// Starts a run at iteration 0 from the networks' current weights (the student's also start the EMA); the
     /// student's levels follow from the options' grid and step count. <paramref name="data"/> is the real data of the
-    /// GAN head (<see cref="Dmd2Options.Gan"/>), and only of it.
+    /// GAN head (<see cref="Dmd2Options.Gan"/>) and of DDIL, and only of them.
+    /// With <paramref name="ddil"/> the student's inputs come from DDIL's three sources (<see cref="DdilInputs"/>, which
+    /// need <paramref name="data"/>) instead of backward simulation; its β schedule spans the run's steps unless it names
+    /// its own period.
     /// </summary>
-    public Dmd2Distiller(FrozenTeacher teacher, Module student, Module fake, Dmd2Options options, string? outDir = null, IDataSource? data = null)
+    public Dmd2Distiller(FrozenTeacher teacher, Module student, Module fake, Dmd2Options options, string? outDir = null, IDataSource? data = null,
+        DdilOptions? ddil = null)
         : base(options, Checked(teacher, student, fake, options, outDir), outDir, CheckpointFile)
     {
         _fakeNet = (INoiseNet)fake;
         _grid = new Dmd2Grid(options.GridPoints);
         Teacher = teacher;
-        Student = new FewStepStudent(student, teacher.Edm, _grid.StudentLevels(options.StudentSteps));
+        Student = new FewStepStudent(student, teacher.Edm, _grid.StudentLevels(options.StudentSteps), options.Threshold);
         Fake = fake;
         _generatorAdam = new AdamW(student.Parameters(), options.GeneratorLr, options.Beta1, options.Beta2, options.Eps, options.WeightDecay);
         _fakeAdam = new AdamW(fake.Parameters(), options.FakeLr, options.Beta1, options.Beta2, options.Eps, options.WeightDecay);
@@ -65,7 +71,13 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
         // Dropout off everywhere: the gradient compares two deterministic denoisers at the student's deterministic output.
         student.Eval();
         fake.Eval();
-        AddGan(data);
+        AddData(data, ddil != null);
+        if (ddil != null)
+        {
+            _ddil = new DdilInputs(ddil.SchedulePeriod == 0 ? ddil with { SchedulePeriod = Math.Max(1, options.Steps) } : ddil, this, teacher.Net.SampleShape,
+                teacher.Net.NumClasses, options.Seed);
+            foreach (var part in _ddil.Parts) State.Add(part);
+        }
     }
 
     private static Module Checked(FrozenTeacher teacher, Module student, Module fake, Dmd2Options options, string? outDir)
@@ -90,15 +102,15 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
         return student;
     }
 
-    /// <summary>The usual distillation: student and fake denoiser both start as copies of the teacher.</summary>
-    public static Dmd2Distiller FromTeacher(FrozenTeacher teacher, Dmd2Options options, string? outDir = null, IDataSource? data = null)
+    /// <summary>The usual distillation: student and fake denoiser both start as copies of the teacher (with DDIL's inputs when <paramref name="ddil"/> is given).</summary>
+    public static Dmd2Distiller FromTeacher(FrozenTeacher teacher, Dmd2Options options, string? outDir = null, IDataSource? data = null, DdilOptions? ddil = null)
     {
         var student = teacher.TrainableCopy();
         Module? fake = null;
         try
         {
             fake = teacher.TrainableCopy();
-            return new Dmd2Distiller(teacher, student, fake, options, outDir, data);
+            return new Dmd2Distiller(teacher, student, fake, options, outDir, data, ddil);
         }
         catch
         {
@@ -125,13 +137,13 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
 
     /// <inheritdoc/>
     protected override IEnumerable<(string Name, double? Value)> LogValues() =>
-        [("lr_generator", RunLoop.Shortest(Options.GeneratorLr)), ("lr_fake", RunLoop.Shortest(Options.FakeLr))];
+        [("lr_generator", RunLoop.Shortest(Options.GeneratorLr)), ("lr_fake", RunLoop.Shortest(Options.FakeLr)), .. DdilInputs.LogValues(_ddil, Step - 1)];
 
     /// <summary>True when iteration <paramref name="step"/> (0-based) updates the student as well as the fake denoiser.</summary>
     public bool UpdatesGenerator(long step) => step % Options.FakeUpdatesPerGeneratorUpdate == 0;
 
     /// <summary>
-    /// One iteration: on generator iterations the distribution-matching update of the student and its EMA, then the fake
+    /// One iteration (its inputs by backward simulation, or under DDIL from its three sources): on generator iterations the distribution-matching update of the student and its EMA, then the fake
     /// denoiser's update on the same (pre-update) student samples; with the GAN head, its loss joins the fake update and
     /// the student's adversarial loss joins its update. Returns the fake loss and the gap (NaN when the student was not
     /// updated, which the log leaves out of its means), then the two GAN losses when there is a head.
@@ -144,14 +156,24 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
         {
             var (z, labels) = DrawLatents(Student.Net.SampleShape, Student.Net.NumClasses, _rng);
             var steps = DrawSteps();
-            var (input, level) = Student.SimulateInputs(z, steps, _rng, labels);
+            Tensor input, level;
+            if (_ddil == null)
+            {
+                (input, level) = Student.SimulateInputs(z, steps, _rng, labels);
+            }
+            else
+            {
+                var real = _data!.Batch(Step, Options.BatchSize, _dataStream!, Device);
+                var drawn = _ddil.Draw(Step, steps, real.X, Student.Net.NumClasses > 0 ? real.Labels : null);
+                (input, level, labels) = (drawn.X, drawn.Sigma, drawn.Labels);
+            }
             Tensor xg;
             if (generatorStep)
             {
                 xg = Student.Denoise(input, level, labels);
                 var sigma = _grid.Sample(Options.BatchSize, _rng, Device, Options.MinLevelFraction, Options.MaxLevelFraction);
                 var noise = _rng.Normal(xg.Shape, Device);
-                gap = Dmd2Gradient.Backward(xg, Teacher, _fakeNet, sigma, noise, labels);
+                gap = Dmd2Gradient.Backward(xg, Teacher, _fakeNet, sigma, noise, labels, Options.Threshold);
                 bool finite = update.Finite("generator", "distribution-matching gap", gap);
                 if (_head != null)
                 {

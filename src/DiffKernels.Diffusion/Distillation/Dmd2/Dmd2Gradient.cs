@@ -18,8 +18,9 @@ public static class Dmd2Gradient
     /// <summary>
     /// Accumulates the pseudo-gradient into whatever the recorded student samples <paramref name="xg"/> came from, for
     /// levels <paramref name="sigma"/> [N] and unit <paramref name="noise"/> shaped like them. Returns the mean per-sample
-    /// squared norm of the normalised difference (a sync point); when that is not finite nothing is backpropagated.
+    /// squared norm of the normalised difference (a sync point); when that is not finite nothing is backpropagated. With
+    /// <paramref name="threshold"/> both denoisers' x0 estimates are thresholded first (reflected diffusion).
     /// </summary>
-    public static double Backward(Tensor xg, FrozenTeacher teacher, INoiseNet fake, Tensor sigma, Tensor noise, Tensor? labels = null) =>
-        DistributionMatching.Backward(xg, teacher, fake, sigma, noise, labels, 1f / xg.Numel, normalise: true, eps: NormaliserEps);
+    public static double Backward(Tensor xg, FrozenTeacher teacher, INoiseNet fake, Tensor sigma, Tensor noise, Tensor? labels = null, float? threshold = null) =>
+        DistributionMatching.Backward(xg, teacher, fake, sigma, noise, labels, 1f / xg.Numel, normalise: true, eps: NormaliserEps, threshold: threshold);
 }

@@ -62,6 +62,13 @@ public sealed record Dmd2Options : RunOptions
     /// <summary>Weight of the student's GAN loss softplus(−l_fake) beside the distribution-matching gradient.</summary>
     public float GanGeneratorWeight { get; init; } = 3e-3f;
 
+    /// <summary>
+    /// x0 thresholding (reflected diffusion, see Sampling.X0Threshold) of the student's estimates as it samples and
+    /// simulates its inputs, and of the teacher's and fake network's estimates in the distribution-matching gradient;
+    /// null: none (the default).
+    /// </summary>
+    public float? Threshold { get; init; }
+
     /// <inheritdoc/>
     protected override string Label => "dmd2";
 
@@ -92,6 +99,7 @@ public sealed record Dmd2Options : RunOptions
         if (FakeUpdatesPerGeneratorUpdate < 1) throw new ArgumentException($"dmd2: fake updates per generator update {FakeUpdatesPerGeneratorUpdate} must be ≥ 1");
         if (!(GanHeadWeight >= 0) || !float.IsFinite(GanHeadWeight) || !(GanGeneratorWeight >= 0) || !float.IsFinite(GanGeneratorWeight))
             throw new ArgumentException($"dmd2: GAN weights ({GanHeadWeight}, {GanGeneratorWeight}) must be finite and ≥ 0");
+        if (Threshold is { } q && !(q >= 0 && q <= 1)) throw new ArgumentException($"dmd2: x0 threshold quantile {q} must lie in [0, 1] (0: clip)");
         if (!(MinLevelFraction >= 0 && MinLevelFraction <= MaxLevelFraction && MaxLevelFraction <= 1))
             throw new ArgumentException($"dmd2: the distribution-matching range [{MinLevelFraction}, {MaxLevelFraction}] of the grid must satisfy 0 ≤ min ≤ max ≤ 1");
     }

@@ -18,8 +18,11 @@ namespace DiffKernels.Diffusion.Distillation.Dmd2;
 /// </summary>
 public sealed class FewStepStudent
 {
-    /// <summary>Wraps <paramref name="denoiser"/> (a module implementing <see cref="INoiseNet"/>) at <paramref name="levels"/>.</summary>
-    public FewStepStudent(Module denoiser, Edm edm, IReadOnlyList<double> levels)
+    /// <summary>
+    /// Wraps <paramref name="denoiser"/> (a module implementing <see cref="INoiseNet"/>) at <paramref name="levels"/>; with
+    /// <paramref name="threshold"/> its x0 estimates are thresholded (see Sampling.X0Threshold) as it walks and samples.
+    /// </summary>
+    public FewStepStudent(Module denoiser, Edm edm, IReadOnlyList<double> levels, float? threshold = null)
     {
         Net = denoiser as INoiseNet ?? throw new ArgumentException($"FewStepStudent: {denoiser.GetType().Name} is not an INoiseNet");
         if (levels.Count < 1) throw new ArgumentException("FewStepStudent: needs at least one σ level");
@@ -30,7 +33,11 @@ public sealed class FewStepStudent
         Module = denoiser;
         Edm = edm;
         Levels = levels.ToArray();
+        Threshold = threshold;
     }
+
+    /// <summary>x0 thresholding of the student's estimates (null: none).</summary>
+    public float? Threshold { get; }
 
     /// <summary>The trainable denoiser.</summary>
     public Module Module { get; }
@@ -65,7 +72,9 @@ public sealed class FewStepStudent
         maskShape[0] = n;
         for (int j = 1; j <= step.Max(); j++)
         {
-            x = F.Add(Edm.Denoise(Net, x, Levels[j - 1], labels), F.MulScalar(rng.Normal(z.Shape, z.Device), (float)Levels[j]));
+            var d = Edm.Denoise(Net, x, Levels[j - 1], labels);
+            if (Threshold is { } q) d = F.ThresholdX0(d, q);
+            x = F.Add(d, F.MulScalar(rng.Normal(z.Shape, z.Device), (float)Levels[j]));
             var at = Tensor.FromSpan(step.Select(s => s == j ? 1f : 0f).ToArray(), maskShape, z.Device);
             input = F.Where(at, x, input);
         }
@@ -78,18 +87,26 @@ public sealed class FewStepStudent
 
     /// <summary>
     /// Metadata that makes the saved denoiser sample like this student: one step, the one-step generator's (one Euler
-    /// step from σ_1); more, the <see cref="SamplerKind.Renoise"/> walk over the recorded levels.
+    /// step from σ_1); more, the <see cref="SamplerKind.Renoise"/> walk over the recorded levels; and its x0 thresholding.
     /// </summary>
-    public IReadOnlyDictionary<string, string> SamplingMetadata => Steps == 1
-        ? new OneStepGenerator(Module, Edm, Levels[0]).SamplingMetadata
-        : new Dictionary<string, string>
+    public IReadOnlyDictionary<string, string> SamplingMetadata
+    {
+        get
         {
-            [SamplerOptions.KindKey] = "renoise",
-            [SamplerOptions.StepsKey] = Steps.ToString(CultureInfo.InvariantCulture),
-            [SamplerOptions.SigmaMaxKey] = Levels[0].ToString("R", CultureInfo.InvariantCulture),
-            [SamplerOptions.SigmasKey] = SamplerDefaults.FormatSigmas(Levels),
-            [Edm.SigmaDataKey] = Edm.SigmaData.ToString("R", CultureInfo.InvariantCulture),
-        };
+            var metadata = Steps == 1
+                ? new Dictionary<string, string>(new OneStepGenerator(Module, Edm, Levels[0]).SamplingMetadata)
+                : new Dictionary<string, string>
+                {
+                    [SamplerOptions.KindKey] = "renoise",
+                    [SamplerOptions.StepsKey] = Steps.ToString(CultureInfo.InvariantCulture),
+                    [SamplerOptions.SigmaMaxKey] = Levels[0].ToString("R", CultureInfo.InvariantCulture),
+                    [SamplerOptions.SigmasKey] = SamplerDefaults.FormatSigmas(Levels),
+                    [Edm.SigmaDataKey] = Edm.SigmaData.ToString("R", CultureInfo.InvariantCulture),
+                };
+            if (Threshold != null) metadata[SamplerOptions.ThresholdKey] = X0Threshold.Format(Threshold);
+            return metadata;
+        }
+    }
 
     /// <summary>The sampler a loaded checkpoint of this student uses (what `dk sample` draws with).</summary>
     public SamplerOptions Sampler => SamplerDefaults.Of(SamplingMetadata).ApplyTo(new SamplerOptions());

@@ -1,6 +1,7 @@
 using System.Globalization;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Distillation.Common;
+using DiffKernels.Diffusion.Distillation.Ddil;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
@@ -44,7 +45,7 @@ public sealed partial class ProgressiveDistiller
     /// <summary>
     /// Continues the run saved in <paramref name="checkpoint"/> on <paramref name="data"/> (the data it trained on).
     /// The state holds the round's teacher, so the teacher file is not read again (its recorded path and hash carry
-    /// over). Only the total number of iterations (<paramref name="steps"/>) and what <paramref name="changes"/> may
+    /// over); a run on DDIL's inputs continues on them. Only the total number of iterations (<paramref name="steps"/>) and what <paramref name="changes"/> may
     /// alter change (the checkpoint and log intervals, the preview size). Output goes to <paramref name="outDir"/>
     /// (default: the checkpoint's directory).
     /// </summary>
@@ -62,7 +63,8 @@ public sealed partial class ProgressiveDistiller
             teacher = new FrozenTeacher(teacherNet, Edm.FromMetadata(reader.Metadata), null,
                 reader.Metadata.GetValueOrDefault(CheckpointKeys.Teacher), reader.Metadata.GetValueOrDefault(CheckpointKeys.TeacherHash));
             student = ModelFactory.Create(kind, config, new Generator(0), device);
-            distiller = new ProgressiveDistiller(teacher, student, data, options, outDir ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint)));
+            var ddil = reader.Metadata.TryGetValue(CheckpointKeys.Ddil, out var json) ? DdilOptions.FromJson(json) : null;
+            distiller = new ProgressiveDistiller(teacher, student, data, options, outDir ?? Path.GetDirectoryName(Path.GetFullPath(checkpoint)), ddil);
         }
         catch
         {

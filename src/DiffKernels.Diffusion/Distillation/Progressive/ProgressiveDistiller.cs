@@ -1,5 +1,6 @@
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Distillation.Common;
+using DiffKernels.Diffusion.Distillation.Ddil;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.Nn;
@@ -35,12 +36,15 @@ public sealed partial class ProgressiveDistiller : TrainingRun<ProgressiveOption
     private readonly IDataSource _data;
     private readonly Generator _dataRng;
     private readonly Generator _noiseRng;
+    private readonly DdilInputs? _ddil;
 
     /// <summary>
     /// Starts a run at iteration 0 that distils <paramref name="teacher"/> into <paramref name="student"/> (a network of
     /// the teacher's kind, normally its copy: see <see cref="FromTeacher"/>) on <paramref name="data"/>.
+    /// With <paramref name="ddil"/> the inputs come from DDIL's three sources (<see cref="DdilInputs"/>) instead of
+    /// forward-diffused data alone; its β schedule restarts every round unless it names its own period.
     /// </summary>
-    public ProgressiveDistiller(FrozenTeacher teacher, Module student, IDataSource data, ProgressiveOptions options, string? outDir = null)
+    public ProgressiveDistiller(FrozenTeacher teacher, Module student, IDataSource data, ProgressiveOptions options, string? outDir = null, DdilOptions? ddil = null)
         : base(options, Checked(teacher, student, data, options, outDir), outDir, CheckpointFile)
     {
         Teacher = teacher;
@@ -55,6 +59,11 @@ public sealed partial class ProgressiveDistiller : TrainingRun<ProgressiveOption
         State.Add(new AdamPart(CheckpointKeys.StudentAdam, _adam, student));
         State.Add(new ModulePart(CheckpointKeys.RoundTeacher, _roundTeacher));
         (_dataRng, _noiseRng) = TrainOn(data);
+        if (ddil != null)
+        {
+            _ddil = new DdilInputs(ddil.SchedulePeriod == 0 ? ddil with { SchedulePeriod = options.StepsPerRound } : ddil, this, data.SampleShape, data.NumClasses, options.Seed);
+            foreach (var part in _ddil.Parts) State.Add(part);
+        }
         // Dropout off: the target and the student's step are both deterministic functions of x_a.
         student.Eval();
     }
@@ -82,13 +91,13 @@ public sealed partial class ProgressiveDistiller : TrainingRun<ProgressiveOption
         return student;
     }
 
-    /// <summary>The usual start: the student is a trainable copy of <paramref name="teacher"/>.</summary>
-    public static ProgressiveDistiller FromTeacher(FrozenTeacher teacher, IDataSource data, ProgressiveOptions options, string? outDir = null)
+    /// <summary>The usual start: the student is a trainable copy of <paramref name="teacher"/> (with DDIL's inputs when <paramref name="ddil"/> is given).</summary>
+    public static ProgressiveDistiller FromTeacher(FrozenTeacher teacher, IDataSource data, ProgressiveOptions options, string? outDir = null, DdilOptions? ddil = null)
     {
         var student = teacher.TrainableCopy();
         try
         {
-            return new ProgressiveDistiller(teacher, student, data, options, outDir);
+            return new ProgressiveDistiller(teacher, student, data, options, outDir, ddil);
         }
         catch
         {
@@ -126,11 +135,12 @@ public sealed partial class ProgressiveDistiller : TrainingRun<ProgressiveOption
 
     /// <inheritdoc/>
     protected override IEnumerable<(string Name, double? Value)> LogValues() =>
-        [("student_steps", StudentSteps), ("lr", RunLoop.Shortest(_adam.Lr))];
+        [("student_steps", StudentSteps), ("lr", RunLoop.Shortest(_adam.Lr)), .. DdilInputs.LogValues(_ddil, Step - 1)];
 
     /// <summary>
     /// One update: at a round's start the teacher becomes the student and Adam starts afresh; then a batch of data is
-    /// forward-diffused to σa of a uniformly drawn student step, the teacher's two-step target is regressed on.
+    /// forward-diffused to σa of a uniformly drawn student step (under DDIL: each input drawn from its three sources at
+    /// that step), the teacher's two-step target is regressed on.
     /// </summary>
     protected override double[] Iterate(RunUpdate update)
     {
@@ -147,10 +157,19 @@ public sealed partial class ProgressiveDistiller : TrainingRun<ProgressiveOption
             int b = Options.BatchSize;
             var batch = _data.Batch(Step, b, _dataRng, Device);
             var labels = Teacher.Net.NumClasses > 0 ? batch.Labels : null;
-            var (sigmaA, sigmaB, sigmaC) = DrawLevels(round, b);
-            var noise = _noiseRng.Normal(batch.X.Shape, Device);
+            var steps = DrawSteps(round, b);
+            var (sigmaA, sigmaB, sigmaC) = LevelsOf(round, steps);
             Tensor xa;
-            using (Tensor.NoGrad()) xa = Ops.F.Add(batch.X, Ops.F.Mul(noise, Ops.F.Reshape(sigmaA, PerSample(batch.X))));
+            if (_ddil == null)
+            {
+                var noise = _noiseRng.Normal(batch.X.Shape, Device);
+                using (Tensor.NoGrad()) xa = Ops.F.Add(batch.X, Ops.F.Mul(noise, Ops.F.Reshape(sigmaA, PerSample(batch.X))));
+            }
+            else
+            {
+                var inputs = _ddil.Draw(Step, steps, batch.X, labels);
+                (xa, labels) = (inputs.X, inputs.Labels);
+            }
             var (target, weight) = ProgressiveTarget.Compute(Teacher, xa, sigmaA, sigmaB, sigmaC, labels, Options.Threshold);
             bool applied;
             (loss, applied) = update.Minimise(null, ProgressiveTarget.Loss(_studentNet, Teacher.Edm, xa, sigmaA, target, weight, labels), _adam);
@@ -167,15 +186,21 @@ public sealed partial class ProgressiveDistiller : TrainingRun<ProgressiveOption
             State.Save(Path.Combine(OutDir, RoundCheckpointFile(Round)));
     }
 
-    /// <summary>σa, σb, σc [B] of student steps drawn uniformly from round <paramref name="round"/>'s K steps (noise stream).</summary>
-    private (Tensor A, Tensor B, Tensor C) DrawLevels(int round, int b)
+    /// <summary>Student steps [B] drawn uniformly from round <paramref name="round"/>'s K steps (noise stream).</summary>
+    private int[] DrawSteps(int round, int b)
     {
         int k = Schedule.StudentSteps(round);
-        var u = _noiseRng.Uniform([b], Device.Cpu).ToArray();
+        return _noiseRng.Uniform([b], Device.Cpu).ToArray().Select(u => Math.Min((int)(u * k), k - 1)).ToArray();
+    }
+
+    /// <summary>σa, σb, σc [B] of round <paramref name="round"/>'s student steps <paramref name="steps"/>.</summary>
+    private (Tensor A, Tensor B, Tensor C) LevelsOf(int round, int[] steps)
+    {
+        int b = steps.Length;
         float[] a = new float[b], mid = new float[b], c = new float[b];
         for (int i = 0; i < b; i++)
         {
-            var (from, m, to) = Schedule.Levels(round, Math.Min((int)(u[i] * k), k - 1));
+            var (from, m, to) = Schedule.Levels(round, steps[i]);
             (a[i], mid[i], c[i]) = ((float)from, (float)m, (float)to);
         }
         return (Tensor.FromSpan(a, [b], Device), Tensor.FromSpan(mid, [b], Device), Tensor.FromSpan(c, [b], Device));

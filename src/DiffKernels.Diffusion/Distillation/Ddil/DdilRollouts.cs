@@ -1,0 +1,142 @@
+using DiffKernels.Ops;
+using DiffKernels.Random;
+using DiffKernels.Tensors;
+
+namespace DiffKernels.Diffusion.Distillation.Ddil;
+
+/// <summary>A batch of teacher rollouts and how often the teacher acted in them.</summary>
+/// <param name="Input">Each sample's state at its requested student step.</param>
+/// <param name="TeacherActions">Student-step intervals (over all samples) the teacher took.</param>
+/// <param name="Decisions">Student-step intervals taken in all.</param>
+public sealed record TeacherRollout(Tensor Input, long TeacherActions, long Decisions);
+
+/// <summary>
+/// DDIL's rollouts, with no graph. Both start at σ_1·z. A teacher rollout walks the student's levels with the expert's
+/// sampler (Euler on <see cref="DdilOptions.TeacherSubsteps"/> Karras-spaced substeps per student step) or, under the
+/// mixed policy, lets the student take each interval with probability 1 − p. A student rollout walks the student's own
+/// sampler and keeps its x0 estimate at every level; DDIL re-noises those with fresh noise. Every x0 estimate is
+/// thresholded when a threshold is given, and the walk continues from the thresholded estimate.
+/// </summary>
+public static class DdilRollouts
+{
+    /// <summary>Exponent of the Karras spacing of the teacher's substeps.</summary>
+    public const double Rho = 7;
+
+    /// <summary>
+    /// <paramref name="substeps"/> + 1 levels from <paramref name="from"/> to <paramref name="to"/> (both kept exactly),
+    /// evenly spaced in σ^(1/ρ) as a Karras grid is: the midpoint of two levels of a Karras grid is the level between them
+    /// on the grid of twice the points.
+    /// </summary>
+    public static double[] SubstepLevels(double from, double to, int substeps)
+    {
+        if (substeps < 1) throw new ArgumentOutOfRangeException(nameof(substeps), $"ddil: {substeps} substeps; need at least 1");
+        if (!(from > to && to > 0)) throw new ArgumentException($"ddil: substeps run between decreasing positive levels, not {from} → {to}");
+        double a = Math.Pow(from, 1 / Rho), b = Math.Pow(to, 1 / Rho);
+        var levels = new double[substeps + 1];
+        for (int s = 0; s <= substeps; s++) levels[s] = Math.Pow(a + (double)s / substeps * (b - a), Rho);
+        levels[0] = from;
+        levels[substeps] = to;
+        return levels;
+    }
+
+    /// <summary>
+    /// Teacher rollouts from σ_1·<paramref name="z"/> to each sample's student step <paramref name="steps"/>[i]
+    /// (0-based; step 0 is the start itself). At every interval each sample's teacher acts with probability
+    /// <paramref name="mixProbability"/> (one uniform draw per sample from <paramref name="rng"/> when it is below 1),
+    /// else the student takes the interval (re-noising from <paramref name="rng"/> when its sampler does).
+    /// </summary>
+    public static TeacherRollout Teacher(IDdilBase student, Tensor z, IReadOnlyList<int> steps, Tensor? labels, double mixProbability, int substeps,
+        float? threshold, Generator rng)
+    {
+        var levels = student.StudentLevels;
+        int n = z.Shape[0];
+        Check(steps, n, levels.Count);
+        using var noGrad = Tensor.NoGrad();
+        var x = F.MulScalar(z, (float)levels[0]);
+        var input = x;
+        long acted = 0, decisions = 0;
+        int last = steps.Count == 0 ? 0 : steps.Max();
+        for (int j = 0; j < last; j++)
+        {
+            var teacherActs = new bool[n];
+            if (mixProbability >= 1) Array.Fill(teacherActs, true);
+            else if (mixProbability > 0)
+            {
+                var u = rng.Uniform([n], Device.Cpu).ToArray();
+                for (int i = 0; i < n; i++) teacherActs[i] = u[i] < mixProbability;
+            }
+            int count = teacherActs.Count(a => a);
+            acted += count;
+            decisions += n;
+            Tensor? byTeacher = count > 0 ? TeacherInterval(student, x, levels[j], levels[j + 1], labels, substeps, threshold) : null;
+            Tensor? byStudent = count < n ? StudentStep(student, x, j, labels, threshold, rng).Next : null;
+            x = byTeacher == null ? byStudent! : byStudent == null ? byTeacher : F.Where(Mask(teacherActs, z), byTeacher, byStudent);
+            input = F.Where(Mask(steps.Select(s => s == j + 1).ToArray(), z), x, input);
+        }
+        return new TeacherRollout(input, acted, decisions);
+    }
+
+    /// <summary>
+    /// The student's own rollouts from σ_1·<paramref name="z"/> through its first <paramref name="count"/> steps: its x0
+    /// estimate at each level σ_1 … σ_count (thresholded when asked), in order.
+    /// </summary>
+    public static Tensor[] StudentEstimates(IDdilBase student, Tensor z, int count, Tensor? labels, float? threshold, Generator rng)
+    {
+        var levels = student.StudentLevels;
+        if (count < 0 || count > levels.Count) throw new ArgumentOutOfRangeException(nameof(count), $"ddil: {count} student estimates from a {levels.Count}-step student");
+        using var noGrad = Tensor.NoGrad();
+        var x = F.MulScalar(z, (float)levels[0]);
+        var estimates = new Tensor[count];
+        for (int j = 0; j < count; j++)
+        {
+            var (d, next) = StudentStep(student, x, j, labels, threshold, rng, last: j + 1 == count);
+            estimates[j] = d;
+            if (next != null) x = next;
+        }
+        return estimates;
+    }
+
+    /// <summary>
+    /// The student's step from its level <paramref name="j"/>: its (thresholded) x0 estimate and its state at level j + 1
+    /// (null when <paramref name="last"/> or j is its last level, where the walk ends).
+    /// </summary>
+    public static (Tensor Estimate, Tensor? Next) StudentStep(IDdilBase student, Tensor x, int j, Tensor? labels, float? threshold, Generator rng, bool last = false)
+    {
+        var levels = student.StudentLevels;
+        var d = Threshold(student.StudentDenoise(x, levels[j], labels), threshold);
+        if (last || j + 1 >= levels.Count) return (d, null);
+        var next = student.StudentRenoises
+            ? F.Add(d, F.MulScalar(rng.Normal(x.Shape, x.Device), (float)levels[j + 1]))
+            : F.EulerStep(x, d, (float)(levels[j + 1] / levels[j]));
+        return (d, next);
+    }
+
+    private static Tensor TeacherInterval(IDdilBase student, Tensor x, double from, double to, Tensor? labels, int substeps, float? threshold)
+    {
+        var sub = SubstepLevels(from, to, substeps);
+        int n = x.Shape[0];
+        for (int s = 0; s < substeps; s++)
+        {
+            var d = Threshold(student.Expert.Denoise(x, Tensor.Full([n], (float)sub[s], x.Device), labels), threshold);
+            x = F.EulerStep(x, d, (float)(sub[s + 1] / sub[s]));
+        }
+        return x;
+    }
+
+    /// <summary>x0 thresholding at <paramref name="quantile"/> when given.</summary>
+    public static Tensor Threshold(Tensor x0, float? quantile) => quantile is { } q ? F.ThresholdX0(x0, q) : x0;
+
+    /// <summary>A per-sample 0/1 mask broadcasting over samples shaped like <paramref name="like"/>.</summary>
+    internal static Tensor Mask(bool[] on, Tensor like)
+    {
+        var shape = Enumerable.Repeat(1, like.Rank).ToArray();
+        shape[0] = on.Length;
+        return Tensor.FromSpan(on.Select(v => v ? 1f : 0f).ToArray(), shape, like.Device);
+    }
+
+    private static void Check(IReadOnlyList<int> steps, int n, int k)
+    {
+        if (steps.Count != n) throw new ArgumentException($"ddil: {steps.Count} step indices for {n} samples");
+        if (steps.Any(s => s < 0 || s >= k)) throw new ArgumentException($"ddil: step indices must lie in [0, {k})");
+    }
+}
