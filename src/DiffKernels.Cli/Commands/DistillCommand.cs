@@ -11,5 +11,6 @@ internal static class DistillCommand
         DistillPdCommand.Create(),
         DistillDmd2Command.Create(),
         DistillBootCommand.Create(),
+        DistillDdilCommand.Create(),
     };
 }
