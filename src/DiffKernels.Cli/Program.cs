@@ -12,6 +12,7 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(TrainGanCommand.Create());
 root.Subcommands.Add(SampleCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(ShiftCommand.Create());
 root.Subcommands.Add(SetSamplerCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(DistillCommand.Create());

@@ -41,23 +41,41 @@ public static class DdilRollouts
 
     /// <summary>
     /// Teacher rollouts from σ_1·<paramref name="z"/> to each sample's student step <paramref name="steps"/>[i]
-    /// (0-based; step 0 is the start itself). At every interval each sample's teacher acts with probability
-    /// <paramref name="mixProbability"/> (one uniform draw per sample from <paramref name="rng"/> when it is below 1),
-    /// else the student takes the interval (re-noising from <paramref name="rng"/> when its sampler does).
+    /// (0-based; step 0 is the start itself), on <see cref="Walk"/>'s mixed policy.
     /// </summary>
     public static TeacherRollout Teacher(IDdilBase student, Tensor z, IReadOnlyList<int> steps, Tensor? labels, double mixProbability, int substeps,
         float? threshold, Generator rng)
     {
-        var levels = student.StudentLevels;
-        int n = z.Shape[0];
-        Check(steps, n, levels.Count);
+        int n = z.Shape[0], k = student.StudentLevels.Count;
+        if (steps.Count != n) throw new ArgumentException($"ddil: {steps.Count} step indices for {n} samples");
+        if (steps.Any(s => s < 0 || s >= k)) throw new ArgumentException($"ddil: step indices must lie in [0, {k})");
         using var noGrad = Tensor.NoGrad();
-        var x = F.MulScalar(z, (float)levels[0]);
-        var input = x;
-        long acted = 0, decisions = 0;
-        int last = steps.Count == 0 ? 0 : steps.Max();
-        for (int j = 0; j < last; j++)
+        var walk = Walk(student, z, steps.Count == 0 ? 0 : steps.Max(), labels, mixProbability, substeps, threshold, rng);
+        var input = walk.States[0];
+        for (int j = 1; j < walk.States.Length; j++) input = F.Where(Mask(steps.Select(s => s == j).ToArray(), z), walk.States[j], input);
+        return new TeacherRollout(input, walk.TeacherActions, walk.Decisions);
+    }
+
+    /// <summary>
+    /// The states at the student's first <paramref name="count"/> + 1 levels of a walk from σ_1·<paramref name="z"/>. At
+    /// every interval each sample's teacher acts with probability <paramref name="mixProbability"/> (one uniform draw per
+    /// sample from <paramref name="rng"/> when it lies strictly between 0 and 1): 1 is the teacher's own sampler, 0 the
+    /// student's (re-noising from <paramref name="rng"/> when its sampler does). Returns the states and how often the
+    /// teacher acted.
+    /// </summary>
+    public static (Tensor[] States, long TeacherActions, long Decisions) Walk(IDdilBase student, Tensor z, int count, Tensor? labels, double mixProbability,
+        int substeps, float? threshold, Generator rng)
+    {
+        var levels = student.StudentLevels;
+        if (count < 0 || count >= levels.Count) throw new ArgumentOutOfRangeException(nameof(count), $"ddil: a walk of {count} steps on a {levels.Count}-step student");
+        int n = z.Shape[0];
+        using var noGrad = Tensor.NoGrad();
+        var states = new Tensor[count + 1];
+        states[0] = F.MulScalar(z, (float)levels[0]);
+        long acted = 0;
+        for (int j = 0; j < count; j++)
         {
+            var x = states[j];
             var teacherActs = new bool[n];
             if (mixProbability >= 1) Array.Fill(teacherActs, true);
             else if (mixProbability > 0)
@@ -65,15 +83,13 @@ public static class DdilRollouts
                 var u = rng.Uniform([n], Device.Cpu).ToArray();
                 for (int i = 0; i < n; i++) teacherActs[i] = u[i] < mixProbability;
             }
-            int count = teacherActs.Count(a => a);
-            acted += count;
-            decisions += n;
-            Tensor? byTeacher = count > 0 ? TeacherInterval(student, x, levels[j], levels[j + 1], labels, substeps, threshold) : null;
-            Tensor? byStudent = count < n ? StudentStep(student, x, j, labels, threshold, rng).Next : null;
-            x = byTeacher == null ? byStudent! : byStudent == null ? byTeacher : F.Where(Mask(teacherActs, z), byTeacher, byStudent);
-            input = F.Where(Mask(steps.Select(s => s == j + 1).ToArray(), z), x, input);
+            int actions = teacherActs.Count(a => a);
+            acted += actions;
+            Tensor? byTeacher = actions > 0 ? TeacherInterval(student, x, levels[j], levels[j + 1], labels, substeps, threshold) : null;
+            Tensor? byStudent = actions < n ? StudentStep(student, x, j, labels, threshold, rng).Next : null;
+            states[j + 1] = byTeacher == null ? byStudent! : byStudent == null ? byTeacher : F.Where(Mask(teacherActs, z), byTeacher, byStudent);
         }
-        return new TeacherRollout(input, acted, decisions);
+        return (states, acted, (long)count * n);
     }
 
     /// <summary>
@@ -132,11 +148,5 @@ public static class DdilRollouts
         var shape = Enumerable.Repeat(1, like.Rank).ToArray();
         shape[0] = on.Length;
         return Tensor.FromSpan(on.Select(v => v ? 1f : 0f).ToArray(), shape, like.Device);
-    }
-
-    private static void Check(IReadOnlyList<int> steps, int n, int k)
-    {
-        if (steps.Count != n) throw new ArgumentException($"ddil: {steps.Count} step indices for {n} samples");
-        if (steps.Any(s => s < 0 || s >= k)) throw new ArgumentException($"ddil: step indices must lie in [0, {k})");
     }
 }
