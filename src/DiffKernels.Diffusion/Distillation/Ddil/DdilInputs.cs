@@ -29,7 +29,6 @@ public sealed class DdilInputs
 
     private readonly IDdilBase _student;
     private readonly Generator _rng;
-    private long _teacherActions, _decisions;
 
     /// <summary>DDIL on <paramref name="student"/> (samples shaped <paramref name="sampleShape"/>, <paramref name="classes"/> classes) with a stream seeded from <paramref name="seed"/>.</summary>
     public DdilInputs(DdilOptions options, IDdilBase student, Shape sampleShape, int classes, ulong seed)
@@ -54,9 +53,6 @@ public sealed class DdilInputs
 
     /// <summary>The source weights of iteration <paramref name="step"/>.</summary>
     public DdilWeights Weights(long step) => DdilSchedule.At(Options, step);
-
-    /// <summary>The share of teacher-rollout intervals the teacher took so far in this session (NaN before any).</summary>
-    public double TeacherShare => _decisions == 0 ? double.NaN : (double)_teacherActions / _decisions;
 
     /// <summary>
     /// The inputs of iteration <paramref name="step"/> at the samples' student steps <paramref name="steps"/> (0-based), with
@@ -88,8 +84,6 @@ public sealed class DdilInputs
             var teacherLabels = labels == null ? null : F.Narrow(labels, 0, dataCount, teacherCount);
             var rollout = DdilRollouts.Teacher(_student, z, steps.Skip(dataCount).Take(teacherCount).ToArray(), teacherLabels, Options.MixProbability,
                 Options.TeacherSubsteps, Options.Threshold, _rng);
-            _teacherActions += rollout.TeacherActions;
-            _decisions += rollout.Decisions;
             xs.Add(rollout.Input);
             if (teacherLabels != null) ls.Add(teacherLabels);
         }
@@ -106,14 +100,13 @@ public sealed class DdilInputs
     }
 
     /// <summary>
-    /// What a base's log line adds under DDIL (nothing without it): the source weights of iteration <paramref name="step"/>
-    /// and the teacher's share of the mixed-policy intervals so far.
+    /// What a base's log line adds under DDIL (nothing without it): the source weights of iteration <paramref name="step"/>.
     /// </summary>
     public static IEnumerable<(string Name, double? Value)> LogValues(DdilInputs? ddil, long step)
     {
         if (ddil == null) return [];
         var w = ddil.Weights(Math.Max(0, step));
-        return [("beta_data", w.Data), ("beta_teacher", w.Teacher), ("beta_student", w.Student), ("teacher_share", double.IsNaN(ddil.TeacherShare) ? null : ddil.TeacherShare)];
+        return [("beta_data", w.Data), ("beta_teacher", w.Teacher), ("beta_student", w.Student)];
     }
 
     private static Tensor PerSampleSigma(IEnumerable<int> steps, IReadOnlyList<double> levels, Tensor like)

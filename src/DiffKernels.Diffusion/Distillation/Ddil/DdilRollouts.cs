@@ -24,8 +24,8 @@ public static class DdilRollouts
 
     /// <summary>
     /// <paramref name="substeps"/> + 1 levels from <paramref name="from"/> to <paramref name="to"/> (both kept exactly),
-    /// evenly spaced in σ^(1/ρ) as a Karras grid is: the midpoint of two levels of a Karras grid is the level between them
-    /// on the grid of twice the points.
+    /// evenly spaced in σ^(1/ρ) as a Karras grid is: two substeps between neighbouring levels of a Karras grid meet at the
+    /// level between them on the grid with twice the intervals (so a PD round's teacher rollout is its own sampler).
     /// </summary>
     public static double[] SubstepLevels(double from, double to, int substeps)
     {

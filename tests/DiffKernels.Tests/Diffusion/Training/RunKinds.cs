@@ -2,6 +2,7 @@ using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Data.Toys;
 using DiffKernels.Diffusion.Distillation.Boot;
 using DiffKernels.Diffusion.Distillation.Common;
+using DiffKernels.Diffusion.Distillation.Ddil;
 using DiffKernels.Diffusion.Distillation.DiffInstruct;
 using DiffKernels.Diffusion.Distillation.Dmd2;
 using DiffKernels.Diffusion.Distillation.Progressive;
@@ -205,4 +206,76 @@ public sealed class BootRunKind : RunKind
 
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => BootDistiller.Resume(checkpoint, Teacher(), steps);
+}
+
+/// <summary>
+/// Progressive distillation on DDIL's inputs: 8 → 4 → 2 steps in two rounds of three updates, the β schedule restarting
+/// each round (data alone at a round's first update, then the mixed sources), teacher rollouts under a 50 % mixed policy,
+/// a replay buffer rolled out every two updates and at the round change. The data is poisoned, which only the data
+/// source reads (it draws at least one sample of each batch here).
+/// </summary>
+public sealed class DdilPdRunKind : RunKind
+{
+    private static readonly ProgressiveOptions Options = new() { BatchSize = 16, TeacherSteps = 8, FinalSteps = 2, StepsPerRound = 3, Lr = 1e-3f, LogEvery = 1, Seed = 8 };
+
+    private static readonly DdilOptions Ddil = new() { MixProbability = 0.5, BufferSize = 8, RefreshEvery = 2 };
+
+    private static ToyDataSource Data => new(GaussianMixtureToy.EightGaussians());
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+        ProgressiveDistiller.FromTeacher(new FrozenTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Edm()), new PoisonedSource(Data, poisoned),
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir, Ddil);
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => ProgressiveDistiller.Resume(checkpoint, Data, steps);
+}
+
+/// <summary>
+/// A three-step DMD2 student on DDIL's inputs (one fake update per student update), all three sources mixed from the
+/// second iteration of a six-iteration schedule, teacher rollouts under a 50 % mixed policy, a replay buffer rolled out
+/// every two iterations. The teacher answers NaN at poisoned iterations only on whole batches: its one such call per
+/// iteration is the distribution-matching gradient's (rollouts see the teacher's share of the batch), so only the
+/// student's update is skipped.
+/// </summary>
+public sealed class DdilDmd2RunKind : RunKind
+{
+    private static readonly Dmd2Options Options = new()
+    {
+        BatchSize = 16, StudentSteps = 3, FakeUpdatesPerGeneratorUpdate = 1, GeneratorLr = 1e-3f, FakeLr = 1e-3f, LogEvery = 1, Seed = 9,
+    };
+
+    private static readonly DdilOptions Ddil = new() { MixProbability = 0.5, BufferSize = 8, RefreshEvery = 2, SchedulePeriod = 6, TeacherSubsteps = 2 };
+
+    private static ToyDataSource Data => new(GaussianMixtureToy.EightGaussians());
+
+    private static FrozenTeacher Teacher(Func<long>? step = null, params long[] poisoned) =>
+        new(new WholeBatchPoisonedTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), Options.BatchSize, step, poisoned), new Edm());
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned)
+    {
+        Dmd2Distiller? run = null;
+        var teacher = Teacher(() => run!.Step, poisoned);
+        run = new Dmd2Distiller(teacher, new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Mlp(new MlpConfig(Hidden: 16), new Generator(1)),
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir, Data, Ddil);
+        return run;
+    }
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => Dmd2Distiller.Resume(checkpoint, Teacher(), steps, data: Data);
+}
+
+/// <summary>A teacher that answers NaN to calls on a whole batch of <paramref name="batch"/> samples during the poisoned iterations.</summary>
+internal sealed class WholeBatchPoisonedTeacher(INoiseNet inner, int batch, Func<long>? step, params long[] poisoned) : INoiseNet
+{
+    public int NumClasses => inner.NumClasses;
+
+    public Shape SampleShape => inner.SampleShape;
+
+    public Tensor Forward(Tensor x, Tensor cNoise, Tensor? labels)
+    {
+        var f = inner.Forward(x, cNoise, labels);
+        return step != null && x.Shape[0] == batch && poisoned.Contains(step()) ? Tensor.Full(f.Shape, float.NaN, f.Device) : f;
+    }
 }
