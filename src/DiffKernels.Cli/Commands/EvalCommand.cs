@@ -37,14 +37,17 @@ internal static class EvalCommand
         var classifier = new Option<string>("--classifier") { Description = "Metric classifier for images", DefaultValueFactory = _ => DefaultClassifier };
         var png = new Option<string?>("--png") { Description = "Write the scatter plot of the samples over the density (toys) or a grid of the first 100 images" };
         var json = new Option<string?>("--json") { Description = "Write the metrics as JSON" };
+        var force = OutputGuard.ForceOption("existing --png and --json files");
         var device = DeviceOption.Create();
-        var cmd = new Command("eval", "Score a model against its data") { model, data, dataDir, n, seed, sampler, steps, sigmaMax, threshold, guidance, batch, classifier, png, json, device };
+        var cmd = new Command("eval", "Score a model against its data") { model, data, dataDir, n, seed, sampler, steps, sigmaMax, threshold, guidance, batch, classifier, png, json, force, device };
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
             return DiffusionCli.Run("eval", parseResult.InvocationConfiguration.Error, () =>
             {
                 string path = parseResult.GetValue(model)!;
+                string? pngPath = OutputGuard.File(parseResult.GetValue(png), "--png", parseResult.GetValue(force));
+                string? jsonPath = OutputGuard.File(parseResult.GetValue(json), "--json", parseResult.GetValue(force));
                 using var on = DeviceOption.Open(parseResult, device);
                 using var loaded = PretrainedModel.Load(path, on.Device);
                 string spec = parseResult.GetValue(data) ?? CheckpointKind.DataSpec(loaded.Metadata)
@@ -55,7 +58,6 @@ internal static class EvalCommand
                 {
                     Guidance = parseResult.GetValue(guidance),
                 };
-                string? pngPath = parseResult.GetValue(png), jsonPath = parseResult.GetValue(json);
                 if (ToyDataSource.IsToySpec(spec))
                 {
                     var toy = ToyDataSource.FromSpec(spec).Toy;

@@ -34,13 +34,16 @@ internal static class SampleCommand
         var batch = new Option<int>("--batch") { Description = "Samples integrated together", DefaultValueFactory = _ => 1024 };
         var png = new Option<string?>("--png") { Description = "Write a scatter plot (2D) or image grid (first 100 images, cropped like the .npy)" };
         var npy = new Option<string?>("--npy") { Description = "Write the samples as float32 .npy" };
+        var force = OutputGuard.ForceOption("existing --png and --npy files");
         var device = DeviceOption.Create();
-        var cmd = new Command("sample", "Draw samples from a model") { model, n, seed, sampler, steps, sigmaMax, threshold, guidance, cls, batch, png, npy, device };
+        var cmd = new Command("sample", "Draw samples from a model") { model, n, seed, sampler, steps, sigmaMax, threshold, guidance, cls, batch, png, npy, force, device };
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
             return DiffusionCli.Run("sample", parseResult.InvocationConfiguration.Error, () =>
             {
+                string? npyPath = OutputGuard.File(parseResult.GetValue(npy), "--npy", parseResult.GetValue(force));
+                string? pngPath = OutputGuard.File(parseResult.GetValue(png), "--png", parseResult.GetValue(force));
                 using var on = DeviceOption.Open(parseResult, device);
                 using var loaded = PretrainedModel.Load(parseResult.GetValue(model)!, on.Device);
                 var options = Options(loaded, parseResult.GetValue(sampler), parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(batch), parseResult.GetValue(sigmaMax), parseResult.GetValue(threshold)) with
@@ -57,8 +60,8 @@ internal static class SampleCommand
                 using var scope = Tensor.Scope();
                 var result = loaded.Sample(count, options.Seed, labels, options);
                 var written = new List<string>();
-                if (parseResult.GetValue(npy) is { } npyPath) written.Add(WriteNpy(npyPath, result.Samples, loaded.Crop));
-                if (parseResult.GetValue(png) is { } pngPath) written.Add(WritePng(pngPath, result.Samples, loaded));
+                if (npyPath != null) written.Add(WriteNpy(npyPath, result.Samples, loaded.Crop));
+                if (pngPath != null) written.Add(WritePng(pngPath, result.Samples, loaded));
                 console.MarkupLine(Markup.Escape(DiffusionCli.Inv(
                     $"{count} samples, {(loaded.IsGenerator ? "one generator evaluation" : $"{options.Kind.ToString().ToLowerInvariant()} with {options.Steps} levels")}: {result.Nfe} NFE, {result.MsPerSample:F3} ms/sample ({result.Seconds:F2} s)")));
                 foreach (var w in written) console.MarkupLine(Markup.Escape($"wrote {w}"));
