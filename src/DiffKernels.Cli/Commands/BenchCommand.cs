@@ -56,7 +56,7 @@ internal static class BenchCommand
             }
             catch (ArgumentException e)
             {
-                stderr.WriteLine($"dk bench: {e.Message}");
+                stderr.WriteLine($"dk bench: {Unprefixed(e.Message)}");
                 return CliErrors.UserError;
             }
             using var on = opened;
@@ -86,7 +86,7 @@ internal static class BenchCommand
             }
             catch (ArgumentException e)
             {
-                stderr.WriteLine($"dk bench: {e.Message}");
+                stderr.WriteLine($"dk bench: {Unprefixed(e.Message)}");
                 return CliErrors.UserError;
             }
         });
@@ -130,6 +130,9 @@ internal static class BenchCommand
         table.AddRow("outside kernels (autograd, allocation, dispatch)", "", Num(p.OutsideMs), Share(p.OutsideMs));
         console.Write(table);
     }
+
+    // The harness prefixes its messages with "bench: " for library callers; the command's own prefix already says it.
+    private static string Unprefixed(string message) => message.StartsWith("bench: ", StringComparison.Ordinal) ? message["bench: ".Length..] : message;
 
     private static string Num(double v) => v.ToString(v >= 100 ? "0" : v >= 10 ? "0.0" : "0.00", CultureInfo.InvariantCulture);
 }
