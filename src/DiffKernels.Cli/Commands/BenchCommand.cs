@@ -23,8 +23,10 @@ internal static class BenchCommand
         var save = new Option<bool>("--save") { Description = "Write the report (JSON) and the ratio chart (PNG) under bench/results" };
         var outDir = new Option<string?>("--out") { Description = "Directory for --save (default: bench/results in the source tree)" };
         var quick = new Option<bool>("--quick") { Description = "One warm-up and three timed runs per case (smoke test)" };
-        var seconds = new Option<double?>("--seconds") { Description = "Minimum timed seconds per case (default 1.5)" };
-        var threads = new Option<int?>("--threads") { Description = "Threads for ours and the baselines (default: all cores)" };
+        var seconds = new Option<double?>("--seconds") { Description = "Minimum timed seconds per case, > 0 (default 1.5)" };
+        seconds.Validators.Add(r => { if (r.GetValueOrDefault<double?>() is { } s && !(s > 0 && double.IsFinite(s))) r.AddError($"--seconds {s} must be a finite number > 0"); });
+        var threads = new Option<int?>("--threads") { Description = "Threads for ours and the baselines, ≥ 1 (default: all cores)" };
+        threads.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1 and var t) r.AddError($"--threads {t} must be ≥ 1"); });
         var list = new Option<bool>("--list") { Description = "List the cases and exit" };
         var profile = new Option<bool>("--profile") { Description = "Time every kernel call of the cases instead (calls and ms per run, share of the run)" };
         var cmd = new Command("bench", "Benchmark kernels against OpenBLAS / memory-stream baselines or PyTorch")

@@ -25,9 +25,11 @@ internal sealed class RunCommand
     /// The flags of `dk <paramref name="name"/>` with <paramref name="defaults"/>' values; <paramref name="iteration"/>
     /// and <paramref name="batch"/> say what a step and a batch are, <paramref name="preview"/> what the preview holds;
     /// the run writes <paramref name="checkpointFile"/> (its <paramref name="product"/>, as the closing line calls it) in
-    /// --out (default <paramref name="outDir"/>).
+    /// --out (default <paramref name="outDir"/>); <paramref name="previewLimit"/>, when given, is the most --preview takes
+    /// (checked as the command line is parsed).
     /// </summary>
-    public RunCommand(string name, RunOptions defaults, string iteration, string batch, string preview, string outDir, string checkpointFile, string product)
+    public RunCommand(string name, RunOptions defaults, string iteration, string batch, string preview, string outDir, string checkpointFile, string product,
+        int? previewLimit = null)
     {
         _name = name;
         _checkpointFile = checkpointFile;
@@ -43,6 +45,12 @@ internal sealed class RunCommand
         CheckpointEvery = new Option<int>("--checkpoint-every") { Description = "Iterations between checkpoints (0: at the end only)", DefaultValueFactory = _ => defaults.CheckpointEvery };
         LogEvery = new Option<int>("--log-every") { Description = "Iterations per JSONL log line", DefaultValueFactory = _ => defaults.LogEvery };
         Preview = new Option<int?>("--preview") { Description = $"{preview} in the preview PNG written at each checkpoint (0: none)" };
+        Preview.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is not { } p) return;
+            if (p < 0) r.AddError($"--preview {p} must be ≥ 0 (0: no previews)");
+            else if (p > previewLimit) r.AddError($"--preview {p}: at most {previewLimit}");
+        });
         Out = new Option<string>("--out") { Description = $"Output directory ({checkpointFile}, {RunLoop.LogFile}, previews)", DefaultValueFactory = _ => outDir };
         Resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out (a training checkpoint: exact resume)" };
         Force = OutputGuard.ForceOption("the files in a non-empty --out of a new run");
