@@ -100,11 +100,11 @@ internal static class EvalCommand
         return cmd;
     }
 
-    /// <summary>The report as a two-column table.</summary>
-    public static Table Table(string model, ToyReport r)
+    /// <summary>The report as a two-column table, titled by the model's file name or <paramref name="label"/>.</summary>
+    public static Table Table(string model, ToyReport r, string? label = null)
     {
         var t = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
-        t.Title = new TableTitle(Markup.Escape($"{Path.GetFileName(model)} on toy:{r.Toy}"));
+        t.Title = new TableTitle(Markup.Escape($"{label ?? Path.GetFileName(model)} on toy:{r.Toy}"));
         void Row(string name, string value) => t.AddRow(Markup.Escape(name), Markup.Escape(value));
         Row("samples", DiffusionCli.Inv($"{r.Samples:N0}"));
         Row("sampler", DiffusionCli.Inv($"{r.Sampler.ToString().ToLowerInvariant()}, {r.Nfe} NFE"));

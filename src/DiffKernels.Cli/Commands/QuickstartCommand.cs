@@ -83,8 +83,10 @@ internal static class QuickstartCommand
                 Require(fashionBoot, ModelRole.Student, images: true);
                 Require(classifier, ModelRole.Classifier, images: null);
                 if (parseResult.GetValue(steps) < 1) throw new ArgumentException($"--steps {parseResult.GetValue(steps)} must be ≥ 1");
-                if (parseResult.GetValue(samples) < 2) throw new ArgumentException($"--samples {parseResult.GetValue(samples)} must be ≥ 2");
-                if (parseResult.GetValue(fashionSamples) < 2) throw new ArgumentException($"--fmnist-samples {parseResult.GetValue(fashionSamples)} must be ≥ 2");
+                if (parseResult.GetValue(samples) is < 2 or > EvalCommand.MaxToySamples)
+                    throw new ArgumentException(DiffusionCli.Inv($"--samples {parseResult.GetValue(samples)} must lie in [2, {EvalCommand.MaxToySamples:N0}]"));
+                if (parseResult.GetValue(fashionSamples) is < 2 or > EvalCommand.MaxImageSamples)
+                    throw new ArgumentException(DiffusionCli.Inv($"--fmnist-samples {parseResult.GetValue(fashionSamples)} must lie in [2, {EvalCommand.MaxImageSamples:N0}]"));
                 string outDir = parseResult.GetValue(output)!;
                 OutputGuard.Folder(outDir, "quickstart", resume: false, parseResult.GetValue(force)).Claim();
                 using var on = DeviceOption.Open(parseResult, device);
@@ -177,7 +179,8 @@ internal static class QuickstartCommand
         string json = Path.Combine(outDir, $"toy-{Toy}-teacher.json");
         ToyScatterPlot.Save(png, samples, ToyEvaluation.DensitySample(source.Toy), source.Toy.Modes);
         File.WriteAllText(json, EvaluationJson.Of(trainer.CheckpointPath!, report, sampler));
-        console.Write(EvalCommand.Table(trainer.CheckpointPath!, report));
+        // Its file is a run's generic model.safetensors; the title says which model it is.
+        console.Write(EvalCommand.Table(trainer.CheckpointPath!, report, $"Mlp teacher trained above ({trainer.CheckpointPath})"));
         console.MarkupLine(Markup.Escape($"wrote {png} and {json}"));
         var c = report.Coverage!;
         return new Row("Mlp teacher (EDM, Heun)", $"toy:{Toy}", report.Nfe, report.MsPerSample, "sliced W2",
@@ -206,7 +209,8 @@ internal static class QuickstartCommand
         // The student comes from the committed teacher, not from the one trained above: say so beside its row.
         string origin = CheckpointKind.Recorded(student.Metadata, "teacher") is { } teacherPath ? $", distilled from {teacherPath}" : "";
         console.MarkupLine(Markup.Escape(DiffusionCli.Inv($"sampling {evalSamples} points from {modelPath}{origin} ({sampler.Kind.ToString().ToLowerInvariant()}, {sampler.Nfe} NFE)")));
-        var (report, samples) = ToyEvaluation.Evaluate(student, toy, evalSamples, sampler);
+        var (report, samples) = ProgressView.Track(console, progress => ToyEvaluation.Evaluate(student, toy, evalSamples, sampler,
+            (done, total) => progress(done, total, DiffusionCli.Inv($"sampled {done:N0}/{total:N0}"))));
         string png = Path.Combine(outDir, $"toy-{toy.Name}-{stem}.png");
         string json = Path.Combine(outDir, $"toy-{toy.Name}-{stem}.json");
         ToyScatterPlot.Save(png, samples, ToyEvaluation.DensitySample(toy), toy.Modes.Count > 0 ? toy.Modes : null);
@@ -246,7 +250,6 @@ internal static class QuickstartCommand
     {
         var console = run.Console;
         int n = run.Samples;
-        if (n < 2) throw new ArgumentException($"--fmnist-samples {n} must be ≥ 2");
         using var loaded = PretrainedModel.Load(modelPath, run.Device);
         var options = SampleCommand.Options(loaded, null, null, run.Seed, 250);
         string png = Path.Combine(run.OutDir, fileStem + ".png");
@@ -262,7 +265,8 @@ internal static class QuickstartCommand
             return new Row(name, "fmnist", result.Nfe, result.MsPerSample, "FD", "—", "—", DiffusionCli.Inv($"N = {n}; {missing}"));
         }
         using var clf = Classifier.Load(run.ClassifierPath);
-        var (report, samples) = ImageEvaluation.Evaluate(loaded, DiffusionCli.Evaluator(clf, run.DataDir), n, options);
+        var (report, samples) = ProgressView.Track(console, progress => ImageEvaluation.Evaluate(loaded, DiffusionCli.Evaluator(clf, run.DataDir), n, options,
+            progress: (done, total) => progress(done, total, DiffusionCli.Inv($"sampled {done:N0}/{total:N0} (then FD and the floor)"))));
         SampleCommand.WriteGrid(png, samples, loaded.Crop);
         string json = Path.Combine(run.OutDir, fileStem + ".json");
         File.WriteAllText(json, EvaluationJson.Of(modelPath, report));
