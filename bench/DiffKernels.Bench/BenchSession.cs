@@ -107,9 +107,13 @@ public static class BenchSession
     /// <summary>Saves the report as {backend}[-vs-torch]-{date}.json with its chart beside it; returns both paths.</summary>
     public static (string Json, string? Chart) Save(BenchReport report, BenchSettings s, string directory)
     {
-        string stem = Path.Combine(directory, $"{s.Backend}{(s.VsTorch ? "-vs-torch" : "")}-{report.Date[..10]}");
+        string stem = SaveStem(s, directory, report.Date[..10]);
         report.Save(stem + ".json");
         string title = $"DiffKernels {s.Backend} vs {(s.VsTorch ? report.Torch ?? "PyTorch" : "baselines")} — {report.Machine.Cpu}, {report.Machine.Cores} cores, {report.Date[..10]}";
         return (stem + ".json", RatioChart.Save(report.Results, title, stem + ".png") ? stem + ".png" : null);
     }
+
+    /// <summary>The path, without extension, of the report and chart <see cref="Save"/> writes for a run on <paramref name="day"/> (yyyy-MM-dd, UTC).</summary>
+    public static string SaveStem(BenchSettings s, string directory, string day) =>
+        Path.Combine(directory, $"{s.Backend}{(s.VsTorch ? "-vs-torch" : "")}-{day}");
 }

@@ -22,6 +22,7 @@ internal static class BenchCommand
         var python = new Option<string?>("--python") { Description = "Python interpreter that has torch (default: search /usr/bin)" };
         var save = new Option<bool>("--save") { Description = "Write the report (JSON) and the ratio chart (PNG) under bench/results" };
         var outDir = new Option<string?>("--out") { Description = "Directory for --save (default: bench/results in the source tree)" };
+        var force = OutputGuard.ForceOption("a report and chart --save would write over (one per backend and day)");
         var quick = new Option<bool>("--quick") { Description = "One warm-up and three timed runs per case (smoke test)" };
         var seconds = new Option<double?>("--seconds") { Description = "Minimum timed seconds per case, > 0 (default 1.5)" };
         seconds.Validators.Add(r => { if (r.GetValueOrDefault<double?>() is { } s && !(s > 0 && double.IsFinite(s))) r.AddError($"--seconds {s} must be a finite number > 0"); });
@@ -31,7 +32,7 @@ internal static class BenchCommand
         var profile = new Option<bool>("--profile") { Description = "Time every kernel call of the cases instead (calls and ms per run, share of the run)" };
         var cmd = new Command("bench", "Benchmark kernels against OpenBLAS / memory-stream baselines or PyTorch")
         {
-            cases, backend, json, vsTorch, python, save, outDir, quick, seconds, threads, list, profile,
+            cases, backend, json, vsTorch, python, save, outDir, force, quick, seconds, threads, list, profile,
         };
         cmd.SetAction(pr =>
         {
@@ -54,6 +55,14 @@ internal static class BenchCommand
             {
                 BenchCatalog.Select(settings.Cases);
                 if (settings.Threads < 1) throw new ArgumentException($"bench: --threads {settings.Threads}; need at least 1");
+                if (pr.GetValue(save))
+                {
+                    // Checked before the minutes of timing: a same-day report (often a committed one) is not written over silently.
+                    string stem = BenchSession.SaveStem(settings, pr.GetValue(outDir) ?? Path.Combine(root, "bench", "results"),
+                        DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                    OutputGuard.File(stem + ".json", "--save", pr.GetValue(force));
+                    OutputGuard.File(stem + ".png", "--save", pr.GetValue(force));
+                }
                 opened = BenchSession.Open(settings.Backend);
             }
             catch (ArgumentException e)
