@@ -13,7 +13,7 @@ namespace DiffKernels.Tests.Cli;
 public class SafetyWalkTests
 {
     private TempDir _dir = null!;
-    private string _trainRun = null!, _distillRun = null!, _unmarked = null!, _text = null!, _existing = null!, _classifier = null!, _data = null!;
+    private string _benchDir = null!, _trainRun = null!, _distillRun = null!, _unmarked = null!, _text = null!, _existing = null!, _classifier = null!, _data = null!;
 
     private static string Model(string file) => Path.Combine(RepoFiles.ModelsDir(), file);
 
@@ -38,6 +38,8 @@ public class SafetyWalkTests
         ["eval --json in an unwritable place"] = new(_ => ["eval", "--model", Teacher, "--json", "/proc/dk-none/a.json"], "eval: --json /proc/dk-none/a.json", "cannot write"),
         ["train-classifier --out in an unwritable place"] = new(t => ["train-classifier", "--data-dir", t._data, "--out", "/proc/dk-none/c.safetensors"], "train-classifier: --out ", "cannot write"),
         ["sample --npy naming a folder"] = new(t => ["sample", "--model", Teacher, "--npy", t._dir.Path], "sample: --npy ", "is a folder"),
+        ["bench --save over a report of the same day"] = new(t => ["bench", "gemm-1024", "--quick", "--save", "--out", t._benchDir], "bench: --save ", "already exists", "--force"),
+        ["export --out in an unwritable place"] = new(t => ["export", "--model", Path.Combine(t._trainRun, "model.safetensors"), "--out", "/proc/dk-none/m.safetensors"], "export: --out ", "cannot write"),
         ["sample --npy larger than the disk"] = new(t => ["sample", "--model", FashionTeacher, "--n", "2000000000", "--npy", t._dir.File("huge.npy")], "sample: --npy ", "GB free", "--n"),
         // --out folders: another verb's run is refused, a non-empty one needs --force.
         ["train --out a distillation run"] = new(t => ["train", "--data", "toy:8gaussians", "--out", t._distillRun], "train: --out ", "belongs to a `dk distill diff-instruct` run"),
@@ -50,15 +52,24 @@ public class SafetyWalkTests
         ["quickstart --out a training run"] = new(t => ["quickstart", "--out", t._trainRun], "quickstart: --out ", "belongs to a `dk train` run"),
         ["train --out a run of its own verb"] = new(t => ["train", "--data", "toy:8gaussians", "--out", t._trainRun], "train: --out ", "holds an earlier `dk train` run", "--force"),
         ["train --out a folder holding other files"] = new(t => ["train", "--data", "toy:8gaussians", "--out", t._unmarked], "train: --out ", "is not empty", "notes.txt", "--force"),
+        ["train --out a file"] = new(t => ["train", "--data", "toy:8gaussians", "--out", t._existing], "train: --out ", "is a file; expected a folder"),
         ["train --resume --force"] = new(t => ["train", "--out", t._trainRun, "--resume", "--force"], "train: --force ", "--resume"),
         // Model files that are not models.
         ["sample --model a folder"] = new(t => ["sample", "--model", t._dir.Path], "sample: ", "a folder, not a safetensors file"),
         ["eval --model a text file"] = new(t => ["eval", "--model", t._text], "eval: ", "not a safetensors file"),
+        ["inspect a folder"] = new(t => ["inspect", t._dir.Path], "inspect: ", "a folder, not a safetensors file"),
+        ["inspect a text file"] = new(t => ["inspect", t._text], "inspect: ", "not a safetensors file"),
+        ["set-sampler --model a folder"] = new(t => ["set-sampler", "--model", t._dir.Path, "--steps", "4"], "set-sampler: ", "a folder, not a safetensors file"),
+        ["export --model a text file"] = new(t => ["export", "--model", t._text, "--out", t._dir.File("e.safetensors")], "export: ", "not a safetensors file"),
+        ["train --init-from a text file"] = new(t => ["train", "--data", "toy:8gaussians", "--init-from", t._text, "--out", t._dir.File("w")], "train: ", "not a safetensors file"),
+        ["distill diff-instruct --teacher a folder"] = new(t => ["distill", "diff-instruct", "--teacher", t._dir.Path, "--out", t._dir.File("d")], "distill diff-instruct: "),
         ["quickstart --fmnist-model an absent file"] = new(t => ["quickstart", "--out", t._dir.File("qs"), "--fmnist-model", t._dir.File("nope.safetensors")], "quickstart: --fmnist-model ", "does not exist"),
         // Options the model kind cannot take, or beyond their stated limits.
         ["sample a one-step student with heun"] = new(_ => ["sample", "--model", Student, "--sampler", "heun", "--steps", "18"], "sample: --sampler heun --steps 18: ", "distilled student", "one level"),
         ["eval a one-step student with other steps"] = new(_ => ["eval", "--model", Student, "--steps", "4"], "eval: --steps 4: ", "distilled student"),
         ["sample an unconditional model with guidance"] = new(_ => ["sample", "--model", Teacher, "--guidance", "5"], "sample: --guidance 5: ", "unconditional"),
+        ["sample a generator with a sampler"] = new(_ => ["sample", "--model", Model("fmnist-gan.safetensors"), "--steps", "4"], "sample: --steps 4: ", "generator"),
+        ["eval an unconditional model with guidance"] = new(_ => ["eval", "--model", Teacher, "--guidance", "2"], "eval: --guidance 2: ", "unconditional"),
         ["sample an unconditional model with a class"] = new(_ => ["sample", "--model", Teacher, "--class", "3"], "sample: --class 3: ", "unconditional"),
         ["sample --n 0"] = new(_ => ["sample", "--model", Teacher, "--n", "0"], "sample: --n 0 must be ≥ 1"),
         ["sample --steps 0"] = new(_ => ["sample", "--model", Teacher, "--steps", "0"], "sample: --steps 0 must be ≥ 1"),
@@ -89,6 +100,9 @@ public class SafetyWalkTests
         File.WriteAllText(_text, "a text file renamed .safetensors, far longer than eight bytes\n");
         _existing = _dir.File("existing.out");
         File.WriteAllText(_existing, "written by someone else");
+        _benchDir = _dir.File("bench");
+        Directory.CreateDirectory(_benchDir);
+        File.WriteAllText(Path.Combine(_benchDir, $"cpu-{DateTime.UtcNow:yyyy-MM-dd}.json"), "{}");
         _classifier = _dir.File("classifier.safetensors");
         File.Copy(Model("fmnist-classifier.safetensors"), _classifier);
     }
