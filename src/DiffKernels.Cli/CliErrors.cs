@@ -41,9 +41,19 @@ internal static class CliErrors
         var unknown = parse.UnmatchedTokens.FirstOrDefault(t => t.StartsWith('-'));
         string message = unknown != null ? $"unknown option {unknown} ({help} lists the options)"
             : parse.UnmatchedTokens.Count > 0 ? $"unexpected argument '{parse.UnmatchedTokens[0]}' ({help} lists the commands and options)"
-            : parse.Errors[0].Message;
+            : Readable(parse.Errors[0].Message);
         error.WriteLine($"dk{(command.Length > 0 ? " " + command : "")}: {OneLine(message)}");
         return UserError;
+    }
+
+    // The parser names .NET types ("System.Nullable`1[System.Int32]"); the command line wants the kind of value expected.
+    private static string Readable(string message)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(message, @"^Cannot parse argument '(.*)' for option '(.*)' as expected type '(.*)'\.?$");
+        if (!m.Success) return message;
+        string type = m.Groups[3].Value;
+        string expected = type.Contains("Int") ? "a whole number" : type.Contains("Single") || type.Contains("Double") ? "a number" : type.Contains("Boolean") ? "true or false" : "a " + type;
+        return $"{m.Groups[2].Value} {m.Groups[1].Value}: expected {expected}";
     }
 
     private static string OneLine(string s) => s.ReplaceLineEndings(" ");

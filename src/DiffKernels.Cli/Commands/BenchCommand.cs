@@ -25,9 +25,9 @@ internal static class BenchCommand
         var force = OutputGuard.ForceOption("a report and chart --save would write over (one per backend and day)");
         var quick = new Option<bool>("--quick") { Description = "One warm-up and three timed runs per case (smoke test)" };
         var seconds = new Option<double?>("--seconds") { Description = "Minimum timed seconds per case, > 0 (default 1.5)" };
-        seconds.Validators.Add(r => { if (r.GetValueOrDefault<double?>() is { } s && !(s > 0 && double.IsFinite(s))) r.AddError($"--seconds {s} must be a finite number > 0"); });
+        seconds.Check(s => s is { } v && !(v > 0 && double.IsFinite(v)) ? DiffusionCli.Inv($"--seconds {v} must be a finite number > 0") : null);
         var threads = new Option<int?>("--threads") { Description = "Threads for ours and the baselines, ≥ 1 (default: all cores)" };
-        threads.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 1 and var t) r.AddError($"--threads {t} must be ≥ 1"); });
+        threads.Check(t => t < 1 ? $"--threads {t} must be ≥ 1" : null);
         var list = new Option<bool>("--list") { Description = "List the cases and exit" };
         var profile = new Option<bool>("--profile") { Description = "Time every kernel call of the cases instead (calls and ms per run, share of the run)" };
         var cmd = new Command("bench", "Benchmark kernels against OpenBLAS / memory-stream baselines or PyTorch")

@@ -37,7 +37,7 @@ internal static class EvalCommand
             Description = DiffusionCli.Inv($"Samples from the model (and from each data sample, or training images for the floor): 2 to {MaxToySamples:N0} on toys, {MaxImageSamples:N0} on images"),
             DefaultValueFactory = _ => 10_000,
         };
-        n.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 2 and var v) r.AddError($"--n {v} must be ≥ 2"); });
+        n.Check(v => v < 2 ? $"--n {v} must be ≥ 2" : null);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the samples, data samples and projections", DefaultValueFactory = _ => 0UL };
         var flags = new SamplerFlags(defaultBatch: 500);
         var classifier = new Option<string>("--classifier") { Description = "Metric classifier for images", DefaultValueFactory = _ => DefaultClassifier };

@@ -45,12 +45,7 @@ internal sealed class RunCommand
         CheckpointEvery = new Option<int>("--checkpoint-every") { Description = "Iterations between checkpoints (0: at the end only)", DefaultValueFactory = _ => defaults.CheckpointEvery };
         LogEvery = new Option<int>("--log-every") { Description = "Iterations per JSONL log line", DefaultValueFactory = _ => defaults.LogEvery };
         Preview = new Option<int?>("--preview") { Description = $"{preview} in the preview PNG written at each checkpoint (0: none)" };
-        Preview.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int?>() is not { } p) return;
-            if (p < 0) r.AddError($"--preview {p} must be ≥ 0 (0: no previews)");
-            else if (p > previewLimit) r.AddError($"--preview {p}: at most {previewLimit}");
-        });
+        Preview.Check(p => p < 0 ? $"--preview {p} must be ≥ 0 (0: no previews)" : p > previewLimit ? $"--preview {p}: at most {previewLimit}" : null);
         Out = new Option<string>("--out") { Description = $"Output directory ({checkpointFile}, {RunLoop.LogFile}, previews)", DefaultValueFactory = _ => outDir };
         Resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out (a training checkpoint: exact resume)" };
         Force = OutputGuard.ForceOption("the files in a non-empty --out of a new run");

@@ -28,7 +28,7 @@ internal static class SampleCommand
     {
         var model = new Option<string>("--model") { Description = "A model checkpoint (.safetensors)", Required = true };
         var n = new Option<int>("--n") { Description = "Number of samples, ≥ 1 (drawn and written a batch at a time: memory does not grow with N)", DefaultValueFactory = _ => 1000 };
-        n.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 and var v) r.AddError($"--n {v} must be ≥ 1"); });
+        n.Check(v => v < 1 ? $"--n {v} must be ≥ 1" : null);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initial noise", DefaultValueFactory = _ => 0UL };
         var flags = new SamplerFlags(defaultBatch: 1024);
         var cls = new Option<int?>("--class") { Description = "Class of every sample (conditional models; default: balanced)" };

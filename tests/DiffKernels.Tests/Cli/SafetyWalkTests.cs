@@ -21,7 +21,7 @@ public class SafetyWalkTests
     private static readonly string Student = Model("toy-8gaussians-diff-instruct.safetensors");
     private static readonly string FashionTeacher = Model("fmnist-teacher-xs.safetensors");
 
-    /// <summary>A refused call: its arguments, how its one line starts (after "dk ") and what else it must name.</summary>
+    /// <summary>A refused call: its arguments, how its one line starts (after "dk "; empty: a line of dk itself) and what else it must name.</summary>
     private sealed record Case(Func<SafetyWalkTests, string[]> Args, string Start, params string[] Names);
 
     private static readonly Dictionary<string, Case> Cases = new()
@@ -81,6 +81,9 @@ public class SafetyWalkTests
         ["bench an unknown case"] = new(_ => ["bench", "zzz"], "bench: unknown case 'zzz'"),
         ["check-ops --filter matching nothing"] = new(_ => ["check-ops", "--filter", "zzz"], "check-ops: --filter zzz matches no case"),
         ["train-classifier --data a folder"] = new(t => ["train-classifier", "--data", t._data], "train-classifier: --data ", "pass it as --data-dir"),
+        ["sample --n not a number"] = new(_ => ["sample", "--model", Teacher, "--n", "abc"], "sample: --n abc: expected a whole number"),
+        ["train-gan --preview not a number"] = new(_ => ["train-gan", "--data", "fmnist", "--preview", "x"], "train-gan: --preview x: expected a whole number"),
+        ["an unknown verb"] = new(_ => ["samp"], "", "unexpected argument 'samp'", "dk --help"),
         ["an unknown option"] = new(_ => ["sample", "--model", Teacher, "--nn", "3"], "sample: unknown option --nn", "dk sample --help"),
     };
 
@@ -116,7 +119,7 @@ public class SafetyWalkTests
         var c = Cases[name];
         var before = Hashes();
         var r = Dk(c.Args(this));
-        AssertOneLineError(r, "dk " + c.Start, c.Names);
+        AssertOneLineError(r, c.Start.Length == 0 ? "dk: " : "dk " + c.Start, c.Names);
         Assert.That(Hashes(), Is.EqualTo(before), "no file that was there changed, and none appeared");
     }
 
