@@ -37,10 +37,11 @@ internal static class OutputGuard
     /// <summary>
     /// Checks the --out folder <paramref name="dir"/> of a run of `dk <paramref name="verb"/>`: one owned by another verb is
     /// refused; a new run (<paramref name="resume"/> false) refuses a folder holding files unless <paramref name="force"/>;
-    /// a resume keeps the folder's owner. The folder is created and probed for writing; call
+    /// a resume keeps the folder's owner; <paramref name="resumable"/> verbs name --resume in the refusal of their own
+    /// earlier run. The folder is created and probed for writing; call
     /// <see cref="RunFolder.Claim"/> once the run is built and <see cref="RunFolder.Abandon"/> when building it failed.
     /// </summary>
-    public static RunFolder Folder(string dir, string verb, bool resume, bool force, string flag = "--out")
+    public static RunFolder Folder(string dir, string verb, bool resume, bool force, bool resumable = false, string flag = "--out")
     {
         if (dir.Length == 0) throw new ArgumentException($"{flag}: expected a folder, got an empty path");
         if (System.IO.File.Exists(dir)) throw new ArgumentException($"{flag} {dir} is a file; expected a folder");
@@ -53,7 +54,8 @@ internal static class OutputGuard
         if (entries.Count > 0 && !force)
         {
             string what = owner is { } mine ? $"holds an earlier `dk {verb}` run (run {mine.Run}, started {mine.Started})" : $"is not empty ({Listing(entries!)})";
-            throw new ArgumentException($"{flag} {dir} {what}; pass --force to start over in it (its files are replaced) or choose another {flag}");
+            string continueIt = owner != null && resumable ? "--resume to continue it, " : "";
+            throw new ArgumentException($"{flag} {dir} {what}; pass {continueIt}--force to start over in it (files of the same names are replaced) or choose another {flag}");
         }
         Writable(dir, flag, dir);
         return new RunFolder(dir, verb, existed, owner);

@@ -146,7 +146,7 @@ internal sealed class RunCommand
             bool resuming = parse.GetValue(Resume);
             if (resuming && Given(parse, Force)) throw new ArgumentException("--force starts a new run over the files in --out; it does not go with --resume");
             // The folder is checked (and created) before the device opens or anything loads; it is claimed once the run is built.
-            var folder = OutputGuard.Folder(outDir, _name, resuming, parse.GetValue(Force));
+            var folder = OutputGuard.Folder(outDir, _name, resuming, parse.GetValue(Force), resumable: true);
             if (resuming && !File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: {checkpoint} does not exist");
             using var on = DeviceOption.Open(parse, DeviceFlag);
             ITrainingRun run;

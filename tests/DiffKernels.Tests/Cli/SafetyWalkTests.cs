@@ -50,7 +50,7 @@ public class SafetyWalkTests
         ["distill dmd2 --out a training run"] = new(t => ["distill", "dmd2", "--teacher", Teacher, "--out", t._trainRun], "distill dmd2: --out ", "belongs to a `dk train` run"),
         ["train-gan --out a training run"] = new(t => ["train-gan", "--data", "fmnist", "--data-dir", t._data, "--out", t._trainRun], "train-gan: --out ", "belongs to a `dk train` run"),
         ["quickstart --out a training run"] = new(t => ["quickstart", "--out", t._trainRun], "quickstart: --out ", "belongs to a `dk train` run"),
-        ["train --out a run of its own verb"] = new(t => ["train", "--data", "toy:8gaussians", "--out", t._trainRun], "train: --out ", "holds an earlier `dk train` run", "--force"),
+        ["train --out a run of its own verb"] = new(t => ["train", "--data", "toy:8gaussians", "--out", t._trainRun], "train: --out ", "holds an earlier `dk train` run", "--resume to continue it, --force"),
         ["train --out a folder holding other files"] = new(t => ["train", "--data", "toy:8gaussians", "--out", t._unmarked], "train: --out ", "is not empty", "notes.txt", "--force"),
         ["train --out a file"] = new(t => ["train", "--data", "toy:8gaussians", "--out", t._existing], "train: --out ", "is a file; expected a folder"),
         ["train --resume --force"] = new(t => ["train", "--out", t._trainRun, "--resume", "--force"], "train: --force ", "--resume"),
