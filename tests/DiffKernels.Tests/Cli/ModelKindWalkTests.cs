@@ -39,7 +39,7 @@ public class ModelKindWalkTests
         ["eval --model"] = new((t, m, _) => ["eval", "--model", m, "--n", "8", "--data-dir", t._data, "--classifier", t._classifier],
             ToyTeacher, ToyStudent, Gan, RefinedGan, TeacherRun, StudentRun, GanRun),
         ["eval --classifier"] = new((t, m, _) => ["eval", "--model", t._files[Gan], "--n", "8", "--data-dir", t._data, "--classifier", m], CommittedClassifier),
-        ["set-sampler --model"] = new((_, m, fresh) => ["set-sampler", "--model", Copy(m, fresh + ".safetensors"), "--steps", "20"], ToyTeacher, TeacherRun),
+        ["set-sampler --model"] = new((_, m, fresh) => ["set-sampler", "--model", Copy(m, fresh + ".safetensors"), "--steps", "20", "--force"], ToyTeacher, TeacherRun),
         ["distill diff-instruct --teacher"] = new((_, m, fresh) => ["distill", "diff-instruct", "--teacher", m, "--steps", "1", "--batch", "4", "--preview", "0", "--out", fresh], ToyTeacher),
         ["distill diff-instruct --generator"] = new((t, m, fresh) => ["distill", "diff-instruct", "--teacher", t.TeacherFor(m), "--generator", m, "--steps", "1", "--batch", "2",
             "--preview", "0", "--out", fresh], ToyStudent, Gan, RefinedGan),
