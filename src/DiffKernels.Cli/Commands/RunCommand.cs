@@ -34,7 +34,8 @@ internal sealed class RunCommand
         _name = name;
         _checkpointFile = checkpointFile;
         _product = product;
-        Steps = new Option<int>("--steps") { Description = $"{iteration} (on --resume: the new total)", DefaultValueFactory = _ => defaults.Steps };
+        Steps = new Option<int>("--steps") { Description = $"{iteration}, ≥ 1 (on --resume: the new total)", DefaultValueFactory = _ => defaults.Steps };
+        Steps.Check(n => n < 1 ? $"--steps {n} must be ≥ 1" : null);
         Batch = new Option<int>("--batch") { Description = batch, DefaultValueFactory = _ => defaults.BatchSize };
         Seed = new Option<ulong>("--seed") { Description = "Seed of the weights and of the run's random streams", DefaultValueFactory = _ => 0UL };
         EmaHalfLife = new Option<double>("--ema-half-life")

@@ -75,6 +75,7 @@ public class SafetyWalkTests
         ["sample --steps 0"] = new(_ => ["sample", "--model", Teacher, "--steps", "0"], "sample: --steps 0 must be ≥ 1"),
         ["eval --n 1"] = new(_ => ["eval", "--model", Teacher, "--n", "1"], "eval: --n 1 must be ≥ 2"),
         ["eval --n beyond what a toy keeps"] = new(_ => ["eval", "--model", Teacher, "--n", "5000000"], "eval: --n 5,000,000: ", "1,000,000"),
+        ["train --steps 0"] = new(t => ["train", "--data", "toy:8gaussians", "--steps", "0", "--out", t._dir.File("s0")], "train: --steps 0 must be ≥ 1"),
         ["train-gan --beta1 0.9"] = new(_ => ["train-gan", "--data", "fmnist", "--beta1", "0.9"], "train-gan: --beta1 0.9 must lie in [0, 0.5]"),
         ["train-gan --preview 500"] = new(_ => ["train-gan", "--data", "fmnist", "--preview", "500"], "train-gan: --preview 500: at most 100"),
         ["bench --seconds -1"] = new(_ => ["bench", "--seconds", "-1"], "bench: --seconds -1 "),
