@@ -53,6 +53,7 @@ internal static class EvalCommand
             return DiffusionCli.Run("eval", parseResult.InvocationConfiguration.Error, () =>
             {
                 string path = parseResult.GetValue(model)!;
+                OutputGuard.Distinct((parseResult.GetValue(png), "--png"), (parseResult.GetValue(json), "--json"));
                 string? pngPath = OutputGuard.File(parseResult.GetValue(png), "--png", parseResult.GetValue(force));
                 string? jsonPath = OutputGuard.File(parseResult.GetValue(json), "--json", parseResult.GetValue(force));
                 using var on = DeviceOption.Open(parseResult, device);

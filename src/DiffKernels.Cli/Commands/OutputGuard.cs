@@ -61,6 +61,16 @@ internal static class OutputGuard
         return new RunFolder(dir, verb, existed, owner);
     }
 
+    /// <summary>Refuses two outputs of one call that name the same file (the second would write over the first).</summary>
+    public static void Distinct(params (string? Path, string Flag)[] outputs)
+    {
+        var given = outputs.Where(o => o.Path != null).ToList();
+        for (int i = 0; i < given.Count; i++)
+            for (int j = i + 1; j < given.Count; j++)
+                if (Path.GetFullPath(given[i].Path!) == Path.GetFullPath(given[j].Path!))
+                    throw new ArgumentException($"{given[i].Flag} and {given[j].Flag} both name {given[i].Path}; give each its own file");
+    }
+
     /// <summary>The verb and run recorded in <paramref name="dir"/>, or null when it records none.</summary>
     public static (string Verb, string Run, string Started)? Owner(string dir)
     {

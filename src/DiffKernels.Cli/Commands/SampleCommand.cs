@@ -43,6 +43,7 @@ internal static class SampleCommand
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
             return DiffusionCli.Run("sample", parseResult.InvocationConfiguration.Error, () =>
             {
+                OutputGuard.Distinct((parseResult.GetValue(npy), "--npy"), (parseResult.GetValue(png), "--png"));
                 string? npyPath = OutputGuard.File(parseResult.GetValue(npy), "--npy", parseResult.GetValue(force));
                 string? pngPath = OutputGuard.File(parseResult.GetValue(png), "--png", parseResult.GetValue(force));
                 string path = parseResult.GetValue(model)!;

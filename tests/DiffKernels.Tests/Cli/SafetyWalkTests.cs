@@ -37,6 +37,8 @@ public class SafetyWalkTests
         ["sample --png in an unwritable place"] = new(_ => ["sample", "--model", Teacher, "--png", "/proc/dk-none/a.png"], "sample: --png /proc/dk-none/a.png", "cannot write"),
         ["eval --json in an unwritable place"] = new(_ => ["eval", "--model", Teacher, "--json", "/proc/dk-none/a.json"], "eval: --json /proc/dk-none/a.json", "cannot write"),
         ["train-classifier --out in an unwritable place"] = new(t => ["train-classifier", "--data-dir", t._data, "--out", "/proc/dk-none/c.safetensors"], "train-classifier: --out ", "cannot write"),
+        ["sample --npy and --png naming one file"] = new(t => ["sample", "--model", Teacher, "--npy", t._dir.File("same"), "--png", t._dir.File("same")], "sample: --npy and --png both name "),
+        ["eval --png and --json naming one file"] = new(t => ["eval", "--model", Teacher, "--png", t._dir.File("same"), "--json", t._dir.File("same")], "eval: --png and --json both name "),
         ["sample --npy naming a folder"] = new(t => ["sample", "--model", Teacher, "--npy", t._dir.Path], "sample: --npy ", "is a folder"),
         ["bench --save over a report of the same day"] = new(t => ["bench", "gemm-1024", "--quick", "--save", "--out", t._benchDir], "bench: --save ", "already exists", "--force"),
         ["export --out in an unwritable place"] = new(t => ["export", "--model", Path.Combine(t._trainRun, "model.safetensors"), "--out", "/proc/dk-none/m.safetensors"], "export: --out ", "cannot write"),
