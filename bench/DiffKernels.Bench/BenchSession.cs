@@ -82,12 +82,15 @@ public static class BenchSession
         }
 
         var results = new List<BenchResult>();
+        var started = System.Diagnostics.Stopwatch.StartNew();
         foreach (var c in cases)
         {
             // PyTorch runs in its own process, so it cannot interleave with ours; running it case by case right
             // before ours keeps the two halves of a ratio seconds apart, where a host's speed drifts less.
             var torch = python == null ? null : TorchBaseline.Run(python, TorchScript(s.RepoRoot), [c.Name], s.Options, threads, log);
-            log.WriteLine($"running {c.Name}: {c.Description}");
+            // Which case of how many, and the time left at the pace so far: a full run takes minutes.
+            string eta = results.Count == 0 ? "" : $", about {TimeSpan.FromSeconds(started.Elapsed.TotalSeconds / results.Count * (cases.Count - results.Count)):hh\\:mm\\:ss} left";
+            log.WriteLine($"running {c.Name} ({results.Count + 1}/{cases.Count}{eta}): {c.Description}");
             var r = BenchRunner.Run(c, backend, s.Options, withBaseline: !s.VsTorch && cpu);
             if (!cpu && !s.VsTorch) r = r with { Note = $"the in-process baselines run on the CPU; none beside {backend.Name}" };
             if (torch != null)
@@ -107,9 +110,13 @@ public static class BenchSession
     /// <summary>Saves the report as {backend}[-vs-torch]-{date}.json with its chart beside it; returns both paths.</summary>
     public static (string Json, string? Chart) Save(BenchReport report, BenchSettings s, string directory)
     {
-        string stem = Path.Combine(directory, $"{s.Backend}{(s.VsTorch ? "-vs-torch" : "")}-{report.Date[..10]}");
+        string stem = SaveStem(s, directory, report.Date[..10]);
         report.Save(stem + ".json");
         string title = $"DiffKernels {s.Backend} vs {(s.VsTorch ? report.Torch ?? "PyTorch" : "baselines")} — {report.Machine.Cpu}, {report.Machine.Cores} cores, {report.Date[..10]}";
         return (stem + ".json", RatioChart.Save(report.Results, title, stem + ".png") ? stem + ".png" : null);
     }
+
+    /// <summary>The path, without extension, of the report and chart <see cref="Save"/> writes for a run on <paramref name="day"/> (yyyy-MM-dd, UTC).</summary>
+    public static string SaveStem(BenchSettings s, string directory, string day) =>
+        Path.Combine(directory, $"{s.Backend}{(s.VsTorch ? "-vs-torch" : "")}-{day}");
 }

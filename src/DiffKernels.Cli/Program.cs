@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DiffKernels.Cli;
 using DiffKernels.Cli.Commands;
 using DiffKernels.Diffusion.Models;
 
@@ -21,4 +22,6 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(TrainClassifierCommand.Create());
 root.Subcommands.Add(CheckOpsCommand.Create());
 root.Subcommands.Add(PtxReportCommand.Create());
-return root.Parse(args).Invoke();
+var parse = root.Parse(args);
+// A malformed command line is bad input like any other: one line naming the option, exit code 2 (not help text and 1).
+return parse.Errors.Count > 0 ? CliErrors.ParseError(parse, Console.Error) : parse.Invoke();

@@ -22,14 +22,17 @@ internal static class BenchCommand
         var python = new Option<string?>("--python") { Description = "Python interpreter that has torch (default: search /usr/bin)" };
         var save = new Option<bool>("--save") { Description = "Write the report (JSON) and the ratio chart (PNG) under bench/results" };
         var outDir = new Option<string?>("--out") { Description = "Directory for --save (default: bench/results in the source tree)" };
+        var force = OutputGuard.ForceOption("a report and chart --save would write over (one per backend and day)");
         var quick = new Option<bool>("--quick") { Description = "One warm-up and three timed runs per case (smoke test)" };
-        var seconds = new Option<double?>("--seconds") { Description = "Minimum timed seconds per case (default 1.5)" };
-        var threads = new Option<int?>("--threads") { Description = "Threads for ours and the baselines (default: all cores)" };
+        var seconds = new Option<double?>("--seconds") { Description = "Minimum timed seconds per case, > 0 (default 1.5)" };
+        seconds.Check(s => s is { } v && !(v > 0 && double.IsFinite(v)) ? DiffusionCli.Inv($"--seconds {v} must be a finite number > 0") : null);
+        var threads = new Option<int?>("--threads") { Description = "Threads for ours and the baselines, ≥ 1 (default: all cores)" };
+        threads.Check(t => t < 1 ? $"--threads {t} must be ≥ 1" : null);
         var list = new Option<bool>("--list") { Description = "List the cases and exit" };
         var profile = new Option<bool>("--profile") { Description = "Time every kernel call of the cases instead (calls and ms per run, share of the run)" };
         var cmd = new Command("bench", "Benchmark kernels against OpenBLAS / memory-stream baselines or PyTorch")
         {
-            cases, backend, json, vsTorch, python, save, outDir, quick, seconds, threads, list, profile,
+            cases, backend, json, vsTorch, python, save, outDir, force, quick, seconds, threads, list, profile,
         };
         cmd.SetAction(pr =>
         {
@@ -52,11 +55,19 @@ internal static class BenchCommand
             {
                 BenchCatalog.Select(settings.Cases);
                 if (settings.Threads < 1) throw new ArgumentException($"bench: --threads {settings.Threads}; need at least 1");
+                if (pr.GetValue(save))
+                {
+                    // Checked before the minutes of timing: a same-day report (often a committed one) is not written over silently.
+                    string stem = BenchSession.SaveStem(settings, pr.GetValue(outDir) ?? Path.Combine(root, "bench", "results"),
+                        DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                    OutputGuard.File(stem + ".json", "--save", pr.GetValue(force));
+                    OutputGuard.File(stem + ".png", "--save", pr.GetValue(force));
+                }
                 opened = BenchSession.Open(settings.Backend);
             }
             catch (ArgumentException e)
             {
-                stderr.WriteLine($"dk bench: {e.Message}");
+                stderr.WriteLine($"dk bench: {Unprefixed(e.Message)}");
                 return CliErrors.UserError;
             }
             using var on = opened;
@@ -86,7 +97,7 @@ internal static class BenchCommand
             }
             catch (ArgumentException e)
             {
-                stderr.WriteLine($"dk bench: {e.Message}");
+                stderr.WriteLine($"dk bench: {Unprefixed(e.Message)}");
                 return CliErrors.UserError;
             }
         });
@@ -130,6 +141,9 @@ internal static class BenchCommand
         table.AddRow("outside kernels (autograd, allocation, dispatch)", "", Num(p.OutsideMs), Share(p.OutsideMs));
         console.Write(table);
     }
+
+    // The harness prefixes its messages with "bench: " for library callers; the command's own prefix already says it.
+    private static string Unprefixed(string message) => message.StartsWith("bench: ", StringComparison.Ordinal) ? message["bench: ".Length..] : message;
 
     private static string Num(double v) => v.ToString(v >= 100 ? "0" : v >= 10 ? "0.0" : "0.00", CultureInfo.InvariantCulture);
 }

@@ -33,6 +33,16 @@ internal static class CheckOpsCommand
                 "cpu-emulator" => GpuKind.CpuEmulator,
                 _ => GpuKind.Auto,
             };
+            string? text = parseResult.GetValue(filter);
+            var cases = OpMatrix.All
+                .Where(c => text == null || c.Name.Contains(text, StringComparison.OrdinalIgnoreCase) || c.Family.Contains(text, StringComparison.OrdinalIgnoreCase))
+                .ToList();
+            // Checked before the accelerator opens: a filter that matches nothing would otherwise pass with nothing checked.
+            if (cases.Count == 0)
+            {
+                err.WriteLine($"dk check-ops: --filter {text} matches no case; families: {string.Join(", ", OpMatrix.All.Select(c => c.Family).Distinct())}");
+                return CliErrors.UserError;
+            }
             GpuBackend gpu;
             try
             {
@@ -43,14 +53,7 @@ internal static class CheckOpsCommand
                 err.WriteLine($"dk check-ops: {e.Message}");
                 return CliErrors.UserError;
             }
-            using (gpu)
-            {
-                string? text = parseResult.GetValue(filter);
-                var cases = OpMatrix.All
-                    .Where(c => text == null || c.Name.Contains(text, StringComparison.OrdinalIgnoreCase) || c.Family.Contains(text, StringComparison.OrdinalIgnoreCase))
-                    .ToList();
-                return Run(o, gpu, cases);
-            }
+            using (gpu) return Run(o, gpu, cases);
         });
         return cmd;
     }

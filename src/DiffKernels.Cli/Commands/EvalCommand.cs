@@ -21,51 +21,65 @@ internal static class EvalCommand
     /// <summary>Where the metric classifier is looked for by default (relative to the working directory).</summary>
     public const string DefaultClassifier = "models/fmnist-classifier.safetensors";
 
+    /// <summary>Samples a toy evaluation scores at most: SW₂ sorts every point, so they are all kept.</summary>
+    public const int MaxToySamples = 1_000_000;
+
+    /// <summary>Images an image evaluation scores at most: the floor compares as many Fashion-MNIST training images.</summary>
+    public const int MaxImageSamples = 60_000;
+
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "A model checkpoint (.safetensors)", Required = true };
         var data = new Option<string?>("--data") { Description = "Data to score against: toy:NAME or fmnist (default: what the model was trained on)" };
         var dataDir = DiffusionCli.FashionDirOption();
-        var n = new Option<int>("--n") { Description = "Samples from the model (and from each data sample, or training images for the floor)", DefaultValueFactory = _ => 10_000 };
+        var n = new Option<int>("--n")
+        {
+            Description = DiffusionCli.Inv($"Samples from the model (and from each data sample, or training images for the floor): 2 to {MaxToySamples:N0} on toys, {MaxImageSamples:N0} on images"),
+            DefaultValueFactory = _ => 10_000,
+        };
+        n.Check(v => v < 2 ? $"--n {v} must be ≥ 2" : null);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the samples, data samples and projections", DefaultValueFactory = _ => 0UL };
-        var sampler = new Option<string?>("--sampler") { Description = "heun, euler or ddim (default: the model's own, else heun)" };
-        var steps = new Option<int?>("--steps") { Description = "Noise levels (default: the model's own, else 18: 35 evaluations with heun)" };
-        var sigmaMax = SampleCommand.SigmaMaxOption();
-        var threshold = SampleCommand.ThresholdOption();
-        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (conditional image models)", DefaultValueFactory = _ => 1.0 };
-        var batch = new Option<int>("--batch") { Description = "Samples integrated together", DefaultValueFactory = _ => 500 };
+        var flags = new SamplerFlags(defaultBatch: 500);
         var classifier = new Option<string>("--classifier") { Description = "Metric classifier for images", DefaultValueFactory = _ => DefaultClassifier };
         var png = new Option<string?>("--png") { Description = "Write the scatter plot of the samples over the density (toys) or a grid of the first 100 images" };
         var json = new Option<string?>("--json") { Description = "Write the metrics as JSON" };
+        var force = OutputGuard.ForceOption("existing --png and --json files");
         var device = DeviceOption.Create();
-        var cmd = new Command("eval", "Score a model against its data") { model, data, dataDir, n, seed, sampler, steps, sigmaMax, threshold, guidance, batch, classifier, png, json, device };
+        var cmd = new Command("eval", "Score a model against its data") { model, data, dataDir, n, seed };
+        foreach (var o in flags.All.Concat([classifier, png, json, force, device])) cmd.Options.Add(o);
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
             return DiffusionCli.Run("eval", parseResult.InvocationConfiguration.Error, () =>
             {
                 string path = parseResult.GetValue(model)!;
+                OutputGuard.Distinct((parseResult.GetValue(png), "--png"), (parseResult.GetValue(json), "--json"));
+                string? pngPath = OutputGuard.File(parseResult.GetValue(png), "--png", parseResult.GetValue(force));
+                string? jsonPath = OutputGuard.File(parseResult.GetValue(json), "--json", parseResult.GetValue(force));
                 using var on = DeviceOption.Open(parseResult, device);
                 using var loaded = PretrainedModel.Load(path, on.Device);
                 string spec = parseResult.GetValue(data) ?? CheckpointKind.DataSpec(loaded.Metadata)
                     ?? throw new ArgumentException($"{path} does not record its training data; pass --data");
                 int count = parseResult.GetValue(n);
-                if (count < 2) throw new ArgumentException($"--n {count} must be ≥ 2");
-                var options = SampleCommand.Options(loaded, parseResult.GetValue(sampler), parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(batch), parseResult.GetValue(sigmaMax), parseResult.GetValue(threshold)) with
-                {
-                    Guidance = parseResult.GetValue(guidance),
-                };
-                string? pngPath = parseResult.GetValue(png), jsonPath = parseResult.GetValue(json);
-                if (ToyDataSource.IsToySpec(spec))
+                var options = flags.Resolve(parseResult, loaded, path, parseResult.GetValue(seed));
+                bool images = spec == ImageDataSource.FashionSpec || spec.StartsWith(ImageDataSource.FashionSpec + ":", StringComparison.Ordinal);
+                if (!ToyDataSource.IsToySpec(spec) && !images)
+                    throw new ArgumentException($"dk eval scores toys (toy:NAME) and Fashion-MNIST models (fmnist); '{spec}' is neither");
+                int limit = images ? MaxImageSamples : MaxToySamples;
+                if (count > limit)
+                    throw new ArgumentException(DiffusionCli.Inv($"--n {count:N0}: {(images ? "the FD floor needs as many Fashion-MNIST training images, of which there are" : "a toy's SW₂ keeps every point; at most")} {limit:N0}"));
+                string drawing = DiffusionCli.Inv($"drawing {count:N0} samples ({options.Kind.ToString().ToLowerInvariant()}, {options.Nfe} NFE)");
+                if (!images)
                 {
                     var toy = ToyDataSource.FromSpec(spec).Toy;
-                    var (report, samples) = ToyEvaluation.Evaluate(loaded, toy, count, options);
+                    var (report, samples) = ProgressView.Track(console, report => ToyEvaluation.Evaluate(loaded, toy, count, options,
+                        (done, total) => report(done, total, DiffusionCli.Inv($"{drawing}: {done:N0}/{total:N0}"))));
                     console.Write(Table(path, report));
                     console.MarkupLine(Markup.Escape(Grid(options)));
                     if (pngPath != null) ToyScatterPlot.Save(pngPath, samples, ToyEvaluation.DensitySample(toy), toy.Modes.Count > 0 ? toy.Modes : null);
                     if (jsonPath != null) File.WriteAllText(jsonPath, EvaluationJson.Of(path, report, options));
                 }
-                else if (spec == ImageDataSource.FashionSpec || spec.StartsWith(ImageDataSource.FashionSpec + ":", StringComparison.Ordinal))
+                else
                 {
                     string classifierPath = parseResult.GetValue(classifier)!;
                     if (!File.Exists(classifierPath))
@@ -73,14 +87,11 @@ internal static class EvalCommand
                     using var clf = Classifier.Load(classifierPath);
                     var evaluator = DiffusionCli.Evaluator(clf, parseResult.GetValue(dataDir)!);
                     using var scope = Tensor.Scope();
-                    var (report, samples) = ImageEvaluation.Evaluate(loaded, evaluator, count, options);
+                    var (report, samples) = ProgressView.Track(console, report => ImageEvaluation.Evaluate(loaded, evaluator, count, options,
+                        progress: (done, total) => report(done, total, DiffusionCli.Inv($"{drawing}: {done:N0}/{total:N0} (then FD, precision/recall and the floor)"))));
                     console.Write(Table(path, report));
                     if (pngPath != null) SampleCommand.WriteGrid(pngPath, samples, loaded.Crop);
                     if (jsonPath != null) File.WriteAllText(jsonPath, EvaluationJson.Of(path, report, options));
-                }
-                else
-                {
-                    throw new ArgumentException($"dk eval scores toys (toy:NAME) and Fashion-MNIST models (fmnist); '{spec}' is neither");
                 }
                 if (pngPath != null) console.MarkupLine(Markup.Escape($"wrote {pngPath}"));
                 if (jsonPath != null) console.MarkupLine(Markup.Escape($"wrote {jsonPath}"));
@@ -90,11 +101,11 @@ internal static class EvalCommand
         return cmd;
     }
 
-    /// <summary>The report as a two-column table.</summary>
-    public static Table Table(string model, ToyReport r)
+    /// <summary>The report as a two-column table, titled by the model's file name or <paramref name="label"/>.</summary>
+    public static Table Table(string model, ToyReport r, string? label = null)
     {
         var t = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
-        t.Title = new TableTitle(Markup.Escape($"{Path.GetFileName(model)} on toy:{r.Toy}"));
+        t.Title = new TableTitle(Markup.Escape($"{label ?? Path.GetFileName(model)} on toy:{r.Toy}"));
         void Row(string name, string value) => t.AddRow(Markup.Escape(name), Markup.Escape(value));
         Row("samples", DiffusionCli.Inv($"{r.Samples:N0}"));
         Row("sampler", DiffusionCli.Inv($"{r.Sampler.ToString().ToLowerInvariant()}, {r.Nfe} NFE"));

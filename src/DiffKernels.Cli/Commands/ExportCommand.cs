@@ -22,6 +22,8 @@ internal static class ExportCommand
             return DiffusionCli.Run("export", parseResult.InvocationConfiguration.Error, () =>
             {
                 string source = parseResult.GetValue(model)!, destination = parseResult.GetValue(output)!;
+                // The export names the case of --out being its own source itself; any other destination is checked here first.
+                if (Path.GetFullPath(source) != Path.GetFullPath(destination)) OutputGuard.File(destination, "--out", parseResult.GetValue(force));
                 var summary = ReleaseCheckpoint.Export(source, destination, parseResult.GetValue(force));
                 console.MarkupLine(Markup.Escape(DiffusionCli.Inv(
                     $"wrote {destination}: {summary.Tensors} tensors, {summary.Bytes:N0} bytes, from {summary.Source.Description} ({summary.Dropped} training-state tensors left behind)")));

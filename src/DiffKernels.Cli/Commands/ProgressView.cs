@@ -4,9 +4,10 @@ using Spectre.Console;
 namespace DiffKernels.Cli.Commands;
 
 /// <summary>
-/// The progress display every long-running command shares: a Spectre progress bar whose description is the run's
-/// own status line (redrawn at most every 200 ms) on an interactive terminal, otherwise that line with an ETA once
-/// per tenth of the run (logs and redirected output). Warnings print as they come.
+/// The progress display every long-running command shares: a Spectre progress bar whose description is the work's
+/// own status line (redrawn at most every 200 ms), with elapsed and remaining time, on an interactive terminal. When
+/// output is redirected, a training run prints that line with an ETA once per tenth of the run (its log), other work
+/// (<see cref="Track"/>) stays quiet and leaves its closing line to the verb. Warnings print as they come.
 /// </summary>
 internal static class ProgressView
 {
@@ -77,5 +78,34 @@ internal static class ProgressView
                 });
             });
         return result!;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/>, which reports (done, total, status line) as it goes, under a progress bar with its
+    /// remaining time on an interactive terminal; silent otherwise. Returns what the work returns.
+    /// </summary>
+    public static T Track<T>(IAnsiConsole console, Func<Action<long, long, string>, T> work)
+    {
+        if (!console.Profile.Capabilities.Interactive) return work((_, _, _) => { });
+        T result = default!;
+        console.Progress()
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("starting", maxValue: 1);
+                var lastDraw = DateTime.MinValue;
+                result = work((done, total, line) =>
+                {
+                    task.MaxValue = Math.Max(1, total);
+                    task.Value = done;
+                    if (DateTime.UtcNow - lastDraw > TimeSpan.FromMilliseconds(200) || done >= total)
+                    {
+                        task.Description = Markup.Escape(line);
+                        lastDraw = DateTime.UtcNow;
+                    }
+                });
+            });
+        return result;
     }
 }

@@ -13,15 +13,20 @@ internal static class PtxReportCommand
     public static Command Create()
     {
         var output = new Option<string?>("--out") { Description = "Also write the report to this file" };
-        var cmd = new Command("ptx-report", "Static PTX report of the hot kernels' main loops, with the GEMM thresholds checked") { output };
+        var force = OutputGuard.ForceOption("an existing --out file");
+        var cmd = new Command("ptx-report", "Static PTX report of the hot kernels' main loops, with the GEMM thresholds checked") { output, force };
         cmd.SetAction(parseResult =>
         {
             var o = parseResult.InvocationConfiguration.Output;
-            var reports = PtxReport.Run();
-            string text = PtxReport.Format(reports);
-            o.Write(text);
-            if (parseResult.GetValue(output) is { } path) File.WriteAllText(path, text);
-            return PtxReport.GemmViolations(reports).Count == 0 ? 0 : 1;
+            return DiffusionCli.Run("ptx-report", parseResult.InvocationConfiguration.Error, () =>
+            {
+                string? path = OutputGuard.File(parseResult.GetValue(output), "--out", parseResult.GetValue(force));
+                var reports = PtxReport.Run();
+                string text = PtxReport.Format(reports);
+                o.Write(text);
+                if (path != null) File.WriteAllText(path, text);
+                return PtxReport.GemmViolations(reports).Count == 0 ? 0 : 1;
+            });
         });
         return cmd;
     }

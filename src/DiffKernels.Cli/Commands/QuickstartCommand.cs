@@ -17,12 +17,16 @@ namespace DiffKernels.Cli.Commands;
 /// minute on 2 cores), samples it at 35 NFE with Heun, writes a scatter PNG and metrics JSON; samples the committed
 /// one-step Diff-Instruct and BOOT students of the committed 8 Gaussians teacher the same way; then samples the committed
 /// Fashion-MNIST teacher (a PNG grid, and FD against the test set when the data set is installed) and, when their files
-/// exist, its one-step Diff-Instruct and BOOT students; and ends with a table holding one row per model. A missing teacher, classifier or
-/// data set is reported in the table, not treated as a failure; a student whose file is absent has no row.
+/// exist, its one-step Diff-Instruct and BOOT students; and ends with a table holding one row per model. A missing default teacher,
+/// classifier or data set is reported in the table, not treated as a failure; a student whose default file is absent has no
+/// row; a file named on the command line must exist ("none" leaves its row out). --out is its own (a re-run over it needs --force).
 /// </summary>
 internal static class QuickstartCommand
 {
     private const string Toy = "8gaussians";
+
+    /// <summary>The value of a model option that leaves its row out on purpose (any other named file must exist).</summary>
+    public const string Skip = "none";
 
     /// <summary>The committed Fashion-MNIST teacher (relative to the working directory).</summary>
     public const string FashionTeacherPath = "models/fmnist-teacher-xs.safetensors";
@@ -48,18 +52,19 @@ internal static class QuickstartCommand
         var steps = new Option<int>("--steps") { Description = "Training steps of the toy teacher", DefaultValueFactory = _ => 6000 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of training and sampling", DefaultValueFactory = _ => 0UL };
         var samples = new Option<int>("--samples") { Description = "Samples drawn to score the toy teacher", DefaultValueFactory = _ => 10_000 };
-        var fashionModel = new Option<string>("--fmnist-model") { Description = "The Fashion-MNIST teacher to sample", DefaultValueFactory = _ => FashionTeacherPath };
+        var fashionModel = new Option<string>("--fmnist-model") { Description = "The Fashion-MNIST teacher to sample (none: skip it; the default file only when present)", DefaultValueFactory = _ => FashionTeacherPath };
         var fashionSamples = new Option<int>("--fmnist-samples") { Description = "Images drawn from the Fashion-MNIST teacher (FD is biased upwards at small N; the floor is given at the same N)", DefaultValueFactory = _ => 1000 };
-        var toyStudent = new Option<string>("--toy-student") { Description = "The one-step toy student to sample beside the toy teacher (no row when absent)", DefaultValueFactory = _ => ToyStudentPath };
-        var fashionStudent = new Option<string>("--fmnist-student") { Description = "The one-step Fashion-MNIST student to sample beside its teacher (no row when absent)", DefaultValueFactory = _ => FashionStudentPath };
-        var toyBoot = new Option<string>("--toy-boot-student") { Description = "The one-step BOOT toy student to sample beside the toy teacher (no row when absent)", DefaultValueFactory = _ => ToyBootStudentPath };
-        var fashionBoot = new Option<string>("--fmnist-boot-student") { Description = "The one-step BOOT Fashion-MNIST student to sample beside its teacher (no row when absent)", DefaultValueFactory = _ => FashionBootStudentPath };
-        var classifier = new Option<string>("--classifier") { Description = "Metric classifier for the Fashion-MNIST FD", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
+        var toyStudent = new Option<string>("--toy-student") { Description = "The one-step toy student to sample beside the toy teacher (none: no row; the default file only when present)", DefaultValueFactory = _ => ToyStudentPath };
+        var fashionStudent = new Option<string>("--fmnist-student") { Description = "The one-step Fashion-MNIST student to sample beside its teacher (none: no row; the default file only when present)", DefaultValueFactory = _ => FashionStudentPath };
+        var toyBoot = new Option<string>("--toy-boot-student") { Description = "The one-step BOOT toy student to sample beside the toy teacher (none: no row; the default file only when present)", DefaultValueFactory = _ => ToyBootStudentPath };
+        var fashionBoot = new Option<string>("--fmnist-boot-student") { Description = "The one-step BOOT Fashion-MNIST student to sample beside its teacher (none: no row; the default file only when present)", DefaultValueFactory = _ => FashionBootStudentPath };
+        var classifier = new Option<string>("--classifier") { Description = "Metric classifier for the Fashion-MNIST FD (none: no FD; the default file only when present)", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
         var dataDir = DiffusionCli.FashionDirOption();
+        var force = OutputGuard.ForceOption("the outputs of an earlier quickstart in --out");
         var device = DeviceOption.Create();
         var cmd = new Command("quickstart", "Train and sample a toy teacher, sample the Fashion-MNIST teacher, then print what every model scores")
         {
-            output, steps, seed, samples, toyStudent, toyBoot, fashionModel, fashionStudent, fashionBoot, fashionSamples, classifier, dataDir, device,
+            output, force, steps, seed, samples, toyStudent, toyBoot, fashionModel, fashionStudent, fashionBoot, fashionSamples, classifier, dataDir, device,
         };
         cmd.SetAction(parseResult =>
         {
@@ -67,15 +72,23 @@ internal static class QuickstartCommand
             return DiffusionCli.Run("quickstart", parseResult.InvocationConfiguration.Error, () =>
             {
                 var watch = System.Diagnostics.Stopwatch.StartNew();
-                // Checked before the toy teacher's minute of training, so a wrong file fails at once.
-                RequireIfPresent(parseResult.GetValue(toyStudent)!, "dk quickstart --toy-student", ModelRole.Student, images: false);
-                RequireIfPresent(parseResult.GetValue(toyBoot)!, "dk quickstart --toy-boot-student", ModelRole.Student, images: false);
-                RequireIfPresent(parseResult.GetValue(fashionModel)!, "dk quickstart --fmnist-model", ModelRole.Teacher, images: true);
-                RequireIfPresent(parseResult.GetValue(fashionStudent)!, "dk quickstart --fmnist-student", ModelRole.Student, images: true);
-                RequireIfPresent(parseResult.GetValue(fashionBoot)!, "dk quickstart --fmnist-boot-student", ModelRole.Student, images: true);
-                RequireIfPresent(parseResult.GetValue(classifier)!, "dk quickstart --classifier", ModelRole.Classifier, images: null);
+                // Checked before the toy teacher's minute of training, so a wrong file fails at once; a file the user
+                // named must be there, a default one only loses its row.
+                void Require(Option<string> option, ModelRole role, bool? images) =>
+                    RequireIfPresent(parseResult.GetValue(option)!, option.Name, RunCommand.Given(parseResult, option), role, images);
+                Require(toyStudent, ModelRole.Student, images: false);
+                Require(toyBoot, ModelRole.Student, images: false);
+                Require(fashionModel, ModelRole.Teacher, images: true);
+                Require(fashionStudent, ModelRole.Student, images: true);
+                Require(fashionBoot, ModelRole.Student, images: true);
+                Require(classifier, ModelRole.Classifier, images: null);
+                if (parseResult.GetValue(steps) < 1) throw new ArgumentException($"--steps {parseResult.GetValue(steps)} must be ≥ 1");
+                if (parseResult.GetValue(samples) is < 2 or > EvalCommand.MaxToySamples)
+                    throw new ArgumentException(DiffusionCli.Inv($"--samples {parseResult.GetValue(samples)} must lie in [2, {EvalCommand.MaxToySamples:N0}]"));
+                if (parseResult.GetValue(fashionSamples) is < 2 or > EvalCommand.MaxImageSamples)
+                    throw new ArgumentException(DiffusionCli.Inv($"--fmnist-samples {parseResult.GetValue(fashionSamples)} must lie in [2, {EvalCommand.MaxImageSamples:N0}]"));
                 string outDir = parseResult.GetValue(output)!;
-                Directory.CreateDirectory(outDir);
+                OutputGuard.Folder(outDir, "quickstart", resume: false, parseResult.GetValue(force)).Claim();
                 using var on = DeviceOption.Open(parseResult, device);
                 var rows = new List<Row>();
                 var toyRow = ToyTeacher(console, on.Device, outDir, parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(samples));
@@ -113,11 +126,15 @@ internal static class QuickstartCommand
     }
 
     /// <summary>
-    /// Checks the kind of a model the quickstart reads, when its file is there (an absent one only loses its row), and
+    /// Checks the kind of a model the quickstart reads, when its file is there (an absent default only loses its row; an
+    /// absent file the user <paramref name="named"/> is refused), and
     /// whether it draws images (<paramref name="images"/> true) or toy points (false) for the row it stands in.
     /// </summary>
-    private static void RequireIfPresent(string path, string purpose, ModelRole role, bool? images)
+    private static void RequireIfPresent(string path, string flag, bool named, ModelRole role, bool? images)
     {
+        string purpose = "dk quickstart " + flag;
+        if (named && path != Skip && !File.Exists(path))
+            throw new ArgumentException(Directory.Exists(path) ? $"{flag} {path} is a folder; expected a .safetensors file" : $"{flag} {path} does not exist");
         if (!File.Exists(path)) return;
         var kind = CheckpointKind.RequireModel(path, purpose, role);
         if (images is not { } wantImages) return;
@@ -162,7 +179,8 @@ internal static class QuickstartCommand
         string json = Path.Combine(outDir, $"toy-{Toy}-teacher.json");
         ToyScatterPlot.Save(png, samples, ToyEvaluation.DensitySample(source.Toy), source.Toy.Modes);
         File.WriteAllText(json, EvaluationJson.Of(trainer.CheckpointPath!, report, sampler));
-        console.Write(EvalCommand.Table(trainer.CheckpointPath!, report));
+        // Its file is a run's generic model.safetensors; the title says which model it is.
+        console.Write(EvalCommand.Table(trainer.CheckpointPath!, report, $"Mlp teacher trained above ({trainer.CheckpointPath})"));
         console.MarkupLine(Markup.Escape($"wrote {png} and {json}"));
         var c = report.Coverage!;
         return new Row("Mlp teacher (EDM, Heun)", $"toy:{Toy}", report.Nfe, report.MsPerSample, "sliced W2",
@@ -191,7 +209,8 @@ internal static class QuickstartCommand
         // The student comes from the committed teacher, not from the one trained above: say so beside its row.
         string origin = CheckpointKind.Recorded(student.Metadata, "teacher") is { } teacherPath ? $", distilled from {teacherPath}" : "";
         console.MarkupLine(Markup.Escape(DiffusionCli.Inv($"sampling {evalSamples} points from {modelPath}{origin} ({sampler.Kind.ToString().ToLowerInvariant()}, {sampler.Nfe} NFE)")));
-        var (report, samples) = ToyEvaluation.Evaluate(student, toy, evalSamples, sampler);
+        var (report, samples) = ProgressView.Track(console, progress => ToyEvaluation.Evaluate(student, toy, evalSamples, sampler,
+            (done, total) => progress(done, total, DiffusionCli.Inv($"sampled {done:N0}/{total:N0}"))));
         string png = Path.Combine(outDir, $"toy-{toy.Name}-{stem}.png");
         string json = Path.Combine(outDir, $"toy-{toy.Name}-{stem}.json");
         ToyScatterPlot.Save(png, samples, ToyEvaluation.DensitySample(toy), toy.Modes.Count > 0 ? toy.Modes : null);
@@ -231,7 +250,6 @@ internal static class QuickstartCommand
     {
         var console = run.Console;
         int n = run.Samples;
-        if (n < 2) throw new ArgumentException($"--fmnist-samples {n} must be ≥ 2");
         using var loaded = PretrainedModel.Load(modelPath, run.Device);
         var options = SampleCommand.Options(loaded, null, null, run.Seed, 250);
         string png = Path.Combine(run.OutDir, fileStem + ".png");
@@ -241,13 +259,22 @@ internal static class QuickstartCommand
         using var scope = Tensor.Scope();
         if (missing != null)
         {
-            var result = loaded.Sample(n, options.Seed, options: options);
-            SampleCommand.WriteGrid(png, result.Samples, loaded.Crop);
+            var shape = loaded.RawSampleShape;
+            int kept = Math.Min(n, ImageEvaluation.KeptImages);
+            var head = new float[kept * shape.Numel];
+            var (nfe, seconds) = ProgressView.Track(console, progress => loaded.SampleInParts(n, options.Seed, null, options, options.BatchSize, (part, first) =>
+            {
+                int rows = part.Samples.Shape[0];
+                if (first < kept) part.Samples.ToArray().AsSpan(0, (int)((Math.Min(kept, first + rows) - first) * shape.Numel)).CopyTo(head.AsSpan((int)(first * shape.Numel)));
+                progress(first + rows, n, DiffusionCli.Inv($"sampled {first + rows:N0}/{n:N0}"));
+            }));
+            SampleCommand.WriteGrid(png, Tensor.FromArray(head, [kept, .. shape.ToArray()]), loaded.Crop);
             console.MarkupLine(Markup.Escape($"{missing}; wrote {png}"));
-            return new Row(name, "fmnist", result.Nfe, result.MsPerSample, "FD", "—", "—", DiffusionCli.Inv($"N = {n}; {missing}"));
+            return new Row(name, "fmnist", nfe, 1000 * seconds / n, "FD", "—", "—", DiffusionCli.Inv($"N = {n}; {missing}"));
         }
         using var clf = Classifier.Load(run.ClassifierPath);
-        var (report, samples) = ImageEvaluation.Evaluate(loaded, DiffusionCli.Evaluator(clf, run.DataDir), n, options);
+        var (report, samples) = ProgressView.Track(console, progress => ImageEvaluation.Evaluate(loaded, DiffusionCli.Evaluator(clf, run.DataDir), n, options,
+            progress: (done, total) => progress(done, total, DiffusionCli.Inv($"sampled {done:N0}/{total:N0} (then FD and the floor)"))));
         SampleCommand.WriteGrid(png, samples, loaded.Crop);
         string json = Path.Combine(run.OutDir, fileStem + ".json");
         File.WriteAllText(json, EvaluationJson.Of(modelPath, report));

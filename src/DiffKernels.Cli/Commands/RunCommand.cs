@@ -8,8 +8,10 @@ namespace DiffKernels.Cli.Commands;
 
 /// <summary>
 /// What every run command (train, train-gan, distill METHOD) shares: the run flags (--steps, --batch, --seed,
-/// --ema-half-life, --checkpoint-every, --log-every, --preview, --out, --resume, --device) and the flow: the device
-/// opened, a new run or a resume of the one in --out (a training checkpoint; refusing settings a resume must keep),
+/// --ema-half-life, --checkpoint-every, --log-every, --preview, --out, --resume, --force, --device) and the flow: --out
+/// checked before any work (<see cref="OutputGuard.Folder"/>: another verb's run folder is refused, a non-empty one needs
+/// --force, the run is recorded as its owner), the device opened, a new run or a resume of the one in --out (a training
+/// checkpoint; refusing settings a resume must keep),
 /// Ctrl-C or SIGTERM saving a checkpoint (exit 130), the progress display and the closing line. A command adds its
 /// own flags and builds or resumes its run on the device it is given.
 /// </summary>
@@ -23,14 +25,17 @@ internal sealed class RunCommand
     /// The flags of `dk <paramref name="name"/>` with <paramref name="defaults"/>' values; <paramref name="iteration"/>
     /// and <paramref name="batch"/> say what a step and a batch are, <paramref name="preview"/> what the preview holds;
     /// the run writes <paramref name="checkpointFile"/> (its <paramref name="product"/>, as the closing line calls it) in
-    /// --out (default <paramref name="outDir"/>).
+    /// --out (default <paramref name="outDir"/>); <paramref name="previewLimit"/>, when given, is the most --preview takes
+    /// (checked as the command line is parsed).
     /// </summary>
-    public RunCommand(string name, RunOptions defaults, string iteration, string batch, string preview, string outDir, string checkpointFile, string product)
+    public RunCommand(string name, RunOptions defaults, string iteration, string batch, string preview, string outDir, string checkpointFile, string product,
+        int? previewLimit = null)
     {
         _name = name;
         _checkpointFile = checkpointFile;
         _product = product;
-        Steps = new Option<int>("--steps") { Description = $"{iteration} (on --resume: the new total)", DefaultValueFactory = _ => defaults.Steps };
+        Steps = new Option<int>("--steps") { Description = $"{iteration}, ≥ 1 (on --resume: the new total)", DefaultValueFactory = _ => defaults.Steps };
+        Steps.Check(n => n < 1 ? $"--steps {n} must be ≥ 1" : null);
         Batch = new Option<int>("--batch") { Description = batch, DefaultValueFactory = _ => defaults.BatchSize };
         Seed = new Option<ulong>("--seed") { Description = "Seed of the weights and of the run's random streams", DefaultValueFactory = _ => 0UL };
         EmaHalfLife = new Option<double>("--ema-half-life")
@@ -41,8 +46,10 @@ internal sealed class RunCommand
         CheckpointEvery = new Option<int>("--checkpoint-every") { Description = "Iterations between checkpoints (0: at the end only)", DefaultValueFactory = _ => defaults.CheckpointEvery };
         LogEvery = new Option<int>("--log-every") { Description = "Iterations per JSONL log line", DefaultValueFactory = _ => defaults.LogEvery };
         Preview = new Option<int?>("--preview") { Description = $"{preview} in the preview PNG written at each checkpoint (0: none)" };
+        Preview.Check(p => p < 0 ? $"--preview {p} must be ≥ 0 (0: no previews)" : p > previewLimit ? $"--preview {p}: at most {previewLimit}" : null);
         Out = new Option<string>("--out") { Description = $"Output directory ({checkpointFile}, {RunLoop.LogFile}, previews)", DefaultValueFactory = _ => outDir };
         Resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out (a training checkpoint: exact resume)" };
+        Force = OutputGuard.ForceOption("the files in a non-empty --out of a new run");
         DeviceFlag = DeviceOption.Create();
     }
 
@@ -73,6 +80,9 @@ internal sealed class RunCommand
     /// <summary>--resume.</summary>
     public Option<bool> Resume { get; }
 
+    /// <summary>--force: a new run may start over in an --out that holds files (never in another verb's run).</summary>
+    public Option<bool> Force { get; }
+
     /// <summary>--device.</summary>
     public Option<string> DeviceFlag { get; }
 
@@ -80,7 +90,7 @@ internal sealed class RunCommand
     public Command Create(string description, params Option[] own)
     {
         var cmd = new Command(_name.Split(' ')[^1], description);
-        foreach (var flag in own.Concat([Steps, Batch, EmaHalfLife, Seed, CheckpointEvery, LogEvery, Preview, Out, Resume, DeviceFlag])) cmd.Options.Add(flag);
+        foreach (var flag in own.Concat([Steps, Batch, EmaHalfLife, Seed, CheckpointEvery, LogEvery, Preview, Out, Resume, Force, DeviceFlag])) cmd.Options.Add(flag);
         return cmd;
     }
 
@@ -134,24 +144,35 @@ internal sealed class RunCommand
         {
             string outDir = parse.GetValue(Out)!;
             string checkpoint = Path.Combine(outDir, _checkpointFile);
+            bool resuming = parse.GetValue(Resume);
+            if (resuming && Given(parse, Force)) throw new ArgumentException("--force starts a new run over the files in --out; it does not go with --resume");
+            // The folder is checked (and created) before the device opens or anything loads; it is claimed once the run is built.
+            var folder = OutputGuard.Folder(outDir, _name, resuming, parse.GetValue(Force), resumable: true);
+            if (resuming && !File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: {checkpoint} does not exist");
             using var on = DeviceOption.Open(parse, DeviceFlag);
             ITrainingRun run;
-            if (parse.GetValue(Resume))
+            try
             {
-                var given = fixedOnResume.Concat([Batch, EmaHalfLife, Seed]).Where(o => Given(parse, o)).Select(o => o.Name).ToList();
-                if (given.Count > 0)
-                    throw new ArgumentException($"on --resume the run keeps its settings; only {mayChange} may change (remove {string.Join(", ", given)})");
-                if (!File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: {checkpoint} does not exist");
-                CheckpointKind.RequireTraining(checkpoint, $"dk {_name} --resume");
-                run = resume(checkpoint, on.Device);
-                console.MarkupLine(Markup.Escape($"resuming {checkpoint} at step {run.Step} of {run.TotalSteps}"));
+                if (resuming)
+                {
+                    var given = fixedOnResume.Concat([Batch, EmaHalfLife, Seed]).Where(o => Given(parse, o)).Select(o => o.Name).ToList();
+                    if (given.Count > 0)
+                        throw new ArgumentException($"on --resume the run keeps its settings; only {mayChange} may change (remove {string.Join(", ", given)})");
+                    CheckpointKind.RequireTraining(checkpoint, $"dk {_name} --resume");
+                    run = resume(checkpoint, on.Device);
+                    console.MarkupLine(Markup.Escape($"resuming {checkpoint} at step {run.Step} of {run.TotalSteps}"));
+                }
+                else
+                {
+                    run = start(console, on.Device);
+                }
             }
-            else
+            catch
             {
-                if (File.Exists(checkpoint))
-                    throw new ArgumentException($"{outDir} already holds a checkpoint; pass --resume to continue it or choose another --out");
-                run = start(console, on.Device);
+                folder.Abandon();
+                throw;
             }
+            folder.Claim();
             using (run)
             {
                 using var stop = DiffusionCli.HookCtrlC();

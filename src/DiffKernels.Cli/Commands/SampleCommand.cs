@@ -12,60 +12,86 @@ namespace DiffKernels.Cli.Commands;
 
 /// <summary>
 /// `dk sample --model PATH --n N --seed S [--sampler heun|euler|ddim] [--steps K] [--png OUT.png] [--npy OUT.npy]`:
-/// draws samples from any saved model. 2D points go to .npy as N×2 and to a scatter PNG; images go to .npy as
-/// N×C×H×W (values clipped to the data range [−1, 1]; padding recorded in the checkpoint cropped off) and to a PNG grid.
+/// draws samples from any saved model, a batch at a time (memory does not grow with N; a progress bar on a terminal).
+/// 2D points go to .npy as N×2 and to a scatter PNG; images go to .npy as N×C×H×W (values clipped to the data range
+/// [−1, 1]; padding recorded in the checkpoint cropped off) and to a PNG grid. Outputs are checked before sampling.
 /// </summary>
 internal static class SampleCommand
 {
     /// <summary>Images written to the PNG grid at most.</summary>
     private const int MaxGridImages = 100;
 
+    /// <summary>Points drawn in a scatter PNG at most (the first ones).</summary>
+    public const int MaxScatterPoints = 100_000;
+
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "A model checkpoint (.safetensors)", Required = true };
-        var n = new Option<int>("--n") { Description = "Number of samples", DefaultValueFactory = _ => 1000 };
+        var n = new Option<int>("--n") { Description = "Number of samples, ≥ 1 (drawn and written a batch at a time: memory does not grow with N)", DefaultValueFactory = _ => 1000 };
+        n.Check(v => v < 1 ? $"--n {v} must be ≥ 1" : null);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initial noise", DefaultValueFactory = _ => 0UL };
-        var sampler = new Option<string?>("--sampler") { Description = "heun, euler or ddim (default: the model's own, else heun; generator networks: generator)" };
-        var steps = new Option<int?>("--steps") { Description = "Noise levels (default: the model's own, else 18: 35 evaluations with heun)" };
-        var sigmaMax = SigmaMaxOption();
-        var threshold = ThresholdOption();
-        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (conditional models)", DefaultValueFactory = _ => 1.0 };
+        var flags = new SamplerFlags(defaultBatch: 1024);
         var cls = new Option<int?>("--class") { Description = "Class of every sample (conditional models; default: balanced)" };
-        var batch = new Option<int>("--batch") { Description = "Samples integrated together", DefaultValueFactory = _ => 1024 };
-        var png = new Option<string?>("--png") { Description = "Write a scatter plot (2D) or image grid (first 100 images, cropped like the .npy)" };
+        var png = new Option<string?>("--png") { Description = $"Write a scatter plot (2D, the first {MaxScatterPoints:N0} points) or image grid (first {MaxGridImages} images, cropped like the .npy)" };
         var npy = new Option<string?>("--npy") { Description = "Write the samples as float32 .npy" };
+        var force = OutputGuard.ForceOption("existing --png and --npy files");
         var device = DeviceOption.Create();
-        var cmd = new Command("sample", "Draw samples from a model") { model, n, seed, sampler, steps, sigmaMax, threshold, guidance, cls, batch, png, npy, device };
+        var cmd = new Command("sample", "Draw samples from a model") { model, n, seed };
+        foreach (var o in flags.All.Concat([cls, png, npy, force, device])) cmd.Options.Add(o);
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
             return DiffusionCli.Run("sample", parseResult.InvocationConfiguration.Error, () =>
             {
+                OutputGuard.Distinct((parseResult.GetValue(npy), "--npy"), (parseResult.GetValue(png), "--png"));
+                string? npyPath = OutputGuard.File(parseResult.GetValue(npy), "--npy", parseResult.GetValue(force));
+                string? pngPath = OutputGuard.File(parseResult.GetValue(png), "--png", parseResult.GetValue(force));
+                string path = parseResult.GetValue(model)!;
                 using var on = DeviceOption.Open(parseResult, device);
-                using var loaded = PretrainedModel.Load(parseResult.GetValue(model)!, on.Device);
-                var options = Options(loaded, parseResult.GetValue(sampler), parseResult.GetValue(steps), parseResult.GetValue(seed), parseResult.GetValue(batch), parseResult.GetValue(sigmaMax), parseResult.GetValue(threshold)) with
-                {
-                    Guidance = parseResult.GetValue(guidance),
-                };
+                using var loaded = PretrainedModel.Load(path, on.Device);
+                var options = flags.Resolve(parseResult, loaded, path, parseResult.GetValue(seed));
                 int count = parseResult.GetValue(n);
-                float[]? labels = null;
-                if (parseResult.GetValue(cls) is { } c)
+                int? label = parseResult.GetValue(cls);
+                if (label is { } c && (c < 0 || c >= loaded.NumClasses))
+                    throw new ArgumentException(loaded.NumClasses == 0 ? $"--class {c}: {path} is unconditional; it takes no class" : $"--class {c} is not a class of this model ({loaded.NumClasses} classes: 0–{loaded.NumClasses - 1})");
+                var exportShape = new long[] { count }.Concat(loaded.SampleShape.ToArray().Select(d => (long)d)).ToArray();
+                if (npyPath != null) RequireRoom(npyPath, NpyWriter.FileBytes(exportShape));
+                using var npyOut = npyPath == null ? null : new NpyWriter(npyPath, exportShape);
+                var head = new List<float>();
+                int keep = pngPath == null ? 0 : loaded.SampleShape.Rank == 1 ? MaxScatterPoints : MaxGridImages;
+                int headCount = 0;
+                var (nfe, seconds) = ProgressView.Track(console, report => loaded.SampleInParts(count, options.Seed, label, options, options.BatchSize, (part, first) =>
                 {
-                    if (c < 0 || c >= loaded.NumClasses) throw new ArgumentException($"--class {c} is not a class of this model ({loaded.NumClasses} classes)");
-                    labels = Enumerable.Repeat((float)c, count).ToArray();
-                }
-                using var scope = Tensor.Scope();
-                var result = loaded.Sample(count, options.Seed, labels, options);
+                    var (data, _) = SampleExport.ForNpy(part.Samples, loaded.Crop);
+                    npyOut?.Append(data);
+                    int rows = part.Samples.Shape[0], per = data.Length / rows;
+                    int take = Math.Min(rows, keep - headCount);
+                    if (take > 0)
+                    {
+                        head.AddRange(data.AsSpan(0, take * per).ToArray());
+                        headCount += take;
+                    }
+                    report(first + rows, count, DiffusionCli.Inv($"sampled {first + rows:N0}/{count:N0}"));
+                }));
+                npyOut?.Commit();
                 var written = new List<string>();
-                if (parseResult.GetValue(npy) is { } npyPath) written.Add(WriteNpy(npyPath, result.Samples, loaded.Crop));
-                if (parseResult.GetValue(png) is { } pngPath) written.Add(WritePng(pngPath, result.Samples, loaded));
+                if (npyPath != null) written.Add(npyPath);
+                if (pngPath != null) written.Add(WritePng(pngPath, head.ToArray(), headCount, loaded));
                 console.MarkupLine(Markup.Escape(DiffusionCli.Inv(
-                    $"{count} samples, {(loaded.IsGenerator ? "one generator evaluation" : $"{options.Kind.ToString().ToLowerInvariant()} with {options.Steps} levels")}: {result.Nfe} NFE, {result.MsPerSample:F3} ms/sample ({result.Seconds:F2} s)")));
+                    $"{count} samples, {(loaded.IsGenerator ? "one generator evaluation" : $"{options.Kind.ToString().ToLowerInvariant()} with {options.Steps} levels")}: {nfe} NFE, {1000 * seconds / count:F3} ms/sample ({seconds:F2} s)")));
                 foreach (var w in written) console.MarkupLine(Markup.Escape($"wrote {w}"));
                 return 0;
             });
         });
         return cmd;
+    }
+
+    // Refuses a file the disk cannot hold before sampling it, rather than failing when the disk fills.
+    private static void RequireRoom(string path, long bytes)
+    {
+        long free = new DriveInfo(Path.GetDirectoryName(Path.GetFullPath(path))!).AvailableFreeSpace;
+        if (bytes > free)
+            throw new ArgumentException(DiffusionCli.Inv($"--npy {path}: the samples take {bytes / 1e9:F1} GB and its disk has {free / 1e9:F1} GB free; lower --n"));
     }
 
     /// <summary>
@@ -92,23 +118,19 @@ internal static class SampleCommand
     public static ToyDistribution? TrainedToy(IReadOnlyDictionary<string, string> metadata) =>
         CheckpointKind.DataSpec(metadata) is { } spec && ToyDataSource.IsToySpec(spec) ? ToyDataSource.FromSpec(spec).Toy : null;
 
-    private static string WriteNpy(string path, Tensor samples, int crop)
+    // The first samples as exported (points N×2, images N×C×H×W cropped and clipped) as a scatter plot or an image grid.
+    private static string WritePng(string path, float[] head, int count, PretrainedModel model)
     {
-        var (data, shape) = SampleExport.ForNpy(samples, crop);
-        NpyFile.Write(path, data, shape);
-        return path;
-    }
-
-    private static string WritePng(string path, Tensor samples, PretrainedModel model)
-    {
-        if (samples.Rank == 2)
+        if (model.SampleShape.Rank == 1)
         {
             var toy = TrainedToy(model.Metadata);
-            ToyScatterPlot.Save(path, samples.ToArray(), toy == null ? null : ToyEvaluation.DensitySample(toy), toy?.Modes);
+            ToyScatterPlot.Save(path, head, toy == null ? null : ToyEvaluation.DensitySample(toy), toy?.Modes);
         }
         else
         {
-            WriteGrid(path, samples, model.Crop);
+            using var scope = Tensor.Scope();
+            var s = model.SampleShape;
+            ImageGrid.Save(path, F.Permute(Tensor.FromArray(head, count, s[0], s[1], s[2]), 0, 2, 3, 1));
         }
         return path;
     }

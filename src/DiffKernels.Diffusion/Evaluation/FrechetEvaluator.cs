@@ -109,7 +109,17 @@ public sealed class FrechetEvaluator
     public SampleMetrics Evaluate(Tensor samples, bool precisionRecall = true, int k = 3)
     {
         var (f, predicted) = Embed(samples);
-        int n = samples.Shape[0];
+        return Evaluate(f, predicted, precisionRecall, k);
+    }
+
+    /// <summary>
+    /// The metrics of <see cref="Evaluate(Tensor, bool, int)"/> from the samples' features [N·FeatureDim] and predicted
+    /// classes [N] (<see cref="Embed"/>), so a large sample set can be embedded a part at a time and its images dropped.
+    /// </summary>
+    public SampleMetrics Evaluate(float[] f, int[] predicted, bool precisionRecall = true, int k = 3)
+    {
+        int n = predicted.Length;
+        if (f.Length != (long)n * Dim) throw new ArgumentException($"FrechetEvaluator: {f.Length} feature values for {n} samples of {Dim}");
         double fd = FrechetDistance.Compute(FeatureStatistics.From(f, n, Dim), TestStatistics);
         var pr = precisionRecall ? PrecisionRecall.Compute(TestFeatures, f, Dim, k) : new PrecisionRecallResult(double.NaN, double.NaN);
         return new SampleMetrics(n, fd, pr.Precision, pr.Recall, ClassHistogram.From(predicted, Classifier.Config.NumClasses));

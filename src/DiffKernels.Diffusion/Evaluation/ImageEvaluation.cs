@@ -25,16 +25,46 @@ public static class ImageEvaluation
     /// scores them with <paramref name="evaluator"/>. The border the model was trained to pad with
     /// (<see cref="PretrainedModel.Crop"/>) is reset to the background value −1 first, so the score is that of the
     /// cropped images exported by <c>dk sample</c>, padded back as the data is. With <paramref name="floor"/> the
-    /// same distance is measured for the first n training images. Returns the report and the samples [n, H, W, C]
-    /// (owned by the current scope).
+    /// same distance is measured for the first n training images. The images are drawn and embedded a part at a time
+    /// (the same values as one draw): only their features stay, so memory holds n features, not n images;
+    /// <paramref name="progress"/> hears (images drawn, n) after each part. Returns the report and the first
+    /// <see cref="KeptImages"/> samples [k, H, W, C] with their border reset (owned by the current scope), for a grid.
     /// </summary>
     public static (ImageReport Report, Tensor Samples) Evaluate(PretrainedModel model, FrechetEvaluator evaluator, int n, SamplerOptions? options = null,
-        bool floor = true, bool precisionRecall = true)
+        bool floor = true, bool precisionRecall = true, Action<long, long>? progress = null)
     {
         CheckShape(model.RawSampleShape, evaluator, n);
         var o = options ?? model.DefaultOptions;
-        var result = model.Sample(n, o.Seed, options: o);
-        return Score(result, evaluator, o.Kind, o.Guidance, model.Crop, floor, precisionRecall);
+        int dim = evaluator.Classifier.Config.FeatureDim;
+        var features = new float[(long)n * dim];
+        var predicted = new int[n];
+        var shape = model.RawSampleShape;
+        int kept = Math.Min(n, KeptImages);
+        var head = new float[kept * shape.Numel];
+        var (nfe, seconds) = model.SampleInParts(n, o.Seed, null, o, PartSize(o.BatchSize), (part, first) =>
+        {
+            var images = model.Crop > 0 ? ResetBorder(part.Samples, model.Crop) : part.Samples;
+            var (f, p) = evaluator.Embed(images);
+            f.CopyTo(features, first * dim);
+            p.CopyTo(predicted, first);
+            if (first < kept) images.ToArray().AsSpan(0, (int)((Math.Min(kept, first + p.Length) - first) * shape.Numel)).CopyTo(head.AsSpan((int)(first * shape.Numel)));
+            progress?.Invoke(first + p.Length, n);
+        });
+        var metrics = evaluator.Evaluate(features, predicted, precisionRecall);
+        double? floorFd = floor ? evaluator.Floor(n) : null;
+        var report = new ImageReport(metrics, floorFd, o.Kind, nfe, 1000 * seconds / n, o.Guidance);
+        return (report, Tensor.FromArray(head, [kept, .. shape.ToArray()]));
+    }
+
+    /// <summary>Images <see cref="Evaluate"/> returns at most: what a grid shows.</summary>
+    public const int KeptImages = 100;
+
+    // Parts hold whole sampler batches and whole feature batches of 500, so their results are those of one draw.
+    private static int PartSize(int batch)
+    {
+        int part = batch;
+        while (part % 500 != 0 && part < 5000) part += batch;
+        return part;
     }
 
     private static void CheckShape(Shape sampleShape, FrechetEvaluator evaluator, int n)
@@ -43,15 +73,6 @@ public static class ImageEvaluation
         if (sampleShape != new Shape(c.ImageSize, c.ImageSize, c.Channels))
             throw new ArgumentException($"ImageEvaluation: the model draws samples of shape {sampleShape}, the classifier reads [{c.ImageSize}, {c.ImageSize}, {c.Channels}]");
         if (n < 2) throw new ArgumentException($"ImageEvaluation: {n} samples; the Fréchet distance needs at least 2");
-    }
-
-    private static (ImageReport Report, Tensor Samples) Score(SampleResult result, FrechetEvaluator evaluator, SamplerKind kind, double guidance,
-        int crop, bool floor, bool precisionRecall)
-    {
-        var samples = crop > 0 ? ResetBorder(result.Samples, crop) : result.Samples;
-        var metrics = evaluator.Evaluate(samples, precisionRecall);
-        double? floorFd = floor ? evaluator.Floor(samples.Shape[0]) : null;
-        return (new ImageReport(metrics, floorFd, kind, result.Nfe, result.MsPerSample, guidance), samples);
     }
 
     /// <summary>

@@ -24,9 +24,10 @@ public static class DiffusionSampler
     /// Draws <paramref name="n"/> samples. With <see cref="SamplerOptions.Threshold"/> every x0 estimate is thresholded
     /// before the step continues from it (reflected diffusion). The initial noise for all of them is drawn at once from
     /// Generator(seed), so results do not depend on the batch size. A conditional model without
-    /// <paramref name="labels"/> gets balanced labels i mod classes.
+    /// <paramref name="labels"/> gets balanced labels i mod classes. With <paramref name="part"/> the n samples are
+    /// samples [First, First + n) of a draw of Total (<see cref="SamplePart"/>): the same values, drawn a part at a time.
     /// </summary>
-    public static SampleResult Generate(INoiseNet net, Edm edm, int n, SamplerOptions options, float[]? labels = null, Device? device = null)
+    public static SampleResult Generate(INoiseNet net, Edm edm, int n, SamplerOptions options, float[]? labels = null, Device? device = null, SamplePart? part = null)
     {
         if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), $"DiffusionSampler: sample count {n} must be ≥ 1");
         if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), $"DiffusionSampler: batch size {options.BatchSize} must be ≥ 1");
@@ -37,8 +38,9 @@ public static class DiffusionSampler
             throw new ArgumentException($"DiffusionSampler: {labels.Length} labels for {n} samples");
         if (labels != null && net.NumClasses == 0)
             throw new ArgumentException("DiffusionSampler: labels given for an unconditional model");
+        var p = SamplePart.Check(part, n, net.SampleShape.Numel);
         if (labels == null && net.NumClasses > 0)
-            labels = Enumerable.Range(0, n).Select(i => (float)(i % net.NumClasses)).ToArray();
+            labels = SamplePart.BalancedLabels(p, n, net.NumClasses);
 
         var grid = options.Grid();
         var watch = Stopwatch.StartNew();
@@ -48,12 +50,12 @@ public static class DiffusionSampler
         using (Tensor.NoGrad())
         {
             var shape = new[] { n }.Concat(net.SampleShape).ToArray();
-            var gen = new Generator(options.Seed);
-            var noise = gen.Normal(shape, device);
+            long numel = net.SampleShape.Numel;
+            var noise = new Generator(options.Seed, p.Offset(numel, 0)).Normal(shape, device);
             // A re-noising walk draws the fresh noise of every later level for all samples up front, after the
             // initial noise, so its samples do not depend on the batch size either.
             var fresh = options.Kind == SamplerKind.Renoise
-                ? Enumerable.Range(1, grid.Length - 2).Select(_ => gen.Normal(shape, device)).ToArray()
+                ? Enumerable.Range(1, grid.Length - 2).Select(level => new Generator(options.Seed, p.Offset(numel, level)).Normal(shape, device)).ToArray()
                 : [];
             var chunks = new List<Tensor>();
             for (int start = 0; start < n; start += options.BatchSize)

@@ -19,34 +19,25 @@ public static partial class NpyFile
         long numel = shape.Aggregate(1L, (a, d) => a * d);
         if (shape.Any(d => d < 0) || numel != data.Length)
             throw new ArgumentException($"NpyFile.Write: shape ({string.Join(", ", shape)}) does not hold {data.Length} values");
+        using var writer = new NpyWriter(path, shape.Select(d => (long)d).ToArray());
+        writer.Append(data);
+        writer.Commit();
+    }
+
+    /// <summary>The magic, version, header length and header of a file of <paramref name="shape"/>, padded so data starts 64-byte aligned.</summary>
+    internal static byte[] Preamble(IReadOnlyList<long> shape)
+    {
         string dims = shape.Count == 1 ? $"{shape[0]}," : string.Join(", ", shape);
         string dict = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({dims}), }}";
         // Magic, version and header length take 10 bytes; pad with spaces so data starts 64-byte aligned.
         int total = (10 + dict.Length + 1 + 63) / 64 * 64;
         var header = Encoding.ASCII.GetBytes(dict.PadRight(total - 10 - 1) + "\n");
-        string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                fs.Write(Magic);
-                fs.Write([1, 0]);
-                Span<byte> len = stackalloc byte[2];
-                BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)header.Length);
-                fs.Write(len);
-                fs.Write(header);
-                var bytes = new byte[data.Length * 4];
-                for (int i = 0; i < data.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), data[i]);
-                fs.Write(bytes);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
+        var bytes = new byte[10 + header.Length];
+        Magic.CopyTo(bytes, 0);
+        bytes[6] = 1;
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)header.Length);
+        header.CopyTo(bytes, 10);
+        return bytes;
     }
 
     /// <summary>Reads a float32 C-order file written by <see cref="Write"/> (or NumPy); other layouts are refused.</summary>

@@ -155,9 +155,10 @@ public sealed class PretrainedModel : IDisposable
     /// conditional model). <paramref name="options"/> null means <see cref="DefaultOptions"/>; a generator accepts
     /// only its own sampler (one <see cref="SamplerKind.Generator"/> step, no guidance; its batch size applies).
     /// Returns the raw samples [n, …<see cref="RawSampleShape"/>] (NHWC images, padding included), owned by the
-    /// tensor scope current at the call.
+    /// tensor scope current at the call. With <paramref name="part"/> the n samples are that part of a larger draw
+    /// (<see cref="SamplePart"/>; <paramref name="labels"/> then are the part's).
     /// </summary>
-    public SampleResult Sample(int n, ulong seed = 0, float[]? labels = null, SamplerOptions? options = null)
+    public SampleResult Sample(int n, ulong seed = 0, float[]? labels = null, SamplerOptions? options = null, SamplePart? part = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckCount(n);
@@ -169,10 +170,42 @@ public sealed class PretrainedModel : IDisposable
         }
         var o = (options ?? DefaultOptions) with { Seed = seed };
         if (o.BatchSize < 1) throw new ArgumentException($"batch size {o.BatchSize} must be ≥ 1", nameof(options));
-        if (_generator == null) return DiffusionSampler.Generate(_net!, _edm!, n, o, labels, _device);
+        if (_generator == null) return DiffusionSampler.Generate(_net!, _edm!, n, o, labels, _device, part);
         if (o.Kind != SamplerKind.Generator || o.Steps != 1 || o.Guidance != 1)
             throw new ArgumentException($"this {Kind} model draws samples in one evaluation, without guidance; a sampler, its steps and guidance apply to denoisers only", nameof(options));
-        return GeneratorSampler.Generate(_generator, n, seed, o.BatchSize, labels, _device);
+        return GeneratorSampler.Generate(_generator, n, seed, o.BatchSize, labels, _device, part);
+    }
+
+    /// <summary>
+    /// Draws the <paramref name="n"/> samples of <see cref="Sample"/> (every one of class <paramref name="classLabel"/> when
+    /// given) a part of about <paramref name="partSize"/> at a time, so memory stays bounded whatever n is: each part's
+    /// result and the index of its first sample go to <paramref name="consume"/>, inside a tensor scope that ends after
+    /// the call. The values are those of one call with the same seed and options. Returns the NFE per sample and the
+    /// seconds spent sampling.
+    /// </summary>
+    public (int Nfe, double Seconds) SampleInParts(long n, ulong seed, int? classLabel, SamplerOptions? options, int partSize, Action<SampleResult, long> consume)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), $"sample count {n} must be ≥ 1");
+        if (classLabel is { } c)
+        {
+            CheckConditional(nameof(classLabel));
+            CheckClass(c, nameof(classLabel));
+        }
+        int align = SamplePart.Alignment(_generator?.LatentShape.Numel is { } latent ? latent : RawSampleShape.Numel);
+        int size = Math.Max(align, Math.Max(1, partSize) / align * align);
+        int nfe = 0;
+        double seconds = 0;
+        for (long first = 0; first < n; first += size)
+        {
+            int count = (int)Math.Min(size, n - first);
+            using var scope = Tensor.Scope();
+            var labels = classLabel is { } label ? Enumerable.Repeat((float)label, count).ToArray() : null;
+            var result = Sample(count, seed, labels, options, new SamplePart(first, n));
+            (nfe, seconds) = (result.Nfe, seconds + result.Seconds);
+            consume(result, first);
+        }
+        return (nfe, seconds);
     }
 
     /// <summary>

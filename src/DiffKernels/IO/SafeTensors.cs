@@ -74,8 +74,10 @@ public static partial class SafeTensors
     /// <summary>Staging buffer length: no larger than the largest tensor, so small files stay off the large-object heap.</summary>
     private static int ChunkSize(IEnumerable<long> numels) => (int)Math.Min(ChunkElements, numels.DefaultIfEmpty(0).Max());
 
-    private static FileStream OpenRead(string path) =>
-        new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+    // A folder would otherwise surface as "access denied", which sends the user looking at permissions.
+    private static FileStream OpenRead(string path) => Directory.Exists(path)
+        ? throw new SafeTensorsFormatException(path, "a folder, not a safetensors file")
+        : new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
 
     private static SafeTensorsHeader ReadHeader(string path, FileStream fs)
     {

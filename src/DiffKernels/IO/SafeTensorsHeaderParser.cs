@@ -14,16 +14,16 @@ internal static class SafeTensorsHeaderParser
     {
         long fileLength = fs.Length;
         if (fileLength < 8)
-            throw new SafeTensorsFormatException(path, $"file is {fileLength} bytes, shorter than the 8-byte header length prefix");
+            throw new SafeTensorsFormatException(path, $"not a safetensors file: file is {fileLength} bytes, shorter than the 8-byte header length prefix");
         Span<byte> prefix = stackalloc byte[8];
         fs.ReadExactly(prefix);
         ulong n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (n == 0)
-            throw new SafeTensorsFormatException(path, "header length is 0");
+            throw new SafeTensorsFormatException(path, "not a safetensors file: header length is 0");
         if (n > (ulong)SafeTensors.MaxHeaderBytes)
-            throw new SafeTensorsFormatException(path, $"header length {n} bytes exceeds the limit of {SafeTensors.MaxHeaderBytes} bytes");
+            throw new SafeTensorsFormatException(path, $"not a safetensors file: the header length its first 8 bytes give, {n} bytes, exceeds the limit of {SafeTensors.MaxHeaderBytes} bytes");
         if (n > (ulong)(fileLength - 8))
-            throw new SafeTensorsFormatException(path, $"header length {n} bytes is larger than the {fileLength - 8} bytes that follow the prefix (truncated file?)");
+            throw new SafeTensorsFormatException(path, $"not a safetensors file, or a truncated one: header length {n} bytes is larger than the {fileLength - 8} bytes that follow the prefix");
         var json = new byte[n];
         fs.ReadExactly(json);
         return Parse(path, json, fileLength - 8 - (long)n);

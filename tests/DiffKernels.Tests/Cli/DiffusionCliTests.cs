@@ -23,7 +23,7 @@ public class DiffusionCliTests
         var train = Dk("train", "--data", "toy:moons", "--steps", "30", "--batch", "32", "--checkpoint-every", "20", "--log-every", "10", "--preview", "100", "--out", run);
         Assert.That(train.Code, Is.EqualTo(0), train.Err);
         Assert.That(train.Out, Does.Contain("training mlp").And.Contain("done: 30 steps"));
-        Assert.That(Directory.GetFiles(run).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "log.jsonl", "model.safetensors", "samples-0000020.png", "samples-0000030.png" }));
+        Assert.That(Directory.GetFiles(run).Select(Path.GetFileName).Order(StringComparer.Ordinal), Is.EqualTo(new[] { ".dk-run.json", "log.jsonl", "model.safetensors", "samples-0000020.png", "samples-0000030.png" }));
 
         AssertOneLineError(Dk("train", "--data", "toy:moons", "--out", run), 2, "dk train: ");
         AssertOneLineError(Dk("train", "--out", run, "--resume", "--lr", "0.1"), 2, "dk train: on --resume the run keeps its settings");
@@ -44,7 +44,10 @@ public class DiffusionCliTests
         Assert.That(data.All(float.IsFinite));
         Assert.That(File.Exists(png));
 
-        var again = Dk("sample", "--model", model, "--n", "50", "--seed", "3", "--npy", npy, "--sampler", "euler", "--steps", "7");
+        string before = Convert.ToHexString(File.ReadAllBytes(npy));
+        DkRunner.AssertOneLineError(Dk("sample", "--model", model, "--n", "50", "--npy", npy), "dk sample: --npy ", "already exists", "--force");
+        Assert.That(Convert.ToHexString(File.ReadAllBytes(npy)), Is.EqualTo(before), "a refused sample leaves the file as it was");
+        var again = Dk("sample", "--model", model, "--n", "50", "--seed", "3", "--npy", npy, "--sampler", "euler", "--steps", "7", "--force");
         Assert.That(again.Out, Does.Contain("euler with 7 levels: 7 NFE"));
 
         string json = dir.File("eval.json");
@@ -85,7 +88,7 @@ public class DiffusionCliTests
     public void QuickstartTrainsSamplesAndTabulates()
     {
         using var dir = new TempDir();
-        var r = Dk("quickstart", "--out", dir.Path, "--steps", "30", "--samples", "300", "--fmnist-model", dir.File("none.safetensors"));
+        var r = Dk("quickstart", "--out", dir.Path, "--steps", "30", "--samples", "300", "--fmnist-model", "none");
         Assert.That(r.Code, Is.EqualTo(0), r.Err);
         Assert.That(r.Out, Does.Contain("skipped: no teacher at"), "the Fashion-MNIST part skips cleanly without its teacher");
         Assert.That(r.Out, Does.Contain("quickstart").And.Contain("Mlp teacher").And.Contain("toy:8gaussians").And.Contain("35"));
@@ -94,7 +97,8 @@ public class DiffusionCliTests
         Assert.That(metrics.GetProperty("nfe").GetInt32(), Is.EqualTo(35));
         Assert.That(metrics.GetProperty("modes").GetInt32(), Is.EqualTo(8));
 
-        var again = Dk("quickstart", "--out", dir.Path, "--steps", "1", "--samples", "100", "--fmnist-model", dir.File("none.safetensors"));
-        Assert.That(again.Code, Is.EqualTo(0), "a second quickstart starts over instead of resuming");
+        string[] again = ["quickstart", "--out", dir.Path, "--steps", "1", "--samples", "100", "--fmnist-model", "none"];
+        DkRunner.AssertOneLineError(Dk(again), "dk quickstart: --out ", "holds an earlier `dk quickstart` run", "--force");
+        Assert.That(Dk([.. again, "--force"]).Code, Is.EqualTo(0), "with --force a second quickstart starts over instead of resuming");
     }
 }

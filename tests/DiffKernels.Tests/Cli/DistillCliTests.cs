@@ -19,7 +19,7 @@ public class DistillCliTests
         Assert.That(distill.Code, Is.EqualTo(0), distill.Err);
         Assert.That(distill.Out, Does.Contain("into a one-step mlp student").And.Contain("σ_init 1").And.Contain("done: 6 steps"));
         Assert.That(Directory.GetFiles(run).Select(Path.GetFileName).Order(StringComparer.Ordinal),
-            Is.EqualTo(new[] { "log.jsonl", "samples-0000003.png", "samples-0000006.png", "student.safetensors" }));
+            Is.EqualTo(new[] { ".dk-run.json", "log.jsonl", "samples-0000003.png", "samples-0000006.png", "student.safetensors" }));
 
         AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", teacher, "--out", run), "dk distill diff-instruct: ");
         AssertOneLineError(Dk("distill", "diff-instruct", "--out", run, "--resume", "--batch", "8"), "dk distill diff-instruct: on --resume the run keeps its settings");

@@ -39,7 +39,7 @@ public class ModelKindWalkTests
         ["eval --model"] = new((t, m, _) => ["eval", "--model", m, "--n", "8", "--data-dir", t._data, "--classifier", t._classifier],
             ToyTeacher, ToyStudent, Gan, RefinedGan, TeacherRun, StudentRun, GanRun),
         ["eval --classifier"] = new((t, m, _) => ["eval", "--model", t._files[Gan], "--n", "8", "--data-dir", t._data, "--classifier", m], CommittedClassifier),
-        ["set-sampler --model"] = new((_, m, fresh) => ["set-sampler", "--model", Copy(m, fresh + ".safetensors"), "--steps", "20"], ToyTeacher, TeacherRun),
+        ["set-sampler --model"] = new((_, m, fresh) => ["set-sampler", "--model", Copy(m, fresh + ".safetensors"), "--steps", "20", "--force"], ToyTeacher, TeacherRun),
         ["distill diff-instruct --teacher"] = new((_, m, fresh) => ["distill", "diff-instruct", "--teacher", m, "--steps", "1", "--batch", "4", "--preview", "0", "--out", fresh], ToyTeacher),
         ["distill diff-instruct --generator"] = new((t, m, fresh) => ["distill", "diff-instruct", "--teacher", t.TeacherFor(m), "--generator", m, "--steps", "1", "--batch", "2",
             "--preview", "0", "--out", fresh], ToyStudent, Gan, RefinedGan),
@@ -115,17 +115,17 @@ public class ModelKindWalkTests
     private string TeacherFor(string generator) =>
         CheckpointKind.Of(generator).Model == GanConfig.GeneratorKind ? _imageTeacher : _files[ToyTeacher];
 
-    // The quickstart with absent models (each only loses its row) but the one under test.
+    // The quickstart with every model left out ("none": each only loses its row) but the one under test.
     private string[] Quickstart(string fresh, string option, string model)
     {
         var models = new Dictionary<string, string>
         {
-            ["--toy-student"] = _dir.File("absent.safetensors"),
-            ["--fmnist-model"] = _dir.File("absent.safetensors"),
-            ["--fmnist-student"] = _dir.File("absent.safetensors"),
-            ["--toy-boot-student"] = _dir.File("absent.safetensors"),
-            ["--fmnist-boot-student"] = _dir.File("absent.safetensors"),
-            ["--classifier"] = _dir.File("absent.safetensors"),
+            ["--toy-student"] = "none",
+            ["--fmnist-model"] = "none",
+            ["--fmnist-student"] = "none",
+            ["--toy-boot-student"] = "none",
+            ["--fmnist-boot-student"] = "none",
+            ["--classifier"] = "none",
             [option] = model,
         };
         return ["quickstart", "--out", fresh, "--steps", "1", "--samples", "100", .. models.SelectMany(kv => new[] { kv.Key, kv.Value })];

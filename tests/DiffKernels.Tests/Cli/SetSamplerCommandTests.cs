@@ -39,7 +39,7 @@ public class SetSamplerCommandTests
         string run = dir.File("run"), checkpoint = Path.Combine(run, "model.safetensors");
         var train = Dk("train", "--data", "toy:moons", "--steps", "4", "--batch", "32", "--preview", "0", "--out", run);
         Assert.That(train.Code, Is.EqualTo(0), train.Err);
-        Assert.That(Dk("set-sampler", "--model", checkpoint, "--steps", "12", "--sigma-max", "10").Code, Is.EqualTo(0));
+        Assert.That(Dk("set-sampler", "--model", checkpoint, "--steps", "12", "--sigma-max", "10", "--force").Code, Is.EqualTo(0));
 
         var resumed = Dk("train", "--out", run, "--resume", "--steps", "6");
         Assert.That(resumed.Code, Is.EqualTo(0), resumed.Err);
@@ -57,7 +57,7 @@ public class SetSamplerCommandTests
         var tensors = Tensors(path);
         var metadata = Metadata(path);
 
-        var set = Dk("set-sampler", "--model", path, "--steps", "40", "--sigma-max", "10");
+        var set = Dk("set-sampler", "--model", path, "--steps", "40", "--sigma-max", "10", "--force");
         Assert.That(set.Code, Is.EqualTo(0), set.Err);
         Assert.That(set.Out, Does.Contain("heun with 40 levels from σ_max 10: 79 NFE"));
         var after = Metadata(path);
@@ -83,14 +83,14 @@ public class SetSamplerCommandTests
         Assert.That(Json(recorded).GetProperty("levels").GetInt32(), Is.EqualTo(40));
         Assert.That(Json(flagged).GetProperty("sigma_max").GetDouble(), Is.EqualTo(80));
 
-        var partial = Dk("set-sampler", "--model", path, "--sampler", "euler");
+        var partial = Dk("set-sampler", "--model", path, "--sampler", "euler", "--force");
         Assert.That(partial.Code, Is.EqualTo(0), partial.Err);
         Assert.That(SamplerDefaults.Of(Metadata(path)), Is.EqualTo(new SamplerDefaults(SamplerKind.Euler, 40, 10)), "options not given keep their recorded value");
 
         var same = Dk("set-sampler", "--model", path, "--steps", "40");
         Assert.That(same.Out, Does.Contain("unchanged"));
 
-        var reset = Dk("set-sampler", "--model", path, "--reset");
+        var reset = Dk("set-sampler", "--model", path, "--reset", "--force");
         Assert.That(reset.Code, Is.EqualTo(0), reset.Err);
         Assert.That(Metadata(path), Is.EquivalentTo(metadata));
         Assert.That(Dk("sample", "--model", path, "--n", "20").Out, Does.Contain("heun with 18 levels: 35 NFE"));
@@ -100,6 +100,23 @@ public class SetSamplerCommandTests
         Assert.That(Json(plain).GetProperty("sliced_wasserstein").GetDouble(), Is.EqualTo(Json(flagged).GetProperty("sliced_wasserstein").GetDouble()),
             "the flags reproduce the generic sampler exactly");
         Assert.That(Json(plain).GetProperty("sliced_wasserstein").GetDouble(), Is.Not.EqualTo(Json(recorded).GetProperty("sliced_wasserstein").GetDouble()));
+    }
+
+    [Test]
+    public void TheFileIsRewrittenOnlyWithForceOrCopiedToOut()
+    {
+        using var dir = new TempDir();
+        string path = SaveModel(dir);
+        var before = File.ReadAllBytes(path);
+        AssertOneLineError(Dk("set-sampler", "--model", path, "--steps", "40"), "dk set-sampler: --model ", "rewritten in place", "--force", "--out");
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(before));
+
+        string copy = dir.File("copy.safetensors");
+        var r = Dk("set-sampler", "--model", path, "--steps", "40", "--out", copy);
+        Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(before), "--out leaves --model as it was");
+        Assert.That(SamplerDefaults.Of(Metadata(copy)).Steps, Is.EqualTo(40));
+        AssertOneLineError(Dk("set-sampler", "--model", path, "--steps", "30", "--out", copy), "dk set-sampler: --out ", "already exists");
     }
 
     [Test]

@@ -72,4 +72,29 @@ public class SampleExportTests
         var points = DiffKernels.Tensors.Tensor.FromArray([-3f, 2.5f], 1, 2);
         Assert.That(SampleExport.ForNpy(points).Data, Is.EqualTo(new[] { -3f, 2.5f }));
     }
+
+    [Test]
+    public void AWriterInPartsWritesTheFileOfOneWriteAndOnlyOnCommit()
+    {
+        using var dir = new TempDir();
+        var data = Enumerable.Range(0, 30).Select(i => i * 0.25f).ToArray();
+        NpyFile.Write(dir.File("whole.npy"), data, [5, 6]);
+        using (var writer = new NpyWriter(dir.File("parts.npy"), [5, 6]))
+        {
+            writer.Append(data.AsSpan(0, 12));
+            Assert.That(File.Exists(dir.File("parts.npy")), Is.False, "nothing in place before the commit");
+            writer.Append(data.AsSpan(12));
+            writer.Commit();
+        }
+        Assert.That(File.ReadAllBytes(dir.File("parts.npy")), Is.EqualTo(File.ReadAllBytes(dir.File("whole.npy"))));
+        Assert.That(NpyWriter.FileBytes([5, 6]), Is.EqualTo(new FileInfo(dir.File("whole.npy")).Length));
+
+        using (var short_ = new NpyWriter(dir.File("short.npy"), [5, 6]))
+        {
+            short_.Append(data.AsSpan(0, 6));
+            Assert.Throws<InvalidOperationException>(short_.Commit);
+            Assert.Throws<ArgumentException>(() => short_.Append(new float[25]));
+        }
+        Assert.That(dir.Entries(), Is.EqualTo(new[] { "parts.npy", "whole.npy" }), "an uncommitted file leaves nothing behind");
+    }
 }

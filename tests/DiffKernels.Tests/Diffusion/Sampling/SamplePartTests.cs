@@ -1,0 +1,62 @@
+using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Sampling;
+using DiffKernels.Random;
+using DiffKernels.Tensors;
+
+namespace DiffKernels.Tests.Diffusion.Sampling;
+
+/// <summary>A draw made a part at a time (what dk sample and dk eval stream) has exactly the values of one draw.</summary>
+public class SamplePartTests
+{
+    private static string Committed(string file) => Path.Combine(RepoFiles.ModelsDir(), file);
+
+    // An odd part size is rounded to keep every part's noise aligned in the Philox stream (2D points: 2 samples per 4 values).
+    [TestCase("toy-8gaussians-teacher.safetensors", 7)]
+    [TestCase("toy-8gaussians-dmd2-k4.safetensors", 5)]
+    [TestCase("toy-8gaussians-diff-instruct.safetensors", 16)]
+    [TestCase("toy-8gaussians-boot.safetensors", 9)]
+    [TestCase("fmnist-gan.safetensors", 3)]
+    public void PartsHaveTheValuesOfOneDraw(string file, int partSize)
+    {
+        using var model = PretrainedModel.Load(Committed(file));
+        var options = model.DefaultOptions with { BatchSize = 4, Steps = model.IsGenerator ? 1 : Math.Min(model.DefaultOptions.Steps, 4), Sigmas = model.DefaultOptions.Steps <= 4 ? model.DefaultOptions.Sigmas : null };
+        const int N = 23;
+        using var scope = Tensor.Scope();
+        var whole = model.Sample(N, seed: 5, options: options).Samples.ToArray();
+        var parts = new float[whole.Length];
+        var starts = new List<long>();
+        model.SampleInParts(N, 5, null, options, partSize, (part, first) =>
+        {
+            starts.Add(first);
+            var values = part.Samples.ToArray();
+            values.CopyTo(parts, first * (whole.Length / N));
+        });
+        Assert.That(starts, Has.Count.GreaterThan(1), "drawn in several parts");
+        Assert.That(parts, Is.EqualTo(whole));
+    }
+
+    [Test]
+    public void BalancedLabelsCountOverTheWholeDraw()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("conditional.safetensors");
+        using (var net = new UNet(TinyModels.TinyUNet, new Generator(2)))
+            ModelFactory.Save(path, net);
+        using var model = PretrainedModel.Load(path);
+        var options = model.DefaultOptions with { Steps = 2, BatchSize = 3 };
+        using var scope = Tensor.Scope();
+        var whole = model.Sample(7, seed: 1, options: options).Samples.ToArray();
+        var parts = new List<float>();
+        model.SampleInParts(7, 1, null, options, 2, (part, _) => parts.AddRange(part.Samples.ToArray()));
+        Assert.That(parts, Is.EqualTo(whole));
+    }
+
+    [Test]
+    public void APartOutsideItsDrawOrOffItsAlignmentIsRefused()
+    {
+        using var model = PretrainedModel.Load(Committed("toy-8gaussians-teacher.safetensors"));
+        using var scope = Tensor.Scope();
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Sample(4, part: new SamplePart(8, 10)));
+        Assert.That(() => model.Sample(2, part: new SamplePart(1, 10)), Throws.ArgumentException.With.Message.Contain("multiple of 2 samples"));
+    }
+}
