@@ -38,16 +38,20 @@ internal static class ShiftCommand
         var classifier = new Option<string>("--classifier") { Description = "Metric classifier for images", DefaultValueFactory = _ => EvalCommand.DefaultClassifier };
         var json = new Option<string?>("--json") { Description = "Write the rows as JSON" };
         var png = new Option<string?>("--png") { Description = "Write the plot (student dark blue, teacher orange; log-log)" };
+        var force = OutputGuard.ForceOption("existing --png and --json files");
         var device = DeviceOption.Create();
         var cmd = new Command("shift", "Covariate shift of a few-step student: its own states against forward-diffused data at each of its levels, beside the teacher's")
         {
-            model, teacher, data, dataDir, n, seed, substeps, classifier, json, png, device,
+            model, teacher, data, dataDir, n, seed, substeps, classifier, json, png, force, device,
         };
         cmd.SetAction(parse => DiffusionCli.Run("shift", parse.InvocationConfiguration.Error, () =>
         {
             string path = parse.GetValue(model)!;
             if (!File.Exists(path)) throw new ArgumentException($"--model {path} does not exist");
             CheckpointKind.RequireModel(path, "dk shift --model", ModelRole.Student);
+            OutputGuard.Distinct((parse.GetValue(png), "--png"), (parse.GetValue(json), "--json"));
+            string? pngOut = OutputGuard.File(parse.GetValue(png), "--png", parse.GetValue(force));
+            string? jsonOut = OutputGuard.File(parse.GetValue(json), "--json", parse.GetValue(force));
             int teacherSubsteps = parse.GetValue(substeps);
             if (teacherSubsteps < 1) throw new ArgumentException($"--teacher-substeps {teacherSubsteps} must be ≥ 1");
             using var on = DeviceOption.Open(parse, device);
@@ -107,10 +111,10 @@ internal static class ShiftCommand
             foreach (var r in rows)
                 table.AddRow(r.Step.ToString(), DiffusionCli.Inv($"{r.Sigma:G5}"), DiffusionCli.Inv($"{r.Student:F4}"), DiffusionCli.Inv($"{r.Teacher:F4}"), DiffusionCli.Inv($"{r.Student / r.Teacher:F2}"));
             console.Write(table);
-            if (parse.GetValue(png) is { } pngPath)
+            if (pngOut is { } pngPath)
                 LinePlot.Save(pngPath, [new LineSeries(rows.Select(r => r.Sigma).ToArray(), rows.Select(r => r.Student).ToArray()),
                     new LineSeries(rows.Select(r => r.Sigma).ToArray(), rows.Select(r => r.Teacher).ToArray())], logX: true);
-            if (parse.GetValue(json) is { } jsonPath)
+            if (jsonOut is { } jsonPath)
             {
                 var o = new JsonObject
                 {

@@ -65,7 +65,7 @@ public class DdilCliTests
 
         string plain = dir.File("plain");
         Assert.That(Dk("distill", "pd", "--teacher", teacher, "--teacher-steps", "2", "--steps-per-round", "2", "--batch", "8", "--preview", "0", "--out", plain).Code, Is.EqualTo(0));
-        AssertOneLineError(Dk("distill", "ddil", "--out", plain, "--resume"), "dk distill ddil: ", "without DDIL", "dk distill pd --resume");
+        AssertOneLineError(Dk("distill", "ddil", "--out", plain, "--resume"), "dk distill ddil: ", "belongs to a `dk distill pd` run");
         string student = Path.Combine(plain, "student.safetensors");
         AssertOneLineError(Dk("distill", "ddil", "--base", "pd", "--teacher", student, "--out", dir.File("b")), "dk distill ddil: ", "training checkpoint");
         string release = dir.File("k1.safetensors");

@@ -20,6 +20,7 @@ public class SafetyWalkTests
     private static readonly string Teacher = Model("toy-8gaussians-teacher.safetensors");
     private static readonly string Student = Model("toy-8gaussians-diff-instruct.safetensors");
     private static readonly string FashionTeacher = Model("fmnist-teacher-xs.safetensors");
+    private static readonly string FourStepStudent = Model("toy-8gaussians-pd-k4.safetensors");
 
     /// <summary>A refused call: its arguments, how its one line starts (after "dk "; empty: a line of dk itself) and what else it must name.</summary>
     private sealed record Case(Func<SafetyWalkTests, string[]> Args, string Start, params string[] Names);
@@ -30,6 +31,8 @@ public class SafetyWalkTests
         ["sample --npy over an existing file"] = new(t => ["sample", "--model", Teacher, "--npy", t._existing], "sample: --npy ", "already exists", "--force"),
         ["sample --png over an existing file"] = new(t => ["sample", "--model", Teacher, "--png", t._existing], "sample: --png ", "already exists"),
         ["eval --json over an existing file"] = new(t => ["eval", "--model", Teacher, "--n", "10", "--json", t._existing], "eval: --json ", "already exists"),
+        ["shift --json over an existing file"] = new(t => ["shift", "--model", FourStepStudent, "--n", "10", "--json", t._existing], "shift: --json ", "already exists"),
+        ["shift --png in an unwritable place"] = new(_ => ["shift", "--model", FourStepStudent, "--png", "/proc/dk-none/a.png"], "shift: --png /proc/dk-none/a.png", "cannot write"),
         ["eval --png over an existing file"] = new(t => ["eval", "--model", Teacher, "--n", "10", "--png", t._existing], "eval: --png ", "already exists"),
         ["train-classifier --out over an existing file"] = new(t => ["train-classifier", "--data-dir", t._data, "--out", t._classifier], "train-classifier: --out ", "already exists"),
         ["ptx-report --out over an existing file"] = new(t => ["ptx-report", "--out", t._existing], "ptx-report: --out ", "already exists"),
@@ -49,6 +52,7 @@ public class SafetyWalkTests
         ["distill diff-instruct --out a training run"] = new(t => ["distill", "diff-instruct", "--teacher", Teacher, "--out", t._trainRun], "distill diff-instruct: --out ", "belongs to a `dk train` run"),
         ["distill boot --out a training run"] = new(t => ["distill", "boot", "--teacher", Teacher, "--out", t._trainRun], "distill boot: --out ", "belongs to a `dk train` run"),
         ["distill pd --out a training run"] = new(t => ["distill", "pd", "--teacher", Teacher, "--out", t._trainRun], "distill pd: --out ", "belongs to a `dk train` run"),
+        ["distill ddil --out a training run"] = new(t => ["distill", "ddil", "--base", "pd", "--teacher", Teacher, "--out", t._trainRun], "distill ddil: --out ", "belongs to a `dk train` run"),
         ["distill dmd2 --out a training run"] = new(t => ["distill", "dmd2", "--teacher", Teacher, "--out", t._trainRun], "distill dmd2: --out ", "belongs to a `dk train` run"),
         ["train-gan --out a training run"] = new(t => ["train-gan", "--data", "fmnist", "--data-dir", t._data, "--out", t._trainRun], "train-gan: --out ", "belongs to a `dk train` run"),
         ["quickstart --out a training run"] = new(t => ["quickstart", "--out", t._trainRun], "quickstart: --out ", "belongs to a `dk train` run"),
