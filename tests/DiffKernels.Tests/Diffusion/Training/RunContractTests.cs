@@ -17,7 +17,8 @@ public class RunContractTests(RunKind kind)
 {
     /// <summary>Every run kind.</summary>
     public static readonly RunKind[] Kinds =
-        [new EdmRunKind(), new GanRunKind(), new DiffInstructRunKind(), new ProgressiveRunKind(), new Dmd2RunKind(), new Dmd2GanRunKind(), new BootRunKind()];
+        [new EdmRunKind(), new GanRunKind(), new DiffInstructRunKind(), new ProgressiveRunKind(), new Dmd2RunKind(), new Dmd2GanRunKind(), new BootRunKind(), new SadmRunKind(),
+            new SadmSquaredRunKind()];
 
     private const int Steps = 6;
 
