@@ -10,6 +10,7 @@ var root = new RootCommand("dk — train diffusion models and distil them into o
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(FinetuneCommand.Create());
 root.Subcommands.Add(TrainGanCommand.Create());
 root.Subcommands.Add(SampleCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());

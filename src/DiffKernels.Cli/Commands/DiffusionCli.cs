@@ -53,7 +53,7 @@ internal static class DiffusionCli
     private static string OneLine(string s) => s.ReplaceLineEndings(" ");
 
     /// <summary>What a --data option accepts.</summary>
-    public static string DataSpecs => $"toy:NAME (NAME one of {string.Join(", ", ToyDistribution.Names)}), fmnist, fmnist:N (its first N images) or folder:DIR";
+    public static string DataSpecs => $"toy:NAME (NAME one of {string.Join(", ", ToyDistribution.Names)}), fmnist, fmnist:N (its first N images) or folder:DIR; an image spec may end in @classes=A-B,limit=N (a subset)";
 
     /// <summary>
     /// The data source a spec names (see <see cref="DataSpecs"/>); Fashion-MNIST is read from
@@ -61,6 +61,7 @@ internal static class DiffusionCli
     /// </summary>
     public static IDataSource ParseData(string spec, string? fashionDirectory = null)
     {
+        if (ImageSubset.TrySplit(spec, out var whole, out var selection)) return ImageSubset.Select(ParseData(whole, fashionDirectory), selection);
         if (ToyDataSource.IsToySpec(spec)) return ToyDataSource.FromSpec(spec);
         return ImageDataSource.FromSpec(spec, fashionDirectory)
             ?? throw new ArgumentException($"unknown data '{spec}'; expected {DataSpecs}");

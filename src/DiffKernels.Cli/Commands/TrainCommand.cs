@@ -12,7 +12,7 @@ using Spectre.Console;
 namespace DiffKernels.Cli.Commands;
 
 /// <summary>
-/// `dk train --data SPEC --model NAME --out DIR [--resume | --init-from RELEASE]`: EDM teacher training with a progress bar,
+/// `dk train --data SPEC --model NAME --out DIR [--resume | --init-from RELEASE] [--sadm]`: EDM teacher training (with SADM's structure term under --sadm) with a progress bar,
 /// checkpoints, a JSONL log and previews in DIR. Ctrl-C saves a checkpoint and exits with 130.
 /// </summary>
 internal static class TrainCommand
@@ -31,8 +31,9 @@ internal static class TrainCommand
         var lr = new Option<float>("--lr") { Description = "Peak Adam learning rate", DefaultValueFactory = _ => defaults.Lr };
         var warmup = new Option<int>("--warmup") { Description = "Learning-rate warm-up steps", DefaultValueFactory = _ => defaults.WarmupSteps };
         var initFrom = new Option<string?>("--init-from") { Description = "Warm start: a new run from the weights of this release checkpoint (fresh optimiser state, step 0)" };
-        var cmd = run.Create("Train an EDM teacher", data.Data, data.Directory, model, classes, lr, warmup, initFrom);
-        cmd.SetAction(parse => run.Execute(parse, [model, classes, lr, warmup, initFrom],
+        var sadm = new SadmFlags();
+        var cmd = run.Create("Train an EDM teacher", [data.Data, data.Directory, model, classes, lr, warmup, initFrom, .. sadm.All]);
+        cmd.SetAction(parse => run.Execute(parse, [model, classes, lr, warmup, initFrom, .. sadm.All],
             (checkpoint, device) => EdmTrainer.Resume(checkpoint, data.ForResume(parse, checkpoint), run.ResumedSteps(parse), parse.GetValue(run.Out), device,
                 bookkeeping: o => run.Bookkeeping(parse, o)),
             (console, device) =>
@@ -48,6 +49,7 @@ internal static class TrainCommand
                     Lr = parse.GetValue(lr),
                     WarmupSteps = parse.GetValue(warmup),
                     PreviewSamples = images ? 64 : 2000,
+                    Sadm = sadm.Options(parse),
                 });
                 if (parse.GetValue(initFrom) is { } warmStart)
                 {
@@ -59,6 +61,7 @@ internal static class TrainCommand
                 var trainer = new EdmTrainer(net, source, options, parse.GetValue(run.Out));
                 string conditioning = numClasses > 0 ? $", conditioned on {numClasses} classes (label dropout {options.LabelDropout})" : "";
                 console.MarkupLine(Markup.Escape($"training {preset} ({net.ParameterCount:N0} parameters) on {source.Name} for {options.Steps} steps, batch {options.BatchSize}{conditioning}"));
+                if (options.Sadm is { } structure) console.MarkupLine(Markup.Escape(SadmFlags.Describe(structure)));
                 return trainer;
             }));
         return cmd;
@@ -67,8 +70,9 @@ internal static class TrainCommand
     /// <summary>
     /// A new run whose raw and EMA weights both start as the release checkpoint's at <paramref name="path"/>, with fresh
     /// Adam state at step 0, the checkpoint's σ_data and sampler defaults; its checkpoints record the source and its hash.
+    /// (`dk finetune` starts its runs here too.)
     /// </summary>
-    private static EdmTrainer WarmStart(IAnsiConsole console, string path, IDataSource source, TrainerOptions options, string outDir, Device device)
+    internal static EdmTrainer WarmStart(IAnsiConsole console, string path, IDataSource source, TrainerOptions options, string outDir, Device device)
     {
         var kind = CheckpointKind.RequireRelease(path, "dk train --init-from", ModelRole.Teacher);
         string hash = FrozenTeacher.FileSha256(path);
@@ -85,6 +89,7 @@ internal static class TrainCommand
             RunProvenance.WarmStart(trainer, path, hash);
             console.MarkupLine(Markup.Escape(DiffusionCli.Inv(
                 $"warm start from {path} ({kind.Description}, SHA-256 {hash[..12]}…): its weights as raw and EMA weights, fresh optimiser state, step 0; training on {source.Name} for {options.Steps} steps, batch {options.BatchSize}")));
+            if (options.Sadm is { } sadm) console.MarkupLine(Markup.Escape(SadmFlags.Describe(sadm)));
             return trainer;
         }
         catch

@@ -2,6 +2,7 @@ using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
+using DiffKernels.Diffusion.Training.Sadm;
 using DiffKernels.Nn;
 using DiffKernels.Optim;
 using DiffKernels.Random;
@@ -15,7 +16,8 @@ namespace DiffKernels.Diffusion.Training;
 /// output directory it writes <see cref="CheckpointFile"/> (EMA weights under the model's own names, so it
 /// samples directly, plus the raw weights, Adam state, step and RNG offsets, all in one safetensors file),
 /// a JSONL log and preview images. Resuming from a checkpoint reproduces the uninterrupted run bit for bit.
-/// The trainer owns the model and disposes it.
+/// With <see cref="TrainerOptions.Sadm"/> each step adds SADM's structure term and a structure-discriminator update
+/// (<see cref="SadmTerm"/>). The trainer owns the model and disposes it.
 /// </summary>
 public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
 {
@@ -29,6 +31,7 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
     private readonly Generator _dataGen;
     private readonly Generator _noiseGen;
     private readonly LrSchedule _schedule;
+    private readonly SadmTerm? _sadm;
     private float _lr;
 
     /// <summary>Starts a run at step 0 with the model's current weights (which also start the EMA).</summary>
@@ -45,6 +48,7 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
         State.Add(new AdamPart(CheckpointKeys.Adam, _adam, model));
         (_dataGen, _noiseGen) = TrainOn(data);
         State.Add(new MetadataPart(SamplingMetadata, c => SamplingDefaults = SamplerDefaults.Of(c.Metadata)));
+        if (options.Sadm is { } sadm) _sadm = new SadmTerm(sadm, options.Seed, _net, Edm, _noiseGen, State, Device);
         model.Train();
     }
 
@@ -79,7 +83,7 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
     public SamplerDefaults? SamplingDefaults { get; set; }
 
     /// <inheritdoc/>
-    protected override IReadOnlyList<string> ValueNames => Values;
+    protected override IReadOnlyList<string> ValueNames => _sadm != null ? SadmTerm.ValueNames : Values;
 
     /// <inheritdoc/>
     protected override string Activity => "training";
@@ -88,7 +92,8 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
     protected override string SkipUnit => "step";
 
     /// <inheritdoc/>
-    protected override IEnumerable<(string Name, double? Value)> LogValues() => [("lr", RunLoop.Shortest(_lr))];
+    protected override IEnumerable<(string Name, double? Value)> LogValues() =>
+        _sadm == null ? [("lr", RunLoop.Shortest(_lr))] : [("lr", RunLoop.Shortest(_lr)), ("lambda", _sadm.Lambda)];
 
     /// <summary>One optimiser step; its loss (NaN when the step was skipped).</summary>
     protected override double[] Iterate(RunUpdate update)
@@ -101,6 +106,7 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
         var loss = Edm.Loss(_net, batch.X, sigma, noise, labels);
         _lr = _schedule.At(Step);
         _adam.Lr = _lr;
+        if (_sadm != null) return _sadm.Step(update, Step, batch.X, labels, loss, _adam, UpdateEma);
         var (value, applied) = update.Minimise(null, loss, _adam);
         if (applied) UpdateEma();
         _adam.ZeroGrad();
@@ -131,5 +137,9 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
     }
 
     /// <inheritdoc/>
-    protected override void DisposeNetworks() => Model.Dispose();
+    protected override void DisposeNetworks()
+    {
+        Model.Dispose();
+        _sadm?.Dispose();
+    }
 }

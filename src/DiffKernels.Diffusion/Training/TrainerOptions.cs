@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using DiffKernels.Diffusion.Training.Sadm;
+
 namespace DiffKernels.Diffusion.Training;
 
 /// <summary>
@@ -24,6 +27,10 @@ public sealed record TrainerOptions : RunOptions
     /// <summary>Standard deviation of ln σ during training.</summary>
     public double PStd { get; init; } = 1.2;
 
+    /// <summary>SADM's structure term and discriminator (null: plain EDM training, whose stored options then name no such key).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SadmOptions? Sadm { get; init; }
+
     /// <inheritdoc/>
     protected override string Label => "trainer";
 
@@ -37,5 +44,6 @@ public sealed record TrainerOptions : RunOptions
         CheckRate("learning rate", Lr);
         if (WarmupSteps < 0) throw new ArgumentException($"trainer: warm-up {WarmupSteps} must be ≥ 0");
         if (!(LabelDropout >= 0 && LabelDropout < 1)) throw new ArgumentException($"trainer: label dropout {LabelDropout} must be in [0, 1)");
+        Sadm?.Validate(BatchSize);
     }
 }

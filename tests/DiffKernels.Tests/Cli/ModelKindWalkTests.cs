@@ -48,6 +48,7 @@ public class ModelKindWalkTests
         ["distill boot --resume"] = new((_, m, fresh) => ["distill", "boot", "--out", InRun(m, fresh, "student.safetensors"), "--resume", "--steps", "2"]),
         ["train --resume"] = new((_, m, fresh) => ["train", "--out", InRun(m, fresh, "model.safetensors"), "--resume", "--steps", "3"], TeacherRun),
         ["train --init-from"] = new((_, m, fresh) => ["train", "--data", "toy:8gaussians", "--init-from", m, "--steps", "1", "--batch", "16", "--preview", "0", "--out", fresh], ToyTeacher),
+        ["finetune --teacher"] = new((_, m, fresh) => ["finetune", "--teacher", m, "--steps", "1", "--batch", "16", "--preview", "0", "--out", fresh], ToyTeacher),
         ["train-gan --resume"] = new((t, m, fresh) => ["train-gan", "--out", InRun(m, fresh, "gan.safetensors"), "--resume", "--steps", "2", "--data-dir", t._data], GanRun),
         ["train-gan --init-from"] = new((t, m, fresh) => ["train-gan", "--data", "fmnist:12", "--data-dir", t._data, "--init-from", m, "--steps", "1", "--batch", "4",
             "--preview", "0", "--out", fresh], Gan, RefinedGan),

@@ -5,6 +5,7 @@ using DiffKernels.Diffusion.Distillation.DiffInstruct;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Diffusion.Training;
+using DiffKernels.Diffusion.Training.Sadm;
 using DiffKernels.Gpu.Checks;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
@@ -49,6 +50,11 @@ public class CoverageTests
             trainer.Run();
         var training = recorder.Called.ToHashSet();
         Assert.That(training, Does.Contain(nameof(IBackend.EdmTrainingInputs)), "an EDM training step");
+        // A SADM step adds the structure batch, the encoder and the affinities: ops the matrix must check too.
+        using (var sadm = new EdmTrainer(new Mlp(new MlpConfig(Hidden: 16), new Generator(1), device), new ToyDataSource(GaussianMixtureToy.EightGaussians()),
+            new TrainerOptions { Steps = 1, BatchSize = 8, CheckpointEvery = 0, Seed = 2, Sadm = new SadmOptions { Features = 4, EncoderWidths = [8] } }))
+            sadm.Run();
+        training.UnionWith(recorder.Called);
 
         recorder.Called.Clear();
         var edm = new Edm();

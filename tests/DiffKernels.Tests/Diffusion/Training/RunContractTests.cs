@@ -18,7 +18,7 @@ public class RunContractTests(RunKind kind)
     /// <summary>Every run kind.</summary>
     public static readonly RunKind[] Kinds =
         [new EdmRunKind(), new GanRunKind(), new DiffInstructRunKind(), new ProgressiveRunKind(), new Dmd2RunKind(), new Dmd2GanRunKind(), new BootRunKind(),
-         new DdilPdRunKind(), new DdilDmd2RunKind()];
+         new DdilPdRunKind(), new DdilDmd2RunKind(), new SadmRunKind(), new SadmSquaredRunKind()];
 
     private const int Steps = 6;
 

@@ -9,6 +9,7 @@ using DiffKernels.Diffusion.Distillation.Progressive;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Diffusion.Training;
+using DiffKernels.Diffusion.Training.Sadm;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
 using DiffKernels.Tests.Diffusion.Models;
@@ -81,6 +82,37 @@ public sealed class EdmRunKind : RunKind
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => EdmTrainer.Resume(checkpoint, Data, steps);
 }
+
+/// <summary>
+/// An Mlp EDM teacher on 8 Gaussians with SADM's structure term (<paramref name="sadm"/>): per step a denoiser update and
+/// an encoder update, both part of the state.
+/// </summary>
+public class SadmRunKind(SadmOptions sadm) : RunKind
+{
+    /// <summary>The defaults (KL of row distributions, one shared σ per step) with a small encoder and a short λ warm-up.</summary>
+    public SadmRunKind()
+        : this(new SadmOptions { Features = 8, EncoderWidths = [16, 16], WarmupSteps = 3, EncoderLr = 1e-3f })
+    {
+    }
+
+    private TrainerOptions Options => new() { BatchSize = 16, Lr = 3e-3f, WarmupSteps = 2, LogEvery = 1, Seed = 8, Sadm = sadm };
+
+    private static ToyDataSource Data => new(GaussianMixtureToy.EightGaussians());
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+        new EdmTrainer(new Mlp(new MlpConfig(Hidden: 32), new Generator(1)), new PoisonedSource(Data, poisoned),
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => EdmTrainer.Resume(checkpoint, Data, steps);
+}
+
+/// <summary>SADM with the alternatives: squared affinity differences, one σ per sample, no c_skip weighting.</summary>
+public sealed class SadmSquaredRunKind() : SadmRunKind(new SadmOptions
+{
+    Features = 8, EncoderWidths = [16], WarmupSteps = 0, EncoderLr = 1e-3f, Distance = SadmDistance.Squared, SharedSigma = false, CSkipWeighting = false,
+});
 
 /// <summary>A tiny conditional GAN on two-level images.</summary>
 public sealed class GanRunKind : RunKind
