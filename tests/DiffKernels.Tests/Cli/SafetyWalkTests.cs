@@ -52,6 +52,7 @@ public class SafetyWalkTests
         ["distill diff-instruct --out a training run"] = new(t => ["distill", "diff-instruct", "--teacher", Teacher, "--out", t._trainRun], "distill diff-instruct: --out ", "belongs to a `dk train` run"),
         ["distill boot --out a training run"] = new(t => ["distill", "boot", "--teacher", Teacher, "--out", t._trainRun], "distill boot: --out ", "belongs to a `dk train` run"),
         ["distill pd --out a training run"] = new(t => ["distill", "pd", "--teacher", Teacher, "--out", t._trainRun], "distill pd: --out ", "belongs to a `dk train` run"),
+        ["finetune --out a training run"] = new(t => ["finetune", "--teacher", Teacher, "--out", t._trainRun], "finetune: --out ", "belongs to a `dk train` run"),
         ["distill ddil --out a training run"] = new(t => ["distill", "ddil", "--base", "pd", "--teacher", Teacher, "--out", t._trainRun], "distill ddil: --out ", "belongs to a `dk train` run"),
         ["distill dmd2 --out a training run"] = new(t => ["distill", "dmd2", "--teacher", Teacher, "--out", t._trainRun], "distill dmd2: --out ", "belongs to a `dk train` run"),
         ["train-gan --out a training run"] = new(t => ["train-gan", "--data", "fmnist", "--data-dir", t._data, "--out", t._trainRun], "train-gan: --out ", "belongs to a `dk train` run"),
