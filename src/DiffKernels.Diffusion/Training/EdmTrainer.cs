@@ -92,6 +92,9 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
     protected override string SkipUnit => "step";
 
     /// <inheritdoc/>
+    protected override bool Shardable => _sadm == null;
+
+    /// <inheritdoc/>
     protected override IEnumerable<(string Name, double? Value)> LogValues() =>
         _sadm == null ? [("lr", RunLoop.Shortest(_lr))] : [("lr", RunLoop.Shortest(_lr)), ("lambda", _sadm.Lambda)];
 
@@ -99,11 +102,13 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
     protected override double[] Iterate(RunUpdate update)
     {
         using var scope = Tensor.Scope();
+        // The whole batch is drawn on every rank (the streams stay rank-independent); each computes on its rows.
         var batch = Data.Batch(Step, Options.BatchSize, _dataGen, Device);
-        var sigma = Edm.SampleSigma(Options.BatchSize, _noiseGen, Device);
-        var noise = _noiseGen.Normal(batch.X.Shape, Device);
-        var labels = _net.NumClasses > 0 ? DropLabels(batch.Labels!) : null;
-        var loss = Edm.Loss(_net, batch.X, sigma, noise, labels);
+        var x = Shard.RowsOf(batch.X);
+        var sigma = Shard.RowsOf(Edm.SampleSigma(Options.BatchSize, _noiseGen, Device));
+        var noise = Shard.Normal(_noiseGen, _net.SampleShape, Device);
+        var labels = _net.NumClasses > 0 ? Shard.RowsOf(DropLabels(batch.Labels!)) : null;
+        var loss = Edm.Loss(_net, x, sigma, noise, labels);
         _lr = _schedule.At(Step);
         _adam.Lr = _lr;
         if (_sadm != null) return _sadm.Step(update, Step, batch.X, labels, loss, _adam, UpdateEma);

@@ -1,3 +1,5 @@
+using DiffKernels.Distributed;
+
 namespace DiffKernels.Diffusion.Training;
 
 /// <summary>
@@ -26,6 +28,12 @@ public interface ITrainingRun : IDisposable
 
     /// <summary>Called with each warning (a skipped update), besides the log.</summary>
     Action<string>? OnWarning { get; set; }
+
+    /// <summary>
+    /// Makes the run data-parallel over <paramref name="group"/> (before <see cref="Run"/>): the batch is split over
+    /// its ranks, which must divide it; a kind that cannot split its iteration refuses a group of several ranks.
+    /// </summary>
+    void Distribute(IProcessGroup group);
 
     /// <summary>Writes the full run state to <paramref name="path"/> atomically.</summary>
     void SaveCheckpoint(string path);

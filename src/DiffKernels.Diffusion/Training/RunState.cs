@@ -59,6 +59,17 @@ public sealed class RunState : IDisposable
         foreach (var part in _parts) part.Load(checkpoint);
     }
 
+    /// <summary>
+    /// The tensors every rank of a data-parallel run must hold alike: the sampled network's and each registered
+    /// network's weights and buffers, and the EMA (optimiser moments follow from identical gradients).
+    /// </summary>
+    public IReadOnlyList<Tensor> Replicated()
+    {
+        var modules = new List<Module> { Sampled };
+        modules.AddRange(_parts.OfType<ModulePart>().Select(p => p.Module).Where(m => !modules.Contains(m)));
+        return [.. modules.SelectMany(m => m.StateDict().Values).Distinct(), .. Ema.Shadow.Values];
+    }
+
     /// <summary>Releases the EMA and the optimisers the parts own.</summary>
     public void Dispose()
     {

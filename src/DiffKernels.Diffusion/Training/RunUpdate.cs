@@ -1,4 +1,5 @@
 using System.Globalization;
+using DiffKernels.Distributed;
 using DiffKernels.Optim;
 using DiffKernels.Tensors;
 
@@ -13,8 +14,13 @@ public sealed class RunUpdate
 {
     private readonly List<string> _problems = [];
     private readonly float? _clip;
+    private readonly IProcessGroup _group;
 
-    internal RunUpdate(float? clip) => _clip = clip;
+    internal RunUpdate(float? clip, IProcessGroup? group = null)
+    {
+        _clip = clip;
+        _group = group ?? SingleProcessGroup.Instance;
+    }
 
     /// <summary>Why updates of this iteration were skipped, in order.</summary>
     public IReadOnlyList<string> Problems => _problems;
@@ -34,20 +40,31 @@ public sealed class RunUpdate
     }
 
     /// <summary>
-    /// Backpropagates <paramref name="loss"/> and applies <paramref name="adam"/> when the loss is finite; returns the
-    /// loss and whether the update was applied.
+    /// The mean of this rank's <paramref name="value"/> over the ranks of a data-parallel run (the value itself in one
+    /// process): what a per-batch mean becomes over the whole batch, and the same on every rank, so every rank takes
+    /// the same skip decision on it.
+    /// </summary>
+    public double Average(double value) => _group.Average(value);
+
+    /// <summary>
+    /// Backpropagates <paramref name="loss"/> (this rank's batch mean) and applies <paramref name="adam"/> when the
+    /// loss, averaged over the ranks, is finite; returns that loss and whether the update was applied.
     /// </summary>
     public (double Loss, bool Applied) Minimise(string? update, Tensor loss, Adam adam)
     {
-        double value = loss.Item();
+        double value = Average(loss.Item());
         if (!Finite(update, "loss", value)) return (value, false);
         loss.Backward();
         return (value, Apply(adam, update));
     }
 
-    /// <summary>Clips and applies <paramref name="adam"/>'s accumulated gradients; false (recorded) when their norm is not finite.</summary>
+    /// <summary>
+    /// Averages <paramref name="adam"/>'s accumulated gradients over the ranks, then clips and applies them; false
+    /// (recorded) when their norm is not finite. Every rank sees the same averaged gradients and so decides alike.
+    /// </summary>
     public bool Apply(Adam adam, string? update = null)
     {
+        _group.AverageGradients(adam.Parameters);
         float norm = _clip is { } clip ? GradClip.ClipGlobalNorm(adam.Parameters, clip) : GradClip.GlobalNorm(adam.Parameters);
         if (!float.IsFinite(norm))
         {

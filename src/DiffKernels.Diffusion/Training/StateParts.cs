@@ -10,6 +10,9 @@ namespace DiffKernels.Diffusion.Training;
 /// <summary>A network's raw weights, "{prefix}NAME" for parameter NAME, convolution weights OIHW in the file.</summary>
 public sealed class ModulePart(string prefix, Module module) : IStatePart
 {
+    /// <summary>The network whose weights this part holds.</summary>
+    public Module Module => module;
+
     /// <inheritdoc/>
     public void Save(CheckpointWriter checkpoint) =>
         checkpoint.AddTensors(CheckpointLayout.ToFile(module.StateDict().ToDictionary(kv => prefix + kv.Key, kv => kv.Value), module, ParameterOf));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Models;
+using DiffKernels.Distributed;
 using DiffKernels.Nn;
 using DiffKernels.Optim;
 using DiffKernels.Random;
@@ -13,7 +14,10 @@ namespace DiffKernels.Diffusion.Training;
 /// the named parts of its state (<see cref="State"/>); the framework does the rest once for all kinds: the loop
 /// with cancel-then-save, the update policy (clip, non-finite checks, skip counting, warnings, divergence), the
 /// EMA of the sampled network and previews drawn from it, interval logging, checkpoints of the whole state and
-/// bit-exact resume (<see cref="OpenForResume"/>, <see cref="Restore{TRun}"/>).
+/// bit-exact resume (<see cref="OpenForResume"/>, <see cref="Restore{TRun}"/>). Given a process group
+/// (<see cref="Distribute"/>) the same run is data-parallel: the weights start as rank 0's, each rank iterates on its
+/// <see cref="Shard"/> of every batch, <see cref="RunUpdate"/> averages gradients and values over the ranks, and only
+/// rank 0 writes files.
 /// </summary>
 public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOptions : RunOptions
 {
@@ -27,7 +31,10 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
     private const ulong NoiseKey = 0x9E3779B97F4A7C15UL;
 
     private readonly string _checkpointFile;
+    private readonly string? _outDir;
     private int _consecutiveSkips;
+    private CancellationToken _cancel;
+    private CancellationTokenSource? _agreedCancel;
 
     /// <summary>
     /// Starts at iteration 0 with an EMA of <paramref name="sampled"/>'s current weights; the state holds the step
@@ -37,7 +44,8 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
     {
         options.Validate();
         Options = options;
-        OutDir = outDir;
+        _outDir = outDir;
+        Shard = new BatchShard(0, 1, options.BatchSize);
         _checkpointFile = checkpointFile;
         Device = sampled.Parameters().FirstOrDefault()?.Device ?? Device.Cpu;
         State = new RunState(sampled);
@@ -51,7 +59,19 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
     public TOptions Options { get; }
 
     /// <inheritdoc/>
-    public string? OutDir { get; }
+    public string? OutDir => Group.Rank == 0 ? _outDir : null;
+
+    /// <summary>The processes this run spans (one by default).</summary>
+    public IProcessGroup Group { get; private set; } = SingleProcessGroup.Instance;
+
+    /// <summary>This rank's rows of every batch (all of them in one process).</summary>
+    protected BatchShard Shard { get; private set; }
+
+    /// <summary>
+    /// True for a kind whose <see cref="Iterate"/> draws the whole batch's randomness and computes on
+    /// <see cref="Shard"/>'s rows, so it may run over several ranks.
+    /// </summary>
+    protected virtual bool Shardable => false;
 
     /// <inheritdoc/>
     public long Step { get; private set; }
@@ -106,7 +126,36 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
     public void SaveCheckpoint(string path) => State.Save(path);
 
     /// <inheritdoc/>
-    public TrainResult Run(CancellationToken cancel = default, Action<RunProgress>? progress = null) =>
+    public void Distribute(IProcessGroup group)
+    {
+        if (group.WorldSize > 1 && !Shardable)
+            throw new ArgumentException($"this {Activity} kind does not run data-parallel yet (covered: EDM training, Diff-Instruct); run it without --distributed");
+        Shard = new BatchShard(group.Rank, group.WorldSize, Options.BatchSize);
+        Group = group;
+    }
+
+    /// <inheritdoc/>
+    public TrainResult Run(CancellationToken cancel = default, Action<RunProgress>? progress = null)
+    {
+        if (Group.WorldSize == 1) return Loop(cancel, progress);
+        // Every rank stops at the same step: a cancel seen by any rank is agreed on after each iteration.
+        using var agreed = new CancellationTokenSource();
+        (_cancel, _agreedCancel) = (cancel, agreed);
+        try
+        {
+            var replicated = State.Replicated();
+            Group.Replicate(replicated);
+            var result = Loop(agreed.Token, progress);
+            Group.CheckReplicas(replicated, $"after step {Step}");
+            return result;
+        }
+        finally
+        {
+            (_cancel, _agreedCancel) = (default, null);
+        }
+    }
+
+    private TrainResult Loop(CancellationToken cancel, Action<RunProgress>? progress) =>
         RunLoop.Run(this, new RunSchedule(Options.Steps, Options.BatchSize, Options.LogEvery, Options.CheckpointEvery, Options.PreviewSamples), cancel,
             Iteration,
             progress == null ? null : (values, samplesPerSecond, elapsed) =>
@@ -115,12 +164,18 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
 
     private double[] Iteration(RunLog? log)
     {
-        var update = new RunUpdate(Options.GradClip);
+        var update = new RunUpdate(Options.GradClip, Group);
         var values = Iterate(update);
         if (update.Skipped) Skip(update.Problems, log);
         else _consecutiveSkips = 0;
         Step++;
         Iterated();
+        if (_agreedCancel != null)
+        {
+            Span<float> stop = [_cancel.IsCancellationRequested ? 1f : 0f];
+            Group.AllReduceSum(stop);
+            if (stop[0] > 0) _agreedCancel.Cancel();
+        }
         return values;
     }
 

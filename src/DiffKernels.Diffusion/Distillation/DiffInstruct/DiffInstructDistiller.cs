@@ -118,6 +118,9 @@ public sealed partial class DiffInstructDistiller : TrainingRun<DiffInstructOpti
     protected override string Activity => "distillation";
 
     /// <inheritdoc/>
+    protected override bool Shardable => true;
+
+    /// <inheritdoc/>
     protected override IEnumerable<(string Name, double? Value)> LogValues() =>
         [("lr_generator", RunLoop.Shortest(Options.GeneratorLr)), ("lr_auxiliary", RunLoop.Shortest(Options.AuxiliaryLr))];
 
@@ -127,20 +130,23 @@ public sealed partial class DiffInstructDistiller : TrainingRun<DiffInstructOpti
         double auxLoss, gap;
         using (Tensor.Scope())
         {
-            var (z, labels) = DrawLatents(Generator, _rng);
+            // Each draw covers the whole batch on every rank (streams independent of the world size); a rank computes on its rows.
+            var (zs, ls) = DrawLatents(Generator, _rng);
+            var (z, labels) = (Shard.RowsOf(zs), Shard.Rows(ls));
             Tensor xg;
             using (Tensor.NoGrad()) xg = Generator.Generate(z, labels);
-            var sigma = _sigmas.SampleSigma(Options.BatchSize, _rng, Device);
-            var noise = _rng.Normal(xg.Shape, Device);
+            var sigma = Shard.RowsOf(_sigmas.SampleSigma(Options.BatchSize, _rng, Device));
+            var noise = Shard.Normal(_rng, Generator.SampleShape, Device);
             auxLoss = update.Minimise("auxiliary", RealFakeDenoisers.AuxiliaryLoss(Teacher, _auxNet, xg, sigma, noise, labels), _auxiliaryAdam).Loss;
             _auxiliaryAdam.ZeroGrad();
         }
         using (Tensor.Scope())
         {
-            var (z, labels) = DrawLatents(Generator, _rng);
-            var sigma = _sigmas.SampleSigma(Options.BatchSize, _rng, Device);
-            var noise = _rng.Normal([Options.BatchSize, .. Generator.SampleShape], Device);
-            gap = DiffInstructGradient.Backward(Generator, Teacher, _auxNet, z, labels, sigma, noise);
+            var (zs, ls) = DrawLatents(Generator, _rng);
+            var (z, labels) = (Shard.RowsOf(zs), Shard.Rows(ls));
+            var sigma = Shard.RowsOf(_sigmas.SampleSigma(Options.BatchSize, _rng, Device));
+            var noise = Shard.Normal(_rng, Generator.SampleShape, Device);
+            gap = update.Average(DiffInstructGradient.Backward(Generator, Teacher, _auxNet, z, labels, sigma, noise));
             if (update.Finite("generator", "score gap", gap) && update.Apply(_generatorAdam, "generator")) UpdateEma();
             _generatorAdam.ZeroGrad();
         }
