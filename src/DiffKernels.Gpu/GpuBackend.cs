@@ -28,6 +28,9 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     private readonly LaunchPlan _plan;
     private bool _disposed;
 
+    /// <summary>The stream every kernel and copy of this backend is queued on (collectives queue there too).</summary>
+    internal AcceleratorStream Stream => _acc.DefaultStream;
+
     // ILGPU's default CPU device allows 16 threads per group; the GEMM's compile-time shapes need 256,
     // and two multiprocessors make small products take the small GEMM shape, as on a GPU.
     private static readonly CPUDevice EmulatorDevice = new(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 64, numMultiprocessors: 2);
