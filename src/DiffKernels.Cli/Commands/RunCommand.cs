@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Training;
+using DiffKernels.Distributed;
 using DiffKernels.Tensors;
 using Spectre.Console;
 
@@ -51,7 +52,11 @@ internal sealed class RunCommand
         Resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out (a training checkpoint: exact resume)" };
         Force = OutputGuard.ForceOption("the files in a non-empty --out of a new run");
         DeviceFlag = DeviceOption.Create();
+        DistributedFlag = DistributedOption.Create();
     }
+
+    /// <summary>--distributed.</summary>
+    public Option<string> DistributedFlag { get; }
 
     /// <summary>--steps.</summary>
     public Option<int> Steps { get; }
@@ -90,7 +95,7 @@ internal sealed class RunCommand
     public Command Create(string description, params Option[] own)
     {
         var cmd = new Command(_name.Split(' ')[^1], description);
-        foreach (var flag in own.Concat([Steps, Batch, EmaHalfLife, Seed, CheckpointEvery, LogEvery, Preview, Out, Resume, Force, DeviceFlag])) cmd.Options.Add(flag);
+        foreach (var flag in own.Concat([Steps, Batch, EmaHalfLife, Seed, CheckpointEvery, LogEvery, Preview, Out, Resume, Force, DeviceFlag, DistributedFlag])) cmd.Options.Add(flag);
         return cmd;
     }
 
@@ -140,51 +145,81 @@ internal sealed class RunCommand
         string mayChange = "--steps, --checkpoint-every, --log-every and --preview")
     {
         var console = DiffusionCli.Console(parse.InvocationConfiguration.Output);
-        return DiffusionCli.Run(_name, parse.InvocationConfiguration.Error, () =>
+        var error = parse.InvocationConfiguration.Error;
+        IProcessGroup group = SingleProcessGroup.Instance;
+        int code;
+        try
         {
-            string outDir = parse.GetValue(Out)!;
-            string checkpoint = Path.Combine(outDir, _checkpointFile);
-            bool resuming = parse.GetValue(Resume);
-            if (resuming && Given(parse, Force)) throw new ArgumentException("--force starts a new run over the files in --out; it does not go with --resume");
-            // The folder is checked (and created) before the device opens or anything loads; it is claimed once the run is built.
-            var folder = OutputGuard.Folder(outDir, _name, resuming, parse.GetValue(Force), resumable: true);
-            if (resuming && !File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: {checkpoint} does not exist");
-            using var on = DeviceOption.Open(parse, DeviceFlag);
-            ITrainingRun run;
-            try
+            code = DiffusionCli.Run(_name, error, () => Body(parse, fixedOnResume, resume, start, mayChange, ref console, out group));
+        }
+        catch (Exception e) when (group.WorldSize > 1)
+        {
+            error.WriteLine($"dk {_name}: rank {group.Rank} of {group.WorldSize}: {e.Message.ReplaceLineEndings(" ")}");
+            code = 1;
+        }
+        if (group.WorldSize > 1 && code is not 0 and not DiffusionCli.Interrupted)
+        {
+            error.WriteLine($"dk {_name}: rank {group.Rank} of {group.WorldSize} failed (exit {code}); stopping every rank");
+            error.Flush();
+            DistributedOption.Abort(group, code);
+        }
+        group.Dispose();
+        return code;
+    }
+
+    private int Body(ParseResult parse, IEnumerable<Option> fixedOnResume, Func<string, Device, ITrainingRun> resume, Func<IAnsiConsole, Device, ITrainingRun> start,
+        string mayChange, ref IAnsiConsole console, out IProcessGroup group)
+    {
+        string outDir = parse.GetValue(Out)!;
+        string checkpoint = Path.Combine(outDir, _checkpointFile);
+        bool resuming = parse.GetValue(Resume);
+        if (resuming && Given(parse, Force)) throw new ArgumentException("--force starts a new run over the files in --out; it does not go with --resume");
+        string transport = parse.GetValue(DistributedFlag)!;
+        // A distributed run joins its group first (NCCL binds to the device's context, so the device opens before it):
+        // only rank 0 checks and claims --out and prints.
+        var early = transport == "none" ? null : DeviceOption.Open(parse, DeviceFlag);
+        group = DistributedOption.Open(transport);
+        if (group.Rank != 0) console = DiffusionCli.Console(TextWriter.Null);
+        // The folder is checked (and created) before the device opens or anything loads; it is claimed once the run is built.
+        var folder = group.Rank == 0 ? OutputGuard.Folder(outDir, _name, resuming, parse.GetValue(Force), resumable: true) : null;
+        group.Barrier();
+        if (resuming && !File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: {checkpoint} does not exist");
+        using var on = early ?? DeviceOption.Open(parse, DeviceFlag);
+        ITrainingRun run;
+        try
+        {
+            if (resuming)
             {
-                if (resuming)
-                {
-                    var given = fixedOnResume.Concat([Batch, EmaHalfLife, Seed]).Where(o => Given(parse, o)).Select(o => o.Name).ToList();
-                    if (given.Count > 0)
-                        throw new ArgumentException($"on --resume the run keeps its settings; only {mayChange} may change (remove {string.Join(", ", given)})");
-                    CheckpointKind.RequireTraining(checkpoint, $"dk {_name} --resume");
-                    run = resume(checkpoint, on.Device);
-                    console.MarkupLine(Markup.Escape($"resuming {checkpoint} at step {run.Step} of {run.TotalSteps}"));
-                }
-                else
-                {
-                    run = start(console, on.Device);
-                }
+                var given = fixedOnResume.Concat([Batch, EmaHalfLife, Seed]).Where(o => Given(parse, o)).Select(o => o.Name).ToList();
+                if (given.Count > 0)
+                    throw new ArgumentException($"on --resume the run keeps its settings; only {mayChange} may change (remove {string.Join(", ", given)})");
+                CheckpointKind.RequireTraining(checkpoint, $"dk {_name} --resume");
+                run = resume(checkpoint, on.Device);
+                console.MarkupLine(Markup.Escape($"resuming {checkpoint} at step {run.Step} of {run.TotalSteps}"));
             }
-            catch
+            else
             {
-                folder.Abandon();
-                throw;
+                run = start(console, on.Device);
             }
-            folder.Claim();
-            using (run)
+        }
+        catch
+        {
+            folder?.Abandon();
+            throw;
+        }
+        folder?.Claim();
+        using (run)
+        {
+            run.Distribute(group);
+            using var stop = DiffusionCli.HookCtrlC();
+            var result = ProgressView.Run(console, run, stop.Token);
+            if (result.Interrupted)
             {
-                using var stop = DiffusionCli.HookCtrlC();
-                var result = ProgressView.Run(console, run, stop.Token);
-                if (result.Interrupted)
-                {
-                    console.MarkupLine(Markup.Escape($"interrupted at step {result.Step}; checkpoint saved to {result.CheckpointPath}; continue with: dk {_name} --out {outDir} --resume"));
-                    return DiffusionCli.Interrupted;
-                }
-                console.MarkupLine(Markup.Escape($"done: {result.Step} steps ({result.Skipped} updates skipped); {_product} {result.CheckpointPath}, log {Path.Combine(outDir, RunLoop.LogFile)}"));
-                return 0;
+                console.MarkupLine(Markup.Escape($"interrupted at step {result.Step}; checkpoint saved to {result.CheckpointPath}; continue with: dk {_name} --out {outDir} --resume"));
+                return DiffusionCli.Interrupted;
             }
-        });
+            console.MarkupLine(Markup.Escape($"done: {result.Step} steps ({result.Skipped} updates skipped); {_product} {result.CheckpointPath}, log {Path.Combine(outDir, RunLoop.LogFile)}"));
+            return 0;
+        }
     }
 }
