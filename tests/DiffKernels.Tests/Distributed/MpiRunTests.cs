@@ -83,6 +83,22 @@ public class MpiRunTests
     }
 
     [Test]
+    public void DiffInstructOnTwoRanksStepsLikeOneProcess()
+    {
+        using var dir = new TempDir();
+        string teacher = Path.Combine(RepoFiles.ModelsDir(), "toy-25gaussians-nosadm.safetensors");
+        string[] Args(string name) => ["distill", "diff-instruct", "--teacher", teacher, "--steps", "5", "--batch", "64", "--preview", "0", "--log-every", "5", "--out", dir.File(name)];
+        var two = Launch([.. Args("two"), "--distributed", "mpi"], [.. Args("two"), "--distributed", "mpi"]);
+        Assert.That(two.Code, Is.EqualTo(0), two.Err);
+        var one = Dk(Args("one"));
+        Assert.That(one.Code, Is.EqualTo(0), one.Err);
+        string Line(string name) => File.ReadLines(Path.Combine(dir.File(name), "log.jsonl")).Last(l => l.Contains("\"aux_loss\""));
+        double Value(string name, string key) => double.Parse(Line(name).Split($"\"{key}\":")[1].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(Value("two", "aux_loss"), Is.EqualTo(Value("one", "aux_loss")).Within(1e-5).Percent);
+        Assert.That(Value("two", "score_gap"), Is.EqualTo(Value("one", "score_gap")).Within(1e-3).Percent);
+    }
+
+    [Test]
     public void ARunOfTwoRanksResumesInOneProcessAsIfItHadRunThere()
     {
         using var dir = new TempDir();
