@@ -1,5 +1,3 @@
-using DiffKernels.IO;
-
 namespace DiffKernels.Cli;
 
 /// <summary>
@@ -18,7 +16,7 @@ internal static class CliErrors
         {
             return body();
         }
-        catch (Exception e) when (e is SafeTensorsFormatException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is InvalidInputException or IOException or UnauthorizedAccessException)
         {
             error.WriteLine($"dk {command}: {OneLine(e.Message)}");
             return UserError;

@@ -51,7 +51,7 @@ internal static class SampleCommand
                 float[]? labels = null;
                 if (parseResult.GetValue(cls) is { } c)
                 {
-                    if (c < 0 || c >= loaded.NumClasses) throw new ArgumentException($"--class {c} is not a class of this model ({loaded.NumClasses} classes)");
+                    if ((c < 0 || c >= loaded.NumClasses) && !(c == -1 && loaded.HasUnconditionalBranch)) throw new ArgumentException($"--class {c} is not a class of this model ({loaded.NumClasses} classes)");
                     labels = Enumerable.Repeat((float)c, count).ToArray();
                 }
                 using var scope = Tensor.Scope();
@@ -72,9 +72,29 @@ internal static class SampleCommand
     /// Sampler settings from the command line's values (the sampler by name), else the model's defaults; see
     /// <see cref="PretrainedModel.Options"/>.
     /// </summary>
-    public static SamplerOptions Options(PretrainedModel model, string? sampler, int? steps, ulong seed, int batch, double? sigmaMax = null, string? threshold = null) =>
-        model.Options(sampler == null ? null : SamplerOptions.ParseKind(sampler), steps, sigmaMax, seed, batch,
-            threshold == null ? model.DefaultOptions.Threshold : X0Threshold.Parse(threshold));
+    public static SamplerOptions Options(PretrainedModel model, string? sampler, int? steps, ulong seed, int batch, double? sigmaMax = null, string? threshold = null)
+    {
+        try
+        {
+            return model.Options(sampler == null ? null : SamplerOptions.ParseKind(sampler), steps, sigmaMax, seed, batch,
+                threshold == null ? model.DefaultOptions.Threshold : X0Threshold.Parse(threshold));
+        }
+        catch (InvalidInputException e) when (FlagOf(e.Subject) is { } flag)
+        {
+            throw new InvalidInputException(flag, e.Problem, e);
+        }
+    }
+
+    // The library names its arguments; the command line names the flags that set them.
+    private static string? FlagOf(string argument) => argument switch
+    {
+        "kind" => "--sampler",
+        "steps" => "--steps",
+        "sigmaMax" => "--sigma-max",
+        "threshold" => "--threshold",
+        "batchSize" => "--batch",
+        _ => null,
+    };
 
     /// <summary>The --sigma-max option of sample and eval.</summary>
     public static Option<double?> SigmaMaxOption() => new("--sigma-max")

@@ -41,7 +41,7 @@ public class GanCliTests
         Assert.That(sample.Code, Is.EqualTo(0), sample.Err);
         Assert.That(sample.Out, Does.Contain("5 samples, one generator evaluation: 1 NFE"));
         Assert.That(NpyFile.Read(npy).Shape, Is.EqualTo(new[] { 5, 1, 28, 28 }));
-        AssertOneLineError(Dk("sample", "--model", gan, "--sampler", "heun"), "dk sample: this gan_generator model draws samples in one evaluation");
+        AssertOneLineError(Dk("sample", "--model", gan, "--sampler", "heun"), "dk sample: --sampler: this gan_generator model draws samples in one evaluation");
 
         string clf = FakeFashion.TinyClassifier(dir), json = dir.File("eval.json");
         var eval = Dk("eval", "--model", gan, "--n", "8", "--data-dir", data, "--classifier", clf, "--json", json);
