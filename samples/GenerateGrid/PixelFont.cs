@@ -1,6 +1,3 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace GenerateGrid;
 
 /// <summary>
@@ -35,8 +32,8 @@ public static class PixelFont
     /// <summary>Width of <paramref name="text"/> in pixels at scale 1.</summary>
     public static int Width(string text) => Math.Max(text.Length * Advance - 1, 0);
 
-    /// <summary>Draws <paramref name="text"/> with its top-left corner at (<paramref name="x"/>, <paramref name="y"/>).</summary>
-    public static void Draw(Image<Rgb24> image, string text, int x, int y, int scale, Rgb24 colour)
+    /// <summary>Draws <paramref name="text"/> in grey level <paramref name="grey"/> with its top-left corner at (<paramref name="x"/>, <paramref name="y"/>).</summary>
+    public static void Draw(RgbCanvas image, string text, int x, int y, int scale, byte grey)
     {
         for (int i = 0; i < text.Length; i++)
         {
@@ -47,7 +44,7 @@ public static class PixelFont
                     if ((bits >> ((Height - 1 - row) * 3 + (2 - col)) & 1) == 0) continue;
                     for (int dy = 0; dy < scale; dy++)
                         for (int dx = 0; dx < scale; dx++)
-                            image[x + (i * Advance + col) * scale + dx, y + row * scale + dy] = colour;
+                            image.SetGrey(x + (i * Advance + col) * scale + dx, y + row * scale + dy, grey);
                 }
         }
     }

@@ -5,7 +5,6 @@ using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using GenerateGrid;
-using SixLabors.ImageSharp;
 
 // GenerateGrid MODEL OUT.png [--per-class K] [--seed S] [--time N]
 // Loads a generator, draws K images of every class (one row each, labelled), writes the grid as a PNG, and says how
@@ -32,17 +31,15 @@ for (int i = 2; i < args.Length; i += 2)
 try
 {
     using var model = PretrainedModel.Load(modelPath);
-    var first = model.GenerateImages(1, seed);
-    first[0].Dispose();
+    if (model.SampleShape.Rank != 3 || model.SampleShape[0] != 1)
+        return Fail($"{modelPath}: samples of shape {model.SampleShape}; this sample draws one-channel images");
+    model.Generate(1, seed);
     double startupMs = (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds;
     Console.WriteLine(Inv($"{model.Kind}, {model.NumClasses} classes, {model.DefaultNfe} NFE; first image {startupMs:F0} ms after process start"));
 
     var names = ClassNames(model);
-    var rows = names.Select((name, c) => (name, model.GenerateImages(perClass, seed + (ulong)c, model.NumClasses > 0 ? c : null))).ToList();
-    using (var grid = LabelledGrid.Compose(rows, scale: 2))
-        grid.SaveAsPng(outPath);
-    foreach (var (_, images) in rows)
-        foreach (var image in images) image.Dispose();
+    var rows = names.Select((name, c) => (name, model.Generate(perClass, seed + (ulong)c, model.NumClasses > 0 ? c : null))).ToList();
+    LabelledGrid.Compose(rows, model.SampleShape[1], model.SampleShape[2], scale: 2).SavePng(outPath);
     Console.WriteLine(Inv($"wrote {outPath}: {rows.Count} rows of {perClass}"));
 
     if (timeCount > 0)
