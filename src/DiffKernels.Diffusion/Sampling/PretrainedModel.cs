@@ -204,7 +204,8 @@ public sealed class PretrainedModel : IDisposable
     /// <paramref name="options"/> null means <see cref="DefaultOptions"/>; a generator accepts only its own sampler (one
     /// <see cref="SamplerKind.Generator"/> step, no guidance; its batch size applies). Returns the raw samples
     /// [n, …<see cref="RawSampleShape"/>] (NHWC images, padding included), owned by the tensor scope current at the
-    /// call. Samples that come out NaN or infinite throw an <see cref="InvalidInputException"/> naming the file.
+    /// call. Guidance on an unconditional model (which would ignore it) and samples that come out NaN or infinite throw
+    /// an <see cref="InvalidInputException"/>, naming the options or the file.
     /// </summary>
     public SampleResult Sample(int n, ulong seed = 0, float[]? labels = null, SamplerOptions? options = null)
     {
@@ -220,6 +221,8 @@ public sealed class PretrainedModel : IDisposable
         if (o.BatchSize < 1) throw new InvalidInputException(nameof(options), $"batch size {o.BatchSize} must be ≥ 1");
         if (_generator != null && (o.Kind != SamplerKind.Generator || o.Steps != 1 || o.Guidance != 1))
             throw new InvalidInputException(nameof(options), $"this {Kind} model draws samples in one evaluation, without guidance; a sampler, its steps and guidance apply to denoisers only");
+        if (o.Guidance != 1 && NumClasses == 0)
+            throw new InvalidInputException(nameof(options), string.Create(CultureInfo.InvariantCulture, $"guidance {o.Guidance} needs a conditional model; this {Kind} model is unconditional"));
         if (_deviceLock == null) return Checked(Draw(n, labels, o), o);
         lock (_deviceLock) return Checked(Draw(n, labels, o), o);
     }

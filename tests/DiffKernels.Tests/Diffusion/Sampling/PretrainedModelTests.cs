@@ -147,6 +147,7 @@ public class PretrainedModelTests
         Throws(() => gan.Sample(2, options: new SamplerOptions()), "options", "this gan_generator model draws samples in one evaluation");
         Throws(() => gan.Sample(2, options: gan.DefaultOptions with { Guidance = 2 }), "options", "this gan_generator model draws samples in one evaluation");
         Throws(() => toy.Sample(2, options: toy.DefaultOptions with { BatchSize = 0 }), "options", "batch size 0 must be ≥ 1");
+        Throws(() => toy.Sample(2, options: toy.DefaultOptions with { Guidance = 2 }), "options", "guidance 2 needs a conditional model; this mlp model is unconditional");
         Throws(() => toy.Sample(2, labels: [0, 0]), "labels", "this mlp model is unconditional");
         Throws(() => toy.Generate(2, classLabel: 0), "classLabel", "this mlp model is unconditional");
         Throws(() => fashion.Generate(2, classLabel: 10), "classLabel", "10 is not a class of this model (10 classes, or −1 for none)");
