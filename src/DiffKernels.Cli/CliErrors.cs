@@ -1,5 +1,4 @@
 using System.CommandLine;
-using DiffKernels.IO;
 
 namespace DiffKernels.Cli;
 
@@ -19,7 +18,7 @@ internal static class CliErrors
         {
             return body();
         }
-        catch (Exception e) when (e is SafeTensorsFormatException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is InvalidInputException or IOException or UnauthorizedAccessException)
         {
             error.WriteLine($"dk {command}: {OneLine(e.Message)}");
             return UserError;

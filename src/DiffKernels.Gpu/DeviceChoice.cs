@@ -21,8 +21,8 @@ public sealed class DeviceChoice : IDisposable
     public static IReadOnlyList<string> Names { get; } = ["cpu", "auto", "cuda", "opencl", "cpu-emulator"];
 
     /// <summary>
-    /// Opens the device called <paramref name="name"/>. Throws <see cref="ArgumentException"/> for an unknown name
-    /// and <see cref="GpuUnavailableException"/> when the named kind of accelerator is not present.
+    /// Opens the device called <paramref name="name"/>. Throws <see cref="InvalidInputException"/> for an unknown name
+    /// and <see cref="GpuUnavailableException"/> (one) when the named kind of accelerator is not present.
     /// </summary>
     public static DeviceChoice Open(string name)
     {
@@ -46,9 +46,18 @@ public sealed class DeviceChoice : IDisposable
             case "cpu-emulator":
                 return Gpu(GpuKind.CpuEmulator);
             default:
-                throw new ArgumentException($"unknown device '{name}'; expected one of {string.Join(", ", Names)}", nameof(name));
+                throw new InvalidInputException(name, $"unknown device; expected one of {string.Join(", ", Names)}");
         }
     }
+
+    /// <summary>The name <see cref="Open"/> takes for an accelerator of kind <paramref name="kind"/>.</summary>
+    public static string NameOf(GpuKind kind) => kind switch
+    {
+        GpuKind.Cuda => "cuda",
+        GpuKind.OpenCL => "opencl",
+        GpuKind.CpuEmulator => "cpu-emulator",
+        _ => "auto",
+    };
 
     private static DeviceChoice Gpu(GpuKind kind)
     {

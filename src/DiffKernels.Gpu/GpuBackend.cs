@@ -73,7 +73,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
                 _ => (ILGPU.Runtime.Device?)cuda ?? (ILGPU.Runtime.Device?)cl ?? cpu,
             };
             if (device == null)
-                throw new GpuUnavailableException(kind == GpuKind.Cuda ? "no CUDA device" : $"no {kind} device");
+                throw new GpuUnavailableException(DeviceChoice.NameOf(kind), kind == GpuKind.Cuda ? "no CUDA device" : $"no {kind} device");
             var actual = device switch
             {
                 CudaDevice => GpuKind.Cuda,

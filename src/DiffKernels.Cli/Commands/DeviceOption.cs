@@ -31,7 +31,7 @@ internal static class DeviceOption
         }
         catch (GpuUnavailableException e)
         {
-            throw new ArgumentException($"{flag} {name}: {e.Message} found (dk info lists the backends)");
+            throw new ArgumentException($"{flag} {name}: {e.Problem} found (dk info lists the backends)");
         }
     }
 }

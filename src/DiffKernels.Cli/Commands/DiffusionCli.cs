@@ -39,7 +39,7 @@ internal static class DiffusionCli
             error.WriteLine($"dk {command}: {OneLine(e.Message)}");
             return Diverged;
         }
-        catch (Exception e) when (e is ArgumentException or SafeTensorsFormatException or IOException or UnauthorizedAccessException or JsonException or InvalidDataException)
+        catch (Exception e) when (e is ArgumentException or InvalidInputException or IOException or UnauthorizedAccessException or JsonException or InvalidDataException)
         {
             error.WriteLine($"dk {command}: {OneLine(WithoutParameter(e))}");
             return UserError;

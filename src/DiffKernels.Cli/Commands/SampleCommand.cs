@@ -52,7 +52,7 @@ internal static class SampleCommand
                 var options = flags.Resolve(parseResult, loaded, path, parseResult.GetValue(seed));
                 int count = parseResult.GetValue(n);
                 int? label = parseResult.GetValue(cls);
-                if (label is { } c && (c < 0 || c >= loaded.NumClasses))
+                if (label is { } c && (c < 0 || c >= loaded.NumClasses) && !(c == -1 && loaded.HasUnconditionalBranch))
                     throw new ArgumentException(loaded.NumClasses == 0 ? $"--class {c}: {path} is unconditional; it takes no class" : $"--class {c} is not a class of this model ({loaded.NumClasses} classes: 0–{loaded.NumClasses - 1})");
                 var exportShape = new long[] { count }.Concat(loaded.SampleShape.ToArray().Select(d => (long)d)).ToArray();
                 if (npyPath != null) RequireRoom(npyPath, NpyWriter.FileBytes(exportShape));
@@ -98,9 +98,29 @@ internal static class SampleCommand
     /// Sampler settings from the command line's values (the sampler by name), else the model's defaults; see
     /// <see cref="PretrainedModel.Options"/>.
     /// </summary>
-    public static SamplerOptions Options(PretrainedModel model, string? sampler, int? steps, ulong seed, int batch, double? sigmaMax = null, string? threshold = null) =>
-        model.Options(sampler == null ? null : SamplerOptions.ParseKind(sampler), steps, sigmaMax, seed, batch,
-            threshold == null ? model.DefaultOptions.Threshold : X0Threshold.Parse(threshold));
+    public static SamplerOptions Options(PretrainedModel model, string? sampler, int? steps, ulong seed, int batch, double? sigmaMax = null, string? threshold = null)
+    {
+        try
+        {
+            return model.Options(sampler == null ? null : SamplerOptions.ParseKind(sampler), steps, sigmaMax, seed, batch,
+                threshold == null ? model.DefaultOptions.Threshold : X0Threshold.Parse(threshold));
+        }
+        catch (InvalidInputException e) when (FlagOf(e.Subject) is { } flag)
+        {
+            throw new InvalidInputException(flag, e.Problem, e);
+        }
+    }
+
+    // The library names its arguments; the command line names the flags that set them.
+    private static string? FlagOf(string argument) => argument switch
+    {
+        "kind" => "--sampler",
+        "steps" => "--steps",
+        "sigmaMax" => "--sigma-max",
+        "threshold" => "--threshold",
+        "batchSize" => "--batch",
+        _ => null,
+    };
 
     /// <summary>The --sigma-max option of sample and eval.</summary>
     public static Option<double?> SigmaMaxOption() => new("--sigma-max")

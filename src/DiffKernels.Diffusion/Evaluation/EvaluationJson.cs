@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Sampling;
 
@@ -13,7 +14,7 @@ public static class EvaluationJson
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>A toy report as one JSON object; with <paramref name="sampler"/>, its levels and σ_max too.</summary>
-    public static string Of(string model, ToyReport r, SamplerOptions? sampler = null) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    public static string Of(string model, ToyReport r, SamplerOptions? sampler = null) => new JsonObject
     {
         ["model"] = model,
         ["data"] = "toy:" + r.Toy,
@@ -22,7 +23,7 @@ public static class EvaluationJson
         ["nfe"] = r.Nfe,
         ["levels"] = sampler?.Steps,
         ["sigma_max"] = sampler?.SigmaMax,
-        ["sigmas"] = sampler?.Sigmas,
+        ["sigmas"] = Array(sampler?.Sigmas),
         ["threshold"] = sampler?.Threshold is { } q ? X0Threshold.Format(q) : null,
         ["sliced_wasserstein"] = r.SlicedWasserstein,
         ["floor"] = r.Floor,
@@ -31,10 +32,10 @@ public static class EvaluationJson
         ["modes"] = r.Coverage?.Total,
         ["off_mode_fraction"] = r.Coverage?.OffModeFraction,
         ["ms_per_sample"] = r.MsPerSample,
-    }, Indented);
+    }.ToJsonString(Indented);
 
     /// <summary>The image report as one JSON object; with <paramref name="sampler"/>, its explicit levels and x0 thresholding where it has them.</summary>
-    public static string Of(string model, ImageReport r, SamplerOptions? sampler = null) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    public static string Of(string model, ImageReport r, SamplerOptions? sampler = null) => new JsonObject
     {
         ["model"] = model,
         ["data"] = ImageDataSource.FashionSpec,
@@ -48,13 +49,22 @@ public static class EvaluationJson
         ["precision"] = double.IsNaN(r.Metrics.Precision) ? null : r.Metrics.Precision,
         ["recall"] = double.IsNaN(r.Metrics.Recall) ? null : r.Metrics.Recall,
         ["class_entropy"] = r.Metrics.Classes.NormalisedEntropy,
-        ["class_counts"] = r.Metrics.Classes.Counts,
+        ["class_counts"] = new JsonArray(r.Metrics.Classes.Counts.Select(c => (JsonNode?)c).ToArray()),
         ["ms_per_sample"] = r.MsPerSample,
-    }.Concat(SamplerExtras(sampler)).ToDictionary(), Indented);
+    }.With(SamplerExtras(sampler)).ToJsonString(Indented);
 
-    private static IEnumerable<KeyValuePair<string, object?>> SamplerExtras(SamplerOptions? sampler)
+    private static IEnumerable<KeyValuePair<string, JsonNode?>> SamplerExtras(SamplerOptions? sampler)
     {
-        if (sampler?.Sigmas is { } levels) yield return new("sigmas", levels);
+        if (sampler?.Sigmas is { } levels) yield return new("sigmas", Array(levels));
         if (sampler?.Threshold is { } q) yield return new("threshold", X0Threshold.Format(q));
+    }
+
+    // Built as JSON nodes, not serialised by reflection, so trimmed and native-AOT applications write the same text.
+    private static JsonArray? Array(IReadOnlyList<double>? values) => values == null ? null : new JsonArray(values.Select(v => (JsonNode?)v).ToArray());
+
+    private static JsonObject With(this JsonObject o, IEnumerable<KeyValuePair<string, JsonNode?>> extras)
+    {
+        foreach (var (key, value) in extras) o.Add(key, value);
+        return o;
     }
 }

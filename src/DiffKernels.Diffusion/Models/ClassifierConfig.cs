@@ -18,11 +18,6 @@ namespace DiffKernels.Diffusion.Models;
 /// <param name="ConvsPerStage">Convolutions per stage.</param>
 public sealed record ClassifierConfig(int ImageSize, int Channels, IReadOnlyList<int> Widths, int FeatureDim, int NumClasses, int Groups = 8, int ConvsPerStage = 1)
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
 
     /// <summary>The kind string stored in checkpoints.</summary>
     public const string Kind = "classifier";
@@ -46,7 +41,7 @@ public sealed record ClassifierConfig(int ImageSize, int Channels, IReadOnlyList
     }
 
     /// <summary>The config as JSON (snake_case keys).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, DiffusionJsonContext.Default.ClassifierConfig);
 
     /// <summary>Parses JSON written by <see cref="ToJson"/> and validates it.</summary>
     public static ClassifierConfig FromJson(string json)
@@ -54,7 +49,7 @@ public sealed record ClassifierConfig(int ImageSize, int Channels, IReadOnlyList
         ClassifierConfig? c;
         try
         {
-            c = JsonSerializer.Deserialize<ClassifierConfig>(json, Json);
+            c = JsonSerializer.Deserialize(json, DiffusionJsonContext.Default.ClassifierConfig);
         }
         catch (JsonException e)
         {

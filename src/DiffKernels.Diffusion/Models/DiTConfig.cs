@@ -25,7 +25,6 @@ public sealed record DiTConfig(
     int TimeFeatures = 256,
     int NumClasses = 0)
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>The kind string stored in checkpoints.</summary>
     public const string Kind = "dit";
@@ -49,7 +48,7 @@ public sealed record DiTConfig(
     }
 
     /// <summary>The config as JSON (snake_case keys).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, DiffusionJsonContext.Default.DiTConfig);
 
     /// <summary>Parses JSON written by <see cref="ToJson"/> and validates it.</summary>
     public static DiTConfig FromJson(string json)
@@ -57,7 +56,7 @@ public sealed record DiTConfig(
         DiTConfig? c;
         try
         {
-            c = JsonSerializer.Deserialize<DiTConfig>(json, Json);
+            c = JsonSerializer.Deserialize(json, DiffusionJsonContext.Default.DiTConfig);
         }
         catch (JsonException e)
         {

@@ -30,11 +30,6 @@ public sealed record GanConfig(
     int NumClasses = 0,
     int Groups = 8)
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
 
     /// <summary>The kind string of generator checkpoints.</summary>
     public const string GeneratorKind = "gan_generator";
@@ -65,7 +60,7 @@ public sealed record GanConfig(
     }
 
     /// <summary>The config as JSON (snake_case keys).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, DiffusionJsonContext.Default.GanConfig);
 
     /// <summary>Parses JSON written by <see cref="ToJson"/> and validates it.</summary>
     public static GanConfig FromJson(string json)
@@ -73,7 +68,7 @@ public sealed record GanConfig(
         GanConfig? c;
         try
         {
-            c = JsonSerializer.Deserialize<GanConfig>(json, Json);
+            c = JsonSerializer.Deserialize(json, DiffusionJsonContext.Default.GanConfig);
         }
         catch (JsonException e)
         {

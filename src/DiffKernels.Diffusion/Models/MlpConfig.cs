@@ -23,17 +23,16 @@ public sealed record MlpConfig(
     float TimeMaxPeriod = 100f,
     int NumClasses = 0)
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>The kind string stored in checkpoints.</summary>
     public const string Kind = "mlp";
 
     /// <summary>Serialises the config (snake_case keys).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, DiffusionJsonContext.Default.MlpConfig);
 
     /// <summary>Parses a config written by <see cref="ToJson"/>; absent keys take their defaults.</summary>
     public static MlpConfig FromJson(string json) =>
-        JsonSerializer.Deserialize<MlpConfig>(json, Json) ?? throw new JsonException("mlp config: JSON is null");
+        JsonSerializer.Deserialize(json, DiffusionJsonContext.Default.MlpConfig) ?? throw new JsonException("mlp config: JSON is null");
 
     /// <summary>Throws with the offending field when the config cannot build a network.</summary>
     public void Validate()

@@ -26,7 +26,6 @@ public static class RunProvenance
     /// <summary>Metadata key of a warm start's source SHA-256; "init_from_sha256" once exported.</summary>
     public const string InitFromHashKey = Training.CheckpointKeys.InitFromHash;
 
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     // Per run object, so several runs in one process (tests, quickstart) keep their own history.
     private static readonly ConditionalWeakTable<object, History> Runs = new();
@@ -70,7 +69,7 @@ public static class RunProvenance
     {
         var history = Runs.GetValue(run, _ => new History());
         if (history.Sessions.Count == 0) history.Sessions.Add(Current);
-        var metadata = new Dictionary<string, string> { [SessionsKey] = JsonSerializer.Serialize(history.Sessions, Json) };
+        var metadata = new Dictionary<string, string> { [SessionsKey] = JsonSerializer.Serialize(history.Sessions, DiffusionJsonContext.Default.ListRunSession) };
         if (history.InitFrom is var (path, hash))
         {
             metadata[InitFromKey] = path;
@@ -81,8 +80,8 @@ public static class RunProvenance
 
     /// <summary>The sessions a checkpoint records (release "sessions" or training "train.sessions"); empty when none.</summary>
     public static IReadOnlyList<RunSession> Sessions(IReadOnlyDictionary<string, string> metadata) =>
-        CheckpointKind.Recorded(metadata, "sessions") is { } json ? JsonSerializer.Deserialize<List<RunSession>>(json, Json) ?? [] : [];
+        CheckpointKind.Recorded(metadata, "sessions") is { } json ? JsonSerializer.Deserialize(json, DiffusionJsonContext.Default.ListRunSession) ?? [] : [];
 
     /// <summary>One session as JSON, as a release checkpoint records the export that made it.</summary>
-    public static string ToJson(RunSession session) => JsonSerializer.Serialize(session, Json);
+    public static string ToJson(RunSession session) => JsonSerializer.Serialize(session, DiffusionJsonContext.Default.RunSession);
 }

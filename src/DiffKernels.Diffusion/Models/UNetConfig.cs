@@ -31,11 +31,6 @@ public sealed record UNetConfig(
     int EmbedDim = 128,
     int NumClasses = 0)
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
 
     /// <summary>The kind string stored in checkpoints.</summary>
     public const string Kind = "unet";
@@ -76,7 +71,7 @@ public sealed record UNetConfig(
     }
 
     /// <summary>The config as JSON (snake_case keys).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, DiffusionJsonContext.Default.UNetConfig);
 
     /// <summary>Parses JSON written by <see cref="ToJson"/> and validates it.</summary>
     public static UNetConfig FromJson(string json)
@@ -84,7 +79,7 @@ public sealed record UNetConfig(
         UNetConfig? c;
         try
         {
-            c = JsonSerializer.Deserialize<UNetConfig>(json, Json);
+            c = JsonSerializer.Deserialize(json, DiffusionJsonContext.Default.UNetConfig);
         }
         catch (JsonException e)
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 
 namespace DiffKernels.Diffusion.Training;
 
@@ -9,7 +10,6 @@ namespace DiffKernels.Diffusion.Training;
 /// </summary>
 public abstract record RunOptions
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     // EDM teachers wrote the EMA half-life under this name before all kinds shared one.
     private const string OldHalfLifeKey = "ema_half_life_images";
@@ -60,7 +60,7 @@ public abstract record RunOptions
     };
 
     /// <summary>Serialises the options (snake_case keys).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, GetType(), Json);
+    public string ToJson() => JsonSerializer.Serialize(this, GetType(), DiffusionJsonContext.Default);
 
     /// <summary>Parses options written by <see cref="ToJson"/>, by this version or an earlier one.</summary>
     protected static T Read<T>(string json) where T : RunOptions
@@ -71,7 +71,7 @@ public abstract record RunOptions
             node.Remove(OldHalfLifeKey);
             node.TryAdd("ema_half_life_samples", halfLife);
         }
-        return node.Deserialize<T>(Json) ?? throw new JsonException($"{typeof(T).Name}: JSON is null");
+        return node.Deserialize((JsonTypeInfo<T>)DiffusionJsonContext.Default.GetTypeInfo(typeof(T))!) ?? throw new JsonException($"{typeof(T).Name}: JSON is null");
     }
 
     /// <summary>Throws with the offending setting when the options cannot run.</summary>

@@ -139,7 +139,7 @@ public class SetSamplerCommandTests
         }
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(before), "a refused change leaves the file as it was");
         var flag = Dk("sample", "--model", path, "--sigma-max", "0");
-        Assert.That((flag.Code, flag.Err.Trim()), Is.EqualTo((2, "dk sample: σ_max 0 must be finite and above σ_min = 0.002")));
+        Assert.That((flag.Code, flag.Err.Trim()), Is.EqualTo((2, "dk sample: --sigma-max: σ_max 0 must be finite and above σ_min = 0.002")));
 
         using var other = new TempDir();
         string student = SaveModel(other, new Dictionary<string, string>

@@ -11,7 +11,6 @@ namespace DiffKernels.Diffusion.Distillation.Ddil;
 /// </summary>
 public sealed record DdilOptions
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>Fraction of each schedule period that trains on forward-diffused data alone (β = (1, 0, 0)).</summary>
     public double WarmupFraction { get; init; } = 0.1;
@@ -53,10 +52,10 @@ public sealed record DdilOptions
     public float? Threshold { get; init; }
 
     /// <summary>Serialises the options (snake_case keys).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, DiffusionJsonContext.Default.DdilOptions);
 
     /// <summary>Parses options written by <see cref="ToJson"/>.</summary>
-    public static DdilOptions FromJson(string json) => JsonSerializer.Deserialize<DdilOptions>(json, Json) ?? throw new JsonException("ddil: the options JSON is null");
+    public static DdilOptions FromJson(string json) => JsonSerializer.Deserialize(json, DiffusionJsonContext.Default.DdilOptions) ?? throw new JsonException("ddil: the options JSON is null");
 
     /// <summary>Throws with the offending setting when the options cannot run.</summary>
     public void Validate()

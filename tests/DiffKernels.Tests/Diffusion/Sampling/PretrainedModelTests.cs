@@ -137,26 +137,64 @@ public class PretrainedModelTests
         using var toy = Load(ToyStudent);
         using var gan = Load(FashionGan);
         using var fashion = Load(FashionStudent);
-        void Throws<T>(Action call, string argument, string message) where T : ArgumentException
+        void Throws(Action call, string argument, string message)
         {
-            var e = Assert.Throws<T>(call)!;
-            Assert.That(e.ParamName, Is.EqualTo(argument));
-            Assert.That(e.Message, Does.StartWith(message).And.Not.Contain('\n'));
+            var e = Assert.Throws<InvalidInputException>(call)!;
+            Assert.That(e.Subject, Is.EqualTo(argument));
+            Assert.That(e.Message, Does.StartWith($"{argument}: {message}").And.Not.Contain('\n'));
         }
 
-        Throws<ArgumentException>(() => gan.Sample(2, options: new SamplerOptions()), "options", "this gan_generator model draws samples in one evaluation");
-        Throws<ArgumentException>(() => gan.Sample(2, options: gan.DefaultOptions with { Guidance = 2 }), "options", "this gan_generator model draws samples in one evaluation");
-        Throws<ArgumentException>(() => toy.Sample(2, options: toy.DefaultOptions with { BatchSize = 0 }), "options", "batch size 0 must be ≥ 1");
-        Throws<ArgumentException>(() => toy.Sample(2, labels: [0, 0]), "labels", "this mlp model is unconditional");
-        Throws<ArgumentException>(() => toy.Generate(2, classLabel: 0), "classLabel", "this mlp model is unconditional");
-        Throws<ArgumentException>(() => fashion.Generate(2, classLabel: 10), "classLabel", "10 is not a class of this model (10 classes)");
-        Throws<ArgumentException>(() => gan.Generate(2, classLabel: -1), "classLabel", "-1 is not a class of this model");
-        Throws<ArgumentException>(() => gan.Sample(2, labels: [1, 2.5f]), "labels", "2.5 is not a class of this model");
-        Throws<ArgumentException>(() => gan.Sample(2, labels: [1]), "labels", "1 labels for 2 samples");
-        Throws<ArgumentOutOfRangeException>(() => fashion.Generate(0), "n", "sample count 0 must be ≥ 1");
-        Throws<ArgumentException>(() => toy.Options(steps: 0), "steps", "steps 0 must be ≥ 1");
-        Throws<ArgumentException>(() => toy.Options(sigmaMax: 0.001), "sigmaMax", "σ_max 0.001 must be finite and above σ_min = 0.002");
-        Throws<ArgumentException>(() => toy.Options(batchSize: 0), "batchSize", "batch size 0 must be ≥ 1");
+        Throws(() => gan.Sample(2, options: new SamplerOptions()), "options", "this gan_generator model draws samples in one evaluation");
+        Throws(() => gan.Sample(2, options: gan.DefaultOptions with { Guidance = 2 }), "options", "this gan_generator model draws samples in one evaluation");
+        Throws(() => toy.Sample(2, options: toy.DefaultOptions with { BatchSize = 0 }), "options", "batch size 0 must be ≥ 1");
+        Throws(() => toy.Sample(2, options: toy.DefaultOptions with { Guidance = 2 }), "options", "guidance 2 needs a conditional model; this mlp model is unconditional");
+        Throws(() => toy.Sample(2, labels: [0, 0]), "labels", "this mlp model is unconditional");
+        Throws(() => toy.Generate(2, classLabel: 0), "classLabel", "this mlp model is unconditional");
+        Throws(() => fashion.Generate(2, classLabel: 10), "classLabel", "10 is not a class of this model (10 classes, or −1 for none)");
+        Throws(() => fashion.Generate(2, classLabel: -2), "classLabel", "-2 is not a class of this model");
+        Throws(() => gan.Generate(2, classLabel: -1), "classLabel", "-1 is not a class of this model (10 classes)");
+        Throws(() => gan.Sample(2, labels: [1, 2.5f]), "labels", "2.5 is not a class of this model");
+        Throws(() => gan.Sample(2, labels: [1]), "labels", "1 labels for 2 samples");
+        Throws(() => fashion.Generate(0), "n", "sample count 0 must be ≥ 1");
+        Throws(() => fashion.Generate(-3), "n", "sample count -3 must be ≥ 1");
+        Throws(() => toy.Options(steps: 0), "steps", "steps 0 must be ≥ 1");
+        Throws(() => toy.Options(sigmaMax: 0.001), "sigmaMax", "σ_max 0.001 must be finite and above σ_min = 0.002");
+        Throws(() => toy.Options(batchSize: 0), "batchSize", "batch size 0 must be ≥ 1");
+    }
+
+    [TestCase("kind")]
+    [TestCase("steps")]
+    [TestCase("sigmaMax")]
+    [TestCase("threshold")]
+    public void AnOptionAGeneratorHasNoUseForIsRefusedNotIgnored(string argument)
+    {
+        using var gan = Load(FashionGan);
+        var e = Assert.Throws<InvalidInputException>(() => _ = argument switch
+        {
+            "kind" => gan.Options(kind: SamplerKind.Heun),
+            "steps" => gan.Options(steps: 4),
+            "sigmaMax" => gan.Options(sigmaMax: 10),
+            _ => gan.Options(threshold: 1f),
+        })!;
+        Assert.That(e.Message, Is.EqualTo($"{argument}: this gan_generator model draws samples in one evaluation; it has no sampler, noise levels or thresholding to set"));
+        Assert.That(gan.Options(kind: SamplerKind.Generator, steps: 1, seed: 3), Is.EqualTo(gan.DefaultOptions with { Seed = 3, BatchSize = 1024 }), "its own sampler is no error");
+        AssertOneLineError(Dk("sample", "--model", Committed(FashionGan), "--n", "1", "--sigma-max", "10"),
+            "dk sample: --sigma-max: this gan_generator model draws samples in one evaluation");
+    }
+
+    [Test]
+    public void TheUnconditionalBranchOfAConditionalDenoiserTakesLabelMinusOne()
+    {
+        using var fashion = Load(FashionStudent);
+        using var gan = Load(FashionGan);
+        Assert.That((fashion.HasUnconditionalBranch, gan.HasUnconditionalBranch), Is.EqualTo((true, false)));
+        float[] none = fashion.Generate(2, seed: 3, classLabel: -1);
+        Assert.That(none, Has.All.InRange(-1f, 1f));
+        Assert.That(none, Is.Not.EqualTo(fashion.Generate(2, seed: 3, classLabel: 0)), "no class is not class 0");
+        using var scope = Tensor.Scope();
+        Assert.That(fashion.Sample(2, seed: 3, labels: [-1, -1]).Samples.Shape, Is.EqualTo(new Shape(2, 32, 32, 1)));
+        var cli = Dk("sample", "--model", Committed(FashionStudent), "--n", "2", "--class", "-1");
+        Assert.That(cli.Code, Is.EqualTo(0), cli.Err);
     }
 
     [Test]
