@@ -50,21 +50,33 @@ internal sealed class SamplerFlags
     /// <summary>The sampler settings for <paramref name="model"/> (read from <paramref name="path"/>) with <paramref name="seed"/>.</summary>
     public SamplerOptions Resolve(ParseResult parse, PretrainedModel model, string path, ulong seed)
     {
-        var options = SampleCommand.Options(model, parse.GetValue(Sampler), parse.GetValue(Steps), seed, parse.GetValue(Batch), parse.GetValue(SigmaMax), parse.GetValue(Threshold)) with
-        {
-            Guidance = parse.GetValue(Guidance),
-        };
         var own = model.DefaultOptions;
+        SamplerOptions options;
+        try
+        {
+            options = SampleCommand.Options(model, parse.GetValue(Sampler), parse.GetValue(Steps), seed, parse.GetValue(Batch), parse.GetValue(SigmaMax), parse.GetValue(Threshold)) with
+            {
+                Guidance = parse.GetValue(Guidance),
+            };
+        }
+        catch (InvalidInputException) when (model.IsGenerator)
+        {
+            // The library refuses any sampler setting on a generator; the command line says which flags to drop.
+            throw FixedSampler(parse, model, own, path);
+        }
         bool fixedSampler = model.IsGenerator || CheckpointKind.Of(path).Role == ModelRole.Student;
         if (fixedSampler && (options.Kind != own.Kind || options.Steps != own.Steps || options.SigmaMax != own.SigmaMax || !SameLevels(options.Sigmas, own.Sigmas)))
-        {
-            string given = string.Join(" ", new Option[] { Sampler, Steps, SigmaMax }.Where(o => RunCommand.Given(parse, o)).Select(o => $"{o.Name} {parse.GetResult(o)!.Tokens.FirstOrDefault()?.Value}"));
-            string what = model.IsGenerator ? $"a {model.Kind} generator: it draws each sample in one evaluation" : $"a distilled student: it samples with {own.Kind.ToString().ToLowerInvariant()} on the {(own.Steps == 1 ? "one level" : $"{own.Steps} levels")} it was trained for";
-            throw new ArgumentException($"{given}: {path} is {what}; remove --sampler, --steps and --sigma-max");
-        }
+            throw FixedSampler(parse, model, own, path);
         if (options.Guidance != 1 && (model.NumClasses == 0 || model.IsGenerator))
             throw new ArgumentException(DiffusionCli.Inv($"--guidance {options.Guidance}: {path} is {(model.IsGenerator ? "a generator" : "unconditional")}; guidance needs a class-conditional denoiser"));
         return options;
+    }
+
+    private ArgumentException FixedSampler(ParseResult parse, PretrainedModel model, SamplerOptions own, string path)
+    {
+        string given = string.Join(" ", new Option[] { Sampler, Steps, SigmaMax, Threshold }.Where(o => RunCommand.Given(parse, o)).Select(o => $"{o.Name} {parse.GetResult(o)!.Tokens.FirstOrDefault()?.Value}"));
+        string what = model.IsGenerator ? $"a {model.Kind} generator: it draws each sample in one evaluation" : $"a distilled student: it samples with {own.Kind.ToString().ToLowerInvariant()} on the {(own.Steps == 1 ? "one level" : $"{own.Steps} levels")} it was trained for";
+        return new ArgumentException($"{given}: {path} is {what}; remove --sampler, --steps and --sigma-max{(model.IsGenerator ? " (and --threshold)" : "")}");
     }
 
     private static bool SameLevels(IReadOnlyList<double>? a, IReadOnlyList<double>? b) =>

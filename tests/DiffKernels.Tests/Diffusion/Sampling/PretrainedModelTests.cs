@@ -179,7 +179,7 @@ public class PretrainedModelTests
         Assert.That(e.Message, Is.EqualTo($"{argument}: this gan_generator model draws samples in one evaluation; it has no sampler, noise levels or thresholding to set"));
         Assert.That(gan.Options(kind: SamplerKind.Generator, steps: 1, seed: 3), Is.EqualTo(gan.DefaultOptions with { Seed = 3, BatchSize = 1024 }), "its own sampler is no error");
         AssertOneLineError(Dk("sample", "--model", Committed(FashionGan), "--n", "1", "--sigma-max", "10"),
-            "dk sample: --sigma-max: this gan_generator model draws samples in one evaluation");
+            "dk sample: --sigma-max 10: ", "is a gan_generator generator: it draws each sample in one evaluation");
     }
 
     [Test]

@@ -56,7 +56,7 @@ public class SamplePartTests
     {
         using var model = PretrainedModel.Load(Committed("toy-8gaussians-teacher.safetensors"));
         using var scope = Tensor.Scope();
-        Assert.Throws<ArgumentOutOfRangeException>(() => model.Sample(4, part: new SamplePart(8, 10)));
-        Assert.That(() => model.Sample(2, part: new SamplePart(1, 10)), Throws.ArgumentException.With.Message.Contain("multiple of 2 samples"));
+        Assert.That(() => model.Sample(4, part: new SamplePart(8, 10)), Throws.InstanceOf<InvalidInputException>().With.Message.Contain("do not lie in a draw of 10"));
+        Assert.That(() => model.Sample(2, part: new SamplePart(1, 10)), Throws.InstanceOf<InvalidInputException>().With.Message.Contain("multiple of 2 samples"));
     }
 }
