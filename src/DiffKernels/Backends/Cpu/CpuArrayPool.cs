@@ -91,7 +91,10 @@ internal sealed class CpuArrayPool(long maxPooledBytes, long collectEveryBytes)
         if (dropped > 0) CountChurn(dropped);
     }
 
-    /// <summary>Drops every pooled array and collects them: memory goes back to the system between unrelated workloads.</summary>
+    /// <summary>
+    /// Drops every pooled array and collects them aggressively, so their memory goes back to the system at once (a
+    /// plain collection leaves freed regions committed for reuse): between unrelated workloads.
+    /// </summary>
     public void Trim()
     {
         lock (_gate)
@@ -100,7 +103,7 @@ internal sealed class CpuArrayPool(long maxPooledBytes, long collectEveryBytes)
             _pooledBytes = 0;
             _churnBytes = 0;
         }
-        Collect();
+        Collect(GCCollectionMode.Aggressive);
     }
 
     private Bin? LeastRecentlyRented(Bin except)
@@ -115,12 +118,13 @@ internal sealed class CpuArrayPool(long maxPooledBytes, long collectEveryBytes)
     {
         if (Interlocked.Add(ref _churnBytes, bytes) < collectEveryBytes) return;
         Interlocked.Exchange(ref _churnBytes, 0);
-        Collect();
+        Collect(GCCollectionMode.Forced);
     }
 
-    private void Collect()
+    private void Collect(GCCollectionMode mode)
     {
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+        // An aggressive collection must compact; pinned arrays stay where they are either way.
+        GC.Collect(GC.MaxGeneration, mode, blocking: true, compacting: mode == GCCollectionMode.Aggressive);
         lock (_gate) Collections++;
     }
 
