@@ -39,7 +39,9 @@ internal static class EvalCommand
         };
         n.Check(v => v < 2 ? $"--n {v} must be ≥ 2" : null);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the samples, data samples and projections", DefaultValueFactory = _ => 0UL };
-        var flags = new SamplerFlags(defaultBatch: 500);
+        // A network's activations live until its batch is done: 100 images at a time keep a Fashion-MNIST evaluation near
+        // 1 GB resident (1.6 GB at 500) with the same values, since samples do not depend on the batch size.
+        var flags = new SamplerFlags(defaultBatch: 100);
         var classifier = new Option<string>("--classifier") { Description = "Metric classifier for images", DefaultValueFactory = _ => DefaultClassifier };
         var png = new Option<string?>("--png") { Description = "Write the scatter plot of the samples over the density (toys) or a grid of the first 100 images" };
         var json = new Option<string?>("--json") { Description = "Write the metrics as JSON" };
