@@ -24,6 +24,13 @@ internal static class EvalCommand
     /// <summary>Samples a toy evaluation scores at most: SW₂ sorts every point, so they are all kept.</summary>
     public const int MaxToySamples = 1_000_000;
 
+    /// <summary>
+    /// Images sampled together without --batch. A network's activations live until its batch is done: 100 at a time keep
+    /// a Fashion-MNIST evaluation near 1 GB resident (1.6 GB at 500) with the same values, since samples do not depend on
+    /// the batch size. Toys keep --batch's default of 500 (their networks are small; smaller batches only add overhead).
+    /// </summary>
+    public const int ImageBatch = 100;
+
     /// <summary>Images an image evaluation scores at most: the floor compares as many Fashion-MNIST training images.</summary>
     public const int MaxImageSamples = 60_000;
 
@@ -39,9 +46,7 @@ internal static class EvalCommand
         };
         n.Check(v => v < 2 ? $"--n {v} must be ≥ 2" : null);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the samples, data samples and projections", DefaultValueFactory = _ => 0UL };
-        // A network's activations live until its batch is done: 100 images at a time keep a Fashion-MNIST evaluation near
-        // 1 GB resident (1.6 GB at 500) with the same values, since samples do not depend on the batch size.
-        var flags = new SamplerFlags(defaultBatch: 100);
+        var flags = new SamplerFlags(defaultBatch: 500);
         var classifier = new Option<string>("--classifier") { Description = "Metric classifier for images", DefaultValueFactory = _ => DefaultClassifier };
         var png = new Option<string?>("--png") { Description = "Write the scatter plot of the samples over the density (toys) or a grid of the first 100 images" };
         var json = new Option<string?>("--json") { Description = "Write the metrics as JSON" };
@@ -67,6 +72,7 @@ internal static class EvalCommand
                 bool images = spec == ImageDataSource.FashionSpec || spec.StartsWith(ImageDataSource.FashionSpec + ":", StringComparison.Ordinal);
                 if (!ToyDataSource.IsToySpec(spec) && !images)
                     throw new ArgumentException($"dk eval scores toys (toy:NAME) and Fashion-MNIST models (fmnist); '{spec}' is neither");
+                if (images && !RunCommand.Given(parseResult, flags.Batch)) options = options with { BatchSize = ImageBatch };
                 int limit = images ? MaxImageSamples : MaxToySamples;
                 if (count > limit)
                     throw new ArgumentException(DiffusionCli.Inv($"--n {count:N0}: {(images ? "the FD floor needs as many Fashion-MNIST training images, of which there are" : "a toy's SW₂ keeps every point; at most")} {limit:N0}"));
