@@ -71,4 +71,14 @@ public class CpuArrayPoolTests
         Assert.That(pool.PooledBytes, Is.EqualTo(0));
         Assert.That(pool.Rent(10), Is.Not.SameAs(a));
     }
+
+    [Test, NonParallelizable]
+    public void BackendReleasesItsPool()
+    {
+        var be = CpuBackend.Instance;
+        be.Allocate(1000).Release();
+        Assert.That(be.PooledBytes, Is.GreaterThanOrEqualTo(4000));
+        be.ReleasePooledMemory();
+        Assert.That(be.PooledBytes, Is.EqualTo(0));
+    }
 }
