@@ -1,4 +1,5 @@
 using DiffKernels.Backends;
+using DiffKernels.Backends.Cpu;
 using DiffKernels.Bench.Harness;
 using DiffKernels.Bench.Report;
 
@@ -15,6 +16,8 @@ public static class BenchRunner
     /// <param name="clock">The clock (tests script one).</param>
     public static BenchResult Run(BenchCase c, IBackend backend, TimingOptions options, bool withBaseline = true, IBenchClock? clock = null)
     {
+        // Buffers pooled by earlier cases have other shapes; dropped first, they do not count in this case's peak memory.
+        CpuBackend.Instance.ReleasePooledMemory();
         using var run = c.Create(backend);
         var baseline = withBaseline ? run.Baseline : Baseline.None("in-process baseline not run");
         var actions = new List<Action> { run.Ours };

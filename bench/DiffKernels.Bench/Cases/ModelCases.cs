@@ -11,7 +11,8 @@ namespace DiffKernels.Bench.Cases;
 
 /// <summary>
 /// Whole-model cases at batch 64 on 32×32×1 inputs: UNet-S forward, and one EDM training step
-/// (σ and noise drawn, preconditioned loss, backward, Adam) of UNet-S and DiT-S/4, as the trainer runs it.
+/// (σ and noise drawn, preconditioned loss, backward, Adam) of UNet-S and DiT-S/4, as the trainer runs it;
+/// and the UNet-XS step at batch 32, the shape of the Fashion-MNIST distillation runs.
 /// </summary>
 internal static class ModelCases
 {
@@ -25,7 +26,12 @@ internal static class ModelCases
             be => new Run(be, d => new UNet(UNetConfig.S(), new Generator(0), d), train: true));
         yield return new("dit-s-train", "dit-s", $"DiT-S/4 EDM training step (loss, backward, Adam), batch {Batch}", BenchUnit.MsPerStep, 0,
             be => new Run(be, d => new DiT(DiTConfig.S4(), new Generator(0), d), train: true));
+        yield return new("unet-xs-train", "unet-xs", $"UNet-XS EDM training step (loss, backward, Adam), batch {XsBatch}", BenchUnit.MsPerStep, 0,
+            be => new Run(be, d => new UNet(UNetConfig.XS(), new Generator(0), d), train: true, XsBatch));
     }
+
+    /// <summary>Batch of the UNet-XS case.</summary>
+    public const int XsBatch = 32;
 
     private sealed class Run : CaseRun
     {
@@ -38,7 +44,7 @@ internal static class ModelCases
         private readonly Tensor _cNoise;
         private readonly bool _train;
 
-        public Run(IBackend be, Func<Device, Module> build, bool train)
+        public Run(IBackend be, Func<Device, Module> build, bool train, int batch = Batch)
         {
             // A wrapped backend (the profiler) gets a device of its own, so tensors reach it rather than the shared CPU one.
             var device = ReferenceEquals(be, Device.Cpu.Backend) ? Device.Cpu : new Device(be.Name, be);
@@ -46,8 +52,8 @@ internal static class ModelCases
             _net = (INoiseNet)_module;
             _train = train;
             _adam = new Adam(_module.Parameters(), lr: 1e-4f);
-            _x0 = F.Clamp(_gen.Normal([Batch, 32, 32, 1], device, 0, 0.5f), -1, 1).Keep();
-            _cNoise = Tensor.Full([Batch], 0.25f, device).Keep();
+            _x0 = F.Clamp(_gen.Normal([batch, 32, 32, 1], device, 0, 0.5f), -1, 1).Keep();
+            _cNoise = Tensor.Full([batch], 0.25f, device).Keep();
         }
 
         public override void Ours()

@@ -1,4 +1,5 @@
 using DiffKernels.Diffusion.Sampling;
+using DiffKernels.Ops;
 using DiffKernels.Tensors;
 
 namespace DiffKernels.Diffusion.Evaluation;
@@ -23,8 +24,9 @@ public static class ImageEvaluation
     /// Draws <paramref name="n"/> images from <paramref name="model"/> as <see cref="PretrainedModel.Sample"/> does
     /// with <paramref name="options"/> (null: the model's own sampler; balanced labels for conditional models) and
     /// scores them with <paramref name="evaluator"/>. The border the model was trained to pad with
-    /// (<see cref="PretrainedModel.Crop"/>) is reset to the background value −1 first, so the score is that of the
-    /// cropped images exported by <c>dk sample</c>, padded back as the data is. With <paramref name="floor"/> the
+    /// (<see cref="PretrainedModel.Crop"/>) is reset to the background value −1 and the values are clipped to the data
+    /// range [−1, 1] first, so the score is that of the images <c>dk sample --npy</c> exports (cropped, clipped), padded
+    /// back as the data is. With <paramref name="floor"/> the
     /// same distance is measured for the first n training images. The images are drawn and embedded a part at a time
     /// (the same values as one draw): only their features stay, so memory holds n features, not n images;
     /// <paramref name="progress"/> hears (images drawn, n) after each part. Returns the report and the first
@@ -43,7 +45,7 @@ public static class ImageEvaluation
         var head = new float[kept * shape.Numel];
         var (nfe, seconds) = model.SampleInParts(n, o.Seed, null, o, PartSize(o.BatchSize), (part, first) =>
         {
-            var images = model.Crop > 0 ? ResetBorder(part.Samples, model.Crop) : part.Samples;
+            var images = AsExported(part.Samples, model.Crop);
             var (f, p) = evaluator.Embed(images);
             f.CopyTo(features, first * dim);
             p.CopyTo(predicted, first);
@@ -73,6 +75,16 @@ public static class ImageEvaluation
         if (sampleShape != new Shape(c.ImageSize, c.ImageSize, c.Channels))
             throw new ArgumentException($"ImageEvaluation: the model draws samples of shape {sampleShape}, the classifier reads [{c.ImageSize}, {c.ImageSize}, {c.Channels}]");
         if (n < 2) throw new ArgumentException($"ImageEvaluation: {n} samples; the Fréchet distance needs at least 2");
+    }
+
+    /// <summary>
+    /// Raw samples [N, H, W, C] as <see cref="SampleExport.ForNpy"/> exports them, laid out as the data is: the border of
+    /// <paramref name="crop"/> pixels set to −1 and every value clipped to [−1, 1] (a denoiser's last step may overshoot).
+    /// </summary>
+    public static Tensor AsExported(Tensor samples, int crop)
+    {
+        using var noGrad = Tensor.NoGrad();
+        return F.Clamp(crop > 0 ? ResetBorder(samples, crop) : samples, -1f, 1f);
     }
 
     /// <summary>

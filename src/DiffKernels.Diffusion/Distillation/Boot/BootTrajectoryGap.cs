@@ -31,6 +31,8 @@ public static class BootTrajectoryGap
         var x = F.MulScalar(eps, (float)levels[0]);
         for (int i = 0; i < levels.Count; i++)
         {
+            // One scope per level: only x crosses levels, so the networks' activations do not pile up over the grid.
+            using var level = Tensor.Scope();
             double sigma = levels[i];
             if (i > 0)
             {
@@ -38,7 +40,9 @@ public static class BootTrajectoryGap
                 var d = F.MulScalar(F.Sub(x, Denoise(x, from)), (float)(1 / from));
                 var euler = F.Add(x, F.MulScalar(d, (float)h));
                 var d2 = F.MulScalar(F.Sub(euler, Denoise(euler, sigma)), (float)(1 / sigma));
-                x = F.Add(x, F.MulScalar(F.Add(d, d2), (float)(h / 2)));
+                var next = F.Add(x, F.MulScalar(F.Add(d, d2), (float)(h / 2))).Keep();
+                x.Dispose();
+                x = next;
             }
             var teacherSignal = F.Sub(x, F.MulScalar(eps, (float)sigma));
             gaps[i] = F.Mean(F.Square(F.Sub(student.Signal(eps, sigma, labels), teacherSignal))).Item();

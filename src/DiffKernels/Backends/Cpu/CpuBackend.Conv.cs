@@ -54,14 +54,14 @@ public sealed partial class CpuBackend
         int lines = g.N * g.OH;
         long lineFloats = (long)g.OW * g.PatchSize;
         int perBlock = (int)Math.Clamp(ConvBlockFloats / Math.Max(1, lineFloats), 1, lines);
-        var col = CpuArrayPool.Rent(checked((int)(perBlock * lineFloats)));
+        var col = CpuArrayPool.Shared.Rent(checked((int)(perBlock * lineFloats)));
         try
         {
             for (int l0 = 0; l0 < lines; l0 += perBlock) body(col, l0, Math.Min(lines, l0 + perBlock));
         }
         finally
         {
-            CpuArrayPool.Return(col);
+            CpuArrayPool.Shared.Return(col);
         }
     }
 

@@ -21,7 +21,7 @@ public sealed partial class CpuBackend : IBackend
     {
         if (length > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(length), $"cpu backend: {length} elements exceed the largest array");
-        return new CpuBuffer(this, CpuArrayPool.Rent((int)length), length);
+        return new CpuBuffer(this, CpuArrayPool.Shared.Rent((int)length), length);
     }
 
     /// <summary>The elements of a CPU buffer.</summary>

@@ -12,5 +12,5 @@ public sealed class CpuBuffer : DeviceBuffer
     public Span<float> Span => Data.AsSpan(0, (int)Length);
 
     /// <inheritdoc/>
-    protected override void Free() => CpuArrayPool.Return(Data);
+    protected override void Free() => CpuArrayPool.Shared.Return(Data);
 }

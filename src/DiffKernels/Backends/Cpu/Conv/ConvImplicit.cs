@@ -48,9 +48,9 @@ internal static unsafe class ConvImplicit
             return;
         }
         int panels = (cout + nr - 1) / nr;
-        var wp = CpuArrayPool.Rent(panels * nr * k);
-        var bp = CpuArrayPool.Rent(panels * nr);
-        var zero = CpuArrayPool.Rent(len);
+        var wp = CpuArrayPool.Shared.Rent(panels * nr * k);
+        var bp = CpuArrayPool.Shared.Rent(panels * nr);
+        var zero = CpuArrayPool.Shared.Rent(len);
         try
         {
             bp.AsSpan(0, panels * nr).Clear();
@@ -92,9 +92,9 @@ internal static unsafe class ConvImplicit
         }
         finally
         {
-            CpuArrayPool.Return(wp);
-            CpuArrayPool.Return(bp);
-            CpuArrayPool.Return(zero);
+            CpuArrayPool.Shared.Return(wp);
+            CpuArrayPool.Shared.Return(bp);
+            CpuArrayPool.Shared.Return(zero);
         }
     }
 
@@ -119,7 +119,7 @@ internal static unsafe class ConvImplicit
         // dx[n,ih,iw,ci] = Σ dy[n, ih + P − kh, iw + P − kw, co]·w[co,kh,kw,ci]: a convolution of dy
         // with w'[ci, KH−1−kh, KW−1−kw, co] = w[co, kh, kw, ci] and padding K − 1 − P.
         int taps = g.KH * g.KW;
-        var flipped = CpuArrayPool.Rent(g.Cout * g.PatchSize);
+        var flipped = CpuArrayPool.Shared.Rent(g.Cout * g.PatchSize);
         try
         {
             for (int co = 0; co < g.Cout; co++)
@@ -134,7 +134,7 @@ internal static unsafe class ConvImplicit
         }
         finally
         {
-            CpuArrayPool.Return(flipped);
+            CpuArrayPool.Shared.Return(flipped);
         }
     }
 
@@ -186,8 +186,8 @@ internal static unsafe class ConvImplicit
                 WeightGradChunkGemm<TK>(g, taps, px, pdy, 0, (int)pixels, pdw);
             return;
         }
-        var partial = CpuArrayPool.Rent(checked((int)(chunks * stride)));
-        var zero = CpuArrayPool.Rent(g.Cin);
+        var partial = CpuArrayPool.Shared.Rent(checked((int)(chunks * stride)));
+        var zero = CpuArrayPool.Shared.Rent(g.Cin);
         try
         {
             zero.AsSpan(0, g.Cin).Clear();
@@ -214,8 +214,8 @@ internal static unsafe class ConvImplicit
         }
         finally
         {
-            CpuArrayPool.Return(partial);
-            CpuArrayPool.Return(zero);
+            CpuArrayPool.Shared.Return(partial);
+            CpuArrayPool.Shared.Return(zero);
         }
     }
 
