@@ -14,7 +14,7 @@ public sealed record ExportSummary(CheckpointKind Source, int Tensors, int Dropp
 
 /// <summary>
 /// Makes a release checkpoint from a training checkpoint: the EMA weights under the model's parameter names (bit for
-/// bit, F32), every metadata entry sampling and evaluation read (kind, config, layout, σ_data, sampler defaults, crop,
+/// bit in F32, or rounded to nearest even in F16/BF16 to halve the file), every metadata entry sampling and evaluation read (kind, config, layout, σ_data, sampler defaults, crop,
 /// generator metadata) and the run's provenance — method, step, data spec, teacher path and hash, warm-start source,
 /// the commands and commits of its sessions, the source file's hash and the export's own command and commit — under
 /// plain keys. Nothing under <see cref="ModelFactory.TrainingPrefix"/> is kept, so the file cannot be resumed.
@@ -26,9 +26,10 @@ public static class ReleaseCheckpoint
 
     /// <summary>
     /// Writes the release checkpoint of the training checkpoint <paramref name="source"/> to <paramref name="destination"/>
-    /// atomically. An existing destination is refused unless <paramref name="overwrite"/>; the source itself never.
+    /// atomically, its weights stored as <paramref name="dtype"/> (loading widens them back to F32). An existing
+    /// destination is refused unless <paramref name="overwrite"/>; the source itself never.
     /// </summary>
-    public static ExportSummary Export(string source, string destination, bool overwrite = false)
+    public static ExportSummary Export(string source, string destination, bool overwrite = false, DType dtype = DType.F32)
     {
         var kind = CheckpointKind.RequireTraining(source, "dk export --model");
         if (Path.GetFullPath(source) == Path.GetFullPath(destination))
@@ -48,7 +49,7 @@ public static class ReleaseCheckpoint
         if (kind.Step is { } step) metadata["step"] = step.ToString(CultureInfo.InvariantCulture);
         metadata["source_sha256"] = Sha256(source);
         metadata["exported_by"] = RunProvenance.ToJson(RunProvenance.Current);
-        SafeTensors.Save(destination, tensors, metadata, DType.F32);
+        SafeTensors.Save(destination, tensors, metadata, dtype);
         return new ExportSummary(kind, tensors.Count, file.Tensors.Count - tensors.Count, new FileInfo(destination).Length);
     }
 

@@ -67,6 +67,36 @@ public class ExportCommandTests
     }
 
     [Test]
+    public void AHalfPrecisionExportStoresEveryWeightRoundedAndSamplesClose()
+    {
+        using var dir = new TempDir();
+        string training = Train(dir, "run", "--steps", "3");
+        string full = dir.File("f32.safetensors"), half = dir.File("f16.safetensors");
+        Assert.That(Dk("export", "--model", training, "--out", full).Code, Is.EqualTo(0));
+        var export = Dk("export", "--model", training, "--out", half, "--dtype", "f16");
+        Assert.That(export.Code, Is.EqualTo(0), export.Err);
+        Assert.That(export.Out, Does.Contain("F16 tensors"));
+
+        Assert.That(SafeTensors.ReadHeader(half).Tensors.Select(t => t.DType), Is.All.EqualTo(DType.F16));
+        Assert.That(new FileInfo(half).Length, Is.LessThan(new FileInfo(full).Length * 0.6), "two bytes a weight instead of four");
+        using (var scope = Tensor.Scope())
+        {
+            var wide = SafeTensors.Load(full).Tensors;
+            foreach (var (name, tensor) in SafeTensors.Load(half).Tensors)
+            {
+                float[] expected = wide[name].ToArray().Select(w => (float)(Half)w).ToArray();
+                Assert.That(tensor.ToArray(), Is.EqualTo(expected), $"{name}: each weight is its F32 value rounded to the nearest binary16");
+            }
+        }
+        float[] a = Samples(full), b = Samples(half);
+        double worst = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+        Assert.That(worst, Is.GreaterThan(0).And.LessThan(0.05), "rounded weights move the samples, a little");
+        Assert.That(CheckpointKind.Of(half) is { IsTraining: false, Role: ModelRole.Teacher });
+
+        AssertOneLineError(Dk("export", "--model", training, "--out", dir.File("x.safetensors"), "--dtype", "f8"), "--dtype", "f8");
+    }
+
+    [Test]
     public void RunsRecordTheirSessionsAndExportCarriesThemWithTheCommit()
     {
         using var dir = new TempDir();
