@@ -25,4 +25,17 @@ internal sealed class DataFlags(string description)
             ?? throw new ArgumentException($"{checkpoint} does not record its data; pass --data");
         return DiffusionCli.ParseData(spec, parse.GetValue(Directory));
     }
+
+    /// <summary>
+    /// The data a new distillation of <paramref name="teacher"/> forward-diffuses: --data, else the teacher's recorded
+    /// spec; a spec other than the one the teacher was trained on is refused, since its targets would be off-distribution.
+    /// </summary>
+    public (IDataSource Source, string Spec) ForTeacher(ParseResult parse, string teacherPath, string? teacherSpec)
+    {
+        string spec = parse.GetValue(Data) ?? teacherSpec
+            ?? throw new ArgumentException($"{teacherPath} does not record its training data; pass --data (e.g. toy:8gaussians or fmnist)");
+        if (teacherSpec is { } trained && trained != spec)
+            throw new ArgumentException($"--data {spec}: the teacher {teacherPath} was trained on {trained}; distil it on the same data");
+        return (DiffusionCli.ParseData(spec, parse.GetValue(Directory)), spec);
+    }
 }

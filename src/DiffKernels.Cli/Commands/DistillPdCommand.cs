@@ -46,11 +46,7 @@ internal static class DistillPdCommand
                 string spec;
                 try
                 {
-                    spec = parse.GetValue(data.Data) ?? frozen.DataSpec
-                        ?? throw new ArgumentException($"{teacherPath} does not record its training data; pass --data (e.g. toy:8gaussians or fmnist)");
-                    if (frozen.DataSpec is { } trained && trained != spec)
-                        throw new ArgumentException($"--data {spec}: the teacher {teacherPath} was trained on {trained}; distil it on the same data");
-                    var source = DiffusionCli.ParseData(spec, parse.GetValue(data.Directory));
+                    (var source, spec) = data.ForTeacher(parse, teacherPath, frozen.DataSpec);
                     var grid = SamplerDefaults.Of(frozen.Metadata).ApplyTo(new SamplerOptions());
                     var options = defaults with
                     {
