@@ -68,13 +68,15 @@ internal static class DiffusionCli
     }
 
     /// <summary>
-    /// The image metrics of <paramref name="classifier"/> against the test set in <paramref name="fashionDirectory"/>.
+    /// The image metrics of <paramref name="classifier"/> against the test set in <paramref name="fashionDirectory"/>
+    /// (its images of <paramref name="classes"/> only, when given).
     /// Test features are cached on disk only for the installed data set: the cache is keyed by the classifier
     /// alone, and another directory may hold other images under the same file names.
     /// </summary>
-    public static FrechetEvaluator Evaluator(Classifier classifier, string fashionDirectory) =>
+    public static FrechetEvaluator Evaluator(Classifier classifier, string fashionDirectory, (int First, int Last)? classes = null) =>
         new(classifier, fashionDirectory,
-            Path.TrimEndingDirectorySeparator(Path.GetFullPath(fashionDirectory)) == FashionMnist.DefaultDirectory ? FrechetEvaluator.DefaultCacheDirectory : null);
+            Path.TrimEndingDirectorySeparator(Path.GetFullPath(fashionDirectory)) == FashionMnist.DefaultDirectory ? FrechetEvaluator.DefaultCacheDirectory : null,
+            classes);
 
     /// <summary>The --data-dir option: where Fashion-MNIST's IDX files are.</summary>
     public static Option<string> FashionDirOption() => new("--data-dir")

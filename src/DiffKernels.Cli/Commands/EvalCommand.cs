@@ -14,7 +14,8 @@ namespace DiffKernels.Cli.Commands;
 /// Wasserstein to a fresh data sample, the same distance between two fresh data samples (the floor), mode
 /// coverage, off-mode fraction, NFE and ms/sample. For Fashion-MNIST image models: Fréchet distance in the
 /// metric classifier's features against the test set, the floor (as many training images against the test
-/// set), precision/recall, class-histogram entropy, NFE and ms/image.
+/// set), precision/recall, class-histogram entropy, NFE and ms/image; with --classes A-B, a conditional model's samples
+/// have balanced labels over those classes and every real set (test images, floor) holds those classes only.
 /// </summary>
 internal static class EvalCommand
 {
@@ -50,10 +51,11 @@ internal static class EvalCommand
         var classifier = new Option<string>("--classifier") { Description = "Metric classifier for images", DefaultValueFactory = _ => DefaultClassifier };
         var png = new Option<string?>("--png") { Description = "Write the scatter plot of the samples over the density (toys) or a grid of the first 100 images" };
         var json = new Option<string?>("--json") { Description = "Write the metrics as JSON" };
+        var classes = ClassesOption.Create("Fashion-MNIST, conditional models: sample balanced labels over these classes only, FIRST-LAST (e.g. 5-9), and score against the test and training images of those classes");
         var force = OutputGuard.ForceOption("existing --png and --json files");
         var device = DeviceOption.Create();
         var cmd = new Command("eval", "Score a model against its data") { model, data, dataDir, n, seed };
-        foreach (var o in flags.All.Concat([classifier, png, json, force, device])) cmd.Options.Add(o);
+        foreach (var o in flags.All.Concat([classes, classifier, png, json, force, device])) cmd.Options.Add(o);
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
@@ -65,13 +67,20 @@ internal static class EvalCommand
                 string? jsonPath = OutputGuard.File(parseResult.GetValue(json), "--json", parseResult.GetValue(force));
                 using var on = DeviceOption.Open(parseResult, device);
                 using var loaded = PretrainedModel.Load(path, on.Device);
-                string spec = parseResult.GetValue(data) ?? CheckpointKind.DataSpec(loaded.Metadata)
-                    ?? throw new ArgumentException($"{path} does not record its training data; pass --data");
+                string? given = parseResult.GetValue(data);
+                if (given != null && ImageSubset.TrySplit(given, out var whole, out _))
+                    throw new ArgumentException($"--data {given}: dk eval scores against the whole test set; pass --data {whole} (and --classes FIRST-LAST for a class range)");
+                // A fine-tuned model records the part of its data set it saw; it is scored against the data set's test images.
+                string spec = given ?? (CheckpointKind.DataSpec(loaded.Metadata) is { } recorded ? ImageSubset.Whole(recorded)
+                    : throw new ArgumentException($"{path} does not record its training data; pass --data"));
                 int count = parseResult.GetValue(n);
                 var options = flags.Resolve(parseResult, loaded, path, parseResult.GetValue(seed));
                 bool images = spec == ImageDataSource.FashionSpec || spec.StartsWith(ImageDataSource.FashionSpec + ":", StringComparison.Ordinal);
                 if (!ToyDataSource.IsToySpec(spec) && !images)
                     throw new ArgumentException($"dk eval scores toys (toy:NAME) and Fashion-MNIST models (fmnist); '{spec}' is neither");
+                string? classesText = parseResult.GetValue(classes);
+                if (classesText != null && !images) throw new ArgumentException($"--classes {classesText}: only Fashion-MNIST models are scored on a class range; {path} draws {spec}");
+                var range = ClassesOption.Resolve(classesText, loaded, path);
                 if (images && !RunCommand.Given(parseResult, flags.Batch)) options = options with { BatchSize = ImageBatch };
                 int limit = images ? MaxImageSamples : MaxToySamples;
                 if (count > limit)
@@ -93,7 +102,9 @@ internal static class EvalCommand
                     if (!File.Exists(classifierPath))
                         throw new ArgumentException($"metric classifier {classifierPath} not found; pass --classifier PATH (train one with dk train-classifier)");
                     using var clf = Classifier.Load(classifierPath);
-                    var evaluator = DiffusionCli.Evaluator(clf, parseResult.GetValue(dataDir)!);
+                    var evaluator = DiffusionCli.Evaluator(clf, parseResult.GetValue(dataDir)!, range);
+                    if (range is { } r && evaluator.TrainingImages() is var available && count > available)
+                        throw new ArgumentException(DiffusionCli.Inv($"--n {count:N0}: the FD floor needs as many training images of {ClassesOption.Describe(r)}, of which there are {available:N0}"));
                     using var scope = Tensor.Scope();
                     var (report, samples) = ProgressView.Track(console, report => ImageEvaluation.Evaluate(loaded, evaluator, count, options,
                         progress: (done, total) => report(done, total, DiffusionCli.Inv($"{drawing}: {done:N0}/{total:N0} (then FD, precision/recall and the floor)"))));
@@ -141,14 +152,16 @@ internal static class EvalCommand
     {
         var m = r.Metrics;
         var t = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
-        t.Title = new TableTitle(Markup.Escape($"{Path.GetFileName(model)} on the Fashion-MNIST test set"));
+        var subset = m.Classes.Subset;
+        string of = subset is { } s ? " of " + ClassesOption.Describe(s) : "";
+        t.Title = new TableTitle(Markup.Escape($"{Path.GetFileName(model)} on the Fashion-MNIST {(subset == null ? "test set" : "test images" + of)}"));
         void Row(string name, string value) => t.AddRow(Markup.Escape(name), Markup.Escape(value));
         Row("samples", DiffusionCli.Inv($"{m.Count:N0}"));
         Row("sampler", DiffusionCli.Inv($"{r.Sampler.ToString().ToLowerInvariant()}, {r.Nfe} NFE") + (r.Guidance != 1 ? DiffusionCli.Inv($", guidance {r.Guidance}") : ""));
         Row("FD (classifier features)", DiffusionCli.Inv($"{m.Fd:F4}"));
         if (r.Floor is { } floor)
         {
-            Row(DiffusionCli.Inv($"floor ({m.Count:N0} training images)"), DiffusionCli.Inv($"{floor:F4}"));
+            Row(DiffusionCli.Inv($"floor ({m.Count:N0} training images{of})"), DiffusionCli.Inv($"{floor:F4}"));
             Row("ratio to floor", DiffusionCli.Inv($"{r.FloorRatio:F2}x"));
         }
         if (!double.IsNaN(m.Precision))
@@ -156,7 +169,9 @@ internal static class EvalCommand
             Row("precision (k = 3)", DiffusionCli.Inv($"{m.Precision:F4}"));
             Row("recall (k = 3)", DiffusionCli.Inv($"{m.Recall:F4}"));
         }
-        Row("class entropy / ln 10", DiffusionCli.Inv($"{m.Classes.NormalisedEntropy:F4}"));
+        Row(subset is var (first, last) ? DiffusionCli.Inv($"class entropy / ln {last - first + 1}") : "class entropy / ln 10",
+            double.IsNaN(m.Classes.NormalisedEntropy) ? "n/a (one class)" : DiffusionCli.Inv($"{m.Classes.NormalisedEntropy:F4}"));
+        if (subset is { } asked) Row("classified as " + ClassesOption.Describe(asked), DiffusionCli.Inv($"{m.Classes.InSubset:P2}"));
         Row("class histogram", string.Join(" ", m.Classes.Counts));
         Row("ms/image", DiffusionCli.Inv($"{r.MsPerSample:F3}"));
         return t;

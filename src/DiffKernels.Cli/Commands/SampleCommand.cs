@@ -15,6 +15,7 @@ namespace DiffKernels.Cli.Commands;
 /// draws samples from any saved model, a batch at a time (memory does not grow with N; a progress bar on a terminal).
 /// 2D points go to .npy as N×2 and to a scatter PNG; images go to .npy as N×C×H×W (values clipped to the data range
 /// [−1, 1]; padding recorded in the checkpoint cropped off) and to a PNG grid. Outputs are checked before sampling.
+/// A conditional model draws balanced labels over all its classes, over --classes A-B, or --class C for every sample.
 /// </summary>
 internal static class SampleCommand
 {
@@ -32,12 +33,13 @@ internal static class SampleCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initial noise", DefaultValueFactory = _ => 0UL };
         var flags = new SamplerFlags(defaultBatch: 1024);
         var cls = new Option<int?>("--class") { Description = "Class of every sample (conditional models; default: balanced)" };
+        var classes = ClassesOption.Create("Balanced labels over these classes only, FIRST-LAST (e.g. 5-9; conditional models)");
         var png = new Option<string?>("--png") { Description = $"Write a scatter plot (2D, the first {MaxScatterPoints:N0} points) or image grid (first {MaxGridImages} images, cropped like the .npy)" };
         var npy = new Option<string?>("--npy") { Description = "Write the samples as float32 .npy" };
         var force = OutputGuard.ForceOption("existing --png and --npy files");
         var device = DeviceOption.Create();
         var cmd = new Command("sample", "Draw samples from a model") { model, n, seed };
-        foreach (var o in flags.All.Concat([cls, png, npy, force, device])) cmd.Options.Add(o);
+        foreach (var o in flags.All.Concat([cls, classes, png, npy, force, device])) cmd.Options.Add(o);
         cmd.SetAction(parseResult =>
         {
             var console = DiffusionCli.Console(parseResult.InvocationConfiguration.Output);
@@ -54,6 +56,9 @@ internal static class SampleCommand
                 int? label = parseResult.GetValue(cls);
                 if (label is { } c && (c < 0 || c >= loaded.NumClasses) && !(c == -1 && loaded.HasUnconditionalBranch))
                     throw new ArgumentException(loaded.NumClasses == 0 ? $"--class {c}: {path} is unconditional; it takes no class" : $"--class {c} is not a class of this model ({loaded.NumClasses} classes: 0–{loaded.NumClasses - 1})");
+                string? classesText = parseResult.GetValue(classes);
+                if (label != null && classesText != null) throw new ArgumentException($"--class {label} and --classes {classesText}: give one class for every sample or a range to balance over, not both");
+                var range = ClassesOption.Resolve(classesText, loaded, path);
                 var exportShape = new long[] { count }.Concat(loaded.SampleShape.ToArray().Select(d => (long)d)).ToArray();
                 if (npyPath != null) RequireRoom(npyPath, NpyWriter.FileBytes(exportShape));
                 using var npyOut = npyPath == null ? null : new NpyWriter(npyPath, exportShape);
@@ -72,7 +77,7 @@ internal static class SampleCommand
                         headCount += take;
                     }
                     report(first + rows, count, DiffusionCli.Inv($"sampled {first + rows:N0}/{count:N0}"));
-                }));
+                }, range));
                 npyOut?.Commit();
                 var written = new List<string>();
                 if (npyPath != null) written.Add(npyPath);

@@ -58,14 +58,25 @@ public static class FashionMnist
             throw new IdxFormatException($"Fashion-MNIST: {imagesName} holds {images.Dims[1]}×{images.Dims[2]} images, expected {RawSize}×{RawSize}; {InstallHint}");
         if (images.Count != labels.Count)
             throw new IdxFormatException($"Fashion-MNIST: {imagesName} holds {images.Count} images but {labelsName} {labels.Count} labels in {dir}; {InstallHint}");
-        int bad = Array.FindIndex(labels.Data, l => l >= NumClasses);
-        if (bad >= 0)
-            throw new IdxFormatException($"Fashion-MNIST: {labelsName} label {labels.Data[bad]} at {bad} is not a class 0–9; {InstallHint}");
+        CheckLabels(labels, labelsName);
 
         int n = Math.Min(images.Count, limit ?? int.MaxValue);
         var pixels = Pad(images.Data, n);
         var ids = labels.Data.AsSpan(0, n).ToArray().Select(b => (int)b).ToArray();
         return new ImageDataset(pixels, ids, Size, Size, 1, NumClasses);
+    }
+
+    /// <summary>
+    /// The labels of <paramref name="split"/> alone (the image file is not read), checked as <see cref="Load"/> checks
+    /// them: to pick images by class before loading them.
+    /// </summary>
+    public static int[] Labels(FashionSplit split, string? directory = null)
+    {
+        string dir = directory ?? DefaultDirectory;
+        string labelsName = FileNames(split).Labels;
+        var labels = ReadIdx(dir, labelsName, rank: 1);
+        CheckLabels(labels, labelsName);
+        return labels.Data.Select(b => (int)b).ToArray();
     }
 
     /// <summary>
@@ -84,6 +95,13 @@ public static class FashionMnist
                 for (int c = 0; c < RawSize; c++) x[dst + c] = raw[src + c] / 127.5f - 1f;
             }
         return x;
+    }
+
+    private static void CheckLabels(IdxFile labels, string name)
+    {
+        int bad = Array.FindIndex(labels.Data, l => l >= NumClasses);
+        if (bad >= 0)
+            throw new IdxFormatException($"Fashion-MNIST: {name} label {labels.Data[bad]} at {bad} is not a class 0–9; {InstallHint}");
     }
 
     private static IdxFile ReadIdx(string dir, string name, int rank)

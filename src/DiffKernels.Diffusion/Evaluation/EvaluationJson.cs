@@ -38,7 +38,7 @@ public static class EvaluationJson
     public static string Of(string model, ImageReport r, SamplerOptions? sampler = null) => new JsonObject
     {
         ["model"] = model,
-        ["data"] = ImageDataSource.FashionSpec,
+        ["data"] = ImageSubset.Spec(ImageDataSource.FashionSpec, r.Metrics.Classes.Subset, null),
         ["samples"] = r.Metrics.Count,
         ["sampler"] = r.Sampler.ToString().ToLowerInvariant(),
         ["nfe"] = r.Nfe,
@@ -48,10 +48,18 @@ public static class EvaluationJson
         ["ratio_to_floor"] = r.FloorRatio,
         ["precision"] = double.IsNaN(r.Metrics.Precision) ? null : r.Metrics.Precision,
         ["recall"] = double.IsNaN(r.Metrics.Recall) ? null : r.Metrics.Recall,
-        ["class_entropy"] = r.Metrics.Classes.NormalisedEntropy,
+        ["class_entropy"] = double.IsNaN(r.Metrics.Classes.NormalisedEntropy) ? null : r.Metrics.Classes.NormalisedEntropy,
         ["class_counts"] = new JsonArray(r.Metrics.Classes.Counts.Select(c => (JsonNode?)c).ToArray()),
         ["ms_per_sample"] = r.MsPerSample,
-    }.With(SamplerExtras(sampler)).ToJsonString(Indented);
+    }.With(SubsetExtras(r.Metrics.Classes)).With(SamplerExtras(sampler)).ToJsonString(Indented);
+
+    // A class subset adds its range and the share of samples classified inside it; a whole-set report keeps its keys.
+    private static IEnumerable<KeyValuePair<string, JsonNode?>> SubsetExtras(ClassHistogram classes)
+    {
+        if (classes.Subset is not var (first, last)) yield break;
+        yield return new("classes", new JsonArray(Enumerable.Range(first, last - first + 1).Select(c => (JsonNode?)c).ToArray()));
+        yield return new("in_classes_fraction", classes.InSubset);
+    }
 
     private static IEnumerable<KeyValuePair<string, JsonNode?>> SamplerExtras(SamplerOptions? sampler)
     {

@@ -20,7 +20,8 @@ public sealed record SampleMetrics(int Count, double Fd, double Precision, doubl
 /// Fashion-MNIST test set (computed once, kept in memory and, given a cache directory, on disk keyed by
 /// a hash of the classifier's weights), giving Fréchet distance, precision/recall and the class
 /// histogram; <see cref="Floor"/> is the same distance for real training images, the best a generator
-/// can expect.
+/// can expect. Given a range of <see cref="Classes"/>, every real set is that of those classes only: the test images
+/// compared with and the training images of the floor (the cache still holds the whole test set's features).
 /// </summary>
 public sealed class FrechetEvaluator
 {
@@ -33,17 +34,24 @@ public sealed class FrechetEvaluator
 
     /// <summary>
     /// Evaluates with <paramref name="classifier"/> against the test split in <paramref name="dataDir"/>
-    /// (default <see cref="FashionMnist.DefaultDirectory"/>), caching test features under <paramref name="cacheDir"/> when given.
+    /// (default <see cref="FashionMnist.DefaultDirectory"/>), caching test features under <paramref name="cacheDir"/> when given;
+    /// with <paramref name="classes"/>, against the images of those classes only.
     /// </summary>
-    public FrechetEvaluator(Classifier classifier, string? dataDir = null, string? cacheDir = null)
+    public FrechetEvaluator(Classifier classifier, string? dataDir = null, string? cacheDir = null, (int First, int Last)? classes = null)
     {
+        if (classes is var (first, last) && (first < 0 || first > last || last >= classifier.Config.NumClasses))
+            throw new ArgumentException($"FrechetEvaluator: classes {first}-{last} are not a range of the classifier's classes 0-{classifier.Config.NumClasses - 1}");
         Classifier = classifier;
+        Classes = classes;
         _dataDir = dataDir;
         _cacheDir = cacheDir;
     }
 
     /// <summary>The feature extractor.</summary>
     public Classifier Classifier { get; }
+
+    /// <summary>The range of classes whose real images are compared with (null: all of them).</summary>
+    public (int First, int Last)? Classes { get; }
 
     /// <summary>Where test features are cached by default: $XDG_CACHE_HOME/diffkernels or ~/.cache/diffkernels.</summary>
     public static string DefaultCacheDirectory
@@ -56,8 +64,8 @@ public sealed class FrechetEvaluator
         }
     }
 
-    /// <summary>Features of the 10,000 test images, row-major [10000, FeatureDim].</summary>
-    public float[] TestFeatures => _testFeatures ??= LoadOrComputeTestFeatures();
+    /// <summary>Features of the test images (those of <see cref="Classes"/>, in the test set's order), row-major [N, FeatureDim].</summary>
+    public float[] TestFeatures => _testFeatures ??= InClasses(LoadOrComputeTestFeatures(), FashionSplit.Test);
 
     /// <summary>Mean and covariance of <see cref="TestFeatures"/>.</summary>
     public FeatureStatistics TestStatistics => _testStats ??= FeatureStatistics.From(TestFeatures, TestFeatures.Length / Dim, Dim);
@@ -122,18 +130,50 @@ public sealed class FrechetEvaluator
         if (f.Length != (long)n * Dim) throw new ArgumentException($"FrechetEvaluator: {f.Length} feature values for {n} samples of {Dim}");
         double fd = FrechetDistance.Compute(FeatureStatistics.From(f, n, Dim), TestStatistics);
         var pr = precisionRecall ? PrecisionRecall.Compute(TestFeatures, f, Dim, k) : new PrecisionRecallResult(double.NaN, double.NaN);
-        return new SampleMetrics(n, fd, pr.Precision, pr.Recall, ClassHistogram.From(predicted, Classifier.Config.NumClasses));
+        return new SampleMetrics(n, fd, pr.Precision, pr.Recall, ClassHistogram.From(predicted, Classifier.Config.NumClasses, Classes));
     }
 
     /// <summary>
     /// The floor: Fréchet distance of the first <paramref name="trainCount"/> training images (the
-    /// sample size of an evaluation, 10,000 by default) to the test set.
+    /// sample size of an evaluation, 10,000 by default; of <see cref="Classes"/> only, when given) to the test set.
     /// </summary>
     public double Floor(int trainCount = 10_000)
     {
-        var train = FashionMnist.Load(FashionSplit.Train, _dataDir, trainCount);
+        var train = Classes is { } range ? ClassTrainingImages(range, trainCount) : FashionMnist.Load(FashionSplit.Train, _dataDir, trainCount);
         var f = Features(train);
         return FrechetDistance.Compute(FeatureStatistics.From(f, train.Count, Dim), TestStatistics);
+    }
+
+    /// <summary>How many training images <see cref="Floor"/> can take: those of <see cref="Classes"/> (all, without), counted from the labels alone.</summary>
+    public int TrainingImages() => Picked(FashionSplit.Train) is { } picked ? picked.Length : FashionMnist.Labels(FashionSplit.Train, _dataDir).Length;
+
+    // Indices of the split's images of Classes (null without a range), in the split's order.
+    private int[]? Picked(FashionSplit split)
+    {
+        if (Classes is not var (first, last)) return null;
+        var labels = FashionMnist.Labels(split, _dataDir);
+        return Enumerable.Range(0, labels.Length).Where(i => labels[i] >= first && labels[i] <= last).ToArray();
+    }
+
+    // The rows of features of the whole split that belong to Classes.
+    private float[] InClasses(float[] features, FashionSplit split)
+    {
+        if (Picked(split) is not { } picked) return features;
+        if (picked.Length < 2)
+            throw new ArgumentException($"FrechetEvaluator: the Fashion-MNIST {split.ToString().ToLowerInvariant()} split has {picked.Length} images of classes {Classes!.Value.First}-{Classes!.Value.Last}; the Fréchet distance needs at least 2");
+        var rows = new float[(long)picked.Length * Dim];
+        for (int k = 0; k < picked.Length; k++) features.AsSpan(picked[k] * Dim, Dim).CopyTo(rows.AsSpan(k * Dim));
+        return rows;
+    }
+
+    // The first n training images of the range; only the training images up to the last of them are loaded.
+    private ImageDataset ClassTrainingImages((int First, int Last) range, int n)
+    {
+        var picked = Picked(FashionSplit.Train)!;
+        if (n < 1 || picked.Length < n)
+            throw new ArgumentException($"FrechetEvaluator: the floor takes {n} training images of classes {range.First}-{range.Last}; there are {picked.Length}");
+        var train = FashionMnist.Load(FashionSplit.Train, _dataDir, picked[n - 1] + 1);
+        return ImageSubset.Select(new ImageDataSource(train, ImageDataSource.FashionSpec), range, n).Data;
     }
 
     /// <summary>A hash of the classifier's config and weights, naming its cache file.</summary>

@@ -22,8 +22,8 @@ public static class ImageEvaluation
 {
     /// <summary>
     /// Draws <paramref name="n"/> images from <paramref name="model"/> as <see cref="PretrainedModel.Sample"/> does
-    /// with <paramref name="options"/> (null: the model's own sampler; balanced labels for conditional models) and
-    /// scores them with <paramref name="evaluator"/>. The border the model was trained to pad with
+    /// with <paramref name="options"/> (null: the model's own sampler; balanced labels for conditional models, over the
+    /// evaluator's <see cref="FrechetEvaluator.Classes"/> when it has a range) and scores them with <paramref name="evaluator"/>. The border the model was trained to pad with
     /// (<see cref="PretrainedModel.Crop"/>) is reset to the background value −1 and the values are clipped to the data
     /// range [−1, 1] first, so the score is that of the images <c>dk sample --npy</c> exports (cropped, clipped), padded
     /// back as the data is. With <paramref name="floor"/> the
@@ -51,7 +51,7 @@ public static class ImageEvaluation
             p.CopyTo(predicted, first);
             if (first < kept) images.ToArray().AsSpan(0, (int)((Math.Min(kept, first + p.Length) - first) * shape.Numel)).CopyTo(head.AsSpan((int)(first * shape.Numel)));
             progress?.Invoke(first + p.Length, n);
-        });
+        }, evaluator.Classes);
         var metrics = evaluator.Evaluate(features, predicted, precisionRecall);
         double? floorFd = floor ? evaluator.Floor(n) : null;
         var report = new ImageReport(metrics, floorFd, o.Kind, nfe, 1000 * seconds / n, o.Guidance);

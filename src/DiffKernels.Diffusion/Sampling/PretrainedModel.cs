@@ -230,12 +230,14 @@ public sealed class PretrainedModel : IDisposable
 
     /// <summary>
     /// Draws the <paramref name="n"/> samples of <see cref="Sample"/> (every one of class <paramref name="classLabel"/> when
-    /// given) a part of about <paramref name="partSize"/> at a time, so memory stays bounded whatever n is: each part's
+    /// given; with <paramref name="classes"/>, balanced labels over that range of classes, First + i mod its size) a part
+    /// of about <paramref name="partSize"/> at a time, so memory stays bounded whatever n is: each part's
     /// result and the index of its first sample go to <paramref name="consume"/>, inside a tensor scope that ends after
     /// the call. The values are those of one call with the same seed and options. Returns the NFE per sample and the
     /// seconds spent sampling.
     /// </summary>
-    public (int Nfe, double Seconds) SampleInParts(long n, ulong seed, int? classLabel, SamplerOptions? options, int partSize, Action<SampleResult, long> consume)
+    public (int Nfe, double Seconds) SampleInParts(long n, ulong seed, int? classLabel, SamplerOptions? options, int partSize, Action<SampleResult, long> consume,
+        (int First, int Last)? classes = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (n < 1) throw new InvalidInputException(nameof(n), $"sample count {n} must be ≥ 1");
@@ -244,18 +246,28 @@ public sealed class PretrainedModel : IDisposable
             CheckConditional(nameof(classLabel));
             CheckClass(c, nameof(classLabel));
         }
+        if (classes is var (first, last))
+        {
+            if (classLabel != null) throw new InvalidInputException(nameof(classes), "a class range and one class for every sample exclude each other");
+            CheckConditional(nameof(classes));
+            if (first < 0 || first > last) throw new InvalidInputException(nameof(classes), $"{first}-{last} is not a class range FIRST-LAST with 0 ≤ FIRST ≤ LAST");
+            CheckClass(last, nameof(classes));
+        }
         int align = SamplePart.Alignment(_generator?.LatentShape.Numel is { } latent ? latent : RawSampleShape.Numel);
         int size = Math.Max(align, Math.Max(1, partSize) / align * align);
         int nfe = 0;
         double seconds = 0;
-        for (long first = 0; first < n; first += size)
+        for (long start = 0; start < n; start += size)
         {
-            int count = (int)Math.Min(size, n - first);
+            int count = (int)Math.Min(size, n - start);
             using var scope = Tensor.Scope();
-            var labels = classLabel is { } label ? Enumerable.Repeat((float)label, count).ToArray() : null;
-            var result = Sample(count, seed, labels, options, new SamplePart(first, n));
+            var part = new SamplePart(start, n);
+            var labels = classLabel is { } label ? Enumerable.Repeat((float)label, count).ToArray()
+                : classes is var (from, to) ? SamplePart.BalancedLabels(part, count, to - from + 1, from)
+                : null;
+            var result = Sample(count, seed, labels, options, part);
             (nfe, seconds) = (result.Nfe, seconds + result.Seconds);
-            consume(result, first);
+            consume(result, start);
         }
         return (nfe, seconds);
     }

@@ -16,9 +16,12 @@ public readonly record struct SamplePart(long First, long Total)
     /// <summary>The Philox block where the part's values of draw <paramref name="draw"/> (0: the initial noise, then one per later draw) begin.</summary>
     public ulong Offset(long numel, int draw) => (ulong)draw * (ulong)((Total * numel + 3) / 4) + (ulong)(First * numel / 4);
 
-    /// <summary>Balanced labels (i mod classes, i counted over the whole draw) of the part's <paramref name="n"/> samples.</summary>
-    public static float[] BalancedLabels(SamplePart part, int n, int classes) =>
-        Enumerable.Range(0, n).Select(i => (float)((part.First + i) % classes)).ToArray();
+    /// <summary>
+    /// Balanced labels (<paramref name="firstClass"/> + i mod classes, i counted over the whole draw) of the part's
+    /// <paramref name="n"/> samples: classes firstClass to firstClass + classes − 1 in turn.
+    /// </summary>
+    public static float[] BalancedLabels(SamplePart part, int n, int classes, int firstClass = 0) =>
+        Enumerable.Range(0, n).Select(i => (float)(firstClass + (part.First + i) % classes)).ToArray();
 
     /// <summary><paramref name="part"/>, or the whole draw of <paramref name="n"/>, checked to hold the n samples and start on an exact boundary.</summary>
     internal static SamplePart Check(SamplePart? part, int n, long numel)

@@ -52,6 +52,36 @@ public class SamplePartTests
     }
 
     [Test]
+    public void BalancedLabelsOverAClassRangeCountOverTheWholeDrawWithinTheRange()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("conditional.safetensors");
+        using (var net = new UNet(TinyModels.TinyUNet, new Generator(2)))
+        {
+            TinyModels.LabelSensitive(net);
+            ModelFactory.Save(path, net);
+        }
+        using var model = PretrainedModel.Load(path);
+        var options = model.DefaultOptions with { Steps = 2, BatchSize = 3 };
+        using var scope = Tensor.Scope();
+        Assert.That(SamplePart.BalancedLabels(new SamplePart(4, 9), 5, 2, firstClass: 1), Is.EqualTo(new float[] { 1, 2, 1, 2, 1 }));
+        var labels = new float[] { 1, 2, 1, 2, 1, 2, 1 };
+        var asked = model.Sample(7, seed: 1, labels: labels, options: options).Samples.ToArray();
+        var parts = new List<float>();
+        model.SampleInParts(7, 1, null, options, 2, (part, _) => parts.AddRange(part.Samples.ToArray()), classes: (1, 2));
+        Assert.That(parts, Is.EqualTo(asked), "labels 1, 2, 1, … counted over the whole draw");
+        Assert.That(parts, Is.Not.EqualTo(model.Sample(7, seed: 1, options: options).Samples.ToArray()), "not the balanced labels over all three classes");
+
+        Assert.That(() => model.SampleInParts(7, 1, null, options, 2, (_, _) => { }, classes: (1, 3)),
+            Throws.InstanceOf<InvalidInputException>().With.Message.Contain("3 is not a class of this model"));
+        Assert.That(() => model.SampleInParts(7, 1, 0, options, 2, (_, _) => { }, classes: (1, 2)),
+            Throws.InstanceOf<InvalidInputException>().With.Message.Contain("exclude each other"));
+        using var toy = PretrainedModel.Load(Committed("toy-8gaussians-teacher.safetensors"));
+        Assert.That(() => toy.SampleInParts(4, 1, null, null, 2, (_, _) => { }, classes: (0, 1)),
+            Throws.InstanceOf<InvalidInputException>().With.Message.Contain("unconditional"));
+    }
+
+    [Test]
     public void APartOutsideItsDrawOrOffItsAlignmentIsRefused()
     {
         using var model = PretrainedModel.Load(Committed("toy-8gaussians-teacher.safetensors"));
