@@ -72,7 +72,7 @@ internal static class SampleCommand
                         headCount += take;
                     }
                     report(first + rows, count, DiffusionCli.Inv($"sampled {first + rows:N0}/{count:N0}"));
-                }));
+                }), Estimate.OfParts(console, "for", loaded.SampleShape.Rank == 1 ? "sample" : "image"));
                 npyOut?.Commit();
                 var written = new List<string>();
                 if (npyPath != null) written.Add(npyPath);
