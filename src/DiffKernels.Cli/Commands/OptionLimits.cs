@@ -40,19 +40,19 @@ internal static class OptionLimits
 
     /// <summary>Refuses a value that is not finite and above 0.</summary>
     public static Option<float> Positive(this Option<float> option) =>
-        option.Check(v => Bad(v > 0 && float.IsFinite(v), option.Name, v, "a finite number > 0"));
+        option.Check(v => Bad(v > 0 && float.IsFinite(v), option.Name, v, "be a finite number > 0"));
 
     /// <summary>Refuses a given value that is not finite and above 0 (absent: the default applies).</summary>
     public static Option<float?> Positive(this Option<float?> option) =>
-        option.Check(v => v is { } x ? Bad(x > 0 && float.IsFinite(x), option.Name, x, "a finite number > 0") : null);
+        option.Check(v => v is { } x ? Bad(x > 0 && float.IsFinite(x), option.Name, x, "be a finite number > 0") : null);
 
     /// <summary>Refuses a value that is not finite and above 0.</summary>
     public static Option<double> Positive(this Option<double> option) =>
-        option.Check(v => Bad(v > 0 && double.IsFinite(v), option.Name, v, "a finite number > 0"));
+        option.Check(v => Bad(v > 0 && double.IsFinite(v), option.Name, v, "be a finite number > 0"));
 
     /// <summary>Refuses a value that is not finite and at least 0; <paramref name="note"/> is added in brackets.</summary>
     public static Option<double> NonNegative(this Option<double> option, string? note = null) =>
-        option.Check(v => Bad(v >= 0 && double.IsFinite(v), option.Name, v, "finite and ≥ 0" + Note(note)));
+        option.Check(v => Bad(v >= 0 && double.IsFinite(v), option.Name, v, "be finite and ≥ 0" + Note(note)));
 
     /// <summary>Refuses a value outside [<paramref name="min"/>, <paramref name="max"/>].</summary>
     public static Option<double> Within(this Option<double> option, double min, double max) =>
@@ -76,7 +76,7 @@ internal static class OptionLimits
 
     // Formatted as typed (a float's shortest form, not its double widening).
     private static string? Bad(bool ok, string name, IFormattable value, string expected) =>
-        ok ? null : $"{name} {value.ToString(null, System.Globalization.CultureInfo.InvariantCulture)} must be {expected}";
+        ok ? null : $"{name} {value.ToString(null, System.Globalization.CultureInfo.InvariantCulture)} must {expected}";
 
     private static string Note(string? note) => note == null ? "" : $" ({note})";
 }
