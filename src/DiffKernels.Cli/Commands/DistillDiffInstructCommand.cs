@@ -21,9 +21,12 @@ internal static class DistillDiffInstructCommand
             "Samples (default: 2000)", "runs/diff-instruct", DiffInstructDistiller.CheckpointFile, "student");
         var teacher = new Option<string?>("--teacher") { Description = "The teacher checkpoint (on --resume: default the recorded one; it must be the same file)" };
         var lr = new Option<float>("--lr") { Description = "Adam learning rate of the generator (images: 1e-5 at batch 128; on --resume: the rate from here on)", DefaultValueFactory = _ => defaults.GeneratorLr };
+        lr.Positive();
         var lrAux = new Option<float?>("--lr-aux") { Description = "Adam learning rate of the auxiliary denoiser (default: --lr; on --resume: the rate from here on, unchanged when not given)" };
+        lrAux.Positive();
         var generatorPath = new Option<string?>("--generator") { Description = "Refine this generator checkpoint (e.g. from dk train-gan) instead of a one-step copy of the teacher" };
         var sigmaInit = new Option<double>("--sigma-init") { Description = "Noise level the one-step generator denoises from, at training and sampling", DefaultValueFactory = _ => OneStepGenerator.DefaultSigmaInit };
+        sigmaInit.Positive();
         var cmd = run.Create("Diff-Instruct: distil a teacher into a one-step generator by Integral KL (data-free)", teacher, generatorPath, lr, lrAux, sigmaInit);
         cmd.SetAction(parse =>
         {

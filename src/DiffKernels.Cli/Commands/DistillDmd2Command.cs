@@ -24,11 +24,17 @@ internal static class DistillDmd2Command
             "Samples (default: 2000)", "runs/dmd2", Dmd2Distiller.CheckpointFile, "student");
         var teacher = new Option<string?>("--teacher") { Description = "The teacher checkpoint (on --resume: default the recorded one; it must be the same file)" };
         var stepsK = new Option<int>("--steps-k") { Description = "Student steps K: levels at grid indices ⌊i·N/K⌋ of the N-point Karras grid (4 → the reference's 999/749/499/249)", DefaultValueFactory = _ => defaults.StudentSteps };
+        stepsK.AtLeast(1);
         var fakeUpdates = new Option<int>("--fake-updates") { Description = "Fake-denoiser updates per student update (two-time-scale rule)", DefaultValueFactory = _ => defaults.FakeUpdatesPerGeneratorUpdate };
+        fakeUpdates.AtLeast(1);
         var lr = new Option<float>("--lr") { Description = "AdamW learning rate of the student (on --resume: the rate from here on)", DefaultValueFactory = _ => defaults.GeneratorLr };
+        lr.Positive();
         var lrFake = new Option<float?>("--lr-fake") { Description = "AdamW learning rate of the fake denoiser (default: --lr; on --resume: the rate from here on, unchanged when not given)" };
+        lrFake.Positive();
         var clip = new Option<float>("--clip") { Description = "Global gradient-norm clip of both updates", DefaultValueFactory = _ => defaults.GradClip!.Value };
+        clip.Positive();
         var grid = new Option<int>("--grid") { Description = "Points N of the Karras σ grid", DefaultValueFactory = _ => defaults.GridPoints };
+        grid.AtLeast(2);
         var gan = new Option<bool>("--gan") { Description = "Add the GAN head on the fake denoiser's bottleneck (needs --data, the teacher's data; off: data-free)" };
         var data = new DataFlags("Real data of the GAN head (the teacher's: toy:NAME, fmnist, …)");
         var cmd = run.Create("DMD2: distil a teacher into a one- or K-step student by distribution matching (data-free unless --gan)", teacher, stepsK, fakeUpdates, lr, lrFake, clip, grid, gan, data.Data, data.Directory);

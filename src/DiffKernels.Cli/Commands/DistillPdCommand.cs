@@ -24,10 +24,15 @@ internal static class DistillPdCommand
         var teacher = new Option<string?>("--teacher") { Description = "The teacher, a release checkpoint (e.g. models/toy-8gaussians-teacher.safetensors)" };
         var data = new DataFlags("Data to forward-diffuse: toy:NAME or fmnist (default: the teacher's)");
         var teacherSteps = new Option<int>("--teacher-steps") { Description = "Euler steps of the teacher on its Karras grid (a power of two: 64 or 128)", DefaultValueFactory = _ => defaults.TeacherSteps };
+        teacherSteps.Check(v => v >= 2 && (v & (v - 1)) == 0 ? null : $"--teacher-steps {v} must be a power of two ≥ 2 (every round halves it)");
         var finalSteps = new Option<int>("--final-steps") { Description = "Steps of the last round's student (each round halves the steps)", DefaultValueFactory = _ => defaults.FinalSteps };
+        finalSteps.AtLeast(1);
         var perRound = new Option<int>("--steps-per-round") { Description = "Updates per round; the learning rate decays linearly to 0 within each", DefaultValueFactory = _ => defaults.StepsPerRound };
+        perRound.AtLeast(1);
         var lr = new Option<float>("--lr") { Description = "Adam learning rate at the start of every round", DefaultValueFactory = _ => defaults.Lr };
+        lr.Positive();
         var clip = new Option<float>("--grad-clip") { Description = "Global gradient-norm clip", DefaultValueFactory = _ => defaults.GradClip!.Value };
+        clip.Positive();
         var threshold = SampleCommand.ThresholdOption();
         threshold.Description = "x0 thresholding of the teacher's estimates in the targets and of the students' sampling: none, clip, dynamic or dynamic:Q (default: none)";
         var sigmaMax = new Option<double?>("--sigma-max") { Description = "Largest level of the teacher's grid (default: the teacher's recorded σ_max, else 80)" };

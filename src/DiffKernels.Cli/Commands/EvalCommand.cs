@@ -90,7 +90,8 @@ internal static class EvalCommand
                 {
                     var toy = ToyDataSource.FromSpec(spec).Toy;
                     var (report, samples) = ProgressView.Track(console, report => ToyEvaluation.Evaluate(loaded, toy, count, options,
-                        (done, total) => report(done, total, DiffusionCli.Inv($"{drawing}: {done:N0}/{total:N0}"))));
+                        (done, total) => report(done, total, DiffusionCli.Inv($"{drawing}: {done:N0}/{total:N0}"))),
+                        Estimate.OfParts(console, "to draw", "sample", "sliced W2 and the floor"));
                     console.Write(Table(path, report));
                     console.MarkupLine(Markup.Escape(Grid(options)));
                     if (pngPath != null) ToyScatterPlot.Save(pngPath, samples, ToyEvaluation.DensitySample(toy), toy.Modes.Count > 0 ? toy.Modes : null);
@@ -106,8 +107,8 @@ internal static class EvalCommand
                     if (range is { } r && evaluator.TrainingImages() is var available && count > available)
                         throw new ArgumentException(DiffusionCli.Inv($"--n {count:N0}: the FD floor needs as many training images of {ClassesOption.Describe(r)}, of which there are {available:N0}"));
                     using var scope = Tensor.Scope();
-                    var (report, samples) = ProgressView.Track(console, report => ImageEvaluation.Evaluate(loaded, evaluator, count, options,
-                        progress: (done, total) => report(done, total, DiffusionCli.Inv($"{drawing}: {done:N0}/{total:N0} (then FD, precision/recall and the floor)"))));
+                    var (report, samples) = ProgressView.Stages(console, report => ImageEvaluation.Evaluate(loaded, evaluator, count, options,
+                        progress: ImageProgress(console, report, drawing)));
                     console.Write(Table(path, report));
                     if (pngPath != null) SampleCommand.WriteGrid(pngPath, samples, loaded.Crop);
                     if (jsonPath != null) File.WriteAllText(jsonPath, EvaluationJson.Of(path, report, options));
@@ -118,6 +119,27 @@ internal static class EvalCommand
             });
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// An image evaluation's progress as the display's stages, each named with its count: drawing (with
+    /// <paramref name="drawing"/>'s words and the estimate after its first part), the test set's features,
+    /// precision/recall's rows of distances, the floor's features.
+    /// </summary>
+    public static Action<EvaluationStage, long, long> ImageProgress(IAnsiConsole console, ProgressView.Report report, string drawing)
+    {
+        var estimate = Estimate.OfParts(console, "to draw and embed", "image", "the test set's features (unless cached), precision/recall and the floor");
+        return (stage, done, total) =>
+        {
+            if (stage == EvaluationStage.Sampling) estimate.Part(done, total);
+            report(stage.ToString(), done, total, stage switch
+            {
+                EvaluationStage.Sampling => DiffusionCli.Inv($"{drawing}: {done:N0}/{total:N0}"),
+                EvaluationStage.TestFeatures => DiffusionCli.Inv($"features of the test set: {done:N0}/{total:N0} images"),
+                EvaluationStage.PrecisionRecall => DiffusionCli.Inv($"precision/recall (k-NN): {done:N0}/{total:N0} rows of distances"),
+                _ => DiffusionCli.Inv($"floor, features of the training images: {done:N0}/{total:N0}"),
+            });
+        };
     }
 
     /// <summary>The report as a two-column table, titled by the model's file name or <paramref name="label"/>.</summary>

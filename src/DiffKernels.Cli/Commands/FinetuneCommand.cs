@@ -24,7 +24,9 @@ internal static class FinetuneCommand
         var classes = new Option<string?>("--classes") { Description = "Only images of these classes, FIRST-LAST (e.g. 5-9); labels and the model's classes stay as they are" };
         var limit = new Option<int?>("--limit") { Description = "Only the first N images (after --classes)" };
         var lr = new Option<float>("--lr") { Description = "Peak Adam learning rate", DefaultValueFactory = _ => defaults.Lr };
+        lr.Positive();
         var warmup = new Option<int>("--warmup") { Description = "Learning-rate warm-up steps", DefaultValueFactory = _ => defaults.WarmupSteps };
+        warmup.AtLeast(0);
         var sadm = new SadmFlags();
         var cmd = run.Create("Fine-tune a trained teacher on new data, with or without SADM", [teacher, data.Data, data.Directory, classes, limit, lr, warmup, .. sadm.All]);
         cmd.SetAction(parse => run.Execute(parse, [teacher, classes, limit, lr, warmup, .. sadm.All],

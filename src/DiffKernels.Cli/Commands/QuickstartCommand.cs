@@ -273,8 +273,8 @@ internal static class QuickstartCommand
             return new Row(name, "fmnist", nfe, 1000 * seconds / n, "FD", "—", "—", DiffusionCli.Inv($"N = {n}; {missing}"));
         }
         using var clf = Classifier.Load(run.ClassifierPath);
-        var (report, samples) = ProgressView.Track(console, progress => ImageEvaluation.Evaluate(loaded, DiffusionCli.Evaluator(clf, run.DataDir), n, options,
-            progress: (done, total) => progress(done, total, DiffusionCli.Inv($"sampled {done:N0}/{total:N0} (then FD and the floor)"))));
+        var (report, samples) = ProgressView.Stages(console, progress => ImageEvaluation.Evaluate(loaded, DiffusionCli.Evaluator(clf, run.DataDir), n, options,
+            progress: EvalCommand.ImageProgress(console, progress, DiffusionCli.Inv($"sampling {n:N0} images"))));
         SampleCommand.WriteGrid(png, samples, loaded.Crop);
         string json = Path.Combine(run.OutDir, fileStem + ".json");
         File.WriteAllText(json, EvaluationJson.Of(modelPath, report));

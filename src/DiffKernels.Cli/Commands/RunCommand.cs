@@ -36,16 +36,20 @@ internal sealed class RunCommand
         _checkpointFile = checkpointFile;
         _product = product;
         Steps = new Option<int>("--steps") { Description = $"{iteration}, ≥ 1 (on --resume: the new total)", DefaultValueFactory = _ => defaults.Steps };
-        Steps.Check(n => n < 1 ? $"--steps {n} must be ≥ 1" : null);
+        Steps.AtLeast(1);
         Batch = new Option<int>("--batch") { Description = batch, DefaultValueFactory = _ => defaults.BatchSize };
+        Batch.AtLeast(1);
         Seed = new Option<ulong>("--seed") { Description = "Seed of the weights and of the run's random streams", DefaultValueFactory = _ => 0UL };
         EmaHalfLife = new Option<double>("--ema-half-life")
         {
             Description = "EMA half-life of the sampled network, in samples seen (0: no EMA)",
             DefaultValueFactory = _ => defaults.EmaHalfLifeSamples ?? 0,
         };
+        EmaHalfLife.NonNegative("0: no EMA");
         CheckpointEvery = new Option<int>("--checkpoint-every") { Description = "Iterations between checkpoints (0: at the end only)", DefaultValueFactory = _ => defaults.CheckpointEvery };
+        CheckpointEvery.AtLeast(0, "0: at the end only");
         LogEvery = new Option<int>("--log-every") { Description = "Iterations per JSONL log line", DefaultValueFactory = _ => defaults.LogEvery };
+        LogEvery.AtLeast(1);
         Preview = new Option<int?>("--preview") { Description = $"{preview} in the preview PNG written at each checkpoint (0: none)" };
         Preview.Check(p => p < 0 ? $"--preview {p} must be ≥ 0 (0: no previews)" : p > previewLimit ? $"--preview {p}: at most {previewLimit}" : null);
         Out = new Option<string>("--out") { Description = $"Output directory ({checkpointFile}, {RunLoop.LogFile}, previews)", DefaultValueFactory = _ => outDir };
@@ -109,7 +113,6 @@ internal sealed class RunCommand
     public T NewRun<T>(ParseResult parse, T options) where T : RunOptions
     {
         double halfLife = parse.GetValue(EmaHalfLife);
-        if (halfLife < 0) throw new ArgumentException($"--ema-half-life {halfLife} must be ≥ 0 (0: no EMA)");
         var run = (T)((RunOptions)options with
         {
             Steps = Given(parse, Steps) ? parse.GetValue(Steps) : options.Steps,

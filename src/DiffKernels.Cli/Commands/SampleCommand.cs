@@ -77,7 +77,7 @@ internal static class SampleCommand
                         headCount += take;
                     }
                     report(first + rows, count, DiffusionCli.Inv($"sampled {first + rows:N0}/{count:N0}"));
-                }, range));
+                }, range), Estimate.OfParts(console, "for", loaded.SampleShape.Rank == 1 ? "sample" : "image"));
                 npyOut?.Commit();
                 var written = new List<string>();
                 if (npyPath != null) written.Add(npyPath);
@@ -134,10 +134,10 @@ internal static class SampleCommand
     };
 
     /// <summary>The --threshold option of sample and eval.</summary>
-    public static Option<string?> ThresholdOption() => new("--threshold")
+    public static Option<string?> ThresholdOption() => new Option<string?>("--threshold")
     {
         Description = "x0 thresholding at every step: none, clip (to [-1, 1]), dynamic or dynamic:Q (quantile Q of |x0|; default: the model's own, else none)",
-    };
+    }.Parses(t => X0Threshold.Parse(t));
 
     /// <summary>The toy a checkpoint was trained on, when it was trained on one.</summary>
     public static ToyDistribution? TrainedToy(IReadOnlyDictionary<string, string> metadata) =>

@@ -16,6 +16,7 @@ internal sealed class SamplerFlags
     public SamplerFlags(int defaultBatch)
     {
         Sampler = new Option<string?>("--sampler") { Description = "heun, euler or ddim (default: the model's own, else heun; students and generators: only their own)" };
+        Sampler.Parses(s => SamplerOptions.ParseKind(s));
         Steps = new Option<int?>("--steps") { Description = "Noise levels, ≥ 1 (default: the model's own, else 18: 35 evaluations with heun)" };
         Steps.Check(s => s < 1 ? $"--steps {s} must be ≥ 1" : null);
         SigmaMax = SampleCommand.SigmaMaxOption();

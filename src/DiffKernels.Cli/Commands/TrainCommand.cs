@@ -29,7 +29,9 @@ internal static class TrainCommand
         var model = new Option<string?>("--model") { Description = $"Network: {string.Join(", ", ModelFactory.Presets)} (default: mlp for toys, unet-xs for images)" };
         var classes = new Option<int?>("--classes") { Description = "Classes the model is conditioned on (0: unconditional; default: the data's)" };
         var lr = new Option<float>("--lr") { Description = "Peak Adam learning rate", DefaultValueFactory = _ => defaults.Lr };
+        lr.Positive();
         var warmup = new Option<int>("--warmup") { Description = "Learning-rate warm-up steps", DefaultValueFactory = _ => defaults.WarmupSteps };
+        warmup.AtLeast(0);
         var initFrom = new Option<string?>("--init-from") { Description = "Warm start: a new run from the weights of this release checkpoint (fresh optimiser state, step 0)" };
         var sadm = new SadmFlags();
         var cmd = run.Create("Train an EDM teacher", [data.Data, data.Directory, model, classes, lr, warmup, initFrom, .. sadm.All]);

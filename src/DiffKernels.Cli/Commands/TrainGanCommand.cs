@@ -27,7 +27,9 @@ internal static class TrainGanCommand
         var data = new DataFlags("Training images: fmnist, fmnist:N or folder:DIR");
         var classes = new Option<int?>("--classes") { Description = "Classes both networks are conditioned on (0: unconditional; default: the data's)" };
         var lr = new Option<float>("--lr") { Description = "Adam learning rate of the generator", DefaultValueFactory = _ => defaults.GeneratorLr };
+        lr.Positive();
         var lrD = new Option<float?>("--lr-d") { Description = "Adam learning rate of the discriminator (default: --lr)" };
+        lrD.Positive();
         var beta1 = new Option<float>("--beta1") { Description = "Adam β₁ of both networks, 0 to 0.5 (DCGAN's 0.5, or 0)", DefaultValueFactory = _ => defaults.Beta1 };
         beta1.Check(b => !(b >= 0 && b <= 0.5f) ? DiffusionCli.Inv($"--beta1 {b} must lie in [0, 0.5]") : null);
         var initFrom = new Option<string?>("--init-from") { Description = "Warm start: the generator of this release checkpoint, a fresh discriminator, fresh optimiser state, step 0" };

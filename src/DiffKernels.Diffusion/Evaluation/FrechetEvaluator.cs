@@ -65,7 +65,14 @@ public sealed class FrechetEvaluator
     }
 
     /// <summary>Features of the test images (those of <see cref="Classes"/>, in the test set's order), row-major [N, FeatureDim].</summary>
-    public float[] TestFeatures => _testFeatures ??= InClasses(LoadOrComputeTestFeatures(), FashionSplit.Test);
+    public float[] TestFeatures => PrepareTestFeatures();
+
+    /// <summary>
+    /// <see cref="TestFeatures"/>, loaded from the cache or computed now; <paramref name="progress"/> hears (images
+    /// embedded, test images) while they are computed.
+    /// </summary>
+    public float[] PrepareTestFeatures(Action<long, long>? progress = null) =>
+        _testFeatures ??= InClasses(LoadOrComputeTestFeatures(progress), FashionSplit.Test);
 
     /// <summary>Mean and covariance of <see cref="TestFeatures"/>.</summary>
     public FeatureStatistics TestStatistics => _testStats ??= FeatureStatistics.From(TestFeatures, TestFeatures.Length / Dim, Dim);
@@ -93,8 +100,8 @@ public sealed class FrechetEvaluator
         return (features, predicted);
     }
 
-    /// <summary>Features of a dataset's images (see <see cref="Embed(Tensor)"/>).</summary>
-    public float[] Features(ImageDataset data)
+    /// <summary>Features of a dataset's images (see <see cref="Embed(Tensor)"/>); <paramref name="progress"/> hears (images embedded, images).</summary>
+    public float[] Features(ImageDataset data, Action<long, long>? progress = null)
     {
         var features = new float[(long)data.Count * Dim];
         for (int start = 0; start < data.Count; start += Batch)
@@ -102,6 +109,7 @@ public sealed class FrechetEvaluator
             using var scope = Tensor.Scope();
             int b = Math.Min(Batch, data.Count - start);
             Embed(data.Range(start, b).Images).Features.CopyTo(features, (long)start * Dim);
+            progress?.Invoke(start + b, data.Count);
         }
         return features;
     }
@@ -123,24 +131,29 @@ public sealed class FrechetEvaluator
     /// <summary>
     /// The metrics of <see cref="Evaluate(Tensor, bool, int)"/> from the samples' features [N·FeatureDim] and predicted
     /// classes [N] (<see cref="Embed"/>), so a large sample set can be embedded a part at a time and its images dropped.
+    /// <paramref name="progress"/> hears the test set's embedding (when it is computed now) and precision/recall's rows.
     /// </summary>
-    public SampleMetrics Evaluate(float[] f, int[] predicted, bool precisionRecall = true, int k = 3)
+    public SampleMetrics Evaluate(float[] f, int[] predicted, bool precisionRecall = true, int k = 3, Action<EvaluationStage, long, long>? progress = null)
     {
         int n = predicted.Length;
         if (f.Length != (long)n * Dim) throw new ArgumentException($"FrechetEvaluator: {f.Length} feature values for {n} samples of {Dim}");
+        PrepareTestFeatures(progress == null ? null : (done, total) => progress(EvaluationStage.TestFeatures, done, total));
         double fd = FrechetDistance.Compute(FeatureStatistics.From(f, n, Dim), TestStatistics);
-        var pr = precisionRecall ? PrecisionRecall.Compute(TestFeatures, f, Dim, k) : new PrecisionRecallResult(double.NaN, double.NaN);
+        var pr = precisionRecall
+            ? PrecisionRecall.Compute(TestFeatures, f, Dim, k, progress == null ? null : (done, total) => progress(EvaluationStage.PrecisionRecall, done, total))
+            : new PrecisionRecallResult(double.NaN, double.NaN);
         return new SampleMetrics(n, fd, pr.Precision, pr.Recall, ClassHistogram.From(predicted, Classifier.Config.NumClasses, Classes));
     }
 
     /// <summary>
     /// The floor: Fréchet distance of the first <paramref name="trainCount"/> training images (the
-    /// sample size of an evaluation, 10,000 by default; of <see cref="Classes"/> only, when given) to the test set.
+    /// sample size of an evaluation, 10,000 by default; of <see cref="Classes"/> only, when given) to the test set;
+    /// <paramref name="progress"/> hears (images embedded, images).
     /// </summary>
-    public double Floor(int trainCount = 10_000)
+    public double Floor(int trainCount = 10_000, Action<long, long>? progress = null)
     {
         var train = Classes is { } range ? ClassTrainingImages(range, trainCount) : FashionMnist.Load(FashionSplit.Train, _dataDir, trainCount);
-        var f = Features(train);
+        var f = Features(train, progress);
         return FrechetDistance.Compute(FeatureStatistics.From(f, train.Count, Dim), TestStatistics);
     }
 
@@ -191,7 +204,7 @@ public sealed class FrechetEvaluator
         return Convert.ToHexStringLower(sha.GetHashAndReset())[..16];
     }
 
-    private float[] LoadOrComputeTestFeatures()
+    private float[] LoadOrComputeTestFeatures(Action<long, long>? progress)
     {
         string? cache = _cacheDir == null ? null : Path.Combine(_cacheDir, $"fmnist-test-features-{Fingerprint}.safetensors");
         if (cache != null && File.Exists(cache))
@@ -214,7 +227,7 @@ public sealed class FrechetEvaluator
             }
         }
         var test = FashionMnist.Load(FashionSplit.Test, _dataDir);
-        var features = Features(test);
+        var features = Features(test, progress);
         if (cache != null)
         {
             Directory.CreateDirectory(_cacheDir!);

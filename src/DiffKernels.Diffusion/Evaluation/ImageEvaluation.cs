@@ -29,11 +29,12 @@ public static class ImageEvaluation
     /// back as the data is. With <paramref name="floor"/> the
     /// same distance is measured for the first n training images. The images are drawn and embedded a part at a time
     /// (the same values as one draw): only their features stay, so memory holds n features, not n images;
-    /// <paramref name="progress"/> hears (images drawn, n) after each part. Returns the report and the first
+    /// <paramref name="progress"/> hears each stage's (done, total): after each part of the samples, then while the test
+    /// set is embedded (when not cached), precision/recall's rows and the floor's images. Returns the report and the first
     /// <see cref="KeptImages"/> samples [k, H, W, C] with their border reset (owned by the current scope), for a grid.
     /// </summary>
     public static (ImageReport Report, Tensor Samples) Evaluate(PretrainedModel model, FrechetEvaluator evaluator, int n, SamplerOptions? options = null,
-        bool floor = true, bool precisionRecall = true, Action<long, long>? progress = null)
+        bool floor = true, bool precisionRecall = true, Action<EvaluationStage, long, long>? progress = null)
     {
         CheckShape(model.RawSampleShape, evaluator, n);
         var o = options ?? model.DefaultOptions;
@@ -50,10 +51,10 @@ public static class ImageEvaluation
             f.CopyTo(features, first * dim);
             p.CopyTo(predicted, first);
             if (first < kept) images.ToArray().AsSpan(0, (int)((Math.Min(kept, first + p.Length) - first) * shape.Numel)).CopyTo(head.AsSpan((int)(first * shape.Numel)));
-            progress?.Invoke(first + p.Length, n);
+            progress?.Invoke(EvaluationStage.Sampling, first + p.Length, n);
         }, evaluator.Classes);
-        var metrics = evaluator.Evaluate(features, predicted, precisionRecall);
-        double? floorFd = floor ? evaluator.Floor(n) : null;
+        var metrics = evaluator.Evaluate(features, predicted, precisionRecall, progress: progress);
+        double? floorFd = floor ? evaluator.Floor(n, progress == null ? null : (done, total) => progress(EvaluationStage.FloorFeatures, done, total)) : null;
         var report = new ImageReport(metrics, floorFd, o.Kind, nfe, 1000 * seconds / n, o.Guidance);
         return (report, Tensor.FromArray(head, [kept, .. shape.ToArray()]));
     }

@@ -19,8 +19,11 @@ public static class PrecisionRecall
 {
     private const int Block = 512;
 
-    /// <summary>Precision and recall of <paramref name="fake"/> against <paramref name="real"/>, row-major sets of dimension <paramref name="dim"/>.</summary>
-    public static PrecisionRecallResult Compute(ReadOnlySpan<float> real, ReadOnlySpan<float> fake, int dim, int k = 3)
+    /// <summary>
+    /// Precision and recall of <paramref name="fake"/> against <paramref name="real"/>, row-major sets of dimension
+    /// <paramref name="dim"/>; <paramref name="progress"/> hears (rows of distances done, 2·(real + generated) rows).
+    /// </summary>
+    public static PrecisionRecallResult Compute(ReadOnlySpan<float> real, ReadOnlySpan<float> fake, int dim, int k = 3, Action<long, long>? progress = null)
     {
         if (dim < 1 || real.Length % dim != 0 || fake.Length % dim != 0)
             throw new ArgumentException($"PrecisionRecall: {real.Length} real and {fake.Length} generated values are not whole vectors of dimension {dim}");
@@ -29,13 +32,16 @@ public static class PrecisionRecall
             throw new ArgumentException($"PrecisionRecall: k = {k} needs more than k vectors in each set, got {nr} real and {nf} generated");
         var r = real.ToArray();
         var f = fake.ToArray();
-        var realRadii = KthNeighbourRadii(r, dim, k);
-        var fakeRadii = KthNeighbourRadii(f, dim, k);
-        return new PrecisionRecallResult(Inside(f, r, realRadii, dim), Inside(r, f, fakeRadii, dim));
+        long done = 0, total = 2L * (nr + nf);
+        Action<int>? rows = progress == null ? null : block => progress(done += block, total);
+        var realRadii = KthNeighbourRadii(r, dim, k, rows);
+        var fakeRadii = KthNeighbourRadii(f, dim, k, rows);
+        double precision = Inside(f, r, realRadii, dim, rows);
+        return new PrecisionRecallResult(precision, Inside(r, f, fakeRadii, dim, rows));
     }
 
-    /// <summary>Squared distance from each vector to its k-th nearest other vector of the same set.</summary>
-    internal static float[] KthNeighbourRadii(float[] x, int dim, int k)
+    /// <summary>Squared distance from each vector to its k-th nearest other vector of the same set; <paramref name="rows"/> hears each block's rows.</summary>
+    internal static float[] KthNeighbourRadii(float[] x, int dim, int k, Action<int>? rows = null)
     {
         int n = x.Length / dim;
         var radii = new float[n];
@@ -57,12 +63,12 @@ public static class PrecisionRecall
                 }
                 radii[self] = best[k - 1];
             }
-        });
+        }, rows);
         return radii;
     }
 
-    /// <summary>Fraction of <paramref name="queries"/> within the ball of some reference point (squared radii given).</summary>
-    internal static double Inside(float[] queries, float[] refs, float[] refRadii, int dim)
+    /// <summary>Fraction of <paramref name="queries"/> within the ball of some reference point (squared radii given); <paramref name="rows"/> hears each block's rows.</summary>
+    internal static double Inside(float[] queries, float[] refs, float[] refRadii, int dim, Action<int>? rows = null)
     {
         int m = refs.Length / dim, inside = 0;
         ForEachDistanceBlock(queries, refs, dim, (_, rows, d2) =>
@@ -73,12 +79,15 @@ public static class PrecisionRecall
                 for (int j = 0; j < m; j++)
                     if (row[j] <= refRadii[j]) { inside++; break; }
             }
-        });
+        }, rows);
         return (double)inside / (queries.Length / dim);
     }
 
-    /// <summary>Calls <paramref name="body"/>(first row, rows, squared distances [rows, |b|]) for row blocks of <paramref name="a"/>.</summary>
-    private static void ForEachDistanceBlock(float[] a, float[] b, int dim, Action<int, int, float[]> body)
+    /// <summary>
+    /// Calls <paramref name="body"/>(first row, rows, squared distances [rows, |b|]) for row blocks of <paramref name="a"/>,
+    /// then <paramref name="done"/>(rows).
+    /// </summary>
+    private static void ForEachDistanceBlock(float[] a, float[] b, int dim, Action<int, int, float[]> body, Action<int>? done)
     {
         int na = a.Length / dim, nb = b.Length / dim;
         var normsB = RowNorms(b, dim);
@@ -96,6 +105,7 @@ public static class PrecisionRecall
                 for (int j = 0; j < nb; j++)
                     d2[i * nb + j] = Math.Max(normsA[start + i] + normsB[j] - 2 * d2[i * nb + j], 0f);
             body(start, rows, d2);
+            done?.Invoke(rows);
         }
     }
 

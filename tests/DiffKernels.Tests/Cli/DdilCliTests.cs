@@ -56,10 +56,10 @@ public class DdilCliTests
         AssertOneLineError(Dk("distill", "ddil", "--base", "cm", "--teacher", teacher, "--out", dir.File("a")), "dk distill ddil: ", "--base cm: expected pd or dmd2");
         AssertOneLineError(Dk("distill", "ddil", "--base", "pd", "--out", dir.File("a")), "dk distill ddil: ", "--teacher is required");
         AssertOneLineError(Dk("distill", "ddil", "--base", "pd", "--teacher", dir.File("none.safetensors"), "--out", dir.File("a")), "dk distill ddil: ", "does not exist");
-        AssertOneLineError(Dk("distill", "ddil", "--base", "pd", "--teacher", teacher, "--beta-data", "1.5", "--out", dir.File("a")), "dk distill ddil: ", "β_data 1.5 must lie in [0, 1]");
-        AssertOneLineError(Dk("distill", "ddil", "--base", "dmd2", "--teacher", teacher, "--beta-student", "-0.3", "--out", dir.File("a")), "dk distill ddil: ", "β_student -0.3");
+        AssertOneLineError(Dk("distill", "ddil", "--base", "pd", "--teacher", teacher, "--beta-data", "1.5", "--out", dir.File("a")), "dk distill ddil: ", "--beta-data 1.5 must lie in [0, 1]");
+        AssertOneLineError(Dk("distill", "ddil", "--base", "dmd2", "--teacher", teacher, "--beta-student", "-0.3", "--out", dir.File("a")), "dk distill ddil: ", "--beta-student -0.3 must lie in [0, 1]");
         AssertOneLineError(Dk("distill", "ddil", "--base", "pd", "--teacher", teacher, "--beta-teacher", "0.5", "--out", dir.File("a")), "dk distill ddil: ", "must sum to 1");
-        AssertOneLineError(Dk("distill", "ddil", "--base", "pd", "--teacher", teacher, "--mix", "2", "--out", dir.File("a")), "dk distill ddil: ", "mix probability 2");
+        AssertOneLineError(Dk("distill", "ddil", "--base", "pd", "--teacher", teacher, "--mix", "2", "--out", dir.File("a")), "dk distill ddil: ", "--mix 2 must lie in [0, 1]");
         AssertOneLineError(Dk("distill", "ddil", "--base", "pd", "--teacher", teacher, "--data", "toy:8gaussians", "--out", dir.File("a")), "dk distill ddil: ", "was trained on toy:moons");
         AssertOneLineError(Dk("distill", "ddil", "--base", "pd", "--teacher", teacher, "--threshold", "sometimes", "--out", dir.File("a")), "dk distill ddil: ", "unknown x0 threshold");
 

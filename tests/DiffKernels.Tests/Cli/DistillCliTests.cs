@@ -51,6 +51,6 @@ public class DistillCliTests
         AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", dir.File("none.safetensors"), "--out", dir.File("a")), "dk distill diff-instruct: teacher ");
         AssertOneLineError(Dk("distill", "diff-instruct", "--out", dir.File("b"), "--resume"), "dk distill diff-instruct: nothing to resume");
         AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", TinyModels.ToyTeacherFile(dir), "--sigma-init", "0", "--out", dir.File("c")), "dk distill diff-instruct: ");
-        AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", TinyModels.ToyTeacherFile(dir), "--batch", "0", "--out", dir.File("d")), "dk distill diff-instruct: diff-instruct: batch size 0");
+        AssertOneLineError(Dk("distill", "diff-instruct", "--teacher", TinyModels.ToyTeacherFile(dir), "--batch", "0", "--out", dir.File("d")), "dk distill diff-instruct: --batch 0 must be ≥ 1");
     }
 }

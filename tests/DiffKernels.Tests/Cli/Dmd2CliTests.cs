@@ -46,10 +46,10 @@ public class Dmd2CliTests
         AssertOneLineError(Dk("distill", "dmd2", "--out", dir.File("a")), "dk distill dmd2: --teacher is required");
         AssertOneLineError(Dk("distill", "dmd2", "--teacher", dir.File("none.safetensors"), "--out", dir.File("a")), "dk distill dmd2: teacher ");
         AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--steps-k", "0", "--out", dir.File("b")),
-            "dk distill dmd2: dmd2: 0 student steps cannot be taken from the 1000-point σ grid");
+            "dk distill dmd2: --steps-k 0 must be ≥ 1");
         AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--steps-k", "5", "--grid", "4", "--out", dir.File("c")),
             "dk distill dmd2: dmd2: 5 student steps cannot be taken from the 4-point σ grid");
-        AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--fake-updates", "0", "--out", dir.File("d")), "dk distill dmd2: dmd2: fake updates");
+        AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--fake-updates", "0", "--out", dir.File("d")), "dk distill dmd2: --fake-updates 0 must be ≥ 1");
         AssertOneLineError(Dk("distill", "dmd2", "--out", dir.File("e"), "--resume"), "dk distill dmd2: nothing to resume");
         AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--gan", "--out", dir.File("f")), "dk distill dmd2: --gan needs real data");
         AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--data", "toy:moons", "--out", dir.File("g")), "dk distill dmd2: --data is read only by the GAN head");

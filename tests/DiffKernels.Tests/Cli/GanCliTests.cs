@@ -87,7 +87,7 @@ public class GanCliTests
         AssertOneLineError(Dk("train-gan", "--out", dir.File("a")), "dk train-gan: --data is required");
         AssertOneLineError(Dk("train-gan", "--data", "toy:moons", "--out", dir.File("b")), "dk train-gan: train-gan takes square images");
         AssertOneLineError(Dk("train-gan", "--data", "fmnist", "--data-dir", data, "--classes", "3", "--out", dir.File("c")), "dk train-gan: --classes 3: fmnist has 10 classes");
-        AssertOneLineError(Dk("train-gan", "--data", "fmnist", "--data-dir", data, "--batch", "0", "--out", dir.File("d")), "dk train-gan: train-gan: batch size 0");
+        AssertOneLineError(Dk("train-gan", "--data", "fmnist", "--data-dir", data, "--batch", "0", "--out", dir.File("d")), "dk train-gan: --batch 0 must be ≥ 1");
         AssertOneLineError(Dk("train-gan", "--out", dir.File("e"), "--resume"), "dk train-gan: nothing to resume");
     }
 }
