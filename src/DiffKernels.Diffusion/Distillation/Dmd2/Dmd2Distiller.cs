@@ -165,11 +165,10 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
             }
             else
             {
-                // DDIL's draw (its rollouts and replay buffer) is made whole on every rank, so its stream and buffer
-                // stay identical across ranks; each keeps its rows.
+                // DDIL rolls out this rank's rows only; its stream and replay buffer stay the same on every rank.
                 var real = _data!.Batch(Step, Options.BatchSize, _dataStream!, Device);
-                var drawn = _ddil.Draw(Step, steps, real.X, Student.Net.NumClasses > 0 ? real.Labels : null);
-                (input, level, labels) = (Shard.RowsOf(drawn.X), Shard.RowsOf(drawn.Sigma), Shard.Rows(drawn.Labels));
+                var drawn = _ddil.Draw(Step, steps, real.X, Student.Net.NumClasses > 0 ? real.Labels : null, Shard);
+                (input, level, labels) = (drawn.X, drawn.Sigma, drawn.Labels);
             }
             var sampleShape = Student.Net.SampleShape;
             Tensor xg;

@@ -169,10 +169,9 @@ public sealed partial class ProgressiveDistiller : TrainingRun<ProgressiveOption
             }
             else
             {
-                // DDIL's draw (its rollouts and replay buffer) is made whole on every rank, so its stream and buffer
-                // stay identical across ranks; each keeps its rows, which stay aligned with their steps.
-                var inputs = _ddil.Draw(Step, steps, batch.X, labels);
-                (xa, labels) = (Shard.RowsOf(inputs.X), Shard.Rows(inputs.Labels));
+                // DDIL rolls out this rank's rows only; its stream and replay buffer stay the same on every rank.
+                var inputs = _ddil.Draw(Step, steps, batch.X, labels, Shard);
+                (xa, labels) = (inputs.X, inputs.Labels);
             }
             var (target, weight) = ProgressiveTarget.Compute(Teacher, xa, sigmaA, sigmaB, sigmaC, labels, Options.Threshold);
             bool applied;
