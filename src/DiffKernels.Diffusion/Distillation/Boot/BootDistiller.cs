@@ -134,7 +134,7 @@ public sealed partial class BootDistiller : TrainingRun<BootOptions>
     {
         using var scope = Tensor.Scope();
         int pairs = _levels.Length - 1;
-        // Every draw covers the whole batch on every rank (streams independent of the world size); a rank computes on its b rows.
+        // Every draw covers the whole batch on every rank (streams independent of the world size); a rank computes on its rows.
         var (noises, classes) = DrawLatents(Student, _rng);
         var (eps, labels) = (Shard.RowsOf(noises), Shard.Rows(classes));
         var pair = Pairs(_rng.Uniform([Options.BatchSize], Device.Cpu).ToArray(), pairs, Options.Pairs).AsSpan(Shard.Start, Shard.Count).ToArray();
