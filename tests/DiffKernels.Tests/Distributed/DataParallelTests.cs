@@ -13,11 +13,15 @@ namespace DiffKernels.Tests.Distributed;
 /// whole batch. Each kind of <see cref="RunContractTests.Kinds"/> (at its tiny toy settings) runs three iterations both
 /// ways; the checkpoints must agree: every random stream at the same offset (each rank draws the whole batch's
 /// randomness), every other counter and value of the metadata equal, every tensor (EMA, weights, optimiser moments,
-/// replay buffers) within float rounding of the sums taken in another order; and the log's values likewise.
+/// replay buffers) within float rounding of the sums taken in another order; and the log's values likewise. Two
+/// variants join them: DMD2's two-time-scale rule and BOOT's soft boundary with stratified pairs.
 /// </summary>
-[TestFixtureSource(typeof(RunContractTests), nameof(RunContractTests.Kinds))]
+[TestFixtureSource(nameof(Kinds))]
 public class DataParallelTests(RunKind kind)
 {
+    /// <summary>Every run kind of the run contract and the variants whose iterations differ.</summary>
+    public static readonly RunKind[] Kinds = [.. RunContractTests.Kinds, new Dmd2TwoTimeScaleRunKind(), new BootSoftStratifiedRunKind()];
+
     private const int Steps = 3;
 
     // Values that differ between any two runs (timing) or only exist on several ranks.
