@@ -51,6 +51,8 @@ public sealed class ThreadGroup : IProcessGroup
         }, 16 << 20)).ToArray();
         foreach (var t in threads) t.Start();
         foreach (var t in threads) t.Join();
+        hub.Barrier.Dispose();
+        hub.Failed.Dispose();
         // The first failure is the cause; the others are ranks released from a collective by it.
         var cause = errors.FirstOrDefault(e => e is not null and not OperationCanceledException) ?? errors.FirstOrDefault(e => e != null);
         if (cause != null) throw new AggregateException($"a rank of {worldSize} failed: {cause.Message}", cause);
