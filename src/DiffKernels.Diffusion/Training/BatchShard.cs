@@ -22,14 +22,26 @@ public readonly record struct BatchShard
         Start = rank * Count;
     }
 
+    /// <summary>
+    /// Rows [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) of batches of
+    /// <paramref name="batchSize"/>, any contiguous range (none at all included): e.g. the part of one block of a batch
+    /// that a rank's rows cover.
+    /// </summary>
+    public static BatchShard Range(int start, int count, int batchSize)
+    {
+        if (start < 0 || count < 0 || start + count > batchSize)
+            throw new ArgumentException($"rows [{start}, {start + count}) do not lie in a batch of {batchSize}");
+        return new BatchShard(0, 1, batchSize) with { Start = start, Count = count };
+    }
+
     /// <summary>Samples of the whole batch, over all ranks.</summary>
     public int BatchSize { get; }
 
     /// <summary>This rank's first row.</summary>
-    public int Start { get; }
+    public int Start { get; private init; }
 
     /// <summary>This rank's rows.</summary>
-    public int Count { get; }
+    public int Count { get; private init; }
 
     /// <summary>True when this rank holds the whole batch (one process).</summary>
     public bool Whole => Count == BatchSize;

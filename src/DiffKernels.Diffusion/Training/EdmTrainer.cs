@@ -92,9 +92,6 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
     protected override string SkipUnit => "step";
 
     /// <inheritdoc/>
-    protected override bool Shardable => _sadm == null;
-
-    /// <inheritdoc/>
     protected override IEnumerable<(string Name, double? Value)> LogValues() =>
         _sadm == null ? [("lr", RunLoop.Shortest(_lr))] : [("lr", RunLoop.Shortest(_lr)), ("lambda", _sadm.Lambda)];
 
@@ -111,7 +108,7 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
         var loss = Edm.Loss(_net, x, sigma, noise, labels);
         _lr = _schedule.At(Step);
         _adam.Lr = _lr;
-        if (_sadm != null) return _sadm.Step(update, Step, batch.X, labels, loss, _adam, UpdateEma);
+        if (_sadm != null) return _sadm.Step(update, Step, x, labels, loss, _adam, UpdateEma, Shard);
         var (value, applied) = update.Minimise(null, loss, _adam);
         if (applied) UpdateEma();
         _adam.ZeroGrad();

@@ -86,18 +86,21 @@ public sealed partial class GanTrainer : TrainingRun<GanOptions>
         double dLoss, gLoss;
         using (Tensor.Scope())
         {
+            // Every draw covers the whole batch on every rank (streams independent of the world size); a rank computes on its rows.
             var batch = Data.Batch(Step, Options.BatchSize, _dataGen, Device);
-            var realLabels = Generator.NumClasses > 0 ? batch.Labels : null;
-            var (z, labels) = DrawLatents(Generator, _noiseGen);
+            var realLabels = Generator.NumClasses > 0 ? Shard.Rows(batch.Labels) : null;
+            var (zs, ls) = DrawLatents(Generator, _noiseGen);
+            var (z, labels) = (Shard.RowsOf(zs), Shard.Rows(ls));
             Tensor fake;
             using (Tensor.NoGrad()) fake = Generator.Generate(z, labels);
-            var loss = F.GanDiscriminatorLoss(Discriminator.Forward(batch.X, realLabels), Discriminator.Forward(fake, labels));
+            var loss = F.GanDiscriminatorLoss(Discriminator.Forward(Shard.RowsOf(batch.X), realLabels), Discriminator.Forward(fake, labels));
             dLoss = update.Minimise("discriminator", loss, _discriminatorAdam).Loss;
             _discriminatorAdam.ZeroGrad();
         }
         using (Tensor.Scope())
         {
-            var (z, labels) = DrawLatents(Generator, _noiseGen);
+            var (zs, ls) = DrawLatents(Generator, _noiseGen);
+            var (z, labels) = (Shard.RowsOf(zs), Shard.Rows(ls));
             (gLoss, bool applied) = update.Minimise("generator", F.GanGeneratorLoss(Discriminator.Forward(Generator.Generate(z, labels), labels)), _generatorAdam);
             if (applied) UpdateEma();
             // The generator's loss also reached the discriminator's parameters; that gradient is not an update.

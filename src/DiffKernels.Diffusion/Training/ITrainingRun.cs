@@ -31,7 +31,8 @@ public interface ITrainingRun : IDisposable
 
     /// <summary>
     /// Makes the run data-parallel over <paramref name="group"/> (before <see cref="Run"/>): the batch is split over
-    /// its ranks, which must divide it; a kind that cannot split its iteration refuses a group of several ranks.
+    /// its ranks, which must divide it. Every run kind splits its iteration; with several ranks the run logs the time
+    /// spent in the group's collectives as <c>allreduce_ms</c>.
     /// </summary>
     void Distribute(IProcessGroup group);
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DiffKernels.Distributed;
+using DiffKernels.Ops;
 using DiffKernels.Optim;
 using DiffKernels.Tensors;
 
@@ -45,6 +46,42 @@ public sealed class RunUpdate
     /// the same skip decision on it.
     /// </summary>
     public double Average(double value) => _group.Average(value);
+
+    /// <summary>
+    /// Replaces each of <paramref name="values"/> by its sum over the ranks (leaves them in one process): for what a
+    /// batch statistic needs besides a mean, e.g. per-bin sums and counts, or rows gathered into a zeroed buffer.
+    /// </summary>
+    public void Sum(Span<float> values) => _group.AllReduceSum(values);
+
+    /// <summary>
+    /// The whole batch of a per-row tensor of which this rank holds <paramref name="shard"/>'s rows: the other ranks'
+    /// rows as constants (summed into a zeroed buffer, which is exact), this rank's as given, recorded; the tensor itself
+    /// in one process. For a batch-level term that couples rows (SADM's affinities), with <see cref="WholeBatchTerm"/>.
+    /// </summary>
+    public Tensor Gather(Tensor rows, BatchShard shard)
+    {
+        if (shard.Whole) return rows;
+        if (rows.Shape[0] != shard.Count) throw new ArgumentException($"RunUpdate.Gather: {rows.Shape[0]} rows for a shard of {shard.Count}");
+        long perRow = rows.Numel / shard.Count;
+        var all = new float[shard.BatchSize * perRow];
+        rows.Backend.Download(rows.Storage, 0, all.AsSpan((int)(shard.Start * perRow), (int)rows.Numel));
+        Sum(all);
+        var whole = Tensor.FromSpan(all, [shard.BatchSize, .. rows.Shape.ToArray()[1..]], rows.Device);
+        var parts = new List<Tensor>();
+        if (shard.Start > 0) parts.Add(F.Narrow(whole, 0, 0, shard.Start));
+        parts.Add(rows);
+        int end = shard.Start + shard.Count;
+        if (end < shard.BatchSize) parts.Add(F.Narrow(whole, 0, end, shard.BatchSize - end));
+        return F.Concat(parts, 0);
+    }
+
+    /// <summary>
+    /// A loss term every rank computes alike over the whole batch, its own rows recorded (<see cref="Gather"/>): the same
+    /// value, with its gradient multiplied by the number of ranks, so that averaging the ranks' gradients adds up their
+    /// rows' shares into the whole batch's gradient. The term itself in one process.
+    /// </summary>
+    public Tensor WholeBatchTerm(Tensor term) =>
+        _group.WorldSize == 1 ? term : F.Add(term, F.MulScalar(F.Sub(term, term.Detach()), _group.WorldSize - 1));
 
     /// <summary>
     /// Backpropagates <paramref name="loss"/> (this rank's batch mean) and applies <paramref name="adam"/> when the

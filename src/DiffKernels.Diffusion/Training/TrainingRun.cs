@@ -35,6 +35,7 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
     private int _consecutiveSkips;
     private CancellationToken _cancel;
     private CancellationTokenSource? _agreedCancel;
+    private long _loggedAt;
 
     /// <summary>
     /// Starts at iteration 0 with an EMA of <paramref name="sampled"/>'s current weights; the state holds the step
@@ -66,12 +67,6 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
 
     /// <summary>This rank's rows of every batch (all of them in one process).</summary>
     protected BatchShard Shard { get; private set; }
-
-    /// <summary>
-    /// True for a kind whose <see cref="Iterate"/> draws the whole batch's randomness and computes on
-    /// <see cref="Shard"/>'s rows, so it may run over several ranks.
-    /// </summary>
-    protected virtual bool Shardable => false;
 
     /// <inheritdoc/>
     public long Step { get; private set; }
@@ -128,10 +123,8 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
     /// <inheritdoc/>
     public void Distribute(IProcessGroup group)
     {
-        if (group.WorldSize > 1 && !Shardable)
-            throw new ArgumentException($"this {Activity} kind does not run data-parallel yet (covered: EDM training, Diff-Instruct); run it without --distributed");
         Shard = new BatchShard(group.Rank, group.WorldSize, Options.BatchSize);
-        Group = group;
+        Group = group.WorldSize == 1 ? group : new TimedProcessGroup(group);
     }
 
     /// <inheritdoc/>
@@ -145,6 +138,9 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
         {
             var replicated = State.Replicated();
             Group.Replicate(replicated);
+            // The log's collective time starts with the first iteration, not with the weights' broadcast.
+            ((TimedProcessGroup)Group).TakeMilliseconds();
+            _loggedAt = Step;
             var result = Loop(agreed.Token, progress);
             Group.CheckReplicas(replicated, $"after step {Step}");
             return result;
@@ -160,7 +156,19 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
             Iteration,
             progress == null ? null : (values, samplesPerSecond, elapsed) =>
                 progress(new RunProgress(Step, Options.Steps, Options.BatchSize, ValueNames, values, samplesPerSecond, elapsed, Skipped)),
-            (means, samplesPerSecond, elapsed) => ValueNames.Select((name, i) => (name, means[i])).Concat(LogValues()).Concat(RunLoop.Tail(this, samplesPerSecond, elapsed)));
+            (means, samplesPerSecond, elapsed) => ValueNames.Select((name, i) => (name, means[i])).Concat(LogValues()).Concat(Transport()).Concat(RunLoop.Tail(this, samplesPerSecond, elapsed)));
+
+    /// <summary>
+    /// With several ranks, the wall time per iteration spent in the group's collectives since the last log line
+    /// (gradient and value all-reduces, the cancel agreement; waiting for a slower rank counts too).
+    /// </summary>
+    private IEnumerable<(string Name, double? Value)> Transport()
+    {
+        if (Group is not TimedProcessGroup timed) return [];
+        long steps = Math.Max(1, Step - _loggedAt);
+        _loggedAt = Step;
+        return [("allreduce_ms", Math.Round(timed.TakeMilliseconds() / steps, 3))];
+    }
 
     private double[] Iteration(RunLog? log)
     {

@@ -26,6 +26,21 @@ public class BatchShardTests
         }
     }
 
+    [TestCase(0, 5)]
+    [TestCase(3, 6)]
+    [TestCase(4, 0)]
+    public void ARangeOfRowsDrawsThoseRowsOfTheWholeBatch(int start, int count)
+    {
+        using var scope = Tensor.Scope();
+        var whole = new Generator(5, 3);
+        var expected = whole.Normal([10, 3]).ToArray();
+        var g = new Generator(5, 3);
+        var range = BatchShard.Range(start, count, 10);
+        if (count > 0) Assert.That(range.Normal(g, [3], Device.Cpu).ToArray(), Is.EqualTo(expected.AsSpan(3 * start, 3 * count).ToArray()));
+        Assert.That((range.Start, range.Count, range.Whole), Is.EqualTo((start, count, false)));
+        Assert.That(() => BatchShard.Range(8, 3, 10), Throws.ArgumentException.With.Message.Contains("rows [8, 11)"));
+    }
+
     [Test]
     public void ABatchTheRanksDoNotDivideIsRefusedNamingTheFlag()
     {

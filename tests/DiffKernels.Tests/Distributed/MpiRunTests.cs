@@ -99,6 +99,25 @@ public class MpiRunTests
     }
 
     [Test]
+    public void SadmOnTwoRanksGathersTheBatchStructureAndStepsLikeOneProcess()
+    {
+        // SADM's structure term couples the batch's rows: each rank gathers the others' features over MPI (every other
+        // kind is checked on two ranks in process by DataParallelTests).
+        using var dir = new TempDir();
+        string[] Args(string name) => [.. Train(dir.File(name), 3, 64, "--sadm", "--sadm-warmup", "0")];
+        var two = Launch([.. Args("two"), "--distributed", "mpi"], [.. Args("two"), "--distributed", "mpi"]);
+        Assert.That(two.Code, Is.EqualTo(0), two.Err);
+        var one = Dk(Args("one"));
+        Assert.That(one.Code, Is.EqualTo(0), one.Err);
+        Assert.That(MaxDifference(Weights(dir.File("one")), Weights(dir.File("two"))), Is.LessThan(1e-5f));
+        string Line(string name) => File.ReadLines(Path.Combine(dir.File(name), "log.jsonl")).Last(l => l.Contains("\"structure\""));
+        double Value(string name, string key) => double.Parse(Line(name).Split($"\"{key}\":")[1].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var key in new[] { "structure", "denoiser_loss", "encoder_loss" })
+            Assert.That(Value("two", key), Is.EqualTo(Value("one", key)).Within(1e-3).Percent, key);
+        Assert.That(Line("two"), Does.Contain("\"allreduce_ms\":"));
+    }
+
+    [Test]
     public void ARunOfTwoRanksResumesInOneProcessAsIfItHadRunThere()
     {
         using var dir = new TempDir();

@@ -133,9 +133,12 @@ public sealed partial class BootDistiller : TrainingRun<BootOptions>
     protected override double[] Iterate(RunUpdate update)
     {
         using var scope = Tensor.Scope();
-        int b = Options.BatchSize, pairs = _levels.Length - 1;
-        var (eps, labels) = DrawLatents(Student, _rng);
-        var pair = Pairs(_rng.Uniform([b], Device.Cpu).ToArray(), pairs, Options.Pairs);
+        int pairs = _levels.Length - 1;
+        // Every draw covers the whole batch on every rank (streams independent of the world size); a rank computes on its rows.
+        var (noises, classes) = DrawLatents(Student, _rng);
+        var (eps, labels) = (Shard.RowsOf(noises), Shard.Rows(classes));
+        var pair = Pairs(_rng.Uniform([Options.BatchSize], Device.Cpu).ToArray(), pairs, Options.Pairs).AsSpan(Shard.Start, Shard.Count).ToArray();
+        int b = pair.Length;
         var sigmaT = Tensor.FromSpan(pair.Select(k => (float)_levels[k]).ToArray(), [b], Device);
         var sigmaS = Tensor.FromSpan(pair.Select(k => (float)_levels[k + 1]).ToArray(), [b], Device);
         Tensor target, weight;
@@ -157,13 +160,13 @@ public sealed partial class BootDistiller : TrainingRun<BootOptions>
             var top = Tensor.Full([b], (float)Options.SigmaMax, Device);
             var anchor = Teacher.Denoise(F.MulScalar(eps, (float)Options.SigmaMax), top, labels, Options.Guidance);
             var boundaryLoss = F.MulScalar(F.Sum(F.Square(F.Sub(Student.Estimate(eps, top, labels), anchor))), 1f / b);
-            boundary = boundaryLoss.Item();
+            boundary = update.Average(boundaryLoss.Item());
             loss = F.Add(loss, boundaryLoss);
         }
         var (value, applied) = update.Minimise(null, loss, _adam);
         if (applied) UpdateEma();
         _adam.ZeroGrad();
-        return [value, .. BinMeans(weighted.ToArray(), pair), .. Options.Boundary == BootBoundary.Soft ? new[] { boundary } : []];
+        return [value, .. BinMeans(weighted.ToArray(), pair, update), .. Options.Boundary == BootBoundary.Soft ? new[] { boundary } : []];
     }
 
     /// <summary>
@@ -177,17 +180,18 @@ public sealed partial class BootDistiller : TrainingRun<BootOptions>
         return Enumerable.Range(0, b).Select(i => Math.Min(sampling == BootPairSampling.Uniform ? (int)(u[i] * pairs) : (int)((i + (double)u[0]) / b * pairs), pairs - 1)).ToArray();
     }
 
-    private double[] BinMeans(float[] losses, int[] pair)
+    // Each bin's mean over the whole batch: the ranks' sums and counts are added before dividing.
+    private double[] BinMeans(float[] losses, int[] pair, RunUpdate update)
     {
-        var sum = new double[Bins];
-        var count = new int[Bins];
+        var sumsAndCounts = new float[2 * Bins];
         for (int i = 0; i < losses.Length; i++)
         {
             int bin = BinOf(pair[i]);
-            sum[bin] += losses[i];
-            count[bin]++;
+            sumsAndCounts[bin] += losses[i];
+            sumsAndCounts[Bins + bin]++;
         }
-        return sum.Select((s, i) => count[i] > 0 ? s / count[i] : double.NaN).ToArray();
+        update.Sum(sumsAndCounts);
+        return Enumerable.Range(0, Bins).Select(i => sumsAndCounts[Bins + i] > 0 ? (double)sumsAndCounts[i] / sumsAndCounts[Bins + i] : double.NaN).ToArray();
     }
 
     /// <summary>

@@ -5,7 +5,10 @@ using DiffKernels.Tensors;
 
 namespace DiffKernels.Diffusion.Distillation.Ddil;
 
-/// <summary>A batch of DDIL inputs: the data block first, then the teacher rollouts, then the student rollouts.</summary>
+/// <summary>
+/// A batch of DDIL inputs: the data block first, then the teacher rollouts, then the student rollouts (of a
+/// data-parallel rank: its rows of that batch, while the counts stay the whole batch's).
+/// </summary>
 /// <param name="X">The inputs [N, …], each at its sample's student step.</param>
 /// <param name="Sigma">Each sample's level σ_k [N].</param>
 /// <param name="Labels">Class ids [N] the inputs were made with (null when unconditional).</param>
@@ -59,42 +62,64 @@ public sealed class DdilInputs
     /// <paramref name="x0"/> [N, …] the real data for the data source and <paramref name="labels"/> its class ids (the
     /// teacher rollouts are conditioned on them too). Each sample's source is drawn independently; the batch is ordered by
     /// source (data, teacher, student), which a mean loss does not see.
+    /// Given <paramref name="rows"/> (a data-parallel rank's share of the batch), the inputs, levels and labels are those
+    /// rows' and the teacher rolls out only those of its samples, while every draw is the whole batch's (the stream, the
+    /// counts and the replay buffer, which every rank rolls out alike, stay those of one process).
     /// </summary>
-    public DdilBatch Draw(long step, IReadOnlyList<int> steps, Tensor x0, Tensor? labels)
+    public DdilBatch Draw(long step, IReadOnlyList<int> steps, Tensor x0, Tensor? labels, BatchShard? rows = null)
     {
         int n = steps.Count;
         if (x0.Shape[0] != n) throw new ArgumentException($"ddil: {x0.Shape[0]} data samples for {n} step indices");
+        var shard = rows ?? new BatchShard(0, 1, n);
+        if (shard.BatchSize != n || shard.Count == 0) throw new ArgumentException($"ddil: rows [{shard.Start}, {shard.Start + shard.Count}) of a batch of {shard.BatchSize} for {n} samples");
         var levels = _student.StudentLevels;
         var w = Weights(step);
         var u = _rng.Uniform([n], Device.Cpu).ToArray();
         int dataCount = u.Count(v => v < w.Data), teacherCount = u.Count(v => v >= w.Data && v < w.Data + w.Teacher);
         int studentCount = n - dataCount - teacherCount;
         var device = x0.Device;
+        var sample = x0.Shape.Skip(1).ToArray();
         var xs = new List<Tensor>();
         var ls = new List<Tensor>();
+        // The part of the block of rows [from, from + count) that this shard holds, relative to the block.
+        BatchShard Part(int from, int count)
+        {
+            int a = Math.Clamp(shard.Start - from, 0, count), b = Math.Clamp(shard.Start + shard.Count - from, 0, count);
+            return BatchShard.Range(a, b - a, count);
+        }
+        void Add(BatchShard part, Tensor x, Tensor? l)
+        {
+            if (part.Count == 0) return;
+            xs.Add(part.RowsOf(x));
+            if (l != null) ls.Add(part.RowsOf(l));
+        }
         if (dataCount > 0)
         {
-            var noise = _rng.Normal([dataCount, .. x0.Shape.Skip(1)], device);
-            xs.Add(F.Add(F.Narrow(x0, 0, 0, dataCount), F.Mul(noise, PerSampleSigma(steps.Take(dataCount), levels, noise))));
-            if (labels != null) ls.Add(F.Narrow(labels, 0, 0, dataCount));
+            var noise = _rng.Normal([dataCount, .. sample], device);
+            Add(Part(0, dataCount), F.Add(F.Narrow(x0, 0, 0, dataCount), F.Mul(noise, PerSampleSigma(steps.Take(dataCount), levels, noise))),
+                labels == null ? null : F.Narrow(labels, 0, 0, dataCount));
         }
         if (teacherCount > 0)
         {
-            var z = _rng.Normal([teacherCount, .. x0.Shape.Skip(1)], device);
+            var z = _rng.Normal([teacherCount, .. sample], device);
             var teacherLabels = labels == null ? null : F.Narrow(labels, 0, dataCount, teacherCount);
+            var part = Part(dataCount, teacherCount);
             var rollout = DdilRollouts.Teacher(_student, z, steps.Skip(dataCount).Take(teacherCount).ToArray(), teacherLabels, Options.MixProbability,
-                Options.TeacherSubsteps, Options.Threshold, _rng);
-            xs.Add(rollout.Input);
-            if (teacherLabels != null) ls.Add(teacherLabels);
+                Options.TeacherSubsteps, Options.Threshold, _rng, part);
+            if (part.Count > 0)
+            {
+                xs.Add(rollout.Input);
+                if (teacherLabels != null) ls.Add(part.RowsOf(teacherLabels));
+            }
         }
         if (studentCount > 0)
         {
             if (Buffer.NeedsRefresh(step, levels)) Buffer.Refresh(_student, step, _rng, device);
             var (x, bufferLabels) = Buffer.Draw(steps.Skip(dataCount + teacherCount).ToArray(), levels, _rng, device);
-            xs.Add(x);
-            if (labels != null) ls.Add(bufferLabels ?? throw new InvalidOperationException("ddil: a conditional run's replay buffer holds no class ids"));
+            if (labels != null && bufferLabels == null) throw new InvalidOperationException("ddil: a conditional run's replay buffer holds no class ids");
+            Add(Part(dataCount + teacherCount, studentCount), x, labels == null ? null : bufferLabels);
         }
-        var sigma = Tensor.FromSpan(steps.Select(k => (float)levels[k]).ToArray(), [n], device);
+        var sigma = Tensor.FromSpan(steps.Skip(shard.Start).Take(shard.Count).Select(k => (float)levels[k]).ToArray(), [shard.Count], device);
         return new DdilBatch(xs.Count == 1 ? xs[0] : F.Concat(xs, 0), sigma, labels == null ? null : ls.Count == 1 ? ls[0] : F.Concat(ls, 0),
             dataCount, teacherCount, studentCount);
     }

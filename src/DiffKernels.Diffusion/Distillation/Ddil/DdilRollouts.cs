@@ -1,3 +1,4 @@
+using DiffKernels.Diffusion.Training;
 using DiffKernels.Ops;
 using DiffKernels.Random;
 using DiffKernels.Tensors;
@@ -41,18 +42,23 @@ public static class DdilRollouts
 
     /// <summary>
     /// Teacher rollouts from σ_1·<paramref name="z"/> to each sample's student step <paramref name="steps"/>[i]
-    /// (0-based; step 0 is the start itself), on <see cref="Walk"/>'s mixed policy.
+    /// (0-based; step 0 is the start itself), on <see cref="Walk"/>'s mixed policy. Given <paramref name="rows"/>, only
+    /// those samples are rolled out and returned (a data-parallel rank's share), while <paramref name="rng"/> advances
+    /// as the whole batch's rollouts advance it.
     /// </summary>
     public static TeacherRollout Teacher(IDdilBase student, Tensor z, IReadOnlyList<int> steps, Tensor? labels, double mixProbability, int substeps,
-        float? threshold, Generator rng)
+        float? threshold, Generator rng, BatchShard? rows = null)
     {
         int n = z.Shape[0], k = student.StudentLevels.Count;
         if (steps.Count != n) throw new ArgumentException($"ddil: {steps.Count} step indices for {n} samples");
         if (steps.Any(s => s < 0 || s >= k)) throw new ArgumentException($"ddil: step indices must lie in [0, {k})");
+        var shard = rows ?? new BatchShard(0, 1, n);
         using var noGrad = Tensor.NoGrad();
-        var walk = Walk(student, z, steps.Count == 0 ? 0 : steps.Max(), labels, mixProbability, substeps, threshold, rng);
+        var walk = Walk(student, z, steps.Count == 0 ? 0 : steps.Max(), labels, mixProbability, substeps, threshold, rng, shard);
+        var mine = steps.Skip(shard.Start).Take(shard.Count).ToArray();
         var input = walk.States[0];
-        for (int j = 1; j < walk.States.Length; j++) input = F.Where(Mask(steps.Select(s => s == j).ToArray(), z), walk.States[j], input);
+        if (mine.Length > 0)
+            for (int j = 1; j < walk.States.Length; j++) input = F.Where(Mask(mine.Select(s => s == j).ToArray(), input), walk.States[j], input);
         return new TeacherRollout(input, walk.TeacherActions, walk.Decisions);
     }
 
@@ -61,17 +67,23 @@ public static class DdilRollouts
     /// every interval each sample's teacher acts with probability <paramref name="mixProbability"/> (one uniform draw per
     /// sample from <paramref name="rng"/> when it lies strictly between 0 and 1): 1 is the teacher's own sampler, 0 the
     /// student's (re-noising from <paramref name="rng"/> when its sampler does). Returns the states and how often the
-    /// teacher acted.
+    /// teacher acted. Given <paramref name="rows"/>, the states are those samples' (none: no network runs) and every draw
+    /// is still the whole batch's, so the stream and the counts are those of the whole walk.
     /// </summary>
     public static (Tensor[] States, long TeacherActions, long Decisions) Walk(IDdilBase student, Tensor z, int count, Tensor? labels, double mixProbability,
-        int substeps, float? threshold, Generator rng)
+        int substeps, float? threshold, Generator rng, BatchShard? rows = null)
     {
         var levels = student.StudentLevels;
         if (count < 0 || count >= levels.Count) throw new ArgumentOutOfRangeException(nameof(count), $"ddil: a walk of {count} steps on a {levels.Count}-step student");
         int n = z.Shape[0];
+        var shard = rows ?? new BatchShard(0, 1, n);
+        if (shard.BatchSize != n) throw new ArgumentException($"ddil: rows of a batch of {shard.BatchSize} for {n} samples");
+        bool any = shard.Count > 0;
+        var sample = new Shape(z.Shape.ToArray()[1..]);
+        var ownLabels = shard.Rows(labels);
         using var noGrad = Tensor.NoGrad();
         var states = new Tensor[count + 1];
-        states[0] = F.MulScalar(z, (float)levels[0]);
+        states[0] = any ? F.MulScalar(shard.RowsOf(z), (float)levels[0]) : shard.RowsOf(z);
         long acted = 0;
         for (int j = 0; j < count; j++)
         {
@@ -85,9 +97,13 @@ public static class DdilRollouts
             }
             int actions = teacherActs.Count(a => a);
             acted += actions;
-            Tensor? byTeacher = actions > 0 ? TeacherInterval(student, x, levels[j], levels[j + 1], labels, substeps, threshold) : null;
-            Tensor? byStudent = actions < n ? StudentStep(student, x, j, labels, threshold, rng).Next : null;
-            states[j + 1] = byTeacher == null ? byStudent! : byStudent == null ? byTeacher : F.Where(Mask(teacherActs, z), byTeacher, byStudent);
+            var mine = teacherActs.AsSpan(shard.Start, shard.Count).ToArray();
+            int ownActions = mine.Count(a => a);
+            // The stream re-noises for every sample of the batch the student moves, whichever rows are computed here.
+            Tensor? noise = actions < n && student.StudentRenoises ? (any ? shard.Normal(rng, sample, z.Device) : rng.Normal([n, .. sample], z.Device)) : null;
+            Tensor? byTeacher = ownActions > 0 ? TeacherInterval(student, x, levels[j], levels[j + 1], ownLabels, substeps, threshold) : null;
+            Tensor? byStudent = ownActions < shard.Count ? StudentStep(student, x, j, ownLabels, threshold, rng, noise: noise).Next : null;
+            states[j + 1] = !any ? x : byTeacher == null ? byStudent! : byStudent == null ? byTeacher : F.Where(Mask(mine, x), byTeacher, byStudent);
         }
         return (states, acted, (long)count * n);
     }
@@ -114,15 +130,17 @@ public static class DdilRollouts
 
     /// <summary>
     /// The student's step from its level <paramref name="j"/>: its (thresholded) x0 estimate and its state at level j + 1
-    /// (null when <paramref name="last"/> or j is its last level, where the walk ends).
+    /// (null when <paramref name="last"/> or j is its last level, where the walk ends). A re-noising student re-noises
+    /// with <paramref name="noise"/> when given, else with unit noise drawn from <paramref name="rng"/>.
     /// </summary>
-    public static (Tensor Estimate, Tensor? Next) StudentStep(IDdilBase student, Tensor x, int j, Tensor? labels, float? threshold, Generator rng, bool last = false)
+    public static (Tensor Estimate, Tensor? Next) StudentStep(IDdilBase student, Tensor x, int j, Tensor? labels, float? threshold, Generator rng, bool last = false,
+        Tensor? noise = null)
     {
         var levels = student.StudentLevels;
         var d = Threshold(student.StudentDenoise(x, levels[j], labels), threshold);
         if (last || j + 1 >= levels.Count) return (d, null);
         var next = student.StudentRenoises
-            ? F.Add(d, F.MulScalar(rng.Normal(x.Shape, x.Device), (float)levels[j + 1]))
+            ? F.Add(d, F.MulScalar(noise ?? rng.Normal(x.Shape, x.Device), (float)levels[j + 1]))
             : F.EulerStep(x, d, (float)(levels[j + 1] / levels[j]));
         return (d, next);
     }

@@ -118,9 +118,6 @@ public sealed partial class DiffInstructDistiller : TrainingRun<DiffInstructOpti
     protected override string Activity => "distillation";
 
     /// <inheritdoc/>
-    protected override bool Shardable => true;
-
-    /// <inheritdoc/>
     protected override IEnumerable<(string Name, double? Value)> LogValues() =>
         [("lr_generator", RunLoop.Shortest(Options.GeneratorLr)), ("lr_auxiliary", RunLoop.Shortest(Options.AuxiliaryLr))];
 

@@ -58,8 +58,8 @@ public sealed partial class Dmd2Distiller
     /// </summary>
     private Tensor GanGeneratorLoss(Tensor xg, Tensor? labels)
     {
-        var sigma = _grid.Sample(Options.BatchSize, _realNoise!, Device, Options.MinLevelFraction, Options.MaxLevelFraction);
-        var logits = _head!.Logits((IBottleneckFeatures)Fake, Teacher.Edm.SigmaData, xg, sigma, _realNoise!.Normal(xg.Shape, Device), labels);
+        var sigma = Shard.RowsOf(_grid.Sample(Options.BatchSize, _realNoise!, Device, Options.MinLevelFraction, Options.MaxLevelFraction));
+        var logits = _head!.Logits((IBottleneckFeatures)Fake, Teacher.Edm.SigmaData, xg, sigma, Shard.Normal(_realNoise!, _fakeNet.SampleShape, Device), labels);
         return F.MulScalar(F.GanGeneratorLoss(logits), Options.GanGeneratorWeight);
     }
 
@@ -70,13 +70,15 @@ public sealed partial class Dmd2Distiller
     private Tensor GanHeadLoss(Tensor xg, Tensor? labels)
     {
         var net = (IBottleneckFeatures)Fake;
+        // The real batch and every draw cover the whole batch on every rank; a rank computes on its rows (x_g holds them).
         var real = _data!.Batch(Step, Options.BatchSize, _dataStream!, Device);
         Tensor fake;
         using (Tensor.NoGrad()) fake = F.Copy(xg);
-        var realSigma = _grid.Sample(Options.BatchSize, _realNoise!, Device, Options.MinLevelFraction, Options.MaxLevelFraction);
-        var realLogits = _head!.Logits(net, Teacher.Edm.SigmaData, real.X, realSigma, _realNoise!.Normal(real.X.Shape, Device), real.Labels);
-        var fakeSigma = _grid.Sample(Options.BatchSize, _realNoise!, Device, Options.MinLevelFraction, Options.MaxLevelFraction);
-        var fakeLogits = _head.Logits(net, Teacher.Edm.SigmaData, fake, fakeSigma, _realNoise!.Normal(fake.Shape, Device), labels);
+        var shape = _fakeNet.SampleShape;
+        var realSigma = Shard.RowsOf(_grid.Sample(Options.BatchSize, _realNoise!, Device, Options.MinLevelFraction, Options.MaxLevelFraction));
+        var realLogits = _head!.Logits(net, Teacher.Edm.SigmaData, Shard.RowsOf(real.X), realSigma, Shard.Normal(_realNoise!, shape, Device), Shard.Rows(real.Labels));
+        var fakeSigma = Shard.RowsOf(_grid.Sample(Options.BatchSize, _realNoise!, Device, Options.MinLevelFraction, Options.MaxLevelFraction));
+        var fakeLogits = _head.Logits(net, Teacher.Edm.SigmaData, fake, fakeSigma, Shard.Normal(_realNoise!, shape, Device), labels);
         return F.MulScalar(F.GanDiscriminatorLoss(realLogits, fakeLogits), Options.GanHeadWeight);
     }
 }

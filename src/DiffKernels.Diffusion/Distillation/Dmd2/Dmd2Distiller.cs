@@ -154,31 +154,35 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
         bool generatorStep = UpdatesGenerator(Step);
         using (Tensor.Scope())
         {
+            // Every draw covers the whole batch on every rank (streams independent of the world size); a rank computes on its rows.
             var (z, labels) = DrawLatents(Student.Net.SampleShape, Student.Net.NumClasses, _rng);
             var steps = DrawSteps();
             Tensor input, level;
             if (_ddil == null)
             {
-                (input, level) = Student.SimulateInputs(z, steps, _rng, labels);
+                (input, level) = Student.SimulateInputs(z, steps, _rng, labels, Shard);
+                labels = Shard.Rows(labels);
             }
             else
             {
+                // DDIL rolls out this rank's rows only; its stream and replay buffer stay the same on every rank.
                 var real = _data!.Batch(Step, Options.BatchSize, _dataStream!, Device);
-                var drawn = _ddil.Draw(Step, steps, real.X, Student.Net.NumClasses > 0 ? real.Labels : null);
+                var drawn = _ddil.Draw(Step, steps, real.X, Student.Net.NumClasses > 0 ? real.Labels : null, Shard);
                 (input, level, labels) = (drawn.X, drawn.Sigma, drawn.Labels);
             }
+            var sampleShape = Student.Net.SampleShape;
             Tensor xg;
             if (generatorStep)
             {
                 xg = Student.Denoise(input, level, labels);
-                var sigma = _grid.Sample(Options.BatchSize, _rng, Device, Options.MinLevelFraction, Options.MaxLevelFraction);
-                var noise = _rng.Normal(xg.Shape, Device);
-                gap = Dmd2Gradient.Backward(xg, Teacher, _fakeNet, sigma, noise, labels, Options.Threshold);
+                var sigma = Shard.RowsOf(_grid.Sample(Options.BatchSize, _rng, Device, Options.MinLevelFraction, Options.MaxLevelFraction));
+                var noise = Shard.Normal(_rng, sampleShape, Device);
+                gap = update.Average(Dmd2Gradient.Backward(xg, Teacher, _fakeNet, sigma, noise, labels, Options.Threshold));
                 bool finite = update.Finite("generator", "distribution-matching gap", gap);
                 if (_head != null)
                 {
                     var adversarial = GanGeneratorLoss(xg, labels);
-                    ganLoss = adversarial.Item();
+                    ganLoss = update.Average(adversarial.Item());
                     finite = update.Finite("generator", "GAN loss", ganLoss) && finite;
                     if (finite) adversarial.Backward();
                     // The loss reached the fake network and the head too; only the student's share is kept.
@@ -192,8 +196,8 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
             {
                 using (Tensor.NoGrad()) xg = Student.Denoise(input, level, labels);
             }
-            var fakeSigma = _grid.Sample(Options.BatchSize, _rng, Device);
-            var fakeNoise = _rng.Normal(xg.Shape, Device);
+            var fakeSigma = Shard.RowsOf(_grid.Sample(Options.BatchSize, _rng, Device));
+            var fakeNoise = Shard.Normal(_rng, sampleShape, Device);
             var loss = RealFakeDenoisers.AuxiliaryLoss(Teacher, _fakeNet, xg, fakeSigma, fakeNoise, labels);
             if (_head == null)
             {
@@ -201,9 +205,9 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
             }
             else
             {
-                fakeLoss = loss.Item();
+                fakeLoss = update.Average(loss.Item());
                 var head = GanHeadLoss(xg, labels);
-                headLoss = head.Item();
+                headLoss = update.Average(head.Item());
                 if (update.Finite("fake", "loss", fakeLoss) && update.Finite("fake", "GAN head loss", headLoss))
                 {
                     F.Add(loss, head).Backward();

@@ -3,6 +3,7 @@ using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
+using DiffKernels.Diffusion.Training;
 using DiffKernels.Nn;
 using DiffKernels.Ops;
 using DiffKernels.Random;
@@ -58,27 +59,34 @@ public sealed class FewStepStudent
     /// Backward simulation: the input of each sample's step <paramref name="step"/>[i] (0-based), found by running the
     /// student itself without a graph from σ_1·<paramref name="z"/> through the earlier steps, each estimate re-noised
     /// with fresh unit noise from <paramref name="rng"/> (one [N, …] draw per level reached beyond the first), exactly
-    /// as sampling walks. Returns those inputs and their levels σ [N].
+    /// as sampling walks. Returns those inputs and their levels σ [N]. Given <paramref name="rows"/> (a rank's share of
+    /// the batch <paramref name="z"/>, <paramref name="step"/> and <paramref name="labels"/> hold), only those rows are
+    /// walked and returned, while <paramref name="rng"/> advances as the whole batch's walk advances it.
     /// </summary>
-    public (Tensor Input, Tensor Sigma) SimulateInputs(Tensor z, IReadOnlyList<int> step, Generator rng, Tensor? labels = null)
+    public (Tensor Input, Tensor Sigma) SimulateInputs(Tensor z, IReadOnlyList<int> step, Generator rng, Tensor? labels = null, BatchShard? rows = null)
     {
         int n = z.Shape[0];
         if (step.Count != n) throw new ArgumentException($"FewStepStudent: {step.Count} step indices for {n} latents");
         if (step.Any(s => s < 0 || s >= Steps)) throw new ArgumentException($"FewStepStudent: step indices must lie in [0, {Steps})");
+        var shard = rows ?? new BatchShard(0, 1, n);
+        if (shard.BatchSize != n) throw new ArgumentException($"FewStepStudent: rows of a batch of {shard.BatchSize} for {n} latents");
         using var noGrad = Tensor.NoGrad();
-        var x = F.MulScalar(z, (float)Levels[0]);
+        var own = step.Skip(shard.Start).Take(shard.Count).ToArray();
+        labels = shard.Rows(labels);
+        var x = F.MulScalar(shard.RowsOf(z), (float)Levels[0]);
         var input = x;
         var maskShape = Enumerable.Repeat(1, z.Rank).ToArray();
-        maskShape[0] = n;
+        maskShape[0] = own.Length;
+        // The whole batch's deepest step sets how many levels draw noise, on every rank alike.
         for (int j = 1; j <= step.Max(); j++)
         {
             var d = Edm.Denoise(Net, x, Levels[j - 1], labels);
             if (Threshold is { } q) d = F.ThresholdX0(d, q);
-            x = F.Add(d, F.MulScalar(rng.Normal(z.Shape, z.Device), (float)Levels[j]));
-            var at = Tensor.FromSpan(step.Select(s => s == j ? 1f : 0f).ToArray(), maskShape, z.Device);
+            x = F.Add(d, F.MulScalar(shard.Normal(rng, new Shape(z.Shape.ToArray()[1..]), z.Device), (float)Levels[j]));
+            var at = Tensor.FromSpan(own.Select(s => s == j ? 1f : 0f).ToArray(), maskShape, z.Device);
             input = F.Where(at, x, input);
         }
-        var sigma = Tensor.FromSpan(step.Select(s => (float)Levels[s]).ToArray(), [n], z.Device);
+        var sigma = Tensor.FromSpan(own.Select(s => (float)Levels[s]).ToArray(), [own.Length], z.Device);
         return (input, sigma);
     }
 

@@ -154,20 +154,23 @@ public sealed partial class ProgressiveDistiller : TrainingRun<ProgressiveOption
         double loss;
         using (Tensor.Scope())
         {
-            int b = Options.BatchSize;
-            var batch = _data.Batch(Step, b, _dataRng, Device);
+            // Every draw covers the whole batch on every rank (streams independent of the world size); a rank computes on its rows.
+            var batch = _data.Batch(Step, Options.BatchSize, _dataRng, Device);
             var labels = Teacher.Net.NumClasses > 0 ? batch.Labels : null;
-            var steps = DrawSteps(round, b);
-            var (sigmaA, sigmaB, sigmaC) = LevelsOf(round, steps);
+            var steps = DrawSteps(round, Options.BatchSize);
+            var (sigmaA, sigmaB, sigmaC) = LevelsOf(round, steps.AsSpan(Shard.Start, Shard.Count).ToArray());
             Tensor xa;
             if (_ddil == null)
             {
-                var noise = _noiseRng.Normal(batch.X.Shape, Device);
-                using (Tensor.NoGrad()) xa = Ops.F.Add(batch.X, Ops.F.Mul(noise, Ops.F.Reshape(sigmaA, PerSample(batch.X))));
+                var x = Shard.RowsOf(batch.X);
+                var noise = Shard.Normal(_noiseRng, _data.SampleShape, Device);
+                using (Tensor.NoGrad()) xa = Ops.F.Add(x, Ops.F.Mul(noise, Ops.F.Reshape(sigmaA, PerSample(x))));
+                labels = Shard.Rows(labels);
             }
             else
             {
-                var inputs = _ddil.Draw(Step, steps, batch.X, labels);
+                // DDIL rolls out this rank's rows only; its stream and replay buffer stay the same on every rank.
+                var inputs = _ddil.Draw(Step, steps, batch.X, labels, Shard);
                 (xa, labels) = (inputs.X, inputs.Labels);
             }
             var (target, weight) = ProgressiveTarget.Compute(Teacher, xa, sigmaA, sigmaB, sigmaC, labels, Options.Threshold);

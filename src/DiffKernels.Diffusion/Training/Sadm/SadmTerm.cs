@@ -56,24 +56,29 @@ public sealed class SadmTerm : IDisposable
 
     /// <summary>
     /// The structure batch of <paramref name="x0"/>: x̂ = D_θ(x0 + σn; σ) with σ and n drawn from the noise stream, and
-    /// the c_skip its weight uses (c_skip(σ), or the batch's mean c_skip for per-sample σ).
+    /// the c_skip its weight uses (c_skip(σ), or the batch's mean c_skip for per-sample σ). Given <paramref name="rows"/>,
+    /// <paramref name="x0"/> and <paramref name="labels"/> are this rank's rows of the batch: the stream draws for the whole
+    /// batch and the mean c_skip is the whole batch's.
     /// </summary>
-    public (Tensor Predicted, double CSkip) Predict(Tensor x0, Tensor? labels)
+    public (Tensor Predicted, double CSkip) Predict(Tensor x0, Tensor? labels, BatchShard? rows = null)
     {
+        var shard = rows ?? new BatchShard(0, 1, x0.Shape[0]);
+        if (shard.Count != x0.Shape[0]) throw new ArgumentException($"SadmTerm: {x0.Shape[0]} samples for a shard of {shard.Count} rows");
+        var sample = _net.SampleShape;
         if (Options.SharedSigma)
         {
             double sigma = Math.Exp(_noise.Normal([1], Device.Cpu, (float)_edm.PMean, (float)_edm.PStd).ToArray()[0]);
-            var noise = _noise.Normal(x0.Shape, x0.Device);
+            var noise = shard.Normal(_noise, sample, x0.Device);
             var x = F.Add(x0, F.MulScalar(noise, (float)sigma));
             return (_edm.Denoise(_net, x, sigma, labels), _edm.Coefficients(sigma).CSkip);
         }
-        int n = x0.Shape[0];
-        var sigmas = _edm.SampleSigma(n, _noise, x0.Device);
-        var eps = _noise.Normal(x0.Shape, x0.Device);
+        var all = _edm.SampleSigma(shard.BatchSize, _noise, x0.Device);
+        var eps = shard.Normal(_noise, sample, x0.Device);
+        var sigmas = shard.RowsOf(all);
         var perSample = Enumerable.Repeat(1, x0.Rank).ToArray();
-        perSample[0] = n;
+        perSample[0] = shard.Count;
         var noisy = F.Add(x0, F.Mul(eps, F.Reshape(sigmas, perSample)));
-        double cSkip = sigmas.ToArray().Average(s => _edm.Coefficients(s).CSkip);
+        double cSkip = all.ToArray().Average(s => _edm.Coefficients(s).CSkip);
         return (_edm.Denoise(_net, noisy, sigmas, labels), cSkip);
     }
 
@@ -81,19 +86,23 @@ public sealed class SadmTerm : IDisposable
     /// One SADM step at <paramref name="step"/> on the batch <paramref name="x0"/> whose EDM loss is <paramref name="edmLoss"/>:
     /// the denoiser's update through <paramref name="adam"/> (then <paramref name="applied"/>, e.g. the EMA), then the
     /// encoder's. Returns the values named by <see cref="ValueNames"/> (NaN for a skipped update).
+    /// Data-parallel, <paramref name="x0"/>, <paramref name="labels"/> and <paramref name="edmLoss"/> are this rank's
+    /// <paramref name="rows"/> of the batch, and S stays exact: it couples the batch's rows, so each rank computes it over
+    /// the whole batch's features (the other ranks' gathered as constants) and backpropagates its own rows' share.
     /// </summary>
-    public double[] Step(RunUpdate update, long step, Tensor x0, Tensor? labels, Tensor edmLoss, Adam adam, Action applied)
+    public double[] Step(RunUpdate update, long step, Tensor x0, Tensor? labels, Tensor edmLoss, Adam adam, Action applied, BatchShard? rows = null)
     {
-        var (predicted, cSkip) = Predict(x0, labels);
-        var structure = Discriminator.DenoiserDistance(x0, predicted);
+        var (predicted, cSkip) = Predict(x0, labels, rows);
+        Func<Tensor, Tensor>? gather = rows is { } shard ? t => update.Gather(t, shard) : null;
+        var structure = update.WholeBatchTerm(Discriminator.DenoiserDistance(x0, predicted, gather));
         Lambda = Options.LambdaAt(step);
         var loss = F.Add(edmLoss, F.MulScalar(structure, (float)Weight(step, cSkip)));
-        double edm = edmLoss.Item(), s = structure.Item();
+        double edm = update.Average(edmLoss.Item()), s = structure.Item();
         var (value, ok) = update.Minimise("denoiser", loss, adam);
         adam.ZeroGrad();
         if (!ok) return [double.NaN, double.NaN, double.NaN, double.NaN];
         applied();
-        double encoder = Discriminator.Step(update, x0, predicted);
+        double encoder = Discriminator.Step(update, x0, predicted, rows);
         return [edm, s, value, encoder];
     }
 

@@ -30,26 +30,36 @@ public sealed class StructureDiscriminator : IDisposable
     /// <summary>The encoder's AdamW.</summary>
     public AdamW Optimiser { get; }
 
-    /// <summary>S as the denoiser minimises it: the real batch's structure under no gradient, the predictions' with their graph.</summary>
-    public Tensor DenoiserDistance(Tensor real, Tensor predicted)
+    /// <summary>
+    /// S as the denoiser minimises it: the real batch's structure under no gradient, the predictions' with their graph.
+    /// Given <paramref name="gather"/> (a rank's rows to the whole batch's features, see <see cref="RunUpdate.Gather"/>)
+    /// the batches are a rank's rows and S is the whole batch's.
+    /// </summary>
+    public Tensor DenoiserDistance(Tensor real, Tensor predicted, Func<Tensor, Tensor>? gather = null)
     {
+        gather ??= rows => rows;
         Tensor target;
-        using (Tensor.NoGrad()) target = Encoder.Features(real);
-        return StructuralDistance.Compute(target, Encoder.Features(predicted), Options.Distance, Options.Temperature);
+        using (Tensor.NoGrad()) target = gather(Encoder.Features(real));
+        return StructuralDistance.Compute(target, gather(Encoder.Features(predicted)), Options.Distance, Options.Temperature);
     }
 
-    /// <summary>S as the encoder maximises it: both batches through E_φ, the predictions as SG(x̂).</summary>
-    public Tensor EncoderDistance(Tensor real, Tensor predicted) =>
-        StructuralDistance.Compute(Encoder.Features(real), Encoder.Features(predicted.Detach()), Options.Distance, Options.Temperature);
+    /// <summary>S as the encoder maximises it: both batches through E_φ, the predictions as SG(x̂) (<paramref name="gather"/> as for <see cref="DenoiserDistance"/>).</summary>
+    public Tensor EncoderDistance(Tensor real, Tensor predicted, Func<Tensor, Tensor>? gather = null)
+    {
+        gather ??= rows => rows;
+        return StructuralDistance.Compute(gather(Encoder.Features(real)), gather(Encoder.Features(predicted.Detach())), Options.Distance, Options.Temperature);
+    }
 
     /// <summary>
     /// One encoder update that raises S on (<paramref name="real"/>, SG(<paramref name="predicted"/>)); returns the
-    /// encoder's loss −S (NaN when <paramref name="update"/> skipped it).
+    /// encoder's loss −S (NaN when <paramref name="update"/> skipped it). Given <paramref name="rows"/>, the batches are
+    /// this rank's rows of it and S is the whole batch's.
     /// </summary>
-    public double Step(RunUpdate update, Tensor real, Tensor predicted)
+    public double Step(RunUpdate update, Tensor real, Tensor predicted, BatchShard? rows = null)
     {
         Optimiser.ZeroGrad();
-        var (loss, applied) = update.Minimise("encoder", F.Neg(EncoderDistance(real, predicted)), Optimiser);
+        var distance = EncoderDistance(real, predicted, rows is { } shard ? t => update.Gather(t, shard) : null);
+        var (loss, applied) = update.Minimise("encoder", F.Neg(update.WholeBatchTerm(distance)), Optimiser);
         Optimiser.ZeroGrad();
         return applied ? loss : double.NaN;
     }

@@ -311,3 +311,50 @@ internal sealed class WholeBatchPoisonedTeacher(INoiseNet inner, int batch, Func
         return step != null && x.Shape[0] == batch && poisoned.Contains(step()) ? Tensor.Full(f.Shape, float.NaN, f.Device) : f;
     }
 }
+
+/// <summary>
+/// A two-step DMD2 student on the two-time-scale rule: two fake updates per student update, so iterations alternate
+/// between both updates and the fake update alone (a variant <see cref="Distributed.DataParallelTests"/> adds).
+/// </summary>
+public sealed class Dmd2TwoTimeScaleRunKind : RunKind
+{
+    private static readonly Dmd2Options Options = new()
+    {
+        BatchSize = 16, StudentSteps = 2, FakeUpdatesPerGeneratorUpdate = 2, GeneratorLr = 1e-3f, FakeLr = 1e-3f, LogEvery = 1, Seed = 10,
+    };
+
+    private static FrozenTeacher Teacher() => new(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Edm());
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+        new Dmd2Distiller(Teacher(), new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Mlp(new MlpConfig(Hidden: 16), new Generator(1)),
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => Dmd2Distiller.Resume(checkpoint, Teacher(), steps);
+}
+
+/// <summary>
+/// A BOOT student with the soft boundary and stratified pairs (one uniform offset spreads the whole batch over the grid),
+/// a variant <see cref="Distributed.DataParallelTests"/> adds.
+/// </summary>
+public sealed class BootSoftStratifiedRunKind : RunKind
+{
+    private static readonly BootOptions Options = new()
+    {
+        BatchSize = 16, Lr = 1e-3f, GridPoints = 8, LogEvery = 1, Seed = 11, Boundary = BootBoundary.Soft, Pairs = BootPairSampling.Stratified,
+    };
+
+    private static FrozenTeacher Teacher() => new(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Edm());
+
+    /// <inheritdoc/>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned)
+    {
+        var teacher = Teacher();
+        var student = new BootStudent(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), teacher.Edm, Options.SigmaMin, Options.SigmaMax);
+        return new BootDistiller(teacher, student, Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+    }
+
+    /// <inheritdoc/>
+    public override ITrainingRun Resume(string checkpoint, int steps) => BootDistiller.Resume(checkpoint, Teacher(), steps);
+}

@@ -2,6 +2,7 @@ using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.Ddil;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Schedules;
+using DiffKernels.Diffusion.Training;
 using DiffKernels.Tensors;
 
 namespace DiffKernels.Tests.Diffusion.Distillation.Ddil;
@@ -158,6 +159,37 @@ public class DdilInputsTests
         // A student rollout of class c ends near its class mean (3 or −3); its label must be the one it was rolled out with.
         for (int i = batch.DataCount + batch.TeacherCount; i < n; i++)
             Assert.That(Math.Sign(x[2 * i]), Is.EqualTo(got[i] == 0 ? 1 : -1), $"student rollout {i}");
+    }
+
+    [TestCase(3)]
+    [TestCase(12)]
+    public void ARankDrawsItsRowsOfTheWholeBatchAndKeepsTheStreamOfOneProcess(int ranks)
+    {
+        // Every source in one batch, a mixed policy and a re-noising student: a rank's rows (one row each at 12 ranks,
+        // so some ranks hold no teacher rollout) must be those rows of the one-process draw, two iterations running.
+        var means = new[] { new[] { 3.0, 3.0 }, new[] { -3.0, -3.0 } };
+        var net = new GaussianDenoiserNet(new Edm(), S, Mu, means);
+        var options = Only(0.3, 0.4, 0.3) with { BufferSize = 8, MixProbability = 0.5 };
+        const int n = 12;
+        var steps = Enumerable.Range(0, n).Select(i => i % Levels.Length).ToArray();
+        var x0 = new DiffKernels.Random.Generator(3).Normal([n, 2]);
+        var labels = Tensor.FromSpan(Enumerable.Range(0, n).Select(i => (float)(i % 2)).ToArray(), [n]);
+        var one = new DdilInputs(options, new GaussianBase(renoises: true, student: net), [2], 2, seed: 6);
+        var whole = Enumerable.Range(0, 2).Select(step => one.Draw(step, steps, x0, labels)).ToArray();
+        Assert.That(whole.Select(b => (b.DataCount > 0, b.TeacherCount > 0, b.StudentCount > 0)), Has.All.EqualTo((true, true, true)));
+        for (int rank = 0; rank < ranks; rank++)
+        {
+            var rows = new BatchShard(rank, ranks, n);
+            var mine = new DdilInputs(options, new GaussianBase(renoises: true, student: net), [2], 2, seed: 6);
+            for (int step = 0; step < 2; step++)
+            {
+                var got = mine.Draw(step, steps, x0, labels, rows);
+                Assert.That((got.DataCount, got.TeacherCount, got.StudentCount), Is.EqualTo((whole[step].DataCount, whole[step].TeacherCount, whole[step].StudentCount)));
+                Assert.That(got.X.ToArray(), Is.EqualTo(rows.RowsOf(whole[step].X).ToArray()).Within(1e-5), $"rank {rank}, iteration {step}");
+                Assert.That(got.Sigma.ToArray(), Is.EqualTo(rows.RowsOf(whole[step].Sigma).ToArray()));
+                Assert.That(got.Labels!.ToArray(), Is.EqualTo(rows.RowsOf(whole[step].Labels!).ToArray()));
+            }
+        }
     }
 
     [Test]
