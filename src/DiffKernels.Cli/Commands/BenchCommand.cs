@@ -112,7 +112,7 @@ internal static class BenchCommand
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
         // Redirected output reports a narrow default width; the table needs room for case and baseline names.
-        console.Profile.Width = Math.Max(console.Profile.Width, 130);
+        console.Profile.Width = Math.Max(console.Profile.Width, 150);
         bool rounds = results.Any(r => r.Rounds != null);
         var table = new Table().AddColumns("case", "unit", "ours", "± %", "baseline", "value", "± %", "ratio");
         if (rounds) table.AddColumns("rounds: min–max", "target");
