@@ -10,9 +10,14 @@ namespace DiffKernels.Bench;
 /// <param name="Group">Family of cases ("gemm", "conv2d", ...); naming it selects them all.</param>
 /// <param name="Description">The problem in words, with its shapes.</param>
 /// <param name="Unit">What the figures measure.</param>
-/// <param name="Work">FLOPs or bytes of one run (ignored for <see cref="BenchUnit.MsPerStep"/>).</param>
+/// <param name="Work">FLOPs, bytes or images of one run (ignored for <see cref="BenchUnit.MsPerStep"/>).</param>
 /// <param name="Create">Allocates inputs on a backend and returns the runnable problem.</param>
-public sealed record BenchCase(string Name, string Group, string Description, BenchUnit Unit, double Work, Func<IBackend, CaseRun> Create);
+/// <param name="TorchTarget">
+/// The speed ratio against PyTorch this case is to reach (ours/PyTorch, e.g. 1.5), which `--vs-torch` judges by the median
+/// over its rounds; null where the case has no such target.
+/// </param>
+public sealed record BenchCase(string Name, string Group, string Description, BenchUnit Unit, double Work, Func<IBackend, CaseRun> Create,
+    double? TorchTarget = null);
 
 /// <summary>One set-up problem: ours on the chosen backend, and a baseline on its own copy of the inputs.</summary>
 public abstract class CaseRun : IDisposable

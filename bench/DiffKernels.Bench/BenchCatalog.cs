@@ -8,7 +8,7 @@ public static class BenchCatalog
     /// <summary>All cases in the order they run.</summary>
     public static IReadOnlyList<BenchCase> All { get; } =
     [
-        .. GemmCases.All(), .. ConvCases.All(), .. AttentionCases.All(), .. MemoryBoundCases.All(), .. ModelCases.All(),
+        .. GemmCases.All(), .. ConvCases.All(), .. AttentionCases.All(), .. MemoryBoundCases.All(), .. ModelCases.All(), .. SamplingCases.All(),
     ];
 
     /// <summary>

@@ -7,7 +7,10 @@ namespace DiffKernels.Bench;
 /// One case's outcome. Figures are in <see cref="Unit"/>; <see cref="Ratio"/> is ours over the baseline
 /// in speed (above 1: ours is faster). Times are medians in milliseconds, spreads the interquartile
 /// range in percent of the median. Peak resident memory is the process's high-water mark while the
-/// case ran (where the OS reports it).
+/// case ran (where the OS reports it). Against PyTorch over several rounds (<c>--vs-torch --rounds</c>), the figures
+/// and times are medians over the rounds, <see cref="Ratio"/> the median of the rounds' own ratios, and
+/// <see cref="RatioMin"/> to <see cref="RatioMax"/> their range (<see cref="RoundRatios"/> each, in order); <see cref="Verdict"/> judges the median against
+/// <see cref="Target"/>.
 /// </summary>
 public sealed record BenchResult(
     string Case,
@@ -24,7 +27,13 @@ public sealed record BenchResult(
     double? BaselineSpreadPct,
     string? Note,
     double? PeakRssMb = null,
-    double? BaselinePeakRssMb = null)
+    double? BaselinePeakRssMb = null,
+    int? Rounds = null,
+    double? RatioMin = null,
+    double? RatioMax = null,
+    IReadOnlyList<double>? RoundRatios = null,
+    double? Target = null,
+    string? Verdict = null)
 {
     private static readonly JsonSerializerOptions LineOptions = new()
     {

@@ -15,8 +15,13 @@ namespace DiffKernels.Bench;
 /// <param name="Python">Interpreter for the script (null: search).</param>
 /// <param name="RepoRoot">The source tree (holds bench/torch and bench/results).</param>
 /// <param name="Threads">Threads for ours and every baseline (null: all cores).</param>
+/// <param name="Rounds">With <paramref name="VsTorch"/>: rounds per case, each timing PyTorch and ours once (see <see cref="RoundSummary"/>).</param>
 public sealed record BenchSettings(IReadOnlyCollection<string> Cases, string Backend, TimingOptions Options, bool VsTorch, string? Python, string RepoRoot,
-    int? Threads = null);
+    int? Threads = null, int Rounds = BenchSettings.DefaultRounds)
+{
+    /// <summary>Rounds per case against PyTorch unless --rounds says otherwise: the fewest with a median that one slow round cannot move.</summary>
+    public const int DefaultRounds = 3;
+}
 
 /// <summary>A whole benchmark run: cases, baselines (in-process or PyTorch), and the report.</summary>
 public static class BenchSession
@@ -72,9 +77,8 @@ public static class BenchSession
         string? torchName = null, python = null;
         if (s.VsTorch)
         {
-            python = TorchBaseline.FindPython(s.Python)
-                ?? throw new ArgumentException($"bench: no Python that can import torch (tried {string.Join(", ", s.Python != null ? [s.Python] : TorchBaseline.Interpreters)}; on Debian: apt-get install python3-torch)");
-            log.WriteLine($"running the PyTorch script with {python}, one case at a time just before ours");
+            python = TorchBaseline.RequirePython(s.Python, Environment.GetEnvironmentVariable);
+            log.WriteLine($"running the PyTorch script with {python}: {s.Rounds} round{(s.Rounds == 1 ? "" : "s")} per case, PyTorch and ours in turn");
         }
         else if (cpu)
         {
@@ -85,26 +89,52 @@ public static class BenchSession
         var started = System.Diagnostics.Stopwatch.StartNew();
         foreach (var c in cases)
         {
-            // PyTorch runs in its own process, so it cannot interleave with ours; running it case by case right
-            // before ours keeps the two halves of a ratio seconds apart, where a host's speed drifts less.
-            var torch = python == null ? null : TorchBaseline.Run(python, TorchScript(s.RepoRoot), [c.Name], s.Options, threads, log);
             // Which case of how many, and the time left at the pace so far: a full run takes minutes.
             string eta = results.Count == 0 ? "" : $", about {TimeSpan.FromSeconds(started.Elapsed.TotalSeconds / results.Count * (cases.Count - results.Count)):hh\\:mm\\:ss} left";
             log.WriteLine($"running {c.Name} ({results.Count + 1}/{cases.Count}{eta}): {c.Description}");
-            var r = BenchRunner.Run(c, backend, s.Options, withBaseline: !s.VsTorch && cpu);
-            if (!cpu && !s.VsTorch) r = r with { Note = $"the in-process baselines run on the CPU; none beside {backend.Name}" };
-            if (torch != null)
+            BenchResult r;
+            if (python != null)
             {
-                r = torch.TryGetValue(c.Name, out var t)
-                    ? r.Against(t, c.Unit)
-                    : r with { Note = "no PyTorch version of this case" };
-                torchName ??= t?.Backend;
+                r = AgainstTorch(c, s, backend, python, threads, log);
+                torchName ??= r.Ratio != null ? r.BaselineName : null;
+            }
+            else
+            {
+                r = BenchRunner.Run(c, backend, s.Options, withBaseline: cpu);
+                if (!cpu) r = r with { Note = $"the in-process baselines run on the CPU; none beside {backend.Name}" };
             }
             results.Add(r);
             onResult(r);
         }
         return new BenchReport(date, command, MachineInfo.GitCommit(s.RepoRoot), MachineInfo.Current(), loadBefore, MachineInfo.LoadAverage(),
             OpenBlas.Status, torchName, results);
+    }
+
+    /// <summary>
+    /// One case against PyTorch in <c>s.Rounds</c> rounds. PyTorch runs in its own process, so it cannot interleave
+    /// with ours run by run as the in-process baselines do; each round instead times both sides seconds apart, PyTorch
+    /// first in even rounds and ours first in odd ones, so a host that speeds up or slows down over a case does not
+    /// favour one side, and the summary rests on the median of the rounds' ratios.
+    /// </summary>
+    private static BenchResult AgainstTorch(BenchCase c, BenchSettings s, IBackend backend, string python, int threads, TextWriter log)
+    {
+        BenchResult? Torch() => TorchBaseline.Run(python, TorchScript(s.RepoRoot), [c.Name], s.Options, threads, log).GetValueOrDefault(c.Name);
+        var rounds = new List<BenchResult>();
+        for (int round = 0; round < s.Rounds; round++)
+        {
+            bool torchFirst = round % 2 == 0;
+            var theirs = torchFirst ? Torch() : null;
+            // The first round asks PyTorch first, so a case its script lacks is timed once, on our side only.
+            if (round == 0 && theirs == null)
+                return BenchRunner.Run(c, backend, s.Options, withBaseline: false) with { Note = "no PyTorch version of this case" };
+            var ours = BenchRunner.Run(c, backend, s.Options, withBaseline: false);
+            theirs ??= Torch() ?? throw new InvalidOperationException($"bench: the PyTorch script gave no result for {c.Name} in round {round + 1}");
+            var compared = ours.Against(theirs, c.Unit);
+            log.WriteLine(FormattableString.Invariant(
+                $"  round {round + 1}/{s.Rounds}: ours {ours.Ours} {c.Unit.Text()}, {theirs.Backend} {theirs.Ours} {c.Unit.Text()}, ratio {compared.Ratio:0.00}×"));
+            rounds.Add(compared);
+        }
+        return RoundSummary.Combine(rounds, c.TorchTarget);
     }
 
     /// <summary>Saves the report as {backend}[-vs-torch]-{date}.json with its chart beside it; returns both paths.</summary>

@@ -11,6 +11,9 @@ public enum BenchUnit
 
     /// <summary>Milliseconds per step (lower is better).</summary>
     MsPerStep,
+
+    /// <summary>Images drawn per second, the case's work being the images of one run (higher is better).</summary>
+    ImagesPerSecond,
 }
 
 /// <summary>Conversions between run times and a unit's figures.</summary>
@@ -21,12 +24,17 @@ public static class BenchUnits
     {
         BenchUnit.GflopPerSecond => "GFLOP/s",
         BenchUnit.GBPerSecond => "GB/s",
+        BenchUnit.ImagesPerSecond => "images/s",
         _ => "ms/step",
     };
 
-    /// <summary>The figure for one run of <paramref name="seconds"/> doing <paramref name="work"/> FLOPs or bytes.</summary>
-    public static double Value(this BenchUnit unit, double work, double seconds) =>
-        unit == BenchUnit.MsPerStep ? seconds * 1e3 : work / seconds / 1e9;
+    /// <summary>The figure for one run of <paramref name="seconds"/> doing <paramref name="work"/> FLOPs, bytes or images.</summary>
+    public static double Value(this BenchUnit unit, double work, double seconds) => unit switch
+    {
+        BenchUnit.MsPerStep => seconds * 1e3,
+        BenchUnit.ImagesPerSecond => work / seconds,
+        _ => work / seconds / 1e9,
+    };
 
     /// <summary>Ours over the baseline in speed: above 1 means ours is faster, whatever the unit.</summary>
     public static double Ratio(this BenchUnit unit, double ours, double baseline) =>

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 import harness
+import sampling
 
 N, HW, C, GROUPS = 64, 32, 64, 8
 UNET_S_PARAMETERS = 1_742_881
@@ -132,6 +133,9 @@ def main():
     args = parser.parse_args()
     harness.setup_threads(args.threads)
     for name in [c for c in args.cases.split(",") if c]:
+        if name in sampling.CASES:
+            print(sampling.run_case(name, args), flush=True)
+            continue
         if name in MODEL_CASES:
             import dit_s
             import unet_s

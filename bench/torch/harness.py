@@ -80,10 +80,10 @@ def peak_rss_mb():
 
 
 def result_line(case, unit, work, times, note=None, peak=None):
-    """One JSON line: unit is GFLOP/s, GB/s (work = FLOPs or bytes per run) or ms/step."""
+    """One JSON line: unit is GFLOP/s, GB/s, images/s (work = FLOPs, bytes or images per run) or ms/step."""
     s = sorted(times)
     med = statistics.median(s)
-    value = med * 1e3 if unit == "ms/step" else work / med / 1e9
+    value = med * 1e3 if unit == "ms/step" else work / med if unit == "images/s" else work / med / 1e9
     spread = (quantile(s, 0.75) - quantile(s, 0.25)) / med * 100 if med > 0 else 0.0
     return json.dumps({
         "case": case, "backend": implementation(), "unit": unit, "ours": rnd(value),

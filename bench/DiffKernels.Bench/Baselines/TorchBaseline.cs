@@ -11,14 +11,51 @@ namespace DiffKernels.Bench.Baselines;
 /// </summary>
 public static class TorchBaseline
 {
-    /// <summary>Interpreters tried, in order, when none is given: Debian's python3-torch lives under /usr/bin.</summary>
-    public static readonly string[] Interpreters = ["/usr/bin/python3.11", "/usr/bin/python3", "python3"];
+    /// <summary>Environment variable naming the interpreter to use when --python is not given.</summary>
+    public const string PythonVariable = "DK_PYTHON";
 
-    /// <summary>The first interpreter that can import torch, or null.</summary>
-    public static string? FindPython(string? preferred)
+    /// <summary>
+    /// Interpreters tried, in order, when neither --python nor <see cref="PythonVariable"/> names one: the first
+    /// python3 on PATH (a virtual environment's), then the system's, where Debian's python3-torch installs.
+    /// </summary>
+    public static readonly string[] Interpreters = ["python3", "/usr/bin/python3"];
+
+    /// <summary>
+    /// The interpreters to try: <paramref name="preferred"/> alone when given, else the one <see cref="PythonVariable"/>
+    /// names (read through <paramref name="environment"/>), else <see cref="Interpreters"/>.
+    /// </summary>
+    public static IReadOnlyList<string> Candidates(string? preferred, Func<string, string?> environment)
     {
-        foreach (var py in preferred != null ? [preferred] : Interpreters)
-            if (TryRun(py, ["-c", "import torch"], out _, out _) == 0) return py;
+        if (!string.IsNullOrEmpty(preferred)) return [preferred];
+        return environment(PythonVariable) is { Length: > 0 } named ? [named] : Interpreters;
+    }
+
+    /// <summary>The first interpreter of <see cref="Candidates"/> that can import torch, or null.</summary>
+    public static string? FindPython(string? preferred) => Find(Candidates(preferred, Environment.GetEnvironmentVariable), out _);
+
+    /// <summary>
+    /// The first interpreter of <see cref="Candidates"/> that can import torch; when none can, throws an
+    /// <see cref="ArgumentException"/> whose one line names each interpreter tried, why it failed and how to name another.
+    /// </summary>
+    public static string RequirePython(string? preferred, Func<string, string?> environment)
+    {
+        var candidates = Candidates(preferred, environment);
+        return Find(candidates, out var failures)
+            ?? throw new ArgumentException($"bench: no Python that can import torch (tried {string.Join("; ", failures)}); " +
+                $"name one with --python or {PythonVariable} (on Debian: apt-get install python3-torch, then /usr/bin/python3)");
+    }
+
+    private static string? Find(IReadOnlyList<string> candidates, out List<string> failures)
+    {
+        failures = [];
+        foreach (var py in candidates)
+        {
+            int code = TryRun(py, ["-c", "import torch"], out _, out string stderr);
+            if (code == 0) return py;
+            // The last line of a failed import is its error ("ModuleNotFoundError: No module named 'torch'").
+            string why = code == -1 ? "not found" : stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? $"exit code {code}";
+            failures.Add($"{py}: {why}");
+        }
         return null;
     }
 

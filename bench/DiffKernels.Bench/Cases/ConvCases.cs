@@ -16,9 +16,9 @@ internal static class ConvCases
         var g = Geometry;
         double flops = 2.0 * g.N * g.OH * g.OW * g.Cout * g.PatchSize;
         string shape = $"3×3 conv {g.Cin}→{g.Cout}, {g.H}×{g.W}, batch {g.N}, pad 1";
-        yield return new("conv2d-fwd", "conv2d", $"{shape}: y = conv(x, w)", BenchUnit.GflopPerSecond, flops, be => new Run(be, Pass.Forward));
-        yield return new("conv2d-bwd-data", "conv2d", $"{shape}: dx from dy", BenchUnit.GflopPerSecond, flops, be => new Run(be, Pass.BackwardData));
-        yield return new("conv2d-bwd-weight", "conv2d", $"{shape}: dw from x, dy", BenchUnit.GflopPerSecond, flops, be => new Run(be, Pass.BackwardWeight));
+        yield return new("conv2d-fwd", "conv2d", $"{shape}: y = conv(x, w)", BenchUnit.GflopPerSecond, flops, be => new Run(be, Pass.Forward), TorchTarget: 1.0);
+        yield return new("conv2d-bwd-data", "conv2d", $"{shape}: dx from dy", BenchUnit.GflopPerSecond, flops, be => new Run(be, Pass.BackwardData), TorchTarget: 1.0);
+        yield return new("conv2d-bwd-weight", "conv2d", $"{shape}: dw from x, dy", BenchUnit.GflopPerSecond, flops, be => new Run(be, Pass.BackwardWeight), TorchTarget: 1.0);
     }
 
     private sealed class Run : CaseRun

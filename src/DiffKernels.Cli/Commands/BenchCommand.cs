@@ -19,7 +19,9 @@ internal static class BenchCommand
         var backend = new Option<string>("--backend") { Description = $"Backend to measure: {string.Join(", ", BenchSession.Backends)} (in-process baselines only beside cpu)", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "One JSON object per case on stdout instead of a table" };
         var vsTorch = new Option<bool>("--vs-torch") { Description = "Run bench/torch/bench_cases.py and compare with PyTorch instead" };
-        var python = new Option<string?>("--python") { Description = "Python interpreter that has torch (default: search /usr/bin)" };
+        var python = new Option<string?>("--python") { Description = $"Python interpreter that has torch (default: ${DiffKernels.Bench.Baselines.TorchBaseline.PythonVariable}, else python3, else /usr/bin/python3)" };
+        var rounds = new Option<int?>("--rounds") { Description = $"With --vs-torch: rounds per case, each timing PyTorch and ours in turn; the ratio is the median over the rounds, ≥ 1 (default {BenchSettings.DefaultRounds})" };
+        rounds.Check(n => n < 1 ? $"--rounds {n} must be ≥ 1" : null);
         var save = new Option<bool>("--save") { Description = "Write the report (JSON) and the ratio chart (PNG) under bench/results" };
         var outDir = new Option<string?>("--out") { Description = "Directory for --save (default: bench/results in the source tree)" };
         var force = OutputGuard.ForceOption("a report and chart --save would write over (one per backend and day)");
@@ -32,7 +34,7 @@ internal static class BenchCommand
         var profile = new Option<bool>("--profile") { Description = "Time every kernel call of the cases instead (calls and ms per run, share of the run)" };
         var cmd = new Command("bench", "Benchmark kernels against OpenBLAS / memory-stream baselines or PyTorch")
         {
-            cases, backend, json, vsTorch, python, save, outDir, force, quick, seconds, threads, list, profile,
+            cases, backend, json, vsTorch, python, rounds, save, outDir, force, quick, seconds, threads, list, profile,
         };
         cmd.SetAction(pr =>
         {
@@ -47,7 +49,7 @@ internal static class BenchCommand
             if (pr.GetValue(seconds) is { } s) options = options with { MinSeconds = s };
             string root = BenchSession.RepoRoot(Directory.GetCurrentDirectory());
             var settings = new BenchSettings(pr.GetValue(cases) ?? [], pr.GetValue(backend)!, options, pr.GetValue(vsTorch), pr.GetValue(python), root,
-                pr.GetValue(threads));
+                pr.GetValue(threads), pr.GetValue(rounds) ?? BenchSettings.DefaultRounds);
             bool asJson = pr.GetValue(json);
             string command = "dk " + string.Join(' ', pr.Tokens.Select(t => t.Value));
             DeviceChoice opened;
@@ -55,6 +57,8 @@ internal static class BenchCommand
             {
                 BenchCatalog.Select(settings.Cases);
                 if (settings.Threads < 1) throw new ArgumentException($"bench: --threads {settings.Threads}; need at least 1");
+                if (pr.GetValue(rounds) != null && !settings.VsTorch)
+                    throw new ArgumentException("bench: --rounds applies to --vs-torch (the in-process baselines already run interleaved with ours)");
                 if (pr.GetValue(save))
                 {
                     // Checked before the minutes of timing: a same-day report (often a committed one) is not written over silently.
@@ -108,22 +112,34 @@ internal static class BenchCommand
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
         // Redirected output reports a narrow default width; the table needs room for case and baseline names.
-        console.Profile.Width = Math.Max(console.Profile.Width, 110);
+        console.Profile.Width = Math.Max(console.Profile.Width, 150);
+        bool rounds = results.Any(r => r.Rounds != null);
         var table = new Table().AddColumns("case", "unit", "ours", "± %", "baseline", "value", "± %", "ratio");
+        if (rounds) table.AddColumns("rounds: min–max", "target");
         foreach (var i in new[] { 2, 3, 5, 6, 7 }) table.Columns[i].RightAligned();
         foreach (var r in results)
         {
-            string ratio = r.Ratio is { } x ? $"[{(x >= 1 ? "green" : "red")}]{x.ToString("0.00", CultureInfo.InvariantCulture)}×[/]" : "";
-            table.AddRow(
+            string ratio = r.Ratio is { } x ? $"[{(x >= (r.Target ?? 1) ? "green" : "red")}]{Times(x)}[/]" : "";
+            var row = new List<string>
+            {
                 Markup.Escape(r.Case), Markup.Escape(r.Unit), Num(r.Ours), Num(r.OursSpreadPct),
-                Markup.Escape(r.BaselineName ?? "—"), r.Baseline is { } b ? Num(b) : "", r.BaselineSpreadPct is { } sp ? Num(sp) : "", ratio);
+                Markup.Escape(r.BaselineName ?? "—"), r.Baseline is { } b ? Num(b) : "", r.BaselineSpreadPct is { } sp ? Num(sp) : "", ratio,
+            };
+            if (rounds)
+            {
+                row.Add(r.Rounds is { } n ? $"{n}: {Times(r.RatioMin!.Value)}–{Times(r.RatioMax!.Value)}" : "");
+                row.Add(r.Target is { } t ? Markup.Escape($"≥ {Times(t)}: {r.Verdict}") : "");
+            }
+            table.AddRow(row.ToArray());
         }
         console.Write(table);
         foreach (var (note, cases) in results.Where(r => r.Baseline == null && r.Note != null).GroupBy(r => r.Note!).Select(g => (g.Key, g.Select(r => r.Case))))
             output.WriteLine($"no baseline for {string.Join(", ", cases)}: {note}");
-        foreach (var r in results.Where(r => r.Unit == BenchUnit.MsPerStep.Text() && r.PeakRssMb != null))
+        foreach (var r in results.Where(r => (r.Unit == BenchUnit.MsPerStep.Text() || r.Unit == BenchUnit.ImagesPerSecond.Text()) && r.PeakRssMb != null))
             output.WriteLine($"{r.Case}: peak resident memory {Num(r.PeakRssMb!.Value)} MB{(r.BaselinePeakRssMb is { } m ? $" ({r.BaselineName}: {Num(m)} MB)" : "")}");
     }
+
+    private static string Times(double ratio) => ratio.ToString("0.00", CultureInfo.InvariantCulture) + "×";
 
     private static void PrintProfile(TextWriter output, KernelProfile p)
     {

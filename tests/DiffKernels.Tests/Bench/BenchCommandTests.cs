@@ -62,13 +62,13 @@ public class BenchCommandTests
     }
 }
 
-/// <summary>`dk bench --vs-torch` with a stand-in interpreter: the script runs once per case, right before ours.</summary>
+/// <summary>`dk bench --vs-torch` with a stand-in interpreter: the script runs once per case and round, beside ours.</summary>
 public class VsTorchTests
 {
     [Test]
     [Platform(Exclude = "Win")]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public void TheScriptRunsOncePerCaseAndItsResultsBecomeTheBaseline()
+    public void TheScriptRunsOncePerCaseAndRoundAndItsResultsBecomeTheBaseline()
     {
         using var dir = new TempDir();
         string calls = dir.File("calls.txt"), python = dir.File("python");
@@ -84,11 +84,17 @@ public class VsTorchTests
             """.Replace("\r", ""));
         File.SetUnixFileMode(python, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        var (code, stdout, stderr) = Dk("bench", "silu-bwd", "adam", "--quick", "--json", "--vs-torch", "--python", python);
+        var (code, stdout, stderr) = Dk("bench", "silu-bwd", "adam", "--quick", "--json", "--vs-torch", "--python", python, "--rounds", "2");
         Assert.That(code, Is.EqualTo(0), stderr);
-        Assert.That(File.ReadAllLines(calls), Is.EqualTo(new[] { "silu-bwd", "adam" }), "one script run per case, in catalogue order");
+        Assert.That(File.ReadAllLines(calls), Is.EqualTo(new[] { "silu-bwd", "silu-bwd", "adam", "adam" }), "one script run per case and round, in catalogue order");
         var results = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(BenchResult.FromJsonLine).ToList();
-        Assert.That(results.Select(r => (r.Case, r.BaselineName, r.Baseline)),
-            Is.EqualTo(new[] { ("silu-bwd", "torch-fake", (double?)2.5), ("adam", "torch-fake", 2.5) }));
+        Assert.That(results.Select(r => (r.Case, r.BaselineName, r.Baseline, r.Rounds)),
+            Is.EqualTo(new[] { ("silu-bwd", "torch-fake", (double?)2.5, (int?)2), ("adam", "torch-fake", 2.5, 2) }));
+        foreach (var r in results)
+        {
+            Assert.That(r.RoundRatios, Has.Count.EqualTo(2));
+            Assert.That(r.Ratio, Is.InRange(r.RatioMin!.Value, r.RatioMax!.Value), "the median lies in the rounds' range");
+        }
+        Assert.That(stderr, Does.Contain("round 2/2"));
     }
 }
