@@ -28,6 +28,9 @@ internal static class TrainClassifierCommand
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training set (≥ 1)", DefaultValueFactory = _ => defaults.Epochs };
         var batch = new Option<int>("--batch") { Description = "Images per step (≥ 1)", DefaultValueFactory = _ => defaults.BatchSize };
         var lr = new Option<float>("--lr") { Description = "Peak learning rate (> 0)", DefaultValueFactory = _ => defaults.Lr };
+        epochs.AtLeast(1);
+        batch.AtLeast(1);
+        lr.Positive();
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initial weights and the shuffling", DefaultValueFactory = _ => 0UL };
         var cmd = new Command("train-classifier", "Train the Fashion-MNIST classifier whose features the metrics use")
         {
