@@ -19,7 +19,8 @@ internal static class DistillBootCommand
     {
         var defaults = new BootOptions();
         var run = new RunCommand("distill boot", defaults, "Iterations: one student update each", "Noises per update",
-            "Samples (default: 2000 points or 100 images)", "runs/boot", BootDistiller.CheckpointFile, "student");
+            "Samples (default: 2000 points or 100 images)", "runs/boot", BootDistiller.CheckpointFile, "student",
+            otherOutputs: [BootPlots.LossFile, BootPlots.GapFile, Path.ChangeExtension(BootPlots.LossFile, ".json"), Path.ChangeExtension(BootPlots.GapFile, ".json")]);
         var teacher = new Option<string?>("--teacher") { Description = "The teacher checkpoint (on --resume: default the recorded one; it must be the same file)" };
         var lr = new Option<float>("--lr") { Description = "Adam learning rate of the student (on --resume: the rate from here on)", DefaultValueFactory = _ => defaults.Lr };
         lr.Positive();

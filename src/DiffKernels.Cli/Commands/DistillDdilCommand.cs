@@ -31,7 +31,8 @@ internal static class DistillDdilCommand
         var dmd2 = new Dmd2Options();
         var ddil = new DdilOptions();
         var run = new RunCommand("distill ddil", dmd2, "Iterations (default: pd, rounds × --steps-per-round; dmd2, 5000)", "Samples per update (default: pd 128, dmd2 256)",
-            "Samples (default: 2000 points or 100 images)", "runs/ddil", Dmd2Distiller.CheckpointFile, "student");
+            "Samples (default: 2000 points or 100 images)", "runs/ddil", Dmd2Distiller.CheckpointFile, "student",
+            otherOutputs: [DistillPdCommand.RoundStudents]);
         var baseMethod = new Option<string?>("--base") { Description = "The base distillation whose loss DDIL trains: pd (progressive distillation) or dmd2" };
         baseMethod.Check(v => v == null || Bases.Contains(v) ? null : $"--base {v}: expected pd or dmd2");
         var teacher = new Option<string?>("--teacher") { Description = "The teacher, a release checkpoint (on --resume: default the recorded one)" };

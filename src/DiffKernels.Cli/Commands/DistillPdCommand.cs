@@ -21,7 +21,8 @@ internal static class DistillPdCommand
     {
         var defaults = new ProgressiveOptions();
         var run = new RunCommand("distill pd", defaults, "Updates in all rounds together (default: rounds × --steps-per-round)", "Data samples per update",
-            "Samples (default: 2000 points or 100 images)", "runs/pd", ProgressiveDistiller.CheckpointFile, "student");
+            "Samples (default: 2000 points or 100 images)", "runs/pd", ProgressiveDistiller.CheckpointFile, "student",
+            otherOutputs: [RoundStudents]);
         var teacher = new Option<string?>("--teacher") { Description = "The teacher, a release checkpoint (e.g. models/toy-8gaussians-teacher.safetensors)" };
         var data = new DataFlags("Data to forward-diffuse: toy:NAME or fmnist (default: the teacher's)");
         var teacherSteps = new Option<int>("--teacher-steps") { Description = "Euler steps of the teacher on its Karras grid (a power of two: 64 or 128)", DefaultValueFactory = _ => defaults.TeacherSteps };
@@ -86,6 +87,9 @@ internal static class DistillPdCommand
             "--steps, --checkpoint-every, --log-every and --preview (and --data, which must be the run's)"));
         return cmd;
     }
+
+    /// <summary>The finished K-step student each round's end writes (student-k{K}.safetensors, see ProgressiveDistiller.RoundCheckpointFile).</summary>
+    public const string RoundStudents = "student-k*.safetensors";
 
     /// <summary>Limits a teacher's Euler steps to a power of two ≥ 2, which every round can halve.</summary>
     public static void PowerOfTwo(Option<int> teacherSteps) =>

@@ -15,6 +15,9 @@ public class SafetyWalkTests
     private TempDir _dir = null!;
     private string _benchDir = null!, _trainRun = null!, _distillRun = null!, _unmarked = null!, _text = null!, _existing = null!, _classifier = null!, _data = null!;
 
+    // The file in a run's --out folder that records the run owning it.
+    private const string Marker = ".dk-run.json";
+
     private static string Model(string file) => Path.Combine(RepoFiles.ModelsDir(), file);
 
     private static readonly string Teacher = Model("toy-8gaussians-teacher.safetensors");
@@ -186,6 +189,48 @@ public class SafetyWalkTests
         var again = Dk("train", "--data", "toy:8gaussians", "--steps", "3", "--batch", "8", "--preview", "0", "--out", run, "--force");
         Assert.That(again.Code, Is.EqualTo(0), again.Err);
         Assert.That(again.Out, Does.Contain("done: 3 steps"));
+    }
+
+    [Test]
+    public void WithForceANewRunRemovesTheEarlierRunsFilesAndNothingElse()
+    {
+        using var dir = new TempDir();
+        string run = dir.File("run");
+        string[] Train(int steps) => ["train", "--data", "toy:8gaussians", "--steps", $"{steps}", "--batch", "8", "--checkpoint-every", "2", "--preview", "16", "--out", run];
+        Assert.That(Dk(Train(4)).Code, Is.EqualTo(0));
+        string laterPreview = Path.Combine(run, "samples-0000004.png");
+        Assert.That(laterPreview, Does.Exist, "the earlier run previews step 4");
+        File.WriteAllText(Path.Combine(run, "notes.txt"), "the user's");
+        File.WriteAllText(Path.Combine(run, "samples-best.png"), "the user's, not a preview's name");
+        string earlier = File.ReadAllText(Path.Combine(run, Marker));
+
+        var refused = Dk([.. Train(2), "--force", "--init-from", dir.File("absent.safetensors")]);
+        Assert.That(refused.Code, Is.EqualTo(2), refused.Err);
+        Assert.That(laterPreview, Does.Exist, "a new run that never started removes nothing");
+
+        var again = Dk([.. Train(2), "--force"]);
+        Assert.That(again.Code, Is.EqualTo(0), again.Err);
+        Assert.That(laterPreview, Does.Not.Exist, "the earlier run's preview of a step this run never reaches is gone");
+        Assert.That(Path.Combine(run, "samples-0000002.png"), Does.Exist);
+        Assert.That(File.ReadAllText(Path.Combine(run, "notes.txt")), Is.EqualTo("the user's"));
+        Assert.That(File.ReadAllText(Path.Combine(run, "samples-best.png")), Is.EqualTo("the user's, not a preview's name"));
+        Assert.That(File.ReadAllText(Path.Combine(run, Marker)), Does.Not.EqualTo(earlier), "the folder records the new run");
+        Assert.That(File.ReadAllLines(Path.Combine(run, "log.jsonl")).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64()).Max(),
+            Is.EqualTo(2), "the log holds the new run's steps only");
+    }
+
+    [Test]
+    public void WithForceANewProgressiveRunRemovesTheEarlierRoundsStudents()
+    {
+        using var dir = new TempDir();
+        string run = dir.File("pd");
+        string[] Pd(int finalSteps, int steps) => ["distill", "pd", "--teacher", Teacher, "--final-steps", $"{finalSteps}", "--steps-per-round", "1", "--steps", $"{steps}", "--batch", "8", "--preview", "0", "--out", run];
+        Assert.That(Dk(Pd(16, 2)).Code, Is.EqualTo(0));
+        Assert.That(Path.Combine(run, "student-k16.safetensors"), Does.Exist);
+        var again = Dk([.. Pd(32, 1), "--force"]);
+        Assert.That(again.Code, Is.EqualTo(0), again.Err);
+        Assert.That(Path.Combine(run, "student-k32.safetensors"), Does.Exist);
+        Assert.That(Path.Combine(run, "student-k16.safetensors"), Does.Not.Exist, "a round the new run never reaches leaves no student of the earlier run");
     }
 
     [Test]
