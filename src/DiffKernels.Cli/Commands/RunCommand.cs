@@ -61,7 +61,7 @@ internal sealed class RunCommand
         Preview.Check(p => p < 0 ? $"--preview {p} must be ≥ 0 (0: no previews)" : p > previewLimit ? $"--preview {p}: at most {previewLimit}" : null);
         Out = new Option<string>("--out") { Description = $"Output directory ({checkpointFile}, {RunLoop.LogFile}, previews)", DefaultValueFactory = _ => outDir };
         Resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out (a training checkpoint: exact resume)" };
-        Force = OutputGuard.ForceOption("an earlier run in --out with a new one (the files the earlier run wrote there are removed as the new one starts; other files stay)");
+        Force = OutputGuard.ForceOption("an earlier run in --out with a new one, removing the files it wrote there as the new one starts; other files stay");
         DeviceFlag = DeviceOption.Create();
         DistributedFlag = DistributedOption.Create();
     }
