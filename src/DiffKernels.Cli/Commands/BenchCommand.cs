@@ -27,7 +27,7 @@ internal static class BenchCommand
         var force = OutputGuard.ForceOption("a report and chart --save would write over (one per backend and day)");
         var quick = new Option<bool>("--quick") { Description = "One warm-up and three timed runs per case (smoke test)" };
         var seconds = new Option<double?>("--seconds") { Description = "Minimum timed seconds per case, > 0 (default 1.5)" };
-        seconds.Check(s => s is { } v && !(v > 0 && double.IsFinite(v)) ? DiffusionCli.Inv($"--seconds {v} must be a finite number > 0") : null);
+        seconds.Positive();
         var threads = new Option<int?>("--threads") { Description = "Threads for ours and the baselines, ≥ 1 (default: all cores)" };
         threads.Check(t => t < 1 ? $"--threads {t} must be ≥ 1" : null);
         var list = new Option<bool>("--list") { Description = "List the cases and exit" };

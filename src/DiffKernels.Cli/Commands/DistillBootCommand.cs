@@ -19,23 +19,28 @@ internal static class DistillBootCommand
     {
         var defaults = new BootOptions();
         var run = new RunCommand("distill boot", defaults, "Iterations: one student update each", "Noises per update",
-            "Samples (default: 2000 points or 100 images)", "runs/boot", BootDistiller.CheckpointFile, "student");
+            "Samples (default: 2000 points or 100 images)", "runs/boot", BootDistiller.CheckpointFile, "student",
+            otherOutputs: [BootPlots.LossFile, BootPlots.GapFile, Path.ChangeExtension(BootPlots.LossFile, ".json"), Path.ChangeExtension(BootPlots.GapFile, ".json")]);
         var teacher = new Option<string?>("--teacher") { Description = "The teacher checkpoint (on --resume: default the recorded one; it must be the same file)" };
         var lr = new Option<float>("--lr") { Description = "Adam learning rate of the student (on --resume: the rate from here on)", DefaultValueFactory = _ => defaults.Lr };
         lr.Positive();
         var grid = new Option<int>("--grid") { Description = "Points of the σ grid (32–64 recommended; at least 2)", DefaultValueFactory = _ => defaults.GridPoints };
+        grid.AtLeast(2, "one pair");
         var spacing = new Option<string>("--grid-kind") { Description = "Spacing of the grid: karras or log-sigma", DefaultValueFactory = _ => "karras" };
         var sigmaMin = new Option<double>("--sigma-min") { Description = "Smallest σ of the grid; one-step samples are y(σmin)", DefaultValueFactory = _ => defaults.SigmaMin };
         sigmaMin.Positive();
         var sigmaMax = new Option<double>("--sigma-max") { Description = "Largest σ, where the trajectory starts at σmax·ε", DefaultValueFactory = _ => defaults.SigmaMax };
         sigmaMax.Positive();
         var minDelta = new Option<float>("--min-delta") { Description = "Lower clamp of the step δ' = 1 − σs/σt (bounds the 1/δ'² weight)", DefaultValueFactory = _ => defaults.MinDelta };
-        minDelta.Check(v => v > 0 && v <= 1 ? null : DiffusionCli.Inv($"--min-delta {v} must be in (0, 1]"));
+        minDelta.Check((v, typed) => v > 0 && v <= 1 ? null : $"--min-delta {typed} must be in (0, 1]");
         var boundary = new Option<string>("--boundary") { Description = "hard (first pair bootstraps from y(σmax) = 0) or soft (also pulls the student's x0 estimate at σmax to the teacher's)", DefaultValueFactory = _ => "hard" };
         var pairs = new Option<string>("--pairs") { Description = "How each noise's grid pair is drawn: uniform (independently) or stratified (evenly over the pairs within a batch)", DefaultValueFactory = _ => "uniform" };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance weight of the teacher's target (1: none)", DefaultValueFactory = _ => defaults.Guidance };
+        guidance.Finite();
         var cmd = run.Create("BOOT: distil a teacher into a one-step generator by bootstrapping on its signal ODE (data-free)",
             teacher, lr, grid, spacing, pairs, sigmaMin, sigmaMax, minDelta, boundary, guidance);
+        cmd.Together(r => r.Value(run.Resume) || r.Value(sigmaMin) < r.Value(sigmaMax) ? null
+            : $"{r.Quote(sigmaMin)} must be below {r.Quote(sigmaMax)} (the grid runs from σmax down to σmin)");
         cmd.SetAction(parse =>
         {
             string? TeacherPath() => parse.GetValue(teacher) is { } path && !File.Exists(path) ? throw new ArgumentException($"teacher {path} does not exist") : parse.GetValue(teacher);
@@ -63,7 +68,7 @@ internal static class DistillBootCommand
                     var options = run.NewRun(parse, defaults with
                     {
                         Lr = parse.GetValue(lr),
-                        GridPoints = parse.GetValue(grid) is var g && g >= 2 ? g : throw new ArgumentException($"--grid {g}: the grid needs at least 2 points (one pair)"),
+                        GridPoints = parse.GetValue(grid),
                         Grid = ParseGrid(parse.GetValue(spacing)!),
                         Pairs = ParsePairs(parse.GetValue(pairs)!),
                         SigmaMin = parse.GetValue(sigmaMin),

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using DiffKernels.Diffusion.Data;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.Ddil;
@@ -30,14 +31,16 @@ internal static class DistillDdilCommand
         var dmd2 = new Dmd2Options();
         var ddil = new DdilOptions();
         var run = new RunCommand("distill ddil", dmd2, "Iterations (default: pd, rounds × --steps-per-round; dmd2, 5000)", "Samples per update (default: pd 128, dmd2 256)",
-            "Samples (default: 2000 points or 100 images)", "runs/ddil", Dmd2Distiller.CheckpointFile, "student");
+            "Samples (default: 2000 points or 100 images)", "runs/ddil", Dmd2Distiller.CheckpointFile, "student",
+            otherOutputs: [DistillPdCommand.RoundStudents]);
         var baseMethod = new Option<string?>("--base") { Description = "The base distillation whose loss DDIL trains: pd (progressive distillation) or dmd2" };
+        baseMethod.Check(v => v == null || Bases.Contains(v) ? null : $"--base {v}: expected pd or dmd2");
         var teacher = new Option<string?>("--teacher") { Description = "The teacher, a release checkpoint (on --resume: default the recorded one)" };
         var data = new DataFlags("Data of the forward-diffused source: toy:NAME or fmnist (default: the teacher's)");
         var steps = new Option<int>("--student-steps") { Description = "Student steps K (pd: the last round's, halving from --teacher-steps; dmd2: levels ⌊i·N/K⌋ of the N-point grid)", DefaultValueFactory = _ => 4 };
         steps.AtLeast(1);
         var teacherSteps = new Option<int>("--teacher-steps") { Description = "pd: Euler steps of the teacher on its Karras grid (a power of two)", DefaultValueFactory = _ => pd.TeacherSteps };
-        teacherSteps.AtLeast(2);
+        DistillPdCommand.PowerOfTwo(teacherSteps);
         var perRound = new Option<int>("--steps-per-round") { Description = "pd: updates per halving round", DefaultValueFactory = _ => pd.StepsPerRound };
         perRound.AtLeast(1);
         var lr = new Option<float?>("--lr") { Description = $"Learning rate of the student (default: pd {pd.Lr}, dmd2 {dmd2.GeneratorLr})" };
@@ -73,6 +76,20 @@ internal static class DistillDdilCommand
         Option[] fixedOnResume = [baseMethod, steps, teacherSteps, perRound, lrFake, fakeUpdates, clip, threshold, betaData, betaTeacher, betaStudent, warmup, rampEnd, period, mix, substeps, buffer, refresh, lr];
         var cmd = run.Create("DDIL: train a few-step student on the teacher's data and on rollouts of the teacher and of the student itself (base: pd or dmd2)",
             [baseMethod, teacher, data.Data, data.Directory, .. fixedOnResume.Skip(1)]);
+        // Limits over several flags, for a new run (a resume keeps the recorded ones); the library checks the same
+        // settings for its own callers, naming them rather than the flags.
+        bool New(CommandResult r) => !r.Value(run.Resume);
+        cmd.Together(r => New(r) && r.Value(baseMethod) == ProgressiveDistiller.Method ? DistillPdCommand.Halving(r, teacherSteps, steps) : null);
+        cmd.Together(r => New(r) && r.Value(baseMethod) == Dmd2Distiller.Method && r.Value(steps) > dmd2.GridPoints
+            ? $"{r.Quote(steps)} cannot be taken from the dmd2 base's {dmd2.GridPoints}-point σ grid (its K levels are distinct grid points, so K ≤ {dmd2.GridPoints})"
+            : null);
+        double BetaSum(CommandResult r) => r.Value(betaData) + r.Value(betaTeacher) + r.Value(betaStudent);
+        cmd.Together(r => New(r) && Math.Abs(BetaSum(r) - 1) > 1e-6
+            ? DiffusionCli.Inv($"{r.Quote(betaData)} + {r.Quote(betaTeacher)} + {r.Quote(betaStudent)} make {BetaSum(r):0.######}; the final weights must sum to 1")
+            : null);
+        cmd.Together(r => New(r) && r.Value(warmup) > r.Value(rampEnd)
+            ? $"{r.Quote(warmup)} must be ≤ {r.Quote(rampEnd)} (the weights ramp from the end of the warm-up to the ramp end)"
+            : null);
         cmd.SetAction(parse => run.Execute(parse, fixedOnResume,
             (checkpoint, device) =>
             {
@@ -96,7 +113,6 @@ internal static class DistillDdilCommand
             (console, device) =>
             {
                 string method = parse.GetValue(baseMethod) ?? throw new ArgumentException("--base is required: pd or dmd2");
-                if (!Bases.Contains(method)) throw new ArgumentException($"--base {method}: expected pd or dmd2");
                 string teacherPath = TeacherPath(parse, teacher) ?? throw new ArgumentException("--teacher is required (a teacher's release checkpoint such as models/toy-8gaussians-teacher.safetensors)");
                 CheckpointKind.RequireRelease(teacherPath, "dk distill ddil --teacher", ModelRole.Teacher);
                 float? q = parse.GetValue(threshold) is { } t ? X0Threshold.Parse(t) : null;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.DiffInstruct;
 using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Sampling;
 using Spectre.Console;
 
 namespace DiffKernels.Cli.Commands;
@@ -26,7 +27,8 @@ internal static class DistillDiffInstructCommand
         lrAux.Positive();
         var generatorPath = new Option<string?>("--generator") { Description = "Refine this generator checkpoint (e.g. from dk train-gan) instead of a one-step copy of the teacher" };
         var sigmaInit = new Option<double>("--sigma-init") { Description = "Noise level the one-step generator denoises from, at training and sampling", DefaultValueFactory = _ => OneStepGenerator.DefaultSigmaInit };
-        sigmaInit.Positive();
+        // The saved student samples on a grid from σ_init down to the teacher's σ_min, so σ_init must lie above it.
+        sigmaInit.Above(new SamplerOptions().SigmaMin, "the teacher's σ_min, where the student's one-step grid ends");
         var cmd = run.Create("Diff-Instruct: distil a teacher into a one-step generator by Integral KL (data-free)", teacher, generatorPath, lr, lrAux, sigmaInit);
         cmd.SetAction(parse =>
         {

@@ -38,6 +38,8 @@ internal static class DistillDmd2Command
         var gan = new Option<bool>("--gan") { Description = "Add the GAN head on the fake denoiser's bottleneck (needs --data, the teacher's data; off: data-free)" };
         var data = new DataFlags("Real data of the GAN head (the teacher's: toy:NAME, fmnist, …)");
         var cmd = run.Create("DMD2: distil a teacher into a one- or K-step student by distribution matching (data-free unless --gan)", teacher, stepsK, fakeUpdates, lr, lrFake, clip, grid, gan, data.Data, data.Directory);
+        cmd.Together(r => r.Value(run.Resume) || r.Value(stepsK) <= r.Value(grid) ? null
+            : $"{r.Quote(stepsK)} cannot be taken from {r.Quote(grid)}: the K student levels are distinct points of the N-point σ grid, so K ≤ N");
         cmd.SetAction(parse =>
         {
             string? TeacherPath() => parse.GetValue(teacher) is { } path && !File.Exists(path) ? throw new ArgumentException($"teacher {path} does not exist") : parse.GetValue(teacher);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Distillation.Progressive;
 using DiffKernels.Diffusion.Models;
@@ -20,11 +21,12 @@ internal static class DistillPdCommand
     {
         var defaults = new ProgressiveOptions();
         var run = new RunCommand("distill pd", defaults, "Updates in all rounds together (default: rounds × --steps-per-round)", "Data samples per update",
-            "Samples (default: 2000 points or 100 images)", "runs/pd", ProgressiveDistiller.CheckpointFile, "student");
+            "Samples (default: 2000 points or 100 images)", "runs/pd", ProgressiveDistiller.CheckpointFile, "student",
+            otherOutputs: [RoundStudents]);
         var teacher = new Option<string?>("--teacher") { Description = "The teacher, a release checkpoint (e.g. models/toy-8gaussians-teacher.safetensors)" };
         var data = new DataFlags("Data to forward-diffuse: toy:NAME or fmnist (default: the teacher's)");
         var teacherSteps = new Option<int>("--teacher-steps") { Description = "Euler steps of the teacher on its Karras grid (a power of two: 64 or 128)", DefaultValueFactory = _ => defaults.TeacherSteps };
-        teacherSteps.Check(v => v >= 2 && (v & (v - 1)) == 0 ? null : $"--teacher-steps {v} must be a power of two ≥ 2 (every round halves it)");
+        PowerOfTwo(teacherSteps);
         var finalSteps = new Option<int>("--final-steps") { Description = "Steps of the last round's student (each round halves the steps)", DefaultValueFactory = _ => defaults.FinalSteps };
         finalSteps.AtLeast(1);
         var perRound = new Option<int>("--steps-per-round") { Description = "Updates per round; the learning rate decays linearly to 0 within each", DefaultValueFactory = _ => defaults.StepsPerRound };
@@ -36,8 +38,10 @@ internal static class DistillPdCommand
         var threshold = SampleCommand.ThresholdOption();
         threshold.Description = "x0 thresholding of the teacher's estimates in the targets and of the students' sampling: none, clip, dynamic or dynamic:Q (default: none)";
         var sigmaMax = new Option<double?>("--sigma-max") { Description = "Largest level of the teacher's grid (default: the teacher's recorded σ_max, else 80)" };
+        sigmaMax.Positive();
         var cmd = run.Create("Progressive distillation: halve a teacher's sampling steps round by round (needs data)", teacher, data.Data, data.Directory,
             teacherSteps, finalSteps, perRound, lr, clip, threshold, sigmaMax);
+        cmd.Together(r => r.Value(run.Resume) ? null : Halving(r, teacherSteps, finalSteps));
         cmd.SetAction(parse => run.Execute(parse, [teacher, teacherSteps, finalSteps, perRound, lr, clip, threshold, sigmaMax],
             (checkpoint, device) => ProgressiveDistiller.Resume(checkpoint, data.ForResume(parse, checkpoint), run.ResumedSteps(parse), parse.GetValue(run.Out), device,
                 changes: o => run.Bookkeeping(parse, o)),
@@ -82,5 +86,27 @@ internal static class DistillPdCommand
             },
             "--steps, --checkpoint-every, --log-every and --preview (and --data, which must be the run's)"));
         return cmd;
+    }
+
+    /// <summary>The finished K-step student each round's end writes (student-k{K}.safetensors, see ProgressiveDistiller.RoundCheckpointFile).</summary>
+    public const string RoundStudents = "student-k*.safetensors";
+
+    /// <summary>Limits a teacher's Euler steps to a power of two ≥ 2, which every round can halve.</summary>
+    public static void PowerOfTwo(Option<int> teacherSteps) =>
+        teacherSteps.Check((v, typed) => IsPowerOfTwo(v) ? null : $"{teacherSteps.Name} {typed} must be a power of two ≥ 2 (every round halves it)");
+
+    private static bool IsPowerOfTwo(int v) => v >= 2 && (v & (v - 1)) == 0;
+
+    /// <summary>
+    /// Refuses a student step count (<paramref name="final"/>) that halving <paramref name="teacher"/>'s steps round by
+    /// round never gives, naming both flags and the counts the rounds do give (the library's own check names its settings); a teacher step count that is no power of two is refused by itself.
+    /// </summary>
+    public static string? Halving(CommandResult r, Option<int> teacher, Option<int> final)
+    {
+        int t = r.Value(teacher), k = r.Value(final);
+        if (!IsPowerOfTwo(t)) return null;
+        var reachable = Enumerable.Range(1, int.Log2(t)).Select(round => t >> round).ToList();
+        return reachable.Contains(k) ? null
+            : $"{r.Quote(final)} cannot be reached by halving {r.Quote(teacher)}; the rounds give {string.Join(", ", reachable)}";
     }
 }

@@ -7,7 +7,8 @@ namespace DiffKernels.Cli.Commands;
 /// <summary>
 /// Where a verb writes, checked before it does any work: a file output gets its folder created and its writability
 /// probed, and an existing file is replaced only with --force; an --out folder of a run records the verb and run that
-/// own it (<see cref="MarkerFile"/>), so another verb refuses it and the same verb starts over in it only with --force.
+/// own it (<see cref="MarkerFile"/>), so another verb refuses it and the same verb starts over in it only with --force,
+/// which first removes the files the earlier run made there (the kinds of file a run of the verb writes; nothing else).
 /// Every refusal is an <see cref="ArgumentException"/> naming the flag and the path (one line, exit 2 through
 /// <see cref="DiffusionCli.Run"/>).
 /// </summary>
@@ -38,10 +39,13 @@ internal static class OutputGuard
     /// Checks the --out folder <paramref name="dir"/> of a run of `dk <paramref name="verb"/>`: one owned by another verb is
     /// refused; a new run (<paramref name="resume"/> false) refuses a folder holding files unless <paramref name="force"/>;
     /// a resume keeps the folder's owner; <paramref name="resumable"/> verbs name --resume in the refusal of their own
-    /// earlier run. The folder is created and probed for writing; call
-    /// <see cref="RunFolder.Claim"/> once the run is built and <see cref="RunFolder.Abandon"/> when building it failed.
+    /// earlier run. <paramref name="outputs"/>, when given, are the names of the files a run of the verb writes there (a *
+    /// stands for digits, as in samples-*.png): a new run with --force over an earlier run of the verb removes those (and
+    /// nothing else) when it is claimed, so no file of the earlier run is left beside the new run's. The folder is created
+    /// and probed for writing; call <see cref="RunFolder.Claim"/> once the run is built and <see cref="RunFolder.Abandon"/>
+    /// when building it failed (the earlier run's files are then still there).
     /// </summary>
-    public static RunFolder Folder(string dir, string verb, bool resume, bool force, bool resumable = false, string flag = "--out")
+    public static RunFolder Folder(string dir, string verb, bool resume, bool force, bool resumable = false, string flag = "--out", IReadOnlyList<string>? outputs = null)
     {
         if (dir.Length == 0) throw new ArgumentException($"{flag}: expected a folder, got an empty path");
         if (System.IO.File.Exists(dir)) throw new ArgumentException($"{flag} {dir} is a file; expected a folder");
@@ -49,16 +53,27 @@ internal static class OutputGuard
         if (owner is { } o && o.Verb != verb)
             throw new ArgumentException($"{flag} {dir} belongs to a `dk {o.Verb}` run (run {o.Run}, started {o.Started}); dk {verb} will not write into it: choose another {flag}");
         bool existed = Directory.Exists(dir);
-        if (resume) return new RunFolder(dir, verb, existed, owner) { Resumed = true };
+        if (resume) return new RunFolder(dir, verb, existed, owner, null) { Resumed = true };
         var entries = existed ? Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Where(e => e != MarkerFile).Order(StringComparer.Ordinal).ToList() : [];
         if (entries.Count > 0 && !force)
         {
             string what = owner is { } mine ? $"holds an earlier `dk {verb}` run (run {mine.Run}, started {mine.Started})" : $"is not empty ({Listing(entries!)})";
             string continueIt = owner != null && resumable ? "--resume to continue it, " : "";
-            throw new ArgumentException($"{flag} {dir} {what}; pass {continueIt}--force to start over in it (files of the same names are replaced) or choose another {flag}");
+            string replaced = owner != null && outputs != null ? "the earlier run's files are removed, other files stay" : "files of the same names are replaced";
+            throw new ArgumentException($"{flag} {dir} {what}; pass {continueIt}--force to start over in it ({replaced}) or choose another {flag}");
         }
         Writable(dir, flag, dir);
-        return new RunFolder(dir, verb, existed, owner);
+        return new RunFolder(dir, verb, existed, owner, owner != null ? outputs : null);
+    }
+
+    /// <summary>True when <paramref name="name"/> is <paramref name="pattern"/>, whose * (if any) stands for one or more digits.</summary>
+    public static bool Matches(string name, string pattern)
+    {
+        int star = pattern.IndexOf('*');
+        if (star < 0) return name == pattern;
+        string head = pattern[..star], tail = pattern[(star + 1)..];
+        return name.Length > head.Length + tail.Length && name.StartsWith(head, StringComparison.Ordinal) && name.EndsWith(tail, StringComparison.Ordinal)
+            && name[head.Length..^tail.Length].All(char.IsAsciiDigit);
     }
 
     /// <summary>Refuses two outputs of one call that name the same file (the second would write over the first).</summary>
@@ -106,13 +121,19 @@ internal static class OutputGuard
     }
 
     /// <summary>An --out folder checked by <see cref="Folder"/>, to be claimed by its run or given up.</summary>
-    internal sealed class RunFolder(string dir, string verb, bool existed, (string Verb, string Run, string Started)? owner)
+    internal sealed class RunFolder(string dir, string verb, bool existed, (string Verb, string Run, string Started)? owner, IReadOnlyList<string>? earlierOutputs)
     {
-        /// <summary>Records the run as the folder's owner (a resume keeps a recorded owner; an unmarked folder gets one).</summary>
+        /// <summary>
+        /// Records the run as the folder's owner (a resume keeps a recorded owner; an unmarked folder gets one); a new run
+        /// started over an earlier run of its verb first removes that run's files.
+        /// </summary>
         public void Claim()
         {
             if (Resumed && owner != null) return;
             Directory.CreateDirectory(dir);
+            if (earlierOutputs != null)
+                foreach (string file in Directory.EnumerateFiles(dir).Where(f => earlierOutputs.Any(p => Matches(Path.GetFileName(f), p))).ToList())
+                    System.IO.File.Delete(file);
             var json = new JsonObject
             {
                 ["verb"] = verb,

@@ -11,7 +11,7 @@ namespace DiffKernels.Cli.Commands;
 /// What every run command (train, train-gan, distill METHOD) shares: the run flags (--steps, --batch, --seed,
 /// --ema-half-life, --checkpoint-every, --log-every, --preview, --out, --resume, --force, --device) and the flow: --out
 /// checked before any work (<see cref="OutputGuard.Folder"/>: another verb's run folder is refused, a non-empty one needs
-/// --force, the run is recorded as its owner), the device opened, a new run or a resume of the one in --out (a training
+/// --force, which removes an earlier run's files there once the new run is built, the run is recorded as its owner), the device opened, a new run or a resume of the one in --out (a training
 /// checkpoint; refusing settings a resume must keep),
 /// Ctrl-C or SIGTERM saving a checkpoint (exit 130), the progress display and the closing line. A command adds its
 /// own flags and builds or resumes its run on the device it is given.
@@ -21,20 +21,27 @@ internal sealed class RunCommand
     private readonly string _name;
     private readonly string _checkpointFile;
     private readonly string _product;
+    private readonly IReadOnlyList<string> _outputs;
+
+    // The previews RunLoop writes at each checkpoint (samples-{step:D7}.png).
+    private const string PreviewFiles = "samples-*.png";
 
     /// <summary>
     /// The flags of `dk <paramref name="name"/>` with <paramref name="defaults"/>' values; <paramref name="iteration"/>
     /// and <paramref name="batch"/> say what a step and a batch are, <paramref name="preview"/> what the preview holds;
     /// the run writes <paramref name="checkpointFile"/> (its <paramref name="product"/>, as the closing line calls it) in
     /// --out (default <paramref name="outDir"/>); <paramref name="previewLimit"/>, when given, is the most --preview takes
-    /// (checked as the command line is parsed).
+    /// (checked as the command line is parsed); <paramref name="otherOutputs"/> names the files the run writes in --out
+    /// besides its checkpoint, log and previews (a * stands for digits), which --force removes with those when a new run
+    /// starts over an earlier one.
     /// </summary>
     public RunCommand(string name, RunOptions defaults, string iteration, string batch, string preview, string outDir, string checkpointFile, string product,
-        int? previewLimit = null)
+        int? previewLimit = null, params string[] otherOutputs)
     {
         _name = name;
         _checkpointFile = checkpointFile;
         _product = product;
+        _outputs = [checkpointFile, RunLoop.LogFile, PreviewFiles, .. otherOutputs];
         Steps = new Option<int>("--steps") { Description = $"{iteration}, ≥ 1 (on --resume: the new total)", DefaultValueFactory = _ => defaults.Steps };
         Steps.AtLeast(1);
         Batch = new Option<int>("--batch") { Description = batch, DefaultValueFactory = _ => defaults.BatchSize };
@@ -54,7 +61,7 @@ internal sealed class RunCommand
         Preview.Check(p => p < 0 ? $"--preview {p} must be ≥ 0 (0: no previews)" : p > previewLimit ? $"--preview {p}: at most {previewLimit}" : null);
         Out = new Option<string>("--out") { Description = $"Output directory ({checkpointFile}, {RunLoop.LogFile}, previews)", DefaultValueFactory = _ => outDir };
         Resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out (a training checkpoint: exact resume)" };
-        Force = OutputGuard.ForceOption("the files in a non-empty --out of a new run");
+        Force = OutputGuard.ForceOption("an earlier run in --out with a new one, removing the files it wrote there as the new one starts; other files stay");
         DeviceFlag = DeviceOption.Create();
         DistributedFlag = DistributedOption.Create();
     }
@@ -89,7 +96,7 @@ internal sealed class RunCommand
     /// <summary>--resume.</summary>
     public Option<bool> Resume { get; }
 
-    /// <summary>--force: a new run may start over in an --out that holds files (never in another verb's run).</summary>
+    /// <summary>--force: a new run may start over in an --out that holds files (never in another verb's run), removing an earlier run's files there.</summary>
     public Option<bool> Force { get; }
 
     /// <summary>--device.</summary>
@@ -184,7 +191,7 @@ internal sealed class RunCommand
         group = DistributedOption.Open(transport);
         if (group.Rank != 0) console = DiffusionCli.Console(TextWriter.Null);
         // The folder is checked (and created) before the device opens or anything loads; it is claimed once the run is built.
-        var folder = group.Rank == 0 ? OutputGuard.Folder(outDir, _name, resuming, parse.GetValue(Force), resumable: true) : null;
+        var folder = group.Rank == 0 ? OutputGuard.Folder(outDir, _name, resuming, parse.GetValue(Force), resumable: true, outputs: _outputs) : null;
         group.Barrier();
         if (resuming && !File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: {checkpoint} does not exist");
         using var on = early ?? DeviceOption.Open(parse, DeviceFlag);

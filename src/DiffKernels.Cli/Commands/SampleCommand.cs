@@ -128,10 +128,13 @@ internal static class SampleCommand
     };
 
     /// <summary>The --sigma-max option of sample and eval.</summary>
-    public static Option<double?> SigmaMaxOption() => new("--sigma-max")
+    public static Option<double?> SigmaMaxOption() => SigmaMaxLimit(new("--sigma-max")
     {
         Description = "Largest level of the Karras grid (default: the model's own, else 80)",
-    };
+    });
+
+    /// <summary>Limits a --sigma-max to lie above the grid's fixed σ_min (a Karras grid runs from σ_max down to it).</summary>
+    public static Option<double?> SigmaMaxLimit(Option<double?> sigmaMax) => sigmaMax.Above(new SamplerOptions().SigmaMin, "σ_min, where the grid ends");
 
     /// <summary>The --threshold option of sample and eval.</summary>
     public static Option<string?> ThresholdOption() => new Option<string?>("--threshold")

@@ -18,13 +18,13 @@ internal sealed class SamplerFlags
         Sampler = new Option<string?>("--sampler") { Description = "heun, euler or ddim (default: the model's own, else heun; students and generators: only their own)" };
         Sampler.Parses(s => SamplerOptions.ParseKind(s));
         Steps = new Option<int?>("--steps") { Description = "Noise levels, ≥ 1 (default: the model's own, else 18: 35 evaluations with heun)" };
-        Steps.Check(s => s < 1 ? $"--steps {s} must be ≥ 1" : null);
+        Steps.AtLeast(1);
         SigmaMax = SampleCommand.SigmaMaxOption();
         Threshold = SampleCommand.ThresholdOption();
         Guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale, ≥ 0 (class-conditional denoisers only; 1: none)", DefaultValueFactory = _ => 1.0 };
-        Guidance.Check(g => !(g >= 0 && double.IsFinite(g)) ? DiffusionCli.Inv($"--guidance {g} must be finite and ≥ 0") : null);
+        Guidance.NonNegative();
         Batch = new Option<int>("--batch") { Description = "Samples integrated together, ≥ 1", DefaultValueFactory = _ => defaultBatch };
-        Batch.Check(b => b < 1 ? $"--batch {b} must be ≥ 1" : null);
+        Batch.AtLeast(1);
     }
 
     /// <summary>--sampler.</summary>

@@ -19,7 +19,9 @@ internal static class SetSamplerCommand
         var model = new Option<string>("--model") { Description = "A model checkpoint (.safetensors), rewritten in place with --force", Required = true };
         var sampler = new Option<string?>("--sampler") { Description = "heun, euler or ddim" };
         var steps = new Option<int?>("--steps") { Description = "Noise levels (heun: 2N − 1 evaluations)" };
-        var sigmaMax = new Option<double?>("--sigma-max") { Description = "Largest level of the Karras grid (heun, euler)" };
+        sampler.Parses(k => SamplerOptions.ParseKind(k));
+        steps.AtLeast(1);
+        var sigmaMax = SampleCommand.SigmaMaxLimit(new Option<double?>("--sigma-max") { Description = "Largest level of the Karras grid (heun, euler)" });
         var reset = new Option<bool>("--reset") { Description = "Remove the recorded defaults before applying the options given" };
         var output = new Option<string?>("--out") { Description = "Write the result to this new file instead of rewriting --model" };
         var force = OutputGuard.ForceOption("--model in place (or an existing --out)");

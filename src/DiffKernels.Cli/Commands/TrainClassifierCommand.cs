@@ -9,7 +9,8 @@ namespace DiffKernels.Cli.Commands;
 
 /// <summary>
 /// `dk train-classifier [--data fmnist|fmnist:N] [--data-dir DIR] [--out FILE]`: trains the metric classifier on
-/// Fashion-MNIST, reports test accuracy after each epoch and saves the checkpoint that `dk eval` computes features with.
+/// Fashion-MNIST, prints an estimate of the training time after its first steps, reports test accuracy after each epoch
+/// and saves the checkpoint that `dk eval` computes features with.
 /// The default output is under runs/: the committed classifier every FD is measured with is replaced only when named
 /// with --out and --force.
 /// </summary>
@@ -28,6 +29,9 @@ internal static class TrainClassifierCommand
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training set (≥ 1)", DefaultValueFactory = _ => defaults.Epochs };
         var batch = new Option<int>("--batch") { Description = "Images per step (≥ 1)", DefaultValueFactory = _ => defaults.BatchSize };
         var lr = new Option<float>("--lr") { Description = "Peak learning rate (> 0)", DefaultValueFactory = _ => defaults.Lr };
+        epochs.AtLeast(1);
+        batch.AtLeast(1);
+        lr.Positive();
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initial weights and the shuffling", DefaultValueFactory = _ => 0UL };
         var cmd = new Command("train-classifier", "Train the Fashion-MNIST classifier whose features the metrics use")
         {
@@ -78,7 +82,7 @@ internal static class TrainClassifierCommand
         var epochs = ProgressView.Track(console, report => ClassifierTraining.Train(model, train, test, options,
             s => report(s.Step, s.TotalSteps, DiffusionCli.Inv($"step {s.Step}/{s.TotalSteps}  loss {s.Loss:F4}  {s.ImagesPerSecond:F0} img/s")),
             e => Line($"epoch {e.Epoch}/{options.Epochs}  train loss {e.TrainLoss:F4}  test accuracy {100 * e.TestAccuracy:F2}%  ({e.Seconds:F1} s)"),
-            reportEvery: 10));
+            reportEvery: 10), Estimate.OfParts(console, "for", "step", "a test-set pass after each epoch"));
         model.Save(outPath);
         Line($"saved {outPath}: test accuracy {100 * epochs[^1].TestAccuracy:F2}%, {epochs.Sum(e => e.Seconds):F0} s");
         return 0;

@@ -31,7 +31,7 @@ internal static class TrainGanCommand
         var lrD = new Option<float?>("--lr-d") { Description = "Adam learning rate of the discriminator (default: --lr)" };
         lrD.Positive();
         var beta1 = new Option<float>("--beta1") { Description = "Adam β₁ of both networks, 0 to 0.5 (DCGAN's 0.5, or 0)", DefaultValueFactory = _ => defaults.Beta1 };
-        beta1.Check(b => !(b >= 0 && b <= 0.5f) ? DiffusionCli.Inv($"--beta1 {b} must lie in [0, 0.5]") : null);
+        beta1.Within(0, 0.5f);
         var initFrom = new Option<string?>("--init-from") { Description = "Warm start: the generator of this release checkpoint, a fresh discriminator, fresh optimiser state, step 0" };
         var cmd = run.Create("Train a DCGAN-style generator adversarially (non-saturating logistic loss)", data.Data, data.Directory, classes, lr, lrD, beta1, initFrom);
         cmd.SetAction(parse => run.Execute(parse, [classes, lr, lrD, beta1, initFrom],

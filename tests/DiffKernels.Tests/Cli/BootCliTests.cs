@@ -54,7 +54,7 @@ public class BootCliTests
         string[] Args(string t, params string[] more) => ["distill", "boot", "--teacher", t, "--steps", "1", "--batch", "4", "--preview", "0", "--out", dir.File($"run{more.Length}{more.FirstOrDefault()}"), .. more];
         AssertOneLineError(Dk(Args(malformed)), "dk distill boot: ", malformed);
         AssertOneLineError(Dk(Args(dir.File("absent.safetensors"))), "dk distill boot: ", "does not exist");
-        AssertOneLineError(Dk(Args(teacher, "--grid", "1")), "dk distill boot: ", "--grid 1: the grid needs at least 2 points");
+        AssertOneLineError(Dk(Args(teacher, "--grid", "1")), "dk distill boot: ", "--grid 1 must be ≥ 2 (one pair)");
         AssertOneLineError(Dk(Args(teacher, "--sigma-max", "200")), "dk distill boot: ", "the σ range must lie within the teacher's [0.002, 80]");
         AssertOneLineError(Dk(Args(teacher, "--sigma-min", "0.0001")), "dk distill boot: ", "the σ range must lie within the teacher's [0.002, 80]");
         AssertOneLineError(Dk(Args(teacher, "--grid-kind", "cosine")), "dk distill boot: ", "expected karras or log-sigma");

@@ -22,6 +22,19 @@ public class ClassifierCommandTests
     }
 
     [Test]
+    public void EstimatesItsTrainingStepsFromTheFirstReported()
+    {
+        using var dir = new TempDir();
+        FakeFashion.WriteBrighterByLabel(dir.Path, train: 64, test: 20, seed: 2);
+        var (code, stdout, stderr) = Dk("train-classifier", "--data", "fmnist:64", "--data-dir", dir.Path, "--out", dir.File("clf.safetensors"), "--epochs", "1", "--batch", "4");
+        Assert.That(code, Is.EqualTo(0), stderr);
+        var lines = stdout.ReplaceLineEndings("\n").Split('\n');
+        Assert.That(lines, Has.One.Match(@"^about [0-9.]+ (s|min|h|days) for 16 steps \(measured [0-9.]+ (ms|s)/step on the first 10\); then a test-set pass after each epoch$"), stdout);
+        Assert.That(Array.FindIndex(lines, l => l.StartsWith("about ", StringComparison.Ordinal)), Is.LessThan(Array.FindIndex(lines, l => l.StartsWith("epoch 1/1", StringComparison.Ordinal))),
+            "the estimate comes before the epoch's report");
+    }
+
+    [Test]
     public void MissingDataAndBadOptionsFailWithOneLine()
     {
         using var dir = new TempDir();
@@ -32,6 +45,6 @@ public class ClassifierCommandTests
 
         (code, _, stderr) = Dk("train-classifier", "--data-dir", dir.Path, "--epochs", "0");
         Assert.That(code, Is.EqualTo(2));
-        Assert.That(stderr, Does.Contain("epochs must be ≥ 1"));
+        Assert.That(stderr, Does.Contain("--epochs 0 must be ≥ 1"));
     }
 }

@@ -45,7 +45,7 @@ public class DistillPdCliTests
     {
         using var dir = new TempDir();
         string teacher = TinyModels.ToyTeacherFile(dir);
-        AssertOneLineError(Dk("distill", "pd", "--teacher", teacher, "--teacher-steps", "64", "--final-steps", "3", "--out", dir.File("a")), "dk distill pd: ", "3 student steps cannot be reached by halving 64 teacher steps; the rounds give 32, 16, 8, 4, 2, 1");
+        AssertOneLineError(Dk("distill", "pd", "--teacher", teacher, "--teacher-steps", "64", "--final-steps", "3", "--out", dir.File("a")), "dk distill pd: ", "--final-steps 3 cannot be reached by halving --teacher-steps 64; the rounds give 32, 16, 8, 4, 2, 1");
         AssertOneLineError(Dk("distill", "pd", "--teacher", teacher, "--teacher-steps", "48", "--out", dir.File("b")), "dk distill pd: ", "power of two");
         AssertOneLineError(Dk("distill", "pd", "--teacher", teacher, "--data", "toy:8gaussians", "--out", dir.File("c")), "dk distill pd: ", "was trained on toy:moons");
         AssertOneLineError(Dk("distill", "pd", "--teacher", teacher, "--threshold", "sometimes", "--out", dir.File("d")), "dk distill pd: ", "unknown x0 threshold 'sometimes'");

@@ -48,7 +48,7 @@ public class Dmd2CliTests
         AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--steps-k", "0", "--out", dir.File("b")),
             "dk distill dmd2: --steps-k 0 must be ≥ 1");
         AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--steps-k", "5", "--grid", "4", "--out", dir.File("c")),
-            "dk distill dmd2: dmd2: 5 student steps cannot be taken from the 4-point σ grid");
+            "dk distill dmd2: --steps-k 5 cannot be taken from --grid 4");
         AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--fake-updates", "0", "--out", dir.File("d")), "dk distill dmd2: --fake-updates 0 must be ≥ 1");
         AssertOneLineError(Dk("distill", "dmd2", "--out", dir.File("e"), "--resume"), "dk distill dmd2: nothing to resume");
         AssertOneLineError(Dk("distill", "dmd2", "--teacher", teacher, "--gan", "--out", dir.File("f")), "dk distill dmd2: --gan needs real data");

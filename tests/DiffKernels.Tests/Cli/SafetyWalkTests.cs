@@ -15,6 +15,9 @@ public class SafetyWalkTests
     private TempDir _dir = null!;
     private string _benchDir = null!, _trainRun = null!, _distillRun = null!, _unmarked = null!, _text = null!, _existing = null!, _classifier = null!, _data = null!;
 
+    // The file in a run's --out folder that records the run owning it.
+    private const string Marker = ".dk-run.json";
+
     private static string Model(string file) => Path.Combine(RepoFiles.ModelsDir(), file);
 
     private static readonly string Teacher = Model("toy-8gaussians-teacher.safetensors");
@@ -101,6 +104,30 @@ public class SafetyWalkTests
         ["distill pd --teacher-steps 3"] = new(t => ["distill", "pd", "--teacher", Teacher, "--teacher-steps", "3", "--out", t._dir.File("t3")], "distill pd: --teacher-steps 3 must be a power of two"),
         ["distill dmd2 --clip 0"] = new(t => ["distill", "dmd2", "--teacher", Teacher, "--clip", "0", "--out", t._dir.File("k0")], "distill dmd2: --clip 0 must be a finite number > 0"),
         ["distill ddil --buffer 0"] = new(t => ["distill", "ddil", "--base", "pd", "--teacher", Teacher, "--buffer", "0", "--out", t._dir.File("u0")], "distill ddil: --buffer 0 must be ≥ 1"),
+        // Limits over several flags name each flag as typed, checked before any model loads.
+        ["distill pd --final-steps halving never reaches"] = new(t => ["distill", "pd", "--teacher", Teacher, "--final-steps", "3", "--out", t._dir.File("f3")], "distill pd: --final-steps 3 cannot be reached by halving --teacher-steps 64", "32, 16, 8, 4, 2, 1"),
+        ["distill dmd2 --steps-k above --grid"] = new(t => ["distill", "dmd2", "--teacher", Teacher, "--steps-k", "5", "--grid", "4", "--out", t._dir.File("k5")], "distill dmd2: --steps-k 5 cannot be taken from --grid 4"),
+        ["distill boot --sigma-min above --sigma-max"] = new(t => ["distill", "boot", "--teacher", Teacher, "--sigma-min", "100", "--sigma-max", "80", "--out", t._dir.File("s100")], "distill boot: --sigma-min 100 must be below --sigma-max 80"),
+        ["distill boot --sigma-min above the default --sigma-max"] = new(t => ["distill", "boot", "--teacher", Teacher, "--sigma-min", "90", "--out", t._dir.File("s90")], "distill boot: --sigma-min 90 must be below --sigma-max 80"),
+        ["distill diff-instruct --sigma-init below σ_min"] = new(t => ["distill", "diff-instruct", "--teacher", Teacher, "--sigma-init", "0.001", "--out", t._dir.File("i1")], "distill diff-instruct: --sigma-init 0.001 must be a finite number above 0.002", "the teacher's σ_min"),
+        ["distill ddil --warmup after --ramp-end"] = new(t => ["distill", "ddil", "--base", "pd", "--teacher", Teacher, "--warmup", "0.5", "--ramp-end", "0.2", "--out", t._dir.File("w5")], "distill ddil: --warmup 0.5 must be ≤ --ramp-end 0.2"),
+        ["distill ddil β flags not summing to 1"] = new(t => ["distill", "ddil", "--base", "dmd2", "--teacher", Teacher, "--beta-data", "0.5", "--beta-teacher", "0.5", "--out", t._dir.File("b5")], "distill ddil: --beta-data 0.5 + --beta-teacher 0.5 + --beta-student 0.3 make 1.3", "must sum to 1"),
+        ["distill ddil a β flag beyond its own limit"] = new(t => ["distill", "ddil", "--base", "pd", "--teacher", Teacher, "--beta-data", "2", "--out", t._dir.File("b2")], "distill ddil: --beta-data 2 must lie in [0, 1]"),
+        ["distill ddil pd --student-steps halving never reaches"] = new(t => ["distill", "ddil", "--base", "pd", "--teacher", Teacher, "--student-steps", "3", "--out", t._dir.File("p3")], "distill ddil: --student-steps 3 cannot be reached by halving --teacher-steps 64"),
+        ["distill ddil dmd2 --student-steps beyond its grid"] = new(t => ["distill", "ddil", "--base", "dmd2", "--teacher", Teacher, "--student-steps", "3000", "--out", t._dir.File("d3")], "distill ddil: --student-steps 3000 cannot be taken from the dmd2 base's 1000-point σ grid"),
+        ["distill ddil --teacher-steps not a power of two"] = new(t => ["distill", "ddil", "--base", "pd", "--teacher", Teacher, "--teacher-steps", "48", "--out", t._dir.File("t48")], "distill ddil: --teacher-steps 48 must be a power of two"),
+        ["distill ddil an unknown --base"] = new(t => ["distill", "ddil", "--base", "cm", "--teacher", Teacher, "--out", t._dir.File("cm")], "distill ddil: --base cm: expected pd or dmd2"),
+        // A number that overflows is quoted as typed, not as the ∞ it became.
+        ["train --lr 1e999"] = new(t => ["train", "--data", "toy:8gaussians", "--lr", "1e999", "--out", t._dir.File("lr9")], "train: --lr 1e999 is not a finite number"),
+        ["distill boot --guidance 1e999"] = new(t => ["distill", "boot", "--teacher", Teacher, "--guidance", "1e999", "--out", t._dir.File("g9")], "distill boot: --guidance 1e999 is not a finite number"),
+        ["train-gan --beta1 -1e999"] = new(_ => ["train-gan", "--data", "fmnist", "--beta1", "-1e999"], "train-gan: --beta1 -1e999 is not a finite number"),
+        // set-sampler and train-classifier take the same limits as the command line is parsed.
+        ["set-sampler --steps 0"] = new(_ => ["set-sampler", "--model", Teacher, "--steps", "0", "--force"], "set-sampler: --steps 0 must be ≥ 1"),
+        ["set-sampler --sampler unknown"] = new(_ => ["set-sampler", "--model", Teacher, "--sampler", "rk4", "--force"], "set-sampler: --sampler: unknown sampler 'rk4'"),
+        ["set-sampler --sigma-max below σ_min"] = new(_ => ["set-sampler", "--model", Teacher, "--sigma-max", "0.001", "--force"], "set-sampler: --sigma-max 0.001 must be a finite number above 0.002"),
+        ["train-classifier --epochs 0"] = new(t => ["train-classifier", "--data-dir", t._data, "--epochs", "0", "--out", t._dir.File("c0")], "train-classifier: --epochs 0 must be ≥ 1"),
+        ["train-classifier --batch 0"] = new(t => ["train-classifier", "--data-dir", t._data, "--batch", "0", "--out", t._dir.File("c1")], "train-classifier: --batch 0 must be ≥ 1"),
+        ["train-classifier --lr 1e999"] = new(t => ["train-classifier", "--data-dir", t._data, "--lr", "1e999", "--out", t._dir.File("c2")], "train-classifier: --lr 1e999 is not a finite number"),
         ["bench --seconds -1"] = new(_ => ["bench", "--seconds", "-1"], "bench: --seconds -1 "),
         ["bench an unknown case"] = new(_ => ["bench", "zzz"], "bench: unknown case 'zzz'"),
         ["check-ops --filter matching nothing"] = new(_ => ["check-ops", "--filter", "zzz"], "check-ops: --filter zzz matches no case"),
@@ -162,6 +189,48 @@ public class SafetyWalkTests
         var again = Dk("train", "--data", "toy:8gaussians", "--steps", "3", "--batch", "8", "--preview", "0", "--out", run, "--force");
         Assert.That(again.Code, Is.EqualTo(0), again.Err);
         Assert.That(again.Out, Does.Contain("done: 3 steps"));
+    }
+
+    [Test]
+    public void WithForceANewRunRemovesTheEarlierRunsFilesAndNothingElse()
+    {
+        using var dir = new TempDir();
+        string run = dir.File("run");
+        string[] Train(int steps) => ["train", "--data", "toy:8gaussians", "--steps", $"{steps}", "--batch", "8", "--checkpoint-every", "2", "--preview", "16", "--out", run];
+        Assert.That(Dk(Train(4)).Code, Is.EqualTo(0));
+        string laterPreview = Path.Combine(run, "samples-0000004.png");
+        Assert.That(laterPreview, Does.Exist, "the earlier run previews step 4");
+        File.WriteAllText(Path.Combine(run, "notes.txt"), "the user's");
+        File.WriteAllText(Path.Combine(run, "samples-best.png"), "the user's, not a preview's name");
+        string earlier = File.ReadAllText(Path.Combine(run, Marker));
+
+        var refused = Dk([.. Train(2), "--force", "--init-from", dir.File("absent.safetensors")]);
+        Assert.That(refused.Code, Is.EqualTo(2), refused.Err);
+        Assert.That(laterPreview, Does.Exist, "a new run that never started removes nothing");
+
+        var again = Dk([.. Train(2), "--force"]);
+        Assert.That(again.Code, Is.EqualTo(0), again.Err);
+        Assert.That(laterPreview, Does.Not.Exist, "the earlier run's preview of a step this run never reaches is gone");
+        Assert.That(Path.Combine(run, "samples-0000002.png"), Does.Exist);
+        Assert.That(File.ReadAllText(Path.Combine(run, "notes.txt")), Is.EqualTo("the user's"));
+        Assert.That(File.ReadAllText(Path.Combine(run, "samples-best.png")), Is.EqualTo("the user's, not a preview's name"));
+        Assert.That(File.ReadAllText(Path.Combine(run, Marker)), Does.Not.EqualTo(earlier), "the folder records the new run");
+        Assert.That(File.ReadAllLines(Path.Combine(run, "log.jsonl")).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64()).Max(),
+            Is.EqualTo(2), "the log holds the new run's steps only");
+    }
+
+    [Test]
+    public void WithForceANewProgressiveRunRemovesTheEarlierRoundsStudents()
+    {
+        using var dir = new TempDir();
+        string run = dir.File("pd");
+        string[] Pd(int finalSteps, int steps) => ["distill", "pd", "--teacher", Teacher, "--final-steps", $"{finalSteps}", "--steps-per-round", "1", "--steps", $"{steps}", "--batch", "8", "--preview", "0", "--out", run];
+        Assert.That(Dk(Pd(16, 2)).Code, Is.EqualTo(0));
+        Assert.That(Path.Combine(run, "student-k16.safetensors"), Does.Exist);
+        var again = Dk([.. Pd(32, 1), "--force"]);
+        Assert.That(again.Code, Is.EqualTo(0), again.Err);
+        Assert.That(Path.Combine(run, "student-k32.safetensors"), Does.Exist);
+        Assert.That(Path.Combine(run, "student-k16.safetensors"), Does.Not.Exist, "a round the new run never reaches leaves no student of the earlier run");
     }
 
     [Test]

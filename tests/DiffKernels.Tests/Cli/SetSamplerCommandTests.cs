@@ -128,7 +128,7 @@ public class SetSamplerCommandTests
         foreach (var (args, message) in new[]
         {
             (new[] { "--steps", "0" }, "steps 0 must be ≥ 1"),
-            (new[] { "--sigma-max", "0.001" }, "σ_max 0.001 must be finite and above σ_min"),
+            (new[] { "--sigma-max", "0.001" }, "--sigma-max 0.001 must be a finite number above 0.002 (σ_min, where the grid ends)"),
             (new[] { "--sampler", "rk4" }, "unknown sampler 'rk4'"),
         })
         {
@@ -139,7 +139,7 @@ public class SetSamplerCommandTests
         }
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(before), "a refused change leaves the file as it was");
         var flag = Dk("sample", "--model", path, "--sigma-max", "0");
-        Assert.That((flag.Code, flag.Err.Trim()), Is.EqualTo((2, "dk sample: --sigma-max: σ_max 0 must be finite and above σ_min = 0.002")));
+        Assert.That((flag.Code, flag.Err.Trim()), Is.EqualTo((2, "dk sample: --sigma-max 0 must be a finite number above 0.002 (σ_min, where the grid ends)")));
 
         using var other = new TempDir();
         string student = SaveModel(other, new Dictionary<string, string>
