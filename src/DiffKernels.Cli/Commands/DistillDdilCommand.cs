@@ -30,7 +30,7 @@ internal static class DistillDdilCommand
         var pd = new ProgressiveOptions();
         var dmd2 = new Dmd2Options();
         var ddil = new DdilOptions();
-        var run = new RunCommand("distill ddil", dmd2, "Iterations (default: pd, rounds × --steps-per-round; dmd2, 5000)", "Samples per update (default: pd 128, dmd2 256)",
+        var run = new RunCommand("distill ddil", dmd2, "Iterations (default: pd, rounds × --steps-per-round, also the most; dmd2, 5000; dmd2's β schedule spans them unless --schedule-period is given, a resumed run's from its resume point on; pd's restarts each round)", "Samples per update (default: pd 128, dmd2 256)",
             "Samples (default: 2000 points or 100 images)", "runs/ddil", Dmd2Distiller.CheckpointFile, "student",
             otherOutputs: [DistillPdCommand.RoundStudents]);
         var baseMethod = new Option<string?>("--base") { Description = "The base distillation whose loss DDIL trains: pd (progressive distillation) or dmd2" };
@@ -63,7 +63,7 @@ internal static class DistillDdilCommand
         warmup.Within(0, 1);
         var rampEnd = new Option<double>("--ramp-end") { Description = "Fraction of each period by which the weights reach their final values", DefaultValueFactory = _ => ddil.RampEndFraction };
         rampEnd.Within(0, 1);
-        var period = new Option<int>("--schedule-period") { Description = "Iterations of one β-schedule period (0: pd, a round; dmd2, the run)", DefaultValueFactory = _ => ddil.SchedulePeriod };
+        var period = new Option<int>("--schedule-period") { Description = "Iterations of one β-schedule period (0: pd, a round; dmd2, the run's --steps, on --resume the new total)", DefaultValueFactory = _ => ddil.SchedulePeriod };
         period.AtLeast(0, "0: the base's");
         var mix = new Option<double>("--mix") { Description = "Mixed policy: probability that the teacher takes each interval of a teacher rollout (else the student)", DefaultValueFactory = _ => ddil.MixProbability };
         mix.Within(0, 1);
@@ -98,7 +98,14 @@ internal static class DistillDdilCommand
                     throw new ArgumentException($"{checkpoint} is a {method} run without DDIL; continue it with dk distill {method} --resume");
                 var source = data.ForResume(parse, checkpoint);
                 if (method == ProgressiveDistiller.Method)
+                {
+                    // The pd base's schedule is per round and its rounds are fixed: a total past the last round has nothing to train.
+                    var recorded = ProgressiveOptions.FromJson(SafeTensors.ReadHeader(checkpoint).Metadata[CheckpointKeys.Options]);
+                    long most = (long)recorded.Rounds * recorded.StepsPerRound;
+                    if (run.ResumedSteps(parse) is { } total && total > most)
+                        throw new ArgumentException($"--steps {total}: the pd-based run in {checkpoint} ends after its {recorded.Rounds} rounds × {recorded.StepsPerRound} steps per round = {most} steps (its β schedule is per round; no round follows the last)");
                     return ProgressiveDistiller.Resume(checkpoint, source, run.ResumedSteps(parse), parse.GetValue(run.Out), device, changes: o => run.Bookkeeping(parse, o));
+                }
                 var frozen = TeacherPath(parse, teacher) is { } path ? FrozenTeacher.Load(path, device) : null;
                 try
                 {

@@ -21,6 +21,7 @@ public class DdilCliTests
         var resumed = Dk("distill", "ddil", "--out", pd, "--resume", "--steps", "4");
         Assert.That(resumed.Code, Is.EqualTo(0), resumed.Err);
         Assert.That(resumed.Out, Does.Contain("at step 3 of 4"));
+        AssertOneLineError(Dk("distill", "ddil", "--out", pd, "--resume", "--steps", "5"), "dk distill ddil: ", "--steps 5", "2 rounds × 2 steps per round = 4 steps");
         string student = Path.Combine(pd, "student-k2.safetensors");
         var metadata = SafeTensors.ReadHeader(student).Metadata;
         Assert.That(metadata[CheckpointKeys.Method], Is.EqualTo("pd"));

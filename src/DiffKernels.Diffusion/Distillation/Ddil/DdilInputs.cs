@@ -32,27 +32,38 @@ public sealed class DdilInputs
 
     private readonly IDdilBase _student;
     private readonly Generator _rng;
+    private readonly DdilOptions _given;
 
-    /// <summary>DDIL on <paramref name="student"/> (samples shaped <paramref name="sampleShape"/>, <paramref name="classes"/> classes) with a stream seeded from <paramref name="seed"/>.</summary>
-    public DdilInputs(DdilOptions options, IDdilBase student, Shape sampleShape, int classes, ulong seed)
+    /// <summary>
+    /// DDIL on <paramref name="student"/> (samples shaped <paramref name="sampleShape"/>, <paramref name="classes"/> classes)
+    /// with a stream seeded from <paramref name="seed"/>. <paramref name="basePeriod"/> is the base's schedule period, taken
+    /// when <paramref name="options"/> name none (0 there); the options are recorded as given, so a period that was the
+    /// base's is the base's again on resume (for DMD2 the run's total, which a resume may change).
+    /// </summary>
+    public DdilInputs(DdilOptions options, IDdilBase student, Shape sampleShape, int classes, ulong seed, int basePeriod = 0)
     {
         options.Validate();
-        if (options.SchedulePeriod < 1) throw new ArgumentException("ddil: resolve the schedule period (the base's) before the run starts");
+        _given = options;
+        if (options.SchedulePeriod == 0) options = options with { SchedulePeriod = basePeriod };
+        if (options.SchedulePeriod < 1) throw new ArgumentException($"ddil: the options name no schedule period and the base's, {basePeriod}, is not ≥ 1");
         Options = options;
         _student = student;
         _rng = new Generator(seed ^ StreamKey);
         Buffer = new ReplayBuffer(options, sampleShape, classes);
     }
 
-    /// <summary>The settings.</summary>
+    /// <summary>The settings, with the schedule period resolved (≥ 1).</summary>
     public DdilOptions Options { get; }
 
     /// <summary>The student-rollout replay buffer.</summary>
     public ReplayBuffer Buffer { get; }
 
-    /// <summary>The state a base registers: the options (recorded, read back by its Resume), the stream and the buffer.</summary>
+    /// <summary>
+    /// The state a base registers: the options as given (recorded, read back by its Resume; a period of 0 stays "the
+    /// base's"), the stream and the buffer.
+    /// </summary>
     public IEnumerable<IStatePart> Parts =>
-        [new MetadataPart(() => [new(CheckpointKeys.Ddil, Options.ToJson())]), new RngPart(CheckpointKeys.DdilRng, _rng), Buffer];
+        [new MetadataPart(() => [new(CheckpointKeys.Ddil, _given.ToJson())]), new RngPart(CheckpointKeys.DdilRng, _rng), Buffer];
 
     /// <summary>The source weights of iteration <paramref name="step"/>.</summary>
     public DdilWeights Weights(long step) => DdilSchedule.At(Options, step);

@@ -28,8 +28,10 @@ public sealed record DdilOptions
     public double StudentWeight { get; init; } = 0.3;
 
     /// <summary>
-    /// Iterations of one schedule period (the β schedule restarts every period; 0: the base's choice when the run starts,
-    /// a round for progressive distillation, the whole run for DMD2).
+    /// Iterations of one schedule period (the β schedule restarts every period; 0: the base's, resolved whenever a session
+    /// starts: a round for progressive distillation, the run's total for DMD2). A 0 is recorded as 0, so a DMD2 run resumed
+    /// with a new total takes the schedule of the new total from the resume point on, and one resumed with its total
+    /// continues the uninterrupted schedule; a period given here stays that period whatever the total.
     /// </summary>
     public int SchedulePeriod { get; init; }
 

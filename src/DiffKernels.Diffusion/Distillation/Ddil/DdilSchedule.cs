@@ -9,7 +9,8 @@ public readonly record struct DdilWeights(double Data, double Teacher, double St
 /// <summary>
 /// DDIL's β schedule within each period of <see cref="DdilOptions.SchedulePeriod"/> iterations: (1, 0, 0) up to the
 /// warm-up fraction, then linear to the final weights by the ramp-end fraction, then fixed. The weights are those of
-/// an iteration's position in its period, so a resumed run draws what the uninterrupted one would.
+/// an iteration's position in its period, so a resumed run with the same period draws what the uninterrupted one would
+/// (a DMD2 run whose period is its total and that resumes with a new total takes the new period's weights from there on).
 /// </summary>
 public static class DdilSchedule
 {

@@ -36,7 +36,11 @@ public sealed partial class Dmd2Distiller
     /// of iterations (<paramref name="steps"/>) and what <paramref name="changes"/> may alter change: the checkpoint and
     /// log intervals, the preview size and the two learning rates. Everything else comes from the checkpoint. Output goes
     /// to <paramref name="outDir"/> (default: the checkpoint's directory). A run with the GAN head or on DDIL's inputs
-    /// (which it continues on) continues on <paramref name="data"/>, which must be the data it trained on.
+    /// (which it continues on) continues on <paramref name="data"/>, which must be the data it trained on. On DDIL's inputs
+    /// with the base's schedule period, <paramref name="steps"/> is the new total the β schedule spans: with the recorded
+    /// total the run goes on as the uninterrupted one, with another its weights from the resume point on are those of a
+    /// run of the new total at that step (an extension past the old end re-enters the ramp or the final mix where the new
+    /// total puts it).
     /// </summary>
     public static Dmd2Distiller Resume(string checkpoint, FrozenTeacher? teacher = null, int? steps = null, string? outDir = null, Device? device = null,
         Func<Dmd2Options, Dmd2Options>? changes = null, IDataSource? data = null)

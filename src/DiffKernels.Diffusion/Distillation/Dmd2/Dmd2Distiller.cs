@@ -47,8 +47,10 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
     /// student's levels follow from the options' grid and step count. <paramref name="data"/> is the real data of the
     /// GAN head (<see cref="Dmd2Options.Gan"/>) and of DDIL, and only of them.
     /// With <paramref name="ddil"/> the student's inputs come from DDIL's three sources (<see cref="DdilInputs"/>, which
-    /// need <paramref name="data"/>) instead of backward simulation; its β schedule spans the run's steps unless it names
-    /// its own period.
+    /// need <paramref name="data"/>) instead of backward simulation; its β schedule spans the run's steps
+    /// (<see cref="RunOptions.Steps"/>) unless it names its own period. That span is the total of the current session: a
+    /// resume with the same total continues the uninterrupted run's schedule bit for bit, a resume with a new total
+    /// (see <see cref="Resume"/>) places its fractions on the new total from the resume point on.
     /// </summary>
     public Dmd2Distiller(FrozenTeacher teacher, Module student, Module fake, Dmd2Options options, string? outDir = null, IDataSource? data = null,
         DdilOptions? ddil = null)
@@ -74,8 +76,7 @@ public sealed partial class Dmd2Distiller : TrainingRun<Dmd2Options>
         AddData(data, ddil != null);
         if (ddil != null)
         {
-            _ddil = new DdilInputs(ddil.SchedulePeriod == 0 ? ddil with { SchedulePeriod = Math.Max(1, options.Steps) } : ddil, this, teacher.Net.SampleShape,
-                teacher.Net.NumClasses, options.Seed);
+            _ddil = new DdilInputs(ddil, this, teacher.Net.SampleShape, teacher.Net.NumClasses, options.Seed, basePeriod: Math.Max(1, options.Steps));
             foreach (var part in _ddil.Parts) State.Add(part);
         }
     }

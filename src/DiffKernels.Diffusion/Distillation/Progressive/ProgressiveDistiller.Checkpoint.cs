@@ -45,9 +45,10 @@ public sealed partial class ProgressiveDistiller
     /// <summary>
     /// Continues the run saved in <paramref name="checkpoint"/> on <paramref name="data"/> (the data it trained on).
     /// The state holds the round's teacher, so the teacher file is not read again (its recorded path and hash carry
-    /// over); a run on DDIL's inputs continues on them. Only the total number of iterations (<paramref name="steps"/>) and what <paramref name="changes"/> may
-    /// alter change (the checkpoint and log intervals, the preview size). Output goes to <paramref name="outDir"/>
-    /// (default: the checkpoint's directory).
+    /// over); a run on DDIL's inputs continues on them (their β schedule restarts each round, whatever the total). Only
+    /// the total number of iterations (<paramref name="steps"/>, at most rounds × steps per round: the last round ends the
+    /// run) and what <paramref name="changes"/> may alter change (the checkpoint and log intervals, the preview size).
+    /// Output goes to <paramref name="outDir"/> (default: the checkpoint's directory).
     /// </summary>
     public static ProgressiveDistiller Resume(string checkpoint, IDataSource data, int? steps = null, string? outDir = null, Device? device = null,
         Func<ProgressiveOptions, ProgressiveOptions>? changes = null)

@@ -61,7 +61,7 @@ public sealed partial class ProgressiveDistiller : TrainingRun<ProgressiveOption
         (_dataRng, _noiseRng) = TrainOn(data);
         if (ddil != null)
         {
-            _ddil = new DdilInputs(ddil.SchedulePeriod == 0 ? ddil with { SchedulePeriod = options.StepsPerRound } : ddil, this, data.SampleShape, data.NumClasses, options.Seed);
+            _ddil = new DdilInputs(ddil, this, data.SampleShape, data.NumClasses, options.Seed, basePeriod: options.StepsPerRound);
             foreach (var part in _ddil.Parts) State.Add(part);
         }
         // Dropout off: the target and the student's step are both deterministic functions of x_a.
