@@ -11,26 +11,9 @@ public class PretrainedModelEmbeddingTests
     [Test]
     public void GenerateGivesTheSameImagesFromSeveralThreadsAtOnce()
     {
-        const int Threads = 4, PerCall = 3, Calls = 3;
         using var model = PretrainedModel.Load(Fashion);
-        float[] Draw(int thread, int call) => model.Generate(PerCall, seed: (ulong)(thread * 10 + call), classLabel: (thread + call) % 10);
-        var alone = new float[Threads, Calls][];
-        for (int t = 0; t < Threads; t++)
-            for (int c = 0; c < Calls; c++) alone[t, c] = Draw(t, c);
-
-        var together = new float[Threads, Calls][];
-        using var start = new Barrier(Threads);
-        var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
-        {
-            start.SignalAndWait();
-            for (int c = 0; c < Calls; c++) together[t, c] = Draw(t, c);
-        })).ToList();
-        threads.ForEach(th => th.Start());
-        threads.ForEach(th => th.Join());
-
-        for (int t = 0; t < Threads; t++)
-            for (int c = 0; c < Calls; c++)
-                Assert.That(together[t, c], Is.EqualTo(alone[t, c]), $"thread {t}, call {c}");
+        ConcurrentCalls.AssertSameAsAlone(threads: 4, calls: 3,
+            (thread, call) => model.Generate(3, seed: (ulong)(thread * 10 + call), classLabel: (thread + call) % 10));
     }
 
     [Test]
