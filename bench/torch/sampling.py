@@ -26,7 +26,7 @@ MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "m
 # name: (checkpoint under models/, images per run); DiffKernels.Bench/Cases/SamplingCases.cs holds the same.
 CASES = {
     "sample-student-xs": ("fmnist-diff-instruct-xs.safetensors", 256),
-    "sample-teacher-heun35": ("fmnist-teacher-xs.safetensors", 8),
+    "sample-teacher-heun35": ("fmnist-teacher-xs.safetensors", 256),
 }
 
 SIGMA_MIN, RHO = 0.002, 7.0
