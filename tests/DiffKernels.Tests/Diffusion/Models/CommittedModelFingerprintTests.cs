@@ -10,7 +10,8 @@ namespace DiffKernels.Tests.Diffusion.Models;
 /// <summary>
 /// Every committed model draws exactly the samples it drew before it was exported as a release checkpoint: the
 /// SHA-256 of the raw float samples (seed 5, the model's own sampler) was recorded from the training checkpoints
-/// the models were committed as, and the classifier's from its logits on fixed inputs.
+/// the models were committed as (for the F16 exports, `dk export --dtype f16`, from the release files themselves, whose
+/// rounded weights are what was evaluated), and the classifier's from its logits on fixed inputs.
 /// </summary>
 public class CommittedModelFingerprintTests
 {
@@ -29,6 +30,10 @@ public class CommittedModelFingerprintTests
     [TestCase("fmnist-teacher-xs", 2, "3f06cec99a649de4405e364a85a608b1c7ab8a0d929f2f62c32d08b8cafba1ae")]
     [TestCase("fmnist-diff-instruct-xs", 8, "c293b503909a36fcda7745d03f836a302536f6d7ed54deba55f34a9d4f2449fe")]
     [TestCase("fmnist-boot-xs", 8, "2316c5790e8027bbb05b8b25f5b8e1040180db9418213937d3301ef658f862bb")]
+    [TestCase("fmnist-pd-k8-xs", 4, "0deefb12ae36447ab29cc2d108fea3126ef80b7ff01afd1aa7ac2944518d36ea")]
+    [TestCase("fmnist-pd-k4-xs", 4, "f3ef9419cb1e2497cfd12e6afc63e3a9c62f2391b06064bce24efcc96715f8b8")]
+    [TestCase("fmnist-pd-k2-xs", 4, "6e31ee46b3ebf99123f1d69480d208dfbb5537c0f177fb672b60f3ad90b3c6fd")]
+    [TestCase("fmnist-pd-k1-xs", 4, "45a0bb0835bf9cfe857afa3a58080cb740235730766fbffb7bf77f24b67e54b9")]
     [TestCase("fmnist-gan", 8, "a97118049cc1f3d1be4b1d7205ceca7341f44aa9ea9ed522e828e10f6ba0ba66")]
     [TestCase("fmnist-gan-di", 8, "5b11339e953c4634b6c03fc9740b31d3da8af664e3847ca60226187b338e30d9")]
     public void SamplesAsBeforeExport(string name, int n, string sha256)
