@@ -13,7 +13,7 @@ public class SamplingCasesTests
     [Test]
     public void ThePythonCaseTableNamesTheSameCheckpointsAndImagesPerRun()
     {
-        string script = File.ReadAllText(Path.Combine(RepoFiles.ModelsDir(), "..", "bench", "torch", "sampling.py"));
+        string script = File.ReadAllText(RepoFiles.At("bench", "torch", "sampling.py"));
         var table = Regex.Matches(script, @"""(sample-[a-z0-9-]+)"":\s*\(""([^""]+)"",\s*(\d+)\)")
             .ToDictionary(m => m.Groups[1].Value, m => (File: m.Groups[2].Value, Images: int.Parse(m.Groups[3].Value)));
         Assert.That(table.Keys, Is.EquivalentTo(SamplingCases.All().Select(c => c.Name)));

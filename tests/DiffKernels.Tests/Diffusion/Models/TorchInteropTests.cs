@@ -26,7 +26,7 @@ public class TorchInteropTests
     private const double Tolerance = 1e-4;
     private static readonly Lazy<string?> Python = new(() => TorchBaseline.FindPython(null));
 
-    private static string Script => Path.Combine(Directory.GetParent(RepoFiles.ModelsDir())!.FullName, "bench", "torch", "interop.py");
+    private static string Script => RepoFiles.At("bench", "torch", "interop.py");
 
     private static string RequirePython() =>
         Python.Value ?? throw new IgnoreException("PyTorch is not installed (Debian's python3-torch): the interop check did not run");

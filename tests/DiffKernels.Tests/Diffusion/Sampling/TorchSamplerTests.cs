@@ -24,7 +24,7 @@ public class TorchSamplerTests
     private const ulong Seed = 3;
     private static readonly Lazy<string?> Python = new(() => TorchBaseline.FindPython(null));
 
-    private static string Script => Path.Combine(Directory.GetParent(RepoFiles.ModelsDir())!.FullName, "bench", "torch", "sampling.py");
+    private static string Script => RepoFiles.At("bench", "torch", "sampling.py");
 
     [TestCase("fmnist-teacher-xs.safetensors", "heun", 35)]
     [TestCase("fmnist-diff-instruct-xs.safetensors", "euler", 1)]

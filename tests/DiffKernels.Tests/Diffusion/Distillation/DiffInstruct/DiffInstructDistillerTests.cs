@@ -29,14 +29,6 @@ public class DiffInstructDistillerTests
 
     private static float[] Weights(IReadOnlyDictionary<string, Tensor> state) => state.Values.SelectMany(t => t.ToArray()).ToArray();
 
-    /// <summary>The repository's models/ folder, found by walking up from the test binaries.</summary>
-    private static string ModelsDir()
-    {
-        for (var d = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "DiffKernels.sln"))) return Path.Combine(d.FullName, "models");
-        throw new DirectoryNotFoundException("repository root (DiffKernels.sln) not found above the test directory");
-    }
-
     [Test]
     public void GeneratorAndAuxiliaryStartAsTeacherCopiesAndTheTeacherStaysFrozen()
     {
@@ -83,7 +75,7 @@ public class DiffInstructDistillerTests
     {
         var toy = GaussianMixtureToy.EightGaussians();
         var data = toy.Sample(4000, new Generator(77));
-        using var d = DiffInstructDistiller.FromTeacher(FrozenTeacher.Load(Path.Combine(ModelsDir(), "toy-8gaussians-teacher.safetensors")),
+        using var d = DiffInstructDistiller.FromTeacher(FrozenTeacher.Load(Path.Combine(RepoFiles.ModelsDir(), "toy-8gaussians-teacher.safetensors")),
             new DiffInstructOptions { Steps = 120, BatchSize = 128, GeneratorLr = 1e-4f, AuxiliaryLr = 1e-4f, EmaHalfLifeSamples = 5_000 });
         double Sw()
         {

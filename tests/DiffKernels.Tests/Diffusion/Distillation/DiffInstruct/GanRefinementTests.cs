@@ -43,7 +43,7 @@ public class GanRefinementTests
     public void RefiningAnUntrainedGeneratorOnTheEightGaussiansTeacherLowersSlicedWasserstein()
     {
         var data = GaussianMixtureToy.EightGaussians().Sample(4000, new Generator(77));
-        var teacher = FrozenTeacher.Load(Path.Combine(RepositoryModels(), "toy-8gaussians-teacher.safetensors"));
+        var teacher = FrozenTeacher.Load(Path.Combine(RepoFiles.ModelsDir(), "toy-8gaussians-teacher.safetensors"));
         using var d = DiffInstructDistiller.FromGenerator(teacher, new MlpGenerator(new Generator(3)),
             new DiffInstructOptions { Steps = 150, BatchSize = 128, GeneratorLr = 3e-3f, AuxiliaryLr = 1e-3f, EmaHalfLifeSamples = 2_000, Seed = 1 });
         double Sw()
@@ -61,7 +61,7 @@ public class GanRefinementTests
     [Test]
     public void AGeneratorWithOtherSamplesOrClassesThanTheTeacherIsRejected()
     {
-        var teacher = FrozenTeacher.Load(Path.Combine(RepositoryModels(), "toy-8gaussians-teacher.safetensors"));
+        var teacher = FrozenTeacher.Load(Path.Combine(RepoFiles.ModelsDir(), "toy-8gaussians-teacher.safetensors"));
         using var image = new GanGenerator(TinyModels.Gan(), new Generator(1));
         try
         {
@@ -72,12 +72,5 @@ public class GanRefinementTests
         {
             teacher.Dispose();
         }
-    }
-
-    private static string RepositoryModels()
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "DiffKernels.sln"))) return Path.Combine(dir.FullName, "models");
-        throw new DirectoryNotFoundException("repository root (DiffKernels.sln) not found above the test directory");
     }
 }
