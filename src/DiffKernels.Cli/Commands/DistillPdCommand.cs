@@ -93,9 +93,7 @@ internal static class DistillPdCommand
 
     /// <summary>Limits a teacher's Euler steps to a power of two ≥ 2, which every round can halve.</summary>
     public static void PowerOfTwo(Option<int> teacherSteps) =>
-        teacherSteps.Check((v, typed) => IsPowerOfTwo(v) ? null : $"{teacherSteps.Name} {typed} must be a power of two ≥ 2 (every round halves it)");
-
-    private static bool IsPowerOfTwo(int v) => v >= 2 && (v & (v - 1)) == 0;
+        teacherSteps.Check((v, typed) => ProgressiveSchedule.IsHalvable(v) ? null : $"{teacherSteps.Name} {typed} must be a power of two ≥ 2 (every round halves it)");
 
     /// <summary>
     /// Refuses a student step count (<paramref name="final"/>) that halving <paramref name="teacher"/>'s steps round by
@@ -104,8 +102,8 @@ internal static class DistillPdCommand
     public static string? Halving(CommandResult r, Option<int> teacher, Option<int> final)
     {
         int t = r.Value(teacher), k = r.Value(final);
-        if (!IsPowerOfTwo(t)) return null;
-        var reachable = Enumerable.Range(1, int.Log2(t)).Select(round => t >> round).ToList();
+        if (!ProgressiveSchedule.IsHalvable(t)) return null;
+        var reachable = ProgressiveSchedule.ReachableSteps(t);
         return reachable.Contains(k) ? null
             : $"{r.Quote(final)} cannot be reached by halving {r.Quote(teacher)}; the rounds give {string.Join(", ", reachable)}";
     }

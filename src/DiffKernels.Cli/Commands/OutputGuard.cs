@@ -76,6 +76,20 @@ internal static class OutputGuard
             && name[head.Length..^tail.Length].All(char.IsAsciiDigit);
     }
 
+    /// <summary>
+    /// True when <paramref name="name"/> is what an interrupted atomic write of a file named by <paramref name="pattern"/>
+    /// leaves behind: ".NAME.&lt;32 hex digits&gt;.tmp" (a checkpoint, SafeTensors.Save) or "NAME.tmp" (the log's truncation).
+    /// </summary>
+    public static bool IsLeftoverOf(string name, string pattern)
+    {
+        if (!name.EndsWith(".tmp", StringComparison.Ordinal)) return false;
+        string stem = name[..^".tmp".Length];
+        if (Matches(stem, pattern)) return true;
+        int dot = stem.LastIndexOf('.');
+        return stem.StartsWith('.') && dot > 0 && stem.Length - dot - 1 == 32 && stem[(dot + 1)..].All(char.IsAsciiHexDigit)
+            && Matches(stem[1..dot], pattern);
+    }
+
     /// <summary>Refuses two outputs of one call that name the same file (the second would write over the first).</summary>
     public static void Distinct(params (string? Path, string Flag)[] outputs)
     {
@@ -132,7 +146,7 @@ internal static class OutputGuard
             if (Resumed && owner != null) return;
             Directory.CreateDirectory(dir);
             if (earlierOutputs != null)
-                foreach (string file in Directory.EnumerateFiles(dir).Where(f => earlierOutputs.Any(p => Matches(Path.GetFileName(f), p))).ToList())
+                foreach (string file in Directory.EnumerateFiles(dir).Where(f => earlierOutputs.Any(p => Matches(Path.GetFileName(f), p) || IsLeftoverOf(Path.GetFileName(f), p))).ToList())
                     System.IO.File.Delete(file);
             var json = new JsonObject
             {

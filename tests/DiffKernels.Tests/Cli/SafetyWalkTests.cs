@@ -202,6 +202,10 @@ public class SafetyWalkTests
         Assert.That(laterPreview, Does.Exist, "the earlier run previews step 4");
         File.WriteAllText(Path.Combine(run, "notes.txt"), "the user's");
         File.WriteAllText(Path.Combine(run, "samples-best.png"), "the user's, not a preview's name");
+        string crashedSave = Path.Combine(run, $".model.safetensors.{Guid.NewGuid():N}.tmp"), crashedLog = Path.Combine(run, "log.jsonl.tmp");
+        File.WriteAllText(crashedSave, "half a checkpoint: what a killed save leaves");
+        File.WriteAllText(crashedLog, "half a log");
+        File.WriteAllText(Path.Combine(run, "notes.txt.tmp"), "the user's, named like no output");
         string earlier = File.ReadAllText(Path.Combine(run, Marker));
 
         var refused = Dk([.. Train(2), "--force", "--init-from", dir.File("absent.safetensors")]);
@@ -214,6 +218,8 @@ public class SafetyWalkTests
         Assert.That(Path.Combine(run, "samples-0000002.png"), Does.Exist);
         Assert.That(File.ReadAllText(Path.Combine(run, "notes.txt")), Is.EqualTo("the user's"));
         Assert.That(File.ReadAllText(Path.Combine(run, "samples-best.png")), Is.EqualTo("the user's, not a preview's name"));
+        Assert.That(new[] { crashedSave, crashedLog }, Has.None.Exist, "what the earlier run's interrupted saves left is gone");
+        Assert.That(Path.Combine(run, "notes.txt.tmp"), Does.Exist);
         Assert.That(File.ReadAllText(Path.Combine(run, Marker)), Does.Not.EqualTo(earlier), "the folder records the new run");
         Assert.That(File.ReadAllLines(Path.Combine(run, "log.jsonl")).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64()).Max(),
             Is.EqualTo(2), "the log holds the new run's steps only");

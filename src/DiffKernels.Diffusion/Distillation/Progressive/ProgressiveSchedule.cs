@@ -23,22 +23,25 @@ public sealed class ProgressiveSchedule
         _grid = SigmaGrid.Karras(options.TeacherSteps, options.SigmaMin, options.SigmaMax, options.Rho);
     }
 
+    /// <summary>Whether a teacher of <paramref name="teacherSteps"/> Euler steps can be halved round by round: a power of two ≥ 2.</summary>
+    public static bool IsHalvable(int teacherSteps) => teacherSteps >= 2 && (teacherSteps & (teacherSteps - 1)) == 0;
+
+    /// <summary>The student step counts the rounds give from a halvable teacher, largest first (64 → 32, 16, …, 1).</summary>
+    public static IReadOnlyList<int> ReachableSteps(int teacherSteps) =>
+        IsHalvable(teacherSteps) ? Enumerable.Range(1, int.Log2(teacherSteps)).Select(r => teacherSteps >> r).ToArray() : [];
+
     /// <summary>
     /// The halving rounds from <paramref name="teacherSteps"/> down to <paramref name="finalSteps"/>; a count the
     /// halving cannot reach throws naming the counts it can.
     /// </summary>
     public static int RoundsBetween(int teacherSteps, int finalSteps)
     {
-        if (teacherSteps < 2 || (teacherSteps & (teacherSteps - 1)) != 0)
+        if (!IsHalvable(teacherSteps))
             throw new ArgumentException($"pd: the teacher's {teacherSteps} Euler steps must be a power of two ≥ 2 (e.g. 64 or 128), so that every round can halve them");
-        int rounds = 0;
-        for (int k = teacherSteps / 2; k >= 1; k /= 2)
-        {
-            rounds++;
-            if (k == finalSteps) return rounds;
-        }
-        var reachable = Enumerable.Range(1, (int)Math.Log2(teacherSteps)).Select(r => (teacherSteps >> r).ToString(CultureInfo.InvariantCulture));
-        throw new ArgumentException($"pd: {finalSteps} student steps cannot be reached by halving {teacherSteps} teacher steps; the rounds give {string.Join(", ", reachable)}");
+        int[] reachable = [.. ReachableSteps(teacherSteps)];
+        int round = Array.IndexOf(reachable, finalSteps);
+        if (round >= 0) return round + 1;
+        throw new ArgumentException($"pd: {finalSteps} student steps cannot be reached by halving {teacherSteps} teacher steps; the rounds give {string.Join(", ", reachable.Select(k => k.ToString(CultureInfo.InvariantCulture)))}");
     }
 
     /// <summary>Number of rounds.</summary>

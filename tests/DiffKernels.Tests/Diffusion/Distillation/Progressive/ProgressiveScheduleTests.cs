@@ -29,6 +29,9 @@ public class ProgressiveScheduleTests
         Assert.That(() => ProgressiveSchedule.RoundsBetween(64, 64), Throws.ArgumentException);
         Assert.That(() => ProgressiveSchedule.RoundsBetween(48, 3), Throws.ArgumentException.With.Message.Contains("power of two"));
         Assert.That(() => ProgressiveSchedule.RoundsBetween(1, 1), Throws.ArgumentException);
+        Assert.That(ProgressiveSchedule.ReachableSteps(8), Is.EqualTo(new[] { 4, 2, 1 }));
+        Assert.That(ProgressiveSchedule.ReachableSteps(48), Is.Empty);
+        Assert.That(ProgressiveSchedule.IsHalvable(1), Is.False);
         Assert.That(() => new ProgressiveOptions { TeacherSteps = 64, FinalSteps = 1, StepsPerRound = 10, Steps = 61 }.Validate(),
             Throws.ArgumentException.With.Message.Contains("exceed the 6 rounds"));
     }
