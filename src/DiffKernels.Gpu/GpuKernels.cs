@@ -135,9 +135,9 @@ internal sealed class GpuKernels(Accelerator acc)
     public Action<Index1D, ArrayView<float>, int, ulong, ulong> Uniform => Get(ref _uniform, () =>
         acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ulong, ulong>(RandomKernels.Uniform));
 
-    private Action<Index1D, ArrayView<float>, int, ulong, ulong, double, double>? _normal;
-    public Action<Index1D, ArrayView<float>, int, ulong, ulong, double, double> Normal => Get(ref _normal, () =>
-        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ulong, ulong, double, double>(RandomKernels.Normal));
+    private Action<Index1D, ArrayView<float>, int, ulong, ulong, float, float>? _normal;
+    public Action<Index1D, ArrayView<float>, int, ulong, ulong, float, float> Normal => Get(ref _normal, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ulong, ulong, float, float>(RandomKernels.Normal));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars>? _adam;
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars> Adam => Get(ref _adam, () =>
