@@ -26,6 +26,10 @@ internal sealed class GpuKernels(Accelerator acc)
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5, int> Binary => Get(ref _binary, () =>
         acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5, int>(ElementwiseKernels.Binary));
 
+    private Action<Index1D, ArrayView<float>, int, ArrayView<float>, int, ArrayView<float>, int>? _binaryFlat;
+    public Action<Index1D, ArrayView<float>, int, ArrayView<float>, int, ArrayView<float>, int> BinaryFlat => Get(ref _binaryFlat, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int, ArrayView<float>, int>(ElementwiseKernels.BinaryFlat));
+
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5>? _where;
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5> Where => Get(ref _where, () =>
         acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5>(ElementwiseKernels.Where));
