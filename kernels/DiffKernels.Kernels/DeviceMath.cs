@@ -6,9 +6,9 @@ namespace DiffKernels.Kernels;
 /// <summary>
 /// Transcendentals for the kernels, built only from +, ×, division, square root and integer operations
 /// on the bits. ILGPU's PTX back end, without the CUDA SDK's libdevice, lowers MathF.Exp/Log/Tanh/Pow
-/// to the approximate special-function instructions (ex2.approx, lg2.approx, tanh.approx: 2 ulp and
-/// worse, absolute rather than relative error for lg2 near 1) and double-precision math to long
-/// software sequences; these routines keep every kernel within a few float ulp of the exact result on
+/// to the approximate special-function instructions (exp as ex2.approx of a rounded x·log₂e loses tens
+/// of ulp at large |x|; lg2.approx's error is absolute, not relative, near 1; tanh.approx is good to
+/// about 2⁻¹¹) and double-precision math to long software sequences; these routines keep every kernel within a few float ulp of the exact result on
 /// any accelerator, with nothing to install. Special values follow MathF: NaN in, NaN out; overflow to
 /// ±∞; underflow through subnormals to 0.
 /// </summary>
@@ -108,7 +108,7 @@ internal static class DeviceMath
             if (x == 0f) return float.NegativeInfinity;
             return x < 0f ? float.NaN : x;
         }
-        float f = Mantissa(ref x, ix, out int e);
+        float f = Mantissa(x, out int e);
         // log(1 + f) = 2·atanh(s), s = f / (2 + f), |s| ≤ 0.172; written f − s·(f − R) with
         // R = Σ 2s²ᵏ/(2k + 1), so the exact f carries the result and only a small correction rounds.
         float s = f / (2f + f), z = s * s;
@@ -124,8 +124,9 @@ internal static class DeviceMath
     /// Splits a positive finite x = 2ᵉ·(1 + f) with 1 + f in [√½, √2) (subnormals scaled up first);
     /// f is exact.
     /// </summary>
-    private static float Mantissa(ref float x, int ix, out int e)
+    private static float Mantissa(float x, out int e)
     {
+        int ix = Bits(x);
         e = 0;
         if (ix < 0x00800000)
         {
@@ -153,7 +154,7 @@ internal static class DeviceMath
     /// </summary>
     private static double LogDouble(float x)
     {
-        double f = Mantissa(ref x, Bits(x), out int e);
+        double f = Mantissa(x, out int e);
         double s = f / (2.0 + f), z = s * s;
         double poly = z * (1.0 / 15.0) + 1.0 / 13.0;
         poly = poly * z + 1.0 / 11.0;
@@ -167,7 +168,7 @@ internal static class DeviceMath
     /// <summary>
     /// xʸ with MathF.Pow's special cases, otherwise e^(y·log x), within 2 ulp. The float result is
     /// |y·log x|·ε from an error ε in y·log x, up to 104 ε near overflow, so log x, the product and its
-    /// reduction by ln 2 run in double (about 30 f64 instructions, none transcendental): float alone
+    /// reduction by ln 2 run in double (about 35 f64 instructions, none transcendental): float alone
     /// cannot carry log x to the 2⁻³⁰ this needs without an exact product, and so without an fma.
     /// </summary>
     public static float Pow(float x, float y)
@@ -244,7 +245,7 @@ internal static class DeviceMath
 
     /// <summary>
     /// x / (1 + e⁻ˣ), within 3 ulp. Below zero it is x·eˣ/(1 + eˣ) with eˣ carried scaled by 2⁶⁴: eˣ
-    /// goes subnormal from x = −87.3 while x·eˣ stays normal to −91.8 and nonzero to −108.8.
+    /// goes subnormal from x = −87.3 while x·eˣ stays normal to −91.8 and nonzero to about −109.
     /// </summary>
     public static float Silu(float x)
     {
@@ -267,8 +268,8 @@ internal static class DeviceMath
     }
 
     /// <summary>
-    /// sin and cos of 2π(v + q/4) for |v| ≤ 1/8 (a little more is harmless), within 1.5 ulp: the Taylor polynomials on
-    /// |2πv| ≤ π/4 (truncation below 2⁻²⁸), then the quadrant q mod 4.
+    /// sin and cos of 2π(v + q/4) for |v| ≤ 1/8 (a little more is harmless), within 1.5 ulp: the
+    /// Taylor polynomials on |2πv| ≤ π/4 (truncation below 2⁻²⁸), then the quadrant q mod 4.
     /// </summary>
     public static void SinCosQuarterTurns(float v, int q, out float sin, out float cos)
     {
@@ -293,9 +294,9 @@ internal static class DeviceMath
     }
 
     /// <summary>
-    /// e^x in double, within 1 ulp: the reduction of the float <see cref="Exp(float)"/> with the Taylor polynomial
-    /// to degree 13. For the timestep frequencies, whose phases reach 10³ rad and so need more than
-    /// float's 24 bits.
+    /// e^x in double, within 1 ulp: the reduction of the float <see cref="Exp(float)"/> with the Taylor
+    /// polynomial to degree 13. For the timestep frequencies, whose phases reach 10³ rad and so need
+    /// more than float's 24 bits.
     /// </summary>
     public static double Exp(double x)
     {
