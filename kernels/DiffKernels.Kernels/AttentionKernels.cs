@@ -95,11 +95,11 @@ internal static class AttentionKernels
                 float sum = 0f;
                 for (int j = 0; j < bk; j++)
                 {
-                    float e = j < kn ? MathF.Exp(s[i * sld + j] - mNew) : 0f;
+                    float e = j < kn ? DeviceMath.Exp(s[i * sld + j] - mNew) : 0f;
                     s[i * sld + j] = e;
                     sum += e;
                 }
-                float corr = MathF.Exp(mOld - mNew);
+                float corr = DeviceMath.Exp(mOld - mNew);
                 rowSum[i] = rowSum[i] * corr + sum;
                 rowMax[i] = mNew;
                 rowCorr[i] = corr;
@@ -121,7 +121,7 @@ internal static class AttentionKernels
             int i = e / d, c = e % d;
             p.O[(bi * p.Nq + i0 + i) * width + col0 + c] = os[e] / rowSum[i];
         }
-        for (int i = t; i < rows; i += nt) p.Lse[bh * p.Nq + i0 + i] = rowMax[i] + MathF.Log(rowSum[i]);
+        for (int i = t; i < rows; i += nt) p.Lse[bh * p.Nq + i0 + i] = rowMax[i] + DeviceMath.Log(rowSum[i]);
     }
 
     /// <summary>Δ[bh, i] = dOᵢ·Oᵢ (= Σⱼ Pᵢⱼ·dPᵢⱼ), one thread per query row of each head.</summary>
@@ -143,7 +143,7 @@ internal static class AttentionKernels
         int i, int j, int row, out float prob, out float ds)
     {
         int ld = p.D + 1;
-        prob = MathF.Exp(p.Scale * Dot(qs, i * ld, ks, j * ld, p.D) - p.Lse[row]);
+        prob = DeviceMath.Exp(p.Scale * Dot(qs, i * ld, ks, j * ld, p.D) - p.Lse[row]);
         ds = p.Scale * prob * (Dot(dos, i * ld, vs, j * ld, p.D) - p.Delta[row]);
     }
 

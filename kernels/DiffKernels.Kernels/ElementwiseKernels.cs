@@ -16,13 +16,21 @@ internal static class ElementwiseKernels
         dst[dstOff + b] = src[srcOff + a];
     }
 
-    /// <summary>y[i] = op(a[offA(i)], b[offB(i)]) with y contiguous.</summary>
+    /// <summary>y[i] = op(a[offA(i)], b[offB(i)]) with y contiguous: five div/rem steps per element.</summary>
     [Kernel]
     public static void Binary(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, Layout5 l, int op)
     {
         l.Offsets(i, out int oa, out int ob, out _);
         y[i] = KernelMath.Binary(op, a[oa], b[ob]);
     }
+
+    /// <summary>
+    /// y[i] = op(a[i·strideA], b[i·strideB]): the binary op over a layout that merges to one dimension
+    /// (same-shaped contiguous operands, stride 1, or a broadcast scalar, stride 0), with no div/rem.
+    /// </summary>
+    [Kernel]
+    public static void BinaryFlat(Index1D i, ArrayView<float> a, int strideA, ArrayView<float> b, int strideB, ArrayView<float> y, int op) =>
+        y[i] = KernelMath.Binary(op, a[i * strideA], b[i * strideB]);
 
     /// <summary>y[i] = cond[offC(i)] ≠ 0 ? a[offA(i)] : b[offB(i)]; NaN counts as nonzero.</summary>
     [Kernel]

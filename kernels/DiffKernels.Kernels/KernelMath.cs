@@ -4,8 +4,8 @@ namespace DiffKernels.Kernels;
 
 /// <summary>
 /// Scalar math shared by the kernels: the same formulas as the CPU reference (UnaryMath), written
-/// without exceptions so the ILGPU front end accepts them. The emulator runs them as .NET code;
-/// on a GPU the System.Math calls map to the device's math library.
+/// without exceptions so the ILGPU front end accepts them. Transcendentals come from
+/// <see cref="DeviceMath"/>, so a GPU evaluates them as the emulator does, to a few float ulp.
 /// </summary>
 internal static class KernelMath
 {
@@ -13,10 +13,10 @@ internal static class KernelMath
     private const float InvSqrt2Pi = 0.39894228040143268f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+    public static float Sigmoid(float x) => DeviceMath.Sigmoid(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Silu(float x) => x / (1f + MathF.Exp(-x));
+    public static float Silu(float x) => DeviceMath.Silu(x);
 
     /// <summary>d silu(z)/dz.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -30,7 +30,7 @@ internal static class KernelMath
     public static float Erf(float x)
     {
         float z = MathF.Abs(x), t = 1f / (1f + 0.5f * z);
-        float r = t * MathF.Exp(-z * z - 1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f +
+        float r = t * DeviceMath.Exp(-z * z - 1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f +
             t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f)))))))));
         return x >= 0 ? 1f - r : r - 1f;
     }
@@ -40,8 +40,8 @@ internal static class KernelMath
         switch (op)
         {
             case UnaryCode.Neg: return -x;
-            case UnaryCode.Exp: return MathF.Exp(x);
-            case UnaryCode.Log: return MathF.Log(x);
+            case UnaryCode.Exp: return DeviceMath.Exp(x);
+            case UnaryCode.Log: return DeviceMath.Log(x);
             case UnaryCode.Sqrt: return MathF.Sqrt(x);
             case UnaryCode.Rsqrt: return 1f / MathF.Sqrt(x);
             case UnaryCode.Abs: return MathF.Abs(x);
@@ -51,11 +51,11 @@ internal static class KernelMath
             case UnaryCode.Silu: return Silu(x);
             case UnaryCode.Gelu: return 0.5f * x * (1f + Erf(x * InvSqrt2));
             case UnaryCode.Sigmoid: return Sigmoid(x);
-            case UnaryCode.Tanh: return MathF.Tanh(x);
-            case UnaryCode.Softplus: return MathF.Max(x, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x)));
+            case UnaryCode.Tanh: return DeviceMath.Tanh(x);
+            case UnaryCode.Softplus: return MathF.Max(x, 0f) + DeviceMath.Log(1f + DeviceMath.Exp(-MathF.Abs(x)));
             case UnaryCode.AddScalar: return x + alpha;
             case UnaryCode.MulScalar: return x * alpha;
-            case UnaryCode.PowScalar: return MathF.Pow(x, alpha);
+            case UnaryCode.PowScalar: return DeviceMath.Pow(x, alpha);
             default: return MathF.Max(alpha, MathF.Min(x, beta));
         }
     }
@@ -75,13 +75,13 @@ internal static class KernelMath
             case UnaryCode.Relu: return x > 0 ? 1f : 0f;
             case UnaryCode.LeakyRelu: return x > 0 ? 1f : alpha;
             case UnaryCode.Silu: return SiluGrad(x);
-            case UnaryCode.Gelu: return 0.5f * (1f + Erf(x * InvSqrt2)) + x * InvSqrt2Pi * MathF.Exp(-0.5f * x * x);
+            case UnaryCode.Gelu: return 0.5f * (1f + Erf(x * InvSqrt2)) + x * InvSqrt2Pi * DeviceMath.Exp(-0.5f * x * x);
             case UnaryCode.Sigmoid: return y * (1f - y);
             case UnaryCode.Tanh: return 1f - y * y;
             case UnaryCode.Softplus: return Sigmoid(x);
             case UnaryCode.AddScalar: return 1f;
             case UnaryCode.MulScalar: return alpha;
-            case UnaryCode.PowScalar: return alpha * MathF.Pow(x, alpha - 1f);
+            case UnaryCode.PowScalar: return alpha * DeviceMath.Pow(x, alpha - 1f);
             default: return x >= alpha && x <= beta ? 1f : 0f;
         }
     }
@@ -94,7 +94,7 @@ internal static class KernelMath
             case BinaryCode.Sub: return a - b;
             case BinaryCode.Mul: return a * b;
             case BinaryCode.Div: return a / b;
-            case BinaryCode.Pow: return MathF.Pow(a, b);
+            case BinaryCode.Pow: return DeviceMath.Pow(a, b);
             case BinaryCode.Maximum: return MathF.Max(a, b);
             case BinaryCode.Minimum: return MathF.Min(a, b);
             case BinaryCode.Equal: return a == b ? 1f : 0f;

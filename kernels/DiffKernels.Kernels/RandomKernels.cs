@@ -5,7 +5,9 @@ namespace DiffKernels.Kernels;
 /// <summary>
 /// Philox4x32-10 fills, reproducing the CPU stream (IBackend.FillUniform / FillNormal): one thread per
 /// block of four outputs, counter = offset + block (64-bit, in words c0/c1, c2 = c3 = 0), key = seed.
-/// The integer part is bit-exact; uniform values are exact float products, hence bit-identical.
+/// The integer part is bit-exact; uniform values are exact float products, hence bit-identical;
+/// normal values come from Box–Muller in float (<see cref="DeviceMath"/>), within a few float ulp
+/// of the CPU's double-precision transform.
 /// </summary>
 internal static class RandomKernels
 {
@@ -37,7 +39,8 @@ internal static class RandomKernels
         r3 = c3;
     }
 
-    private static float Uniform(uint u) => (u >> 8) * (1f / 16777216f);
+    // (int) keeps the conversion in float: ILGPU converts an unsigned integer through double.
+    private static float Uniform(uint u) => (int)(u >> 8) * (1f / 16777216f);
 
     private static void Store(ArrayView<float> d, int block, int count, float v0, float v1, float v2, float v3)
     {
@@ -55,23 +58,23 @@ internal static class RandomKernels
         Store(dst, j, count, Uniform(r0), Uniform(r1), Uniform(r2), Uniform(r3));
     }
 
-    /// <summary>Box–Muller in double on the word pairs (r0, r1) and (r2, r3): cosine branch first.</summary>
+    /// <summary>Box–Muller on the word pairs (r0, r1) and (r2, r3): cosine branch first.</summary>
     [Kernel]
-    public static void Normal(Index1D j, ArrayView<float> dst, int count, ulong seed, ulong offset, double mean, double std)
+    public static void Normal(Index1D j, ArrayView<float> dst, int count, ulong seed, ulong offset, float mean, float std)
     {
         Block(offset + (ulong)(long)j.X, seed, out uint r0, out uint r1, out uint r2, out uint r3);
-        BoxMuller(r0, r1, out double z0, out double z1);
-        BoxMuller(r2, r3, out double z2, out double z3);
-        Store(dst, j, count, (float)(mean + std * z0), (float)(mean + std * z1), (float)(mean + std * z2), (float)(mean + std * z3));
+        BoxMuller(r0, r1, out float z0, out float z1);
+        BoxMuller(r2, r3, out float z2, out float z3);
+        Store(dst, j, count, mean + std * z0, mean + std * z1, mean + std * z2, mean + std * z3);
     }
 
-    private static void BoxMuller(uint a, uint c, out double z0, out double z1)
+    /// <summary>u1 in (0, 1] keeps the logarithm finite; u2 in [0, 1) is the angle in turns. Both are exact floats.</summary>
+    private static void BoxMuller(uint a, uint c, out float z0, out float z1)
     {
-        double u1 = ((a >> 8) + 1) * (1.0 / 16777216.0);
-        double u2 = (c >> 8) * (1.0 / 16777216.0);
-        double rho = Math.Sqrt(-2.0 * Math.Log(u1));
-        double theta = 2.0 * Math.PI * u2;
-        z0 = rho * Math.Cos(theta);
-        z1 = rho * Math.Sin(theta);
+        float u1 = ((int)(a >> 8) + 1) * (1f / 16777216f);
+        float rho = MathF.Sqrt(-2f * DeviceMath.Log(u1));
+        DeviceMath.SinCosTurns(Uniform(c), out float sin, out float cos);
+        z0 = rho * cos;
+        z1 = rho * sin;
     }
 }

@@ -32,7 +32,7 @@ internal static class ScheduleKernels
         x[i] = xn;
         netIn[i] = cIn * xn;
         target[i] = (a - cSkip * xn) / cOut;
-        if (i % perSample == 0) cNoise[b] = MathF.Log(s) / 4f;
+        if (i % perSample == 0) cNoise[b] = DeviceMath.Log(s) / 4f;
     }
 
     /// <summary>D = c_skip·x + c_out·F.</summary>

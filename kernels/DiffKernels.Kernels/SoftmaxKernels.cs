@@ -15,17 +15,17 @@ internal static class SoftmaxKernels
         for (int r = Group.IdxX; r < axis; r += Group.DimX) m = MathF.Max(m, x[o + r]);
         m = GroupReduce.Max(m, scratch);
         float s = 0f;
-        for (int r = Group.IdxX; r < axis; r += Group.DimX) s += MathF.Exp(x[o + r] - m);
+        for (int r = Group.IdxX; r < axis; r += Group.DimX) s += DeviceMath.Exp(x[o + r] - m);
         s = GroupReduce.Sum(s, scratch);
         if (log != 0)
         {
-            float lse = m + MathF.Log(s);
+            float lse = m + DeviceMath.Log(s);
             for (int r = Group.IdxX; r < axis; r += Group.DimX) y[o + r] = x[o + r] - lse;
         }
         else
         {
             float inv = 1f / s;
-            for (int r = Group.IdxX; r < axis; r += Group.DimX) y[o + r] = MathF.Exp(x[o + r] - m) * inv;
+            for (int r = Group.IdxX; r < axis; r += Group.DimX) y[o + r] = DeviceMath.Exp(x[o + r] - m) * inv;
         }
     }
 
@@ -38,16 +38,16 @@ internal static class SoftmaxKernels
         float m = float.NegativeInfinity;
         for (int r = 0; r < axis; r++) m = MathF.Max(m, x[first + r * inner]);
         float s = 0f;
-        for (int r = 0; r < axis; r++) s += MathF.Exp(x[first + r * inner] - m);
+        for (int r = 0; r < axis; r++) s += DeviceMath.Exp(x[first + r * inner] - m);
         if (log != 0)
         {
-            float lse = m + MathF.Log(s);
+            float lse = m + DeviceMath.Log(s);
             for (int r = 0; r < axis; r++) y[first + r * inner] = x[first + r * inner] - lse;
         }
         else
         {
             float inv = 1f / s;
-            for (int r = 0; r < axis; r++) y[first + r * inner] = MathF.Exp(x[first + r * inner] - m) * inv;
+            for (int r = 0; r < axis; r++) y[first + r * inner] = DeviceMath.Exp(x[first + r * inner] - m) * inv;
         }
     }
 
@@ -61,7 +61,7 @@ internal static class SoftmaxKernels
         for (int r = Group.IdxX; r < axis; r += Group.DimX) g += log != 0 ? dy[o + r] : dy[o + r] * y[o + r];
         g = GroupReduce.Sum(g, scratch);
         for (int r = Group.IdxX; r < axis; r += Group.DimX)
-            dx[o + r] = log != 0 ? dy[o + r] - MathF.Exp(y[o + r]) * g : (dy[o + r] - g) * y[o + r];
+            dx[o + r] = log != 0 ? dy[o + r] - DeviceMath.Exp(y[o + r]) * g : (dy[o + r] - g) * y[o + r];
     }
 
     /// <summary>Backward, inner &gt; 1: one thread per column.</summary>
@@ -79,7 +79,7 @@ internal static class SoftmaxKernels
         for (int r = 0; r < axis; r++)
         {
             int e = first + r * inner;
-            dx[e] = log != 0 ? dy[e] - MathF.Exp(y[e]) * g : (dy[e] - g) * y[e];
+            dx[e] = log != 0 ? dy[e] - DeviceMath.Exp(y[e]) * g : (dy[e] - g) * y[e];
         }
     }
 }

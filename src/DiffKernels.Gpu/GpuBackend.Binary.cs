@@ -8,11 +8,17 @@ namespace DiffKernels.Gpu;
 public sealed partial class GpuBackend
 {
     /// <inheritdoc/>
+    /// <remarks>
+    /// Layouts that merge to one dimension (contiguous same-shaped operands, a broadcast scalar) take
+    /// the flat kernel, which indexes by a multiply instead of the strided kernel's div/rem steps.
+    /// </remarks>
     public void Binary(BinaryOp op, DeviceBuffer a, long[] aStrides, DeviceBuffer b, long[] bStrides, DeviceBuffer y, Shape shape)
     {
         long n = shape.Numel;
         if (n == 0) return;
-        _k.Binary(I(n), V(a), V(b), V(y), Layouts.Of(shape, aStrides, bStrides), KernelCodes.Of(op));
+        var l = Layouts.Of(shape, aStrides, bStrides);
+        if (Layouts.IsFlat(l)) _k.BinaryFlat(I(n), V(a), l.A4, V(b), l.B4, V(y), KernelCodes.Of(op));
+        else _k.Binary(I(n), V(a), V(b), V(y), l, KernelCodes.Of(op));
     }
 
     /// <inheritdoc/>

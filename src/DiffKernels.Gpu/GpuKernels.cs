@@ -26,6 +26,10 @@ internal sealed class GpuKernels(Accelerator acc)
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5, int> Binary => Get(ref _binary, () =>
         acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5, int>(ElementwiseKernels.Binary));
 
+    private Action<Index1D, ArrayView<float>, int, ArrayView<float>, int, ArrayView<float>, int>? _binaryFlat;
+    public Action<Index1D, ArrayView<float>, int, ArrayView<float>, int, ArrayView<float>, int> BinaryFlat => Get(ref _binaryFlat, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int, ArrayView<float>, int>(ElementwiseKernels.BinaryFlat));
+
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5>? _where;
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5> Where => Get(ref _where, () =>
         acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Layout5>(ElementwiseKernels.Where));
@@ -135,9 +139,9 @@ internal sealed class GpuKernels(Accelerator acc)
     public Action<Index1D, ArrayView<float>, int, ulong, ulong> Uniform => Get(ref _uniform, () =>
         acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ulong, ulong>(RandomKernels.Uniform));
 
-    private Action<Index1D, ArrayView<float>, int, ulong, ulong, double, double>? _normal;
-    public Action<Index1D, ArrayView<float>, int, ulong, ulong, double, double> Normal => Get(ref _normal, () =>
-        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ulong, ulong, double, double>(RandomKernels.Normal));
+    private Action<Index1D, ArrayView<float>, int, ulong, ulong, float, float>? _normal;
+    public Action<Index1D, ArrayView<float>, int, ulong, ulong, float, float> Normal => Get(ref _normal, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ulong, ulong, float, float>(RandomKernels.Normal));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars>? _adam;
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars> Adam => Get(ref _adam, () =>

@@ -41,6 +41,9 @@ internal static class Layouts
         return l;
     }
 
+    /// <summary>True when the layout merged to its innermost dimension alone: element i sits at i·A4, i·B4, i·C4.</summary>
+    public static bool IsFlat(in Layout5 l) => l.D0 == 1 && l.D1 == 1 && l.D2 == 1 && l.D3 == 1;
+
     private static void Set(ref Layout5 l, int slot, int dim, int a, int b, int c)
     {
         switch (slot)

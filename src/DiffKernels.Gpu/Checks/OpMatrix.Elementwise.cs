@@ -80,6 +80,12 @@ public static partial class OpMatrix
             var s = c.Param();
             return c.WithGrads(F.Add(a, s), a, s);
         });
+        yield return Case(f, "sub scalar tensor first", c =>
+        {
+            var s = c.Param();
+            var a = c.Param(3, 5);
+            return c.WithGrads(F.Sub(s, a), s, a);
+        });
         yield return Case(f, "where broadcast", c =>
         {
             var cond = c.Integers([3, 1, 5], 1);

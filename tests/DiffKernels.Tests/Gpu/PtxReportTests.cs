@@ -60,7 +60,7 @@ public class PtxReportTests
         {
             var (code, stdout, stderr) = Dk("ptx-report", "--out", path);
             Assert.That(code, Is.EqualTo(0), stderr);
-            Assert.That(stdout, Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GEMM thresholds met"));
+            Assert.That(stdout, Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GEMM thresholds met").And.Contain("Precise math met"));
             Assert.That(File.ReadAllText(path), Is.EqualTo(stdout));
         }
         finally
