@@ -104,9 +104,10 @@ internal struct Acc8x8
 /// operands) into registers while the group computes on the current slab, then writes them to the
 /// other of two shared buffers: one barrier per slab. A thread stages the same rows (or columns) of
 /// every slab, one to four runs of four per operand, each through its own cursor over the operand
-/// (<see cref="IGemmA"/>), positioned once before the main loop and advanced one slab per iteration. Slabs are stored k-major ([p][row] and
-/// [p][col]); operands stored k-contiguous are transposed on the way in, into rows padded by four
-/// floats so that the scattered stores of a warp fall in distinct banks.
+/// (<see cref="IGemmA"/>), positioned once before the main loop and advanced one slab per iteration.
+/// Slabs are stored k-major ([p][row] and [p][col]); operands stored k-contiguous are transposed on
+/// the way in, into rows padded by four floats so that the scattered stores of a warp fall in
+/// distinct banks.
 /// </para>
 /// Grid: (⌈n/BN⌉, ⌈m/BM⌉, batch or k-splits); group: (32·WarpsM·WarpsN, 1, 1).
 /// </summary>
