@@ -3,7 +3,10 @@ using ILGPU;
 
 namespace DiffKernels.Kernels;
 
-/// <summary>A stored row-major matrix read as op(A) (transposed when Trans ≠ 0); matrix z starts at Offset + z·Stride.</summary>
+/// <summary>
+/// A stored row-major matrix read as op(A) (transposed when Trans ≠ 0); matrix z starts at Offset + z·Stride.
+/// The cursor is the index of its run's first element: the run is contiguous either way.
+/// </summary>
 internal struct MatA : IGemmA
 {
     public ArrayView<float> Data;
@@ -12,20 +15,21 @@ internal struct MatA : IGemmA
     public int Trans;
     /// <summary>Nonzero when Offset, Ld and Stride are multiples of 4, so aligned runs of four are 16-byte aligned.</summary>
     public int Aligned;
+    private int _at;
 
     public readonly bool KFast => Trans == 0;
-    public readonly bool Vector => Aligned != 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly float Load(int z, int row, int p) =>
-        Data[Offset + z * Stride + (Trans != 0 ? p * Ld + row : row * Ld + p)];
+    public void Start(int z, int row, int p) => _at = Offset + z * Stride + (Trans != 0 ? p * Ld + row : row * Ld + p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly Float4 Load4(int z, int row, int p) =>
-        Float4.Load(Data, Offset + z * Stride + (Trans != 0 ? p * Ld + row : row * Ld + p));
+    public readonly Float4 Fetch(int count) => Float4.Load(Data, _at, count, Aligned != 0);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Advance() => _at += Trans != 0 ? GemmTile.BK * Ld : GemmTile.BK;
 }
 
-/// <summary>A stored row-major matrix read as op(B).</summary>
+/// <summary>A stored row-major matrix read as op(B) (cursor as in <see cref="MatA"/>).</summary>
 internal struct MatB : IGemmB
 {
     public ArrayView<float> Data;
@@ -34,17 +38,18 @@ internal struct MatB : IGemmB
     public int Trans;
     /// <summary>Nonzero when Offset, Ld and Stride are multiples of 4.</summary>
     public int Aligned;
+    private int _at;
 
     public readonly bool KFast => Trans != 0;
-    public readonly bool Vector => Aligned != 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly float Load(int z, int p, int col) =>
-        Data[Offset + z * Stride + (Trans != 0 ? col * Ld + p : p * Ld + col)];
+    public void Start(int z, int p, int col) => _at = Offset + z * Stride + (Trans != 0 ? col * Ld + p : p * Ld + col);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly Float4 Load4(int z, int p, int col) =>
-        Float4.Load(Data, Offset + z * Stride + (Trans != 0 ? col * Ld + p : p * Ld + col));
+    public readonly Float4 Fetch(int count) => Float4.Load(Data, _at, count, Aligned != 0);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Advance() => _at += Trans != 0 ? GemmTile.BK : GemmTile.BK * Ld;
 }
 
 /// <summary>

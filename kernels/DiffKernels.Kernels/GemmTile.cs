@@ -3,36 +3,49 @@ using ILGPU;
 
 namespace DiffKernels.Kernels;
 
-/// <summary>Reads op(A)[row, p] of matrix z.</summary>
+/// <summary>
+/// Reads op(A) of matrix z through a cursor: the core keeps one copy of the operand per staging slot,
+/// positions it once (<see cref="Start"/>) and then moves it one slab along k at a time
+/// (<see cref="Advance"/>), so whatever an operand decodes from its indices (a pixel's coordinates,
+/// a tap) is decoded once per thread rather than once per load.
+/// </summary>
 internal interface IGemmA
 {
     /// <summary>True when p (k) is the contiguous index of the stored operand, false when row is.</summary>
     bool KFast { get; }
 
-    /// <summary>True when <see cref="Load4"/> may be used: runs of four along the contiguous index that start at a multiple of 4 are 16-byte aligned.</summary>
-    bool Vector { get; }
+    /// <summary>
+    /// Positions this copy at the run of four elements that starts at (row, p) and runs along the
+    /// contiguous index. Runs before the main loop: the one place an operand may divide. The run may
+    /// lie partly or wholly outside the matrix; nothing is read here.
+    /// </summary>
+    void Start(int z, int row, int p);
 
-    /// <summary>op(A)[row, p] (the caller guarantees row &lt; m and p &lt; k).</summary>
-    float Load(int z, int row, int p);
+    /// <summary>
+    /// The run at the cursor: its first <paramref name="count"/> elements (0 to 4, which the caller has
+    /// checked against the matrix and the k range), zeros after them; one 128-bit load when all four
+    /// are wanted and the operand's layout keeps them aligned.
+    /// </summary>
+    Float4 Fetch(int count);
 
-    /// <summary>Four elements from (row, p) along the contiguous index, whose coordinate there is a multiple of 4; all inside the matrix.</summary>
-    Float4 Load4(int z, int row, int p);
+    /// <summary>Moves the cursor <see cref="GemmTile.BK"/> along k, with additions and compares only: it runs in the main loop.</summary>
+    void Advance();
 }
 
-/// <summary>Reads op(B)[p, col] of matrix z.</summary>
+/// <summary>Reads op(B) of matrix z through a cursor (the mirror of <see cref="IGemmA"/>: col for row).</summary>
 internal interface IGemmB
 {
     /// <summary>True when p (k) is the contiguous index of the stored operand, false when col is.</summary>
     bool KFast { get; }
 
-    /// <summary>True when <see cref="Load4"/> may be used (see <see cref="IGemmA.Vector"/>).</summary>
-    bool Vector { get; }
+    /// <summary>Positions this copy at the run of four that starts at (p, col) (see <see cref="IGemmA.Start"/>).</summary>
+    void Start(int z, int p, int col);
 
-    /// <summary>op(B)[p, col].</summary>
-    float Load(int z, int p, int col);
+    /// <summary>The run at the cursor, its first <paramref name="count"/> elements (see <see cref="IGemmA.Fetch"/>).</summary>
+    Float4 Fetch(int count);
 
-    /// <summary>Four elements from (p, col) along the contiguous index, all inside the matrix.</summary>
-    Float4 Load4(int z, int p, int col);
+    /// <summary>Moves the cursor <see cref="GemmTile.BK"/> along k (no division).</summary>
+    void Advance();
 }
 
 /// <summary>Writes the accumulated dot product of C[row, col] of matrix z (epilogue: scaling, bias, ...).</summary>
@@ -89,9 +102,12 @@ internal struct Acc8x8
 /// Staging: each thread fetches its share of the next 8-deep slab as 128-bit global loads along the
 /// operand's contiguous index (scalar, zero-padded loads at the edges of C or k and for unaligned
 /// operands) into registers while the group computes on the current slab, then writes them to the
-/// other of two shared buffers: one barrier per slab. Slabs are stored k-major ([p][row] and
-/// [p][col]); operands stored k-contiguous are transposed on the way in, into rows padded by four
-/// floats so that the scattered stores of a warp fall in distinct banks.
+/// other of two shared buffers: one barrier per slab. A thread stages the same rows (or columns) of
+/// every slab, one to four runs of four per operand, each through its own cursor over the operand
+/// (<see cref="IGemmA"/>), positioned once before the main loop and advanced one slab per iteration.
+/// Slabs are stored k-major ([p][row] and [p][col]); operands stored k-contiguous are transposed on
+/// the way in, into rows padded by four floats so that the scattered stores of a warp fall in
+/// distinct banks.
 /// </para>
 /// Grid: (⌈n/BN⌉, ⌈m/BM⌉, batch or k-splits); group: (32·WarpsM·WarpsN, 1, 1).
 /// </summary>
@@ -128,19 +144,42 @@ internal static class GemmTile
             kEnd = Math.Min(k, kBegin + kChunk);
         }
 
-        // Each thread stages one or two 4-vectors of each operand per slab (bm·BK/4 and bn·BK/4 of them).
+        // Each thread stages perA runs of four of each A slab (bm·BK/4 runs over the group: 1, 2 or 4
+        // per thread at the shapes of IGemmShape) and perB of each B slab (1 or 2), run i of thread t
+        // being run t + i·threads of the slab. Unused cursors and registers fold away.
         int perA = bm * BK / 4 / threads, perB = bn * BK / 4 / threads;
-        Float4 ra0 = default, ra1 = default, rb0 = default, rb1 = default;
+        TA a0 = a, a1 = a, a2 = a, a3 = a;
+        TB b0 = b, b1 = b;
+        Float4 ra0 = default, ra1 = default, ra2 = default, ra3 = default, rb0 = default, rb1 = default;
         if (kBegin < kEnd)
         {
-            ra0 = FetchA(ref a, z, t, bm, row0, kBegin, m, kEnd);
-            if (perA > 1) ra1 = FetchA(ref a, z, t + threads, bm, row0, kBegin, m, kEnd);
-            rb0 = FetchB(ref b, z, t, bn, col0, kBegin, n, kEnd);
-            if (perB > 1) rb1 = FetchB(ref b, z, t + threads, bn, col0, kBegin, n, kEnd);
+            StartA(ref a0, z, t, bm, row0, kBegin);
+            ra0 = FetchA(ref a0, t, bm, row0, kBegin, m, kEnd);
             Put(sa, sa4, a.KFast, t, bm, lda, ra0);
-            if (perA > 1) Put(sa, sa4, a.KFast, t + threads, bm, lda, ra1);
+            if (perA > 1)
+            {
+                StartA(ref a1, z, t + threads, bm, row0, kBegin);
+                ra1 = FetchA(ref a1, t + threads, bm, row0, kBegin, m, kEnd);
+                Put(sa, sa4, a.KFast, t + threads, bm, lda, ra1);
+            }
+            if (perA > 2)
+            {
+                StartA(ref a2, z, t + 2 * threads, bm, row0, kBegin);
+                StartA(ref a3, z, t + 3 * threads, bm, row0, kBegin);
+                ra2 = FetchA(ref a2, t + 2 * threads, bm, row0, kBegin, m, kEnd);
+                ra3 = FetchA(ref a3, t + 3 * threads, bm, row0, kBegin, m, kEnd);
+                Put(sa, sa4, a.KFast, t + 2 * threads, bm, lda, ra2);
+                Put(sa, sa4, a.KFast, t + 3 * threads, bm, lda, ra3);
+            }
+            StartB(ref b0, z, t, bn, col0, kBegin);
+            rb0 = FetchB(ref b0, t, bn, col0, kBegin, n, kEnd);
             Put(sb, sb4, b.KFast, t, bn, ldb, rb0);
-            if (perB > 1) Put(sb, sb4, b.KFast, t + threads, bn, ldb, rb1);
+            if (perB > 1)
+            {
+                StartB(ref b1, z, t + threads, bn, col0, kBegin);
+                rb1 = FetchB(ref b1, t + threads, bn, col0, kBegin, n, kEnd);
+                Put(sb, sb4, b.KFast, t + threads, bn, ldb, rb1);
+            }
         }
         Group.Barrier();
 
@@ -151,10 +190,28 @@ internal static class GemmTile
             bool more = k0 + BK < kEnd;
             if (more)
             {
-                ra0 = FetchA(ref a, z, t, bm, row0, k0 + BK, m, kEnd);
-                if (perA > 1) ra1 = FetchA(ref a, z, t + threads, bm, row0, k0 + BK, m, kEnd);
-                rb0 = FetchB(ref b, z, t, bn, col0, k0 + BK, n, kEnd);
-                if (perB > 1) rb1 = FetchB(ref b, z, t + threads, bn, col0, k0 + BK, n, kEnd);
+                int next = k0 + BK;
+                a0.Advance();
+                ra0 = FetchA(ref a0, t, bm, row0, next, m, kEnd);
+                if (perA > 1)
+                {
+                    a1.Advance();
+                    ra1 = FetchA(ref a1, t + threads, bm, row0, next, m, kEnd);
+                }
+                if (perA > 2)
+                {
+                    a2.Advance();
+                    a3.Advance();
+                    ra2 = FetchA(ref a2, t + 2 * threads, bm, row0, next, m, kEnd);
+                    ra3 = FetchA(ref a3, t + 3 * threads, bm, row0, next, m, kEnd);
+                }
+                b0.Advance();
+                rb0 = FetchB(ref b0, t, bn, col0, next, n, kEnd);
+                if (perB > 1)
+                {
+                    b1.Advance();
+                    rb1 = FetchB(ref b1, t + threads, bn, col0, next, n, kEnd);
+                }
             }
             // The BK = 8 steps unrolled by hand: ILGPU does not unroll the loop, and unrolled the shared
             // addresses become one base plus constant offsets.
@@ -171,10 +228,19 @@ internal static class GemmTile
             bBuf = bStage - bBuf;
             if (more)
             {
-                Put(sa.SubView(aBuf, aStage), sa4.SubView(aBuf >> 2, aStage >> 2), a.KFast, t, bm, lda, ra0);
-                if (perA > 1) Put(sa.SubView(aBuf, aStage), sa4.SubView(aBuf >> 2, aStage >> 2), a.KFast, t + threads, bm, lda, ra1);
-                Put(sb.SubView(bBuf, bStage), sb4.SubView(bBuf >> 2, bStage >> 2), b.KFast, t, bn, ldb, rb0);
-                if (perB > 1) Put(sb.SubView(bBuf, bStage), sb4.SubView(bBuf >> 2, bStage >> 2), b.KFast, t + threads, bn, ldb, rb1);
+                var sA = sa.SubView(aBuf, aStage);
+                var sA4 = sa4.SubView(aBuf >> 2, aStage >> 2);
+                var sB = sb.SubView(bBuf, bStage);
+                var sB4 = sb4.SubView(bBuf >> 2, bStage >> 2);
+                Put(sA, sA4, a.KFast, t, bm, lda, ra0);
+                if (perA > 1) Put(sA, sA4, a.KFast, t + threads, bm, lda, ra1);
+                if (perA > 2)
+                {
+                    Put(sA, sA4, a.KFast, t + 2 * threads, bm, lda, ra2);
+                    Put(sA, sA4, a.KFast, t + 3 * threads, bm, lda, ra3);
+                }
+                Put(sB, sB4, b.KFast, t, bn, ldb, rb0);
+                if (perB > 1) Put(sB, sB4, b.KFast, t + threads, bn, ldb, rb1);
             }
             Group.Barrier();
         }
@@ -187,72 +253,59 @@ internal static class GemmTile
     }
 
     /// <summary>
-    /// The 4-vector <paramref name="v"/> of an A slab: along k (two per row) when A is k-contiguous,
-    /// else along rows (bm/4 per k). Elements outside op(A) or past <paramref name="kEnd"/> read as zero.
+    /// Where run <paramref name="v"/> of an A slab starting at <paramref name="k0"/> lies: along k (two
+    /// runs per row) when A is k-contiguous, else along rows (bm/4 runs per k). Shifts and masks only.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Float4 FetchA<TA>(ref TA a, int z, int v, int bm, int row0, int k0, int m, int kEnd) where TA : struct, IGemmA
+    private static void RunOf(bool kFast, int v, int width, int i0, int k0, out int i, out int p)
     {
-        if (a.KFast)
+        if (kFast)
         {
-            int row = row0 + (v >> 1), p = k0 + ((v & 1) << 2);
-            if (a.Vector && row < m && p + 3 < kEnd) return a.Load4(z, row, p);
-            bool inRow = row < m;
-            return new Float4
-            {
-                X = inRow && p < kEnd ? a.Load(z, row, p) : 0f,
-                Y = inRow && p + 1 < kEnd ? a.Load(z, row, p + 1) : 0f,
-                Z = inRow && p + 2 < kEnd ? a.Load(z, row, p + 2) : 0f,
-                W = inRow && p + 3 < kEnd ? a.Load(z, row, p + 3) : 0f,
-            };
+            i = i0 + (v >> 1);
+            p = k0 + ((v & 1) << 2);
         }
         else
         {
-            int perK = bm >> 2;
-            int row = row0 + (v & (perK - 1)) * 4, p = k0 + v / perK;
-            if (a.Vector && row + 3 < m && p < kEnd) return a.Load4(z, row, p);
-            bool inK = p < kEnd;
-            return new Float4
-            {
-                X = inK && row < m ? a.Load(z, row, p) : 0f,
-                Y = inK && row + 1 < m ? a.Load(z, row + 1, p) : 0f,
-                Z = inK && row + 2 < m ? a.Load(z, row + 2, p) : 0f,
-                W = inK && row + 3 < m ? a.Load(z, row + 3, p) : 0f,
-            };
+            int perK = width >> 2;
+            i = i0 + (v & (perK - 1)) * 4;
+            p = k0 + v / perK;
         }
     }
 
-    /// <summary>The 4-vector <paramref name="v"/> of a B slab (mirror of <see cref="FetchA"/>).</summary>
+    /// <summary>Elements of a run at (i, p) inside a matrix of <paramref name="extent"/> rows (or columns) and before <paramref name="kEnd"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Float4 FetchB<TB>(ref TB b, int z, int v, int bn, int col0, int k0, int n, int kEnd) where TB : struct, IGemmB
+    private static int Count(bool kFast, int i, int p, int extent, int kEnd) => kFast
+        ? i < extent ? Math.Min(4, Math.Max(0, kEnd - p)) : 0
+        : p < kEnd ? Math.Min(4, Math.Max(0, extent - i)) : 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StartA<TA>(ref TA a, int z, int v, int bm, int row0, int k0) where TA : struct, IGemmA
     {
-        if (b.KFast)
-        {
-            int col = col0 + (v >> 1), p = k0 + ((v & 1) << 2);
-            if (b.Vector && col < n && p + 3 < kEnd) return b.Load4(z, p, col);
-            bool inCol = col < n;
-            return new Float4
-            {
-                X = inCol && p < kEnd ? b.Load(z, p, col) : 0f,
-                Y = inCol && p + 1 < kEnd ? b.Load(z, p + 1, col) : 0f,
-                Z = inCol && p + 2 < kEnd ? b.Load(z, p + 2, col) : 0f,
-                W = inCol && p + 3 < kEnd ? b.Load(z, p + 3, col) : 0f,
-            };
-        }
-        else
-        {
-            int perK = bn >> 2;
-            int col = col0 + (v & (perK - 1)) * 4, p = k0 + v / perK;
-            if (b.Vector && col + 3 < n && p < kEnd) return b.Load4(z, p, col);
-            bool inK = p < kEnd;
-            return new Float4
-            {
-                X = inK && col < n ? b.Load(z, p, col) : 0f,
-                Y = inK && col + 1 < n ? b.Load(z, p, col + 1) : 0f,
-                Z = inK && col + 2 < n ? b.Load(z, p, col + 2) : 0f,
-                W = inK && col + 3 < n ? b.Load(z, p, col + 3) : 0f,
-            };
-        }
+        RunOf(a.KFast, v, bm, row0, k0, out int row, out int p);
+        a.Start(z, row, p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StartB<TB>(ref TB b, int z, int v, int bn, int col0, int k0) where TB : struct, IGemmB
+    {
+        RunOf(b.KFast, v, bn, col0, k0, out int col, out int p);
+        b.Start(z, p, col);
+    }
+
+    /// <summary>Run <paramref name="v"/> of the A slab at <paramref name="k0"/>, zero outside op(A) and past <paramref name="kEnd"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Float4 FetchA<TA>(ref TA a, int v, int bm, int row0, int k0, int m, int kEnd) where TA : struct, IGemmA
+    {
+        RunOf(a.KFast, v, bm, row0, k0, out int row, out int p);
+        return a.Fetch(Count(a.KFast, row, p, m, kEnd));
+    }
+
+    /// <summary>Run <paramref name="v"/> of the B slab at <paramref name="k0"/> (mirror of <see cref="FetchA"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Float4 FetchB<TB>(ref TB b, int v, int bn, int col0, int k0, int n, int kEnd) where TB : struct, IGemmB
+    {
+        RunOf(b.KFast, v, bn, col0, k0, out int col, out int p);
+        return b.Fetch(Count(b.KFast, col, p, n, kEnd));
     }
 
     /// <summary>

@@ -1,11 +1,15 @@
 using DiffKernels.Backends;
 using DiffKernels.Kernels;
 using DiffKernels.Tensors;
+using ILGPU;
+using ILGPU.Runtime;
 
 namespace DiffKernels.Gpu;
 
-// Convolutions run as implicit GEMMs on the shared tiled core (no im2col buffer); 1×1 stride-1
-// unpadded convolutions are plain products over pixels and go to the SGEMM path.
+// Convolutions run as implicit GEMMs on the shared tiled core (no im2col buffer), at the tile shape
+// LaunchPlan.ConvTileFor matches to the product's width; 1×1 stride-1 unpadded convolutions are plain
+// products over pixels and go to the SGEMM path, except a weight gradient with its bias gradient,
+// which the convolution kernel computes in one pass.
 public sealed partial class GpuBackend
 {
     private static ConvShape Shape(Conv2dGeometry g) => new()
@@ -27,8 +31,8 @@ public sealed partial class GpuBackend
         }
         var s = Shape(g);
         var yv = V(y);
-        bool large = _plan.GemmLarge(rows, g.Cout);
-        _k.ConvForward(large)(GemmGrid(rows, g.Cout, 1, large),
+        var tile = _plan.ConvTileFor(rows, g.Cout, splitsK: false);
+        _k.ConvForward(tile)(ConvGrid(rows, g.Cout, 1, tile),
             new Im2ColA { X = V(x), G = s },
             new WeightTB { Weight = V(w), Patch = g.PatchSize },
             new BiasC { Y = yv, Bias = bias != null ? V(bias) : yv, Cout = g.Cout, HasBias = bias != null ? 1 : 0 });
@@ -45,8 +49,8 @@ public sealed partial class GpuBackend
             return;
         }
         var s = Shape(g);
-        bool large = _plan.GemmLarge(pixels, g.Cin);
-        _k.ConvBackwardData(large)(GemmGrid(pixels, g.Cin, 1, large),
+        var tile = _plan.ConvTileFor(pixels, g.Cin, splitsK: false);
+        _k.ConvBackwardData(tile)(ConvGrid(pixels, g.Cin, 1, tile),
             new DyGatherA { Dy = V(dy), G = s },
             new WeightTapB { Weight = V(w), G = s },
             new DenseC { Data = V(dx), Ld = g.Cin, Alpha = 1f });
@@ -63,20 +67,52 @@ public sealed partial class GpuBackend
             Gemm(true, false, g.Cout, patch, rows, 1f, dy, 0, g.Cout, x, 0, patch, 0f, dw, 0, patch, 1, 0, 0, 0);
             return;
         }
+        BackwardWeight(g, x, dy, dw, null);
+    }
+
+    /// <inheritdoc/>
+    public void Conv2dBackwardWeightBias(Conv2dGeometry g, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer db)
+    {
+        if (g.Cout == 0) return;
+        BackwardWeight(g, x, dy, dw, db);
+    }
+
+    /// <summary>
+    /// dw (and db) as one product im2col(x)ᵀ·dy of KH·KW·Cin (+1 for the row of ones behind db) rows by
+    /// Cout columns over the N·OH·OW pixels, split over pixel ranges when it has few tiles and the
+    /// partials summed in split order.
+    /// </summary>
+    private void BackwardWeight(Conv2dGeometry g, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer? db)
+    {
+        int pixels = g.N * g.OH * g.OW, patch = g.PatchSize, m = patch + (db != null ? 1 : 0);
         var s = Shape(g);
-        var a = new DyTA { Dy = V(dy), Cout = g.Cout };
-        var b = new Im2ColB { X = V(x), G = s };
-        var target = new DenseC { Data = V(dw), Ld = patch, Alpha = 1f };
-        bool large = _plan.GemmLarge(g.Cout, patch);
-        var (splits, chunk) = _plan.SplitK(LaunchPlan.GemmTiles(g.Cout, patch, large), rows);
+        var a = new PatchRowsA { X = V(x), G = s };
+        var b = new DyB { Dy = V(dy), Cout = g.Cout };
+        var dwv = V(dw);
+        var c = new WeightGradC { Dw = dwv, Db = db != null ? V(db) : dwv, Ws = dwv, Patch = patch, Rows = m, Cout = g.Cout };
+        var tile = _plan.ConvTileFor(m, g.Cout, splitsK: true);
+        var (splits, chunk) = _plan.SplitK(LaunchPlan.Tiles(m, g.Cout, tile), pixels);
         if (splits == 1)
         {
-            _k.ConvBackwardWeight(large)(GemmGrid(g.Cout, patch, 1, large), a, b, target, 0);
+            _k.ConvBackwardWeight(tile)(ConvGrid(m, g.Cout, 1, tile), a, b, c, 0);
             return;
         }
-        using var ws = Allocate((long)splits * g.Cout * patch).Lease();
-        var partial = new DenseC { Data = V(ws.Buffer), Ld = patch, Stride = g.Cout * patch, Alpha = 1f };
-        _k.ConvBackwardWeight(large)(GemmGrid(g.Cout, patch, splits, large), a, b, partial, chunk);
-        _k.SplitKCombine(g.Cout * patch, V(ws.Buffer), splits, g.Cout, patch, target);
+        using var ws = Allocate((long)splits * m * g.Cout).Lease();
+        c.Ws = V(ws.Buffer);
+        c.Split = 1;
+        _k.ConvBackwardWeight(tile)(ConvGrid(m, g.Cout, splits, tile), a, b, c, chunk);
+        c.Split = 0;
+        _k.ConvBackwardWeightCombine(m * g.Cout, splits, c);
+    }
+
+    /// <summary>Grid (⌈cols/BN⌉, ⌈rows/BM⌉, depth) of one-dimensional groups of a convolution tile shape.</summary>
+    private KernelConfig ConvGrid(int rows, int cols, int depth, ConvTile tile)
+    {
+        var (bm, bn, threads) = LaunchPlan.Shape(tile);
+        var grid = new Index3D((cols + bn - 1) / bn, (rows + bm - 1) / bm, depth);
+        var max = _acc.MaxGridSize;
+        if (grid.X > max.X || grid.Y > max.Y || grid.Z > max.Z)
+            throw new NotSupportedException($"{Name} backend: a {rows}×{cols} convolution product over {depth} k-splits needs a grid of {grid}, beyond the device's {max}");
+        return new KernelConfig(grid, new Index3D(threads, 1, 1));
     }
 }

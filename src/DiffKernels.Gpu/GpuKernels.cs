@@ -76,20 +76,39 @@ internal sealed class GpuKernels(Accelerator acc)
     public Action<Index1D, ArrayView<float>, int, int, int, DenseC> SplitKCombine => Get(ref _splitKCombine, () =>
         acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, int, DenseC>(GemmKernels.SplitKCombine));
 
-    private Action<KernelConfig, Im2ColA, WeightTB, BiasC>? _convForwardLarge, _convForwardSmall;
-    public Action<KernelConfig, Im2ColA, WeightTB, BiasC> ConvForward(bool large) => large
-        ? Get(ref _convForwardLarge, () => acc.LoadStreamKernel<Im2ColA, WeightTB, BiasC>(ConvKernels.Forward<GemmLarge>))
-        : Get(ref _convForwardSmall, () => acc.LoadStreamKernel<Im2ColA, WeightTB, BiasC>(ConvKernels.Forward<GemmSmall>));
+    private readonly Action<KernelConfig, Im2ColA, WeightTB, BiasC>?[] _convForward = new Action<KernelConfig, Im2ColA, WeightTB, BiasC>?[4];
+    /// <summary>The convolution forward at a tile shape.</summary>
+    public Action<KernelConfig, Im2ColA, WeightTB, BiasC> ConvForward(ConvTile tile) => Get(ref _convForward[(int)tile], () => tile switch
+    {
+        ConvTile.Large => acc.LoadStreamKernel<Im2ColA, WeightTB, BiasC>(ConvKernels.Forward<GemmLarge>),
+        ConvTile.Mid => acc.LoadStreamKernel<Im2ColA, WeightTB, BiasC>(ConvKernels.Forward<GemmMid>),
+        ConvTile.Narrow => acc.LoadStreamKernel<Im2ColA, WeightTB, BiasC>(ConvKernels.Forward<GemmNarrow>),
+        _ => acc.LoadStreamKernel<Im2ColA, WeightTB, BiasC>(ConvKernels.Forward<GemmSmall>),
+    });
 
-    private Action<KernelConfig, DyGatherA, WeightTapB, DenseC>? _convBackwardDataLarge, _convBackwardDataSmall;
-    public Action<KernelConfig, DyGatherA, WeightTapB, DenseC> ConvBackwardData(bool large) => large
-        ? Get(ref _convBackwardDataLarge, () => acc.LoadStreamKernel<DyGatherA, WeightTapB, DenseC>(ConvKernels.BackwardData<GemmLarge>))
-        : Get(ref _convBackwardDataSmall, () => acc.LoadStreamKernel<DyGatherA, WeightTapB, DenseC>(ConvKernels.BackwardData<GemmSmall>));
+    private readonly Action<KernelConfig, DyGatherA, WeightTapB, DenseC>?[] _convBackwardData = new Action<KernelConfig, DyGatherA, WeightTapB, DenseC>?[4];
+    /// <summary>The convolution data gradient at a tile shape.</summary>
+    public Action<KernelConfig, DyGatherA, WeightTapB, DenseC> ConvBackwardData(ConvTile tile) => Get(ref _convBackwardData[(int)tile], () => tile switch
+    {
+        ConvTile.Large => acc.LoadStreamKernel<DyGatherA, WeightTapB, DenseC>(ConvKernels.BackwardData<GemmLarge>),
+        ConvTile.Mid => acc.LoadStreamKernel<DyGatherA, WeightTapB, DenseC>(ConvKernels.BackwardData<GemmMid>),
+        ConvTile.Narrow => acc.LoadStreamKernel<DyGatherA, WeightTapB, DenseC>(ConvKernels.BackwardData<GemmNarrow>),
+        _ => acc.LoadStreamKernel<DyGatherA, WeightTapB, DenseC>(ConvKernels.BackwardData<GemmSmall>),
+    });
 
-    private Action<KernelConfig, DyTA, Im2ColB, DenseC, int>? _convBackwardWeightLarge, _convBackwardWeightSmall;
-    public Action<KernelConfig, DyTA, Im2ColB, DenseC, int> ConvBackwardWeight(bool large) => large
-        ? Get(ref _convBackwardWeightLarge, () => acc.LoadStreamKernel<DyTA, Im2ColB, DenseC, int>(ConvKernels.BackwardWeight<GemmLarge>))
-        : Get(ref _convBackwardWeightSmall, () => acc.LoadStreamKernel<DyTA, Im2ColB, DenseC, int>(ConvKernels.BackwardWeight<GemmSmall>));
+    private readonly Action<KernelConfig, PatchRowsA, DyB, WeightGradC, int>?[] _convBackwardWeight = new Action<KernelConfig, PatchRowsA, DyB, WeightGradC, int>?[4];
+    /// <summary>The convolution weight (and bias) gradient at a tile shape.</summary>
+    public Action<KernelConfig, PatchRowsA, DyB, WeightGradC, int> ConvBackwardWeight(ConvTile tile) => Get(ref _convBackwardWeight[(int)tile], () => tile switch
+    {
+        ConvTile.Large => acc.LoadStreamKernel<PatchRowsA, DyB, WeightGradC, int>(ConvKernels.BackwardWeight<GemmLarge>),
+        ConvTile.Mid => acc.LoadStreamKernel<PatchRowsA, DyB, WeightGradC, int>(ConvKernels.BackwardWeight<GemmMid>),
+        ConvTile.Narrow => acc.LoadStreamKernel<PatchRowsA, DyB, WeightGradC, int>(ConvKernels.BackwardWeight<GemmNarrow>),
+        _ => acc.LoadStreamKernel<PatchRowsA, DyB, WeightGradC, int>(ConvKernels.BackwardWeight<GemmSmall>),
+    });
+
+    private Action<Index1D, int, WeightGradC>? _convBackwardWeightCombine;
+    public Action<Index1D, int, WeightGradC> ConvBackwardWeightCombine => Get(ref _convBackwardWeightCombine, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, int, WeightGradC>(ConvKernels.BackwardWeightCombine));
 
     private Action<KernelConfig, AttentionArgs>? _attentionForward;
     public Action<KernelConfig, AttentionArgs> AttentionForward => Get(ref _attentionForward, () =>

@@ -54,6 +54,40 @@ internal sealed class LaunchPlan
     /// <summary>Tile rows, tile columns and threads of the large or small GEMM shape (as <see cref="GemmLarge"/> and GemmSmall define them).</summary>
     public static (int Bm, int Bn, int Threads) GemmShape(bool large) => large ? (128, 128, 256) : (64, 64, 64);
 
+    /// <summary>
+    /// The tile shape of a convolution's rows × cols product: the one matched to its width (128 × 32
+    /// up to 32 columns, 128 × 64 up to 64, 128 × 128 beyond, so the 16-, 32- and 64-channel layers
+    /// do not compute empty columns), falling back to smaller tiles while the product has fewer
+    /// tiles than multiprocessors, unless <paramref name="splitsK"/> (the weight gradient fills the
+    /// device by splitting its long k instead).
+    /// </summary>
+    public ConvTile ConvTileFor(int rows, int cols, bool splitsK)
+    {
+        ConvTile[] fits = cols <= 32 ? [ConvTile.Narrow, ConvTile.Small]
+            : cols <= 64 ? [ConvTile.Mid, ConvTile.Small]
+            : [ConvTile.Large, ConvTile.Mid, ConvTile.Small];
+        if (splitsK) return fits[0];
+        foreach (var tile in fits)
+            if (Tiles(rows, cols, tile) >= Multiprocessors) return tile;
+        return fits[^1];
+    }
+
+    /// <summary>Output tiles of a rows × cols product at a convolution tile shape.</summary>
+    public static long Tiles(int rows, int cols, ConvTile tile)
+    {
+        var (bm, bn, _) = Shape(tile);
+        return (long)((rows + bm - 1) / bm) * ((cols + bn - 1) / bn);
+    }
+
+    /// <summary>Tile rows, tile columns and threads of a convolution tile shape (as the IGemmShape structs define them).</summary>
+    public static (int Bm, int Bn, int Threads) Shape(ConvTile tile) => tile switch
+    {
+        ConvTile.Large => (128, 128, 256),
+        ConvTile.Mid => (128, 64, 128),
+        ConvTile.Narrow => (128, 32, 64),
+        _ => (64, 64, 64),
+    };
+
     public int AttentionGroup { get; }
     public int AttentionMaxTile { get; }
 
@@ -94,4 +128,13 @@ internal sealed class LaunchPlan
         chunk = (chunk + bk - 1) / bk * bk;
         return ((k + chunk - 1) / chunk, chunk);
     }
+}
+
+/// <summary>The compile-time GEMM tile shapes a convolution can launch at (GemmLarge, GemmMid, GemmNarrow, GemmSmall).</summary>
+internal enum ConvTile
+{
+    Large,
+    Mid,
+    Narrow,
+    Small,
 }

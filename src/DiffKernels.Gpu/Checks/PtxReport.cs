@@ -14,7 +14,7 @@ namespace DiffKernels.Gpu.Checks;
 /// <summary>
 /// The static proof behind `dk ptx-report`: compiles the hot kernels to PTX with the optimisation
 /// flags of the real backend (no GPU needed) and reports each one's main loop (<see cref="PtxAnalysis"/>).
-/// The GEMM carries thresholds that a regression in its structure would break.
+/// The GEMM and the convolutions on its core carry thresholds that a regression in their structure would break.
 /// </summary>
 public static class PtxReport
 {
@@ -29,7 +29,8 @@ public static class PtxReport
         foreach (var shape in new[] { typeof(GemmLarge), typeof(GemmSmall) })
             yield return typeof(GemmKernels).GetMethod(nameof(GemmKernels.Gemm))!.MakeGenericMethod(shape);
         foreach (string name in new[] { nameof(ConvKernels.Forward), nameof(ConvKernels.BackwardData), nameof(ConvKernels.BackwardWeight) })
-            yield return typeof(ConvKernels).GetMethod(name)!.MakeGenericMethod(typeof(GemmLarge));
+            foreach (var shape in new[] { typeof(GemmLarge), typeof(GemmNarrow) })
+                yield return typeof(ConvKernels).GetMethod(name)!.MakeGenericMethod(shape);
         foreach (string name in new[] { nameof(AttentionKernels.Forward), nameof(AttentionKernels.BackwardKV), nameof(AttentionKernels.BackwardQ) })
             yield return typeof(AttentionKernels).GetMethod(name)!;
     }
@@ -63,6 +64,15 @@ public static class PtxReport
         return problems;
     }
 
+    /// <summary>Threshold violations of the three convolution kernels at every reported shape: the GEMM's thresholds.</summary>
+    public static IReadOnlyList<string> ConvViolations(IReadOnlyList<PtxLoopReport> reports)
+    {
+        var problems = new List<string>();
+        foreach (var conv in reports.Where(r => r.Kernel.StartsWith("ConvKernels.", StringComparison.Ordinal)))
+            Check(conv, problems);
+        return problems;
+    }
+
     private static void Check(PtxLoopReport gemm, List<string> problems)
     {
         if (gemm.FmasPerSharedLoad < GemmMinFmasPerSharedLoad)
@@ -72,7 +82,7 @@ public static class PtxReport
         if (!gemm.VectorSharedLoads) problems.Add($"{gemm.Kernel}: no 128-bit shared loads in the main loop");
     }
 
-    /// <summary>The report as committed in bench/results/ptx-report.txt: one block per kernel, then the GEMM verdict.</summary>
+    /// <summary>The report as committed in bench/results/ptx-report.txt: one block per kernel, then the GEMM and convolution verdicts.</summary>
     public static string Format(IReadOnlyList<PtxLoopReport> reports)
     {
         var s = new StringBuilder();
@@ -94,6 +104,10 @@ public static class PtxReport
         s.AppendLine(problems.Count == 0
             ? $"GEMM thresholds met: ≥ {GemmMinFmasPerSharedLoad} fma per shared load, no div/rem in the main loop, 128-bit global and shared loads"
             : "GEMM thresholds NOT met:\n  " + string.Join("\n  ", problems));
+        var conv = ConvViolations(reports);
+        s.AppendLine(conv.Count == 0
+            ? "Convolution thresholds met: the GEMM's, in the forward, data-gradient and weight-gradient main loops"
+            : "Convolution thresholds NOT met:\n  " + string.Join("\n  ", conv));
         return s.ToString();
     }
 }

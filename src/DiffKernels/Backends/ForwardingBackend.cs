@@ -84,6 +84,14 @@ public abstract class ForwardingBackend(IBackend inner) : IBackend
     }
 
     /// <inheritdoc/>
+    public void Conv2dBackwardWeightBias(Conv2dGeometry g, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer db)
+    {
+        Enter(Label(nameof(Conv2dBackwardWeightBias), g));
+        try { Inner.Conv2dBackwardWeightBias(g, x, dy, dw, db); }
+        finally { Exit(); }
+    }
+
+    /// <inheritdoc/>
     public void TimestepEmbedding(DeviceBuffer t, DeviceBuffer y, int n, int half, float maxPeriod)
     {
         Enter(nameof(TimestepEmbedding));

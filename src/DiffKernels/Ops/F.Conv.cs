@@ -31,9 +31,15 @@ public static partial class F
             if (w.RequiresGrad)
             {
                 dw = Tensor.Empty(w.Shape, w.Device);
-                x.Backend.Conv2dBackwardWeight(g, x.Storage, dy.Storage, dw.Storage);
+                // Both reduce dy over the pixels: one backend call lets a backend do them in one pass.
+                if (b is { RequiresGrad: true })
+                {
+                    db = Tensor.Empty(b.Shape, b.Device);
+                    x.Backend.Conv2dBackwardWeightBias(g, x.Storage, dy.Storage, dw.Storage, db.Storage);
+                }
+                else x.Backend.Conv2dBackwardWeight(g, x.Storage, dy.Storage, dw.Storage);
             }
-            if (b is { RequiresGrad: true }) db = Sum(dy, [0, 1, 2]);
+            else if (b is { RequiresGrad: true }) db = Sum(dy, [0, 1, 2]);
             return b != null ? [dx, dw, db] : [dx, dw];
         });
     }

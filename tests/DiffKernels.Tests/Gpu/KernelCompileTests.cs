@@ -28,7 +28,7 @@ public class KernelCompileTests
             .SelectMany(m => m.IsGenericMethodDefinition ? Shapes.Select(s => m.MakeGenericMethod(s)) : [m])
             .Select(m => new TestCaseData(m).SetName($"Ptx({PtxReport.Name(m)})"));
 
-    private static readonly Type[] Shapes = [typeof(GemmLarge), typeof(GemmSmall)];
+    private static readonly Type[] Shapes = [typeof(GemmLarge), typeof(GemmSmall), typeof(GemmMid), typeof(GemmNarrow)];
 
     [OneTimeSetUp]
     public void CreateBackend()

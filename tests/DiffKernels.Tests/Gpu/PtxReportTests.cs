@@ -5,7 +5,8 @@ namespace DiffKernels.Tests.Gpu;
 
 /// <summary>
 /// The static PTX proof: the loop analysis on hand-written PTX, and the hot kernels' report, whose
-/// GEMM thresholds (FMAs per shared load, no div/rem, 128-bit loads) guard the kernel's structure.
+/// GEMM thresholds (FMAs per shared load, no div/rem, 128-bit loads) guard the structure of the GEMM
+/// and of the three convolutions on its core.
 /// </summary>
 public class PtxReportTests
 {
@@ -43,13 +44,17 @@ public class PtxReportTests
     }
 
     [Test]
-    public void HotKernelsReportAndTheGemmMeetsItsThresholds()
+    public void HotKernelsReportAndTheGemmAndConvolutionsMeetTheirThresholds()
     {
         var reports = PtxReport.Run();
         TestContext.Out.WriteLine(PtxReport.Format(reports));
-        Assert.That(reports.Select(r => r.Kernel), Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GemmKernels.Gemm<GemmSmall>").And.Contain("ConvKernels.Forward<GemmLarge>"));
+        Assert.That(reports.Select(r => r.Kernel), Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GemmKernels.Gemm<GemmSmall>").And.Contain("ConvKernels.Forward<GemmLarge>")
+            .And.Contain("ConvKernels.BackwardData<GemmNarrow>").And.Contain("ConvKernels.BackwardWeight<GemmNarrow>"));
         Assert.That(reports.All(r => r.MainLoopFmas > 0), Is.True, "every hot kernel has a main loop with arithmetic");
         Assert.That(PtxReport.GemmViolations(reports), Is.Empty);
+        Assert.That(PtxReport.ConvViolations(reports), Is.Empty);
+        Assert.That(reports.Where(r => r.Kernel.StartsWith("ConvKernels.", StringComparison.Ordinal)).Select(r => r.LoopDivRem), Is.All.Zero,
+            "no conv loop divides, the loops that walk a tap or a pixel row included");
     }
 
     [Test]
@@ -60,7 +65,7 @@ public class PtxReportTests
         {
             var (code, stdout, stderr) = Dk("ptx-report", "--out", path);
             Assert.That(code, Is.EqualTo(0), stderr);
-            Assert.That(stdout, Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GEMM thresholds met").And.Contain("Precise math met"));
+            Assert.That(stdout, Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GEMM thresholds met").And.Contain("Convolution thresholds met").And.Contain("Precise math met"));
             Assert.That(File.ReadAllText(path), Is.EqualTo(stdout));
         }
         finally
