@@ -89,8 +89,8 @@ public static partial class OpMatrix
             ("conv2d 5x3 asymmetric", [1, 8, 7, 3], [5, 5, 3, 3], 2, 1, 2, 0, true),
             ("conv2d 3x3 no pad, many channels", [1, 6, 6, 20], [18, 3, 3, 20], 1, 1, 0, 0, false),
             ("conv2d GPU-sized 3x3 16->32", [1, 12, 12, 16], [32, 3, 3, 16], 1, 1, 1, 1, true),
-            ("conv2d GPU-sized 3x3 8->64, 128x64 tiles", [1, 12, 12, 8], [64, 3, 3, 8], 1, 1, 1, 1, true),
-            ("conv2d GPU-sized 3x3 4->72, 128x128 tiles", [1, 12, 12, 4], [72, 3, 3, 4], 1, 1, 1, 1, true),
+            ("conv2d GPU-sized 1x3 8->40, 128x64 tiles", [1, 12, 11, 8], [40, 1, 3, 8], 1, 1, 0, 1, true),
+            ("conv2d GPU-sized 3x1 4->68, 128x128 tiles", [1, 12, 11, 4], [68, 3, 1, 4], 1, 1, 1, 0, true),
         ];
         foreach (var (name, xs, ws, sh, sw, ph, pw, bias) in cases)
             yield return Case(f, name, c =>
