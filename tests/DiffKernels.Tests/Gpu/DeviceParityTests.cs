@@ -68,9 +68,9 @@ public class DeviceParityTests
         double update = OpMatrixRunner.NormalisedError(Moved(gpu.After, gpu.Before), cpuUpdate);
         double ema = OpMatrixRunner.NormalisedError(Moved(gpu.Ema, gpu.Before), Moved(cpu.Ema, cpu.Before));
         TestContext.Out.WriteLine($"loss {cpu.Loss} vs {gpu.Loss}; update {update:0.00e+00}, EMA update {ema:0.00e+00}");
-        // The device draws Philox's normals with DeviceMath's log and sin/cos (within a few ulp of .NET's, which the
-        // CPU uses), so the two initialisations agree to float rounding of the weights' scale, not bit for bit (a
-        // normal near zero, r·cos θ with cos θ small, differs by many of its own ulps).
+        // The device runs Box–Muller on Philox's uniforms in float (DeviceMath's log and sin/cos), the CPU in double,
+        // so the two initialisations agree to float rounding of the weights' scale, not bit for bit (a normal near
+        // zero, r·cos θ with cos θ small, differs by many of its own ulps).
         Assert.That(OpMatrixRunner.NormalisedError(gpu.Before, cpu.Before), Is.LessThanOrEqualTo(1e-6), "Philox initialises both devices alike");
         Assert.That(cpuUpdate.Count(v => v != 0), Is.GreaterThan(cpuUpdate.Length / 2), "the step moves most weights");
         Assert.That(Math.Abs(gpu.Loss - cpu.Loss), Is.LessThanOrEqualTo(LossRelative * Math.Abs(cpu.Loss)));
