@@ -26,6 +26,7 @@ internal sealed class LaunchPlan
         ReduceGroup = Math.Max(WarpSize, max / WarpSize * WarpSize);
         AttentionGroup = ReduceGroup >= 128 ? 128 : ReduceGroup;
         AttentionMaxTile = max >= 256 ? 32 : 8;
+        _attentionTiled = acc.MaxNumThreadsPerGroup >= AttentionKernels.BackwardThreads && WarpSize >= 4;
         Multiprocessors = Math.Max(1, acc.NumMultiprocessors);
         Parallelism = Multiprocessors * Math.Max(WarpSize, emulator ? EmulatorGroup : acc.MaxNumThreadsPerMultiprocessor);
         TargetGroups = 2 * Multiprocessors;
@@ -56,6 +57,14 @@ internal sealed class LaunchPlan
 
     public int AttentionGroup { get; }
     public int AttentionMaxTile { get; }
+
+    private readonly bool _attentionTiled;
+
+    /// <summary>
+    /// Whether attention with heads <paramref name="d"/> wide takes the tiled kernels (heads up to 64,
+    /// groups of 256 threads, quad shuffles); the general kernels take the rest.
+    /// </summary>
+    public bool AttentionTiled(int d) => _attentionTiled && d <= 64;
 
     /// <summary>Threads the device runs at once: below this, a launch leaves the device partly idle.</summary>
     public int Parallelism { get; }

@@ -14,7 +14,7 @@ namespace DiffKernels.Gpu.Checks;
 /// <summary>
 /// The static proof behind `dk ptx-report`: compiles the hot kernels to PTX with the optimisation
 /// flags of the real backend (no GPU needed) and reports each one's main loop (<see cref="PtxAnalysis"/>).
-/// The GEMM carries thresholds that a regression in its structure would break.
+/// The GEMM and the tiled attention kernels carry thresholds that a regression in their structure would break.
 /// </summary>
 public static class PtxReport
 {
@@ -24,14 +24,18 @@ public static class PtxReport
     /// <summary>The GEMM main loop must issue at least this many FMAs per shared-memory load instruction.</summary>
     public const double GemmMinFmasPerSharedLoad = 8;
 
+    /// <summary>The tiled attention kernels' main loops must issue at least this many FMAs per shared-memory load instruction.</summary>
+    public const double AttentionMinFmasPerSharedLoad = 4;
+
     private static IEnumerable<MethodInfo> Hot()
     {
         foreach (var shape in new[] { typeof(GemmLarge), typeof(GemmSmall) })
             yield return typeof(GemmKernels).GetMethod(nameof(GemmKernels.Gemm))!.MakeGenericMethod(shape);
         foreach (string name in new[] { nameof(ConvKernels.Forward), nameof(ConvKernels.BackwardData), nameof(ConvKernels.BackwardWeight) })
             yield return typeof(ConvKernels).GetMethod(name)!.MakeGenericMethod(typeof(GemmLarge));
-        foreach (string name in new[] { nameof(AttentionKernels.Forward), nameof(AttentionKernels.BackwardKV), nameof(AttentionKernels.BackwardQ) })
-            yield return typeof(AttentionKernels).GetMethod(name)!;
+        foreach (string name in new[] { nameof(AttentionKernels.Forward), nameof(AttentionKernels.Backward) })
+            foreach (var shape in new[] { typeof(AttentionD32), typeof(AttentionD64) })
+                yield return typeof(AttentionKernels).GetMethod(name)!.MakeGenericMethod(shape);
     }
 
     /// <summary>Kernel name as the report prints it: Class.Method, with the tile shape of a generic kernel.</summary>
@@ -72,6 +76,19 @@ public static class PtxReport
         if (!gemm.VectorSharedLoads) problems.Add($"{gemm.Kernel}: no 128-bit shared loads in the main loop");
     }
 
+    /// <summary>Threshold violations of the tiled attention kernels at both head widths (empty when they meet them all).</summary>
+    public static IReadOnlyList<string> AttentionViolations(IReadOnlyList<PtxLoopReport> reports)
+    {
+        var problems = new List<string>();
+        foreach (var r in reports.Where(r => r.Kernel.StartsWith("AttentionKernels.", StringComparison.Ordinal)))
+        {
+            if (r.FmasPerSharedLoad < AttentionMinFmasPerSharedLoad)
+                problems.Add($"{r.Kernel}: {r.FmasPerSharedLoad:0.0} FMAs per shared load in the main loop, below {AttentionMinFmasPerSharedLoad}");
+            if (r.MainLoopDivRem > 0) problems.Add($"{r.Kernel}: {r.MainLoopDivRem} integer div/rem in the main loop");
+        }
+        return problems;
+    }
+
     /// <summary>The report as committed in bench/results/ptx-report.txt: one block per kernel, then the GEMM verdict.</summary>
     public static string Format(IReadOnlyList<PtxLoopReport> reports)
     {
@@ -94,6 +111,10 @@ public static class PtxReport
         s.AppendLine(problems.Count == 0
             ? $"GEMM thresholds met: ≥ {GemmMinFmasPerSharedLoad} fma per shared load, no div/rem in the main loop, 128-bit global and shared loads"
             : "GEMM thresholds NOT met:\n  " + string.Join("\n  ", problems));
+        var attention = AttentionViolations(reports);
+        s.AppendLine(attention.Count == 0
+            ? $"Attention thresholds met: ≥ {AttentionMinFmasPerSharedLoad} fma per shared load, no div/rem in the main loop"
+            : "Attention thresholds NOT met:\n  " + string.Join("\n  ", attention));
         return s.ToString();
     }
 }

@@ -20,15 +20,21 @@ public class KernelCompileTests
     private static Context? _context;
     private static PTXBackend? _backend;
 
-    // Generic entry points are GEMM tile cores, compiled at every tile shape.
+    // Generic entry points are compiled at every shape their constraint admits (GEMM tiles, attention head widths).
     private static IEnumerable<TestCaseData> Kernels() =>
         typeof(KernelAttribute).Assembly.GetTypes()
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
             .Where(m => m.GetCustomAttribute<KernelAttribute>() != null)
-            .SelectMany(m => m.IsGenericMethodDefinition ? Shapes.Select(s => m.MakeGenericMethod(s)) : [m])
+            .SelectMany(m => m.IsGenericMethodDefinition ? ShapesFor(m).Select(s => m.MakeGenericMethod(s)) : [m])
             .Select(m => new TestCaseData(m).SetName($"Ptx({PtxReport.Name(m)})"));
 
-    private static readonly Type[] Shapes = [typeof(GemmLarge), typeof(GemmSmall)];
+    private static readonly Type[] Shapes = [typeof(GemmLarge), typeof(GemmSmall), typeof(AttentionD32), typeof(AttentionD64)];
+
+    private static IEnumerable<Type> ShapesFor(MethodInfo kernel)
+    {
+        var constraints = kernel.GetGenericArguments()[0].GetGenericParameterConstraints().Where(c => c.IsInterface).ToArray();
+        return Shapes.Where(s => constraints.All(c => c.IsAssignableFrom(s)));
+    }
 
     [OneTimeSetUp]
     public void CreateBackend()
