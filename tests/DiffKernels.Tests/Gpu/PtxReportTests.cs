@@ -5,7 +5,8 @@ namespace DiffKernels.Tests.Gpu;
 
 /// <summary>
 /// The static PTX proof: the loop analysis on hand-written PTX, and the hot kernels' report, whose
-/// GEMM thresholds (FMAs per shared load, no div/rem, 128-bit loads) guard the kernel's structure.
+/// GEMM thresholds (FMAs per shared load, no div/rem, 128-bit loads) and attention thresholds (FMAs
+/// per shared load, no div/rem) guard the kernels' structure.
 /// </summary>
 public class PtxReportTests
 {
@@ -43,13 +44,15 @@ public class PtxReportTests
     }
 
     [Test]
-    public void HotKernelsReportAndTheGemmMeetsItsThresholds()
+    public void HotKernelsReportAndTheGemmAndAttentionMeetTheirThresholds()
     {
         var reports = PtxReport.Run();
         TestContext.Out.WriteLine(PtxReport.Format(reports));
         Assert.That(reports.Select(r => r.Kernel), Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GemmKernels.Gemm<GemmSmall>").And.Contain("ConvKernels.Forward<GemmLarge>"));
         Assert.That(reports.All(r => r.MainLoopFmas > 0), Is.True, "every hot kernel has a main loop with arithmetic");
         Assert.That(PtxReport.GemmViolations(reports), Is.Empty);
+        Assert.That(reports.Select(r => r.Kernel), Does.Contain("AttentionKernels.Forward<AttentionD64>").And.Contain("AttentionKernels.Backward<AttentionD32>"));
+        Assert.That(PtxReport.AttentionViolations(reports), Is.Empty);
     }
 
     [Test]
@@ -60,7 +63,7 @@ public class PtxReportTests
         {
             var (code, stdout, stderr) = Dk("ptx-report", "--out", path);
             Assert.That(code, Is.EqualTo(0), stderr);
-            Assert.That(stdout, Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GEMM thresholds met"));
+            Assert.That(stdout, Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GEMM thresholds met").And.Contain("Attention thresholds met"));
             Assert.That(File.ReadAllText(path), Is.EqualTo(stdout));
         }
         finally
