@@ -18,14 +18,15 @@ internal struct AttentionTileArgs
 /// <summary>
 /// Fused multi-head attention for heads up to 64 wide, FlashAttention-2 style with register tiles,
 /// specialised for the short sequences of the models here (49 or 64 tokens): the head width is a
-/// compile-time <see cref="IAttentionShape"/>, a 4-lane quad shares query rows (its reductions are two
-/// warp shuffles, so a warp of 4 suffices), and no Nq × Nk matrix reaches global memory.
+/// compile-time <see cref="IAttentionShape"/>, a 4-lane quad shares query rows (forward) or keys
+/// (backward) and reduces by two warp shuffles (so a warp of 4 suffices), and no Nq × Nk matrix reaches
+/// global memory.
 /// <para>
 /// Forward: one group of 128 threads per (64 query rows, head, batch). Q stays in shared memory; K and V
 /// come in tiles of 32 keys. Quad q owns rows q and q + 32: each lane computes their scores against
 /// keys lane + 4m (a 2 × 8 register tile, 64 FMAs per ten 128-bit shared loads), the quad updates the
 /// running maximum and sum by shuffles (online softmax), writes the probabilities to its own shared
-/// rows and accumulates P·V into the lane's columns of the two output rows (2 × 16 in registers).
+/// rows and accumulates P·V into the lane's columns of the two output rows (2 × D/4 in registers).
 /// The log-sum-exp of every row is saved for the backward.
 /// </para>
 /// <para>
@@ -68,6 +69,7 @@ internal static class AttentionKernels
     /// <summary>Query rows per tile of <see cref="Backward"/> at head width <paramref name="d"/> (32 or 64): dq is 16 values per thread.</summary>
     private static int BackwardRows(int d) => 2048 / d;
 
+    /// <summary>o and the log-sum-exp of one tile of 64 query rows of one (head, batch).</summary>
     [Kernel(grouped: true)]
     public static void Forward<TS>(AttentionTileArgs p) where TS : struct, IAttentionShape
     {
@@ -132,6 +134,7 @@ internal static class AttentionKernels
         WriteRow<TS>(p, o1, l.B, m.B, bh, bi, i0, row1, rows, lane, width, col0);
     }
 
+    /// <summary>dk and dv of 64 keys of one (head, batch), and those keys' share of dq.</summary>
     [Kernel(grouped: true)]
     public static void Backward<TS>(AttentionTileArgs p) where TS : struct, IAttentionShape
     {

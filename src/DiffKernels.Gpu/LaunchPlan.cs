@@ -5,11 +5,12 @@ namespace DiffKernels.Gpu;
 
 /// <summary>
 /// Group shapes and tile sizes for one accelerator, fixed at backend creation. A real GPU gets
-/// 256-thread groups; the emulator gets 16-thread groups and small attention tiles, so tests on small
-/// shapes still cross several tiles and their edges. GEMM tile shapes are compile-time (128 × 128 on
-/// 256 threads or 64 × 64 on 64, <see cref="IGemmShape"/>) and the same everywhere, the emulator
-/// included; the plan picks one per product. Every grouped kernel keeps within 48 KB of shared
-/// memory, the portable per-group limit.
+/// 256-thread groups; the emulator gets 16-thread groups and small tiles for the general attention
+/// path, so tests on small shapes still cross several tiles and their edges. GEMM tile shapes are
+/// compile-time (128 × 128 on 256 threads or 64 × 64 on 64, <see cref="IGemmShape"/>) and the same
+/// everywhere, the emulator included; the plan picks one per product. So are the tiled attention
+/// kernels' (<see cref="AttentionKernels"/>, 128 threads). Every grouped kernel keeps within 48 KB of
+/// shared memory, the portable per-group limit.
 /// </summary>
 internal sealed class LaunchPlan
 {
