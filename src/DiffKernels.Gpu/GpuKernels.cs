@@ -110,21 +110,33 @@ internal sealed class GpuKernels(Accelerator acc)
     public Action<Index1D, int, WeightGradC> ConvBackwardWeightCombine => Get(ref _convBackwardWeightCombine, () =>
         acc.LoadAutoGroupedStreamKernel<Index1D, int, WeightGradC>(ConvKernels.BackwardWeightCombine));
 
-    private Action<KernelConfig, AttentionArgs>? _attentionForward;
-    public Action<KernelConfig, AttentionArgs> AttentionForward => Get(ref _attentionForward, () =>
-        acc.LoadStreamKernel<AttentionArgs>(AttentionKernels.Forward));
+    private Action<KernelConfig, AttentionTileArgs>? _attentionForward32, _attentionForward64;
+    /// <summary>The tiled attention forward for heads up to 32 wide (<paramref name="wide"/> false) or up to 64.</summary>
+    public Action<KernelConfig, AttentionTileArgs> AttentionForward(bool wide) => wide
+        ? Get(ref _attentionForward64, () => acc.LoadStreamKernel<AttentionTileArgs>(AttentionKernels.Forward<AttentionD64>))
+        : Get(ref _attentionForward32, () => acc.LoadStreamKernel<AttentionTileArgs>(AttentionKernels.Forward<AttentionD32>));
 
-    private Action<Index1D, AttentionArgs>? _attentionDelta;
-    public Action<Index1D, AttentionArgs> AttentionDelta => Get(ref _attentionDelta, () =>
-        acc.LoadAutoGroupedStreamKernel<Index1D, AttentionArgs>(AttentionKernels.Delta));
+    private Action<KernelConfig, AttentionTileArgs>? _attentionBackward32, _attentionBackward64;
+    /// <summary>The one-launch tiled attention backward for heads up to 32 wide (<paramref name="wide"/> false) or up to 64.</summary>
+    public Action<KernelConfig, AttentionTileArgs> AttentionBackward(bool wide) => wide
+        ? Get(ref _attentionBackward64, () => acc.LoadStreamKernel<AttentionTileArgs>(AttentionKernels.Backward<AttentionD64>))
+        : Get(ref _attentionBackward32, () => acc.LoadStreamKernel<AttentionTileArgs>(AttentionKernels.Backward<AttentionD32>));
 
-    private Action<KernelConfig, AttentionArgs>? _attentionBackwardKV;
-    public Action<KernelConfig, AttentionArgs> AttentionBackwardKV => Get(ref _attentionBackwardKV, () =>
-        acc.LoadStreamKernel<AttentionArgs>(AttentionKernels.BackwardKV));
+    private Action<KernelConfig, AttentionArgs>? _attentionGeneralForward;
+    public Action<KernelConfig, AttentionArgs> AttentionGeneralForward => Get(ref _attentionGeneralForward, () =>
+        acc.LoadStreamKernel<AttentionArgs>(AttentionGeneralKernels.Forward));
 
-    private Action<KernelConfig, AttentionArgs>? _attentionBackwardQ;
-    public Action<KernelConfig, AttentionArgs> AttentionBackwardQ => Get(ref _attentionBackwardQ, () =>
-        acc.LoadStreamKernel<AttentionArgs>(AttentionKernels.BackwardQ));
+    private Action<Index1D, AttentionArgs>? _attentionGeneralDelta;
+    public Action<Index1D, AttentionArgs> AttentionGeneralDelta => Get(ref _attentionGeneralDelta, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, AttentionArgs>(AttentionGeneralKernels.Delta));
+
+    private Action<KernelConfig, AttentionArgs>? _attentionGeneralBackwardKV;
+    public Action<KernelConfig, AttentionArgs> AttentionGeneralBackwardKV => Get(ref _attentionGeneralBackwardKV, () =>
+        acc.LoadStreamKernel<AttentionArgs>(AttentionGeneralKernels.BackwardKV));
+
+    private Action<KernelConfig, AttentionArgs>? _attentionGeneralBackwardQ;
+    public Action<KernelConfig, AttentionArgs> AttentionGeneralBackwardQ => Get(ref _attentionGeneralBackwardQ, () =>
+        acc.LoadStreamKernel<AttentionArgs>(AttentionGeneralKernels.BackwardQ));
 
     private Action<KernelConfig, NormArgs>? _normForward;
     public Action<KernelConfig, NormArgs> NormForward => Get(ref _normForward, () =>

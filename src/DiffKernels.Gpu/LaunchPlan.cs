@@ -5,11 +5,12 @@ namespace DiffKernels.Gpu;
 
 /// <summary>
 /// Group shapes and tile sizes for one accelerator, fixed at backend creation. A real GPU gets
-/// 256-thread groups; the emulator gets 16-thread groups and small attention tiles, so tests on small
-/// shapes still cross several tiles and their edges. GEMM tile shapes are compile-time (128 × 128 on
-/// 256 threads or 64 × 64 on 64, <see cref="IGemmShape"/>) and the same everywhere, the emulator
-/// included; the plan picks one per product. Every grouped kernel keeps within 48 KB of shared
-/// memory, the portable per-group limit.
+/// 256-thread groups; the emulator gets 16-thread groups and small tiles for the general attention
+/// path, so tests on small shapes still cross several tiles and their edges. GEMM tile shapes are
+/// compile-time (128 × 128 on 256 threads or 64 × 64 on 64, <see cref="IGemmShape"/>) and the same
+/// everywhere, the emulator included; the plan picks one per product. So are the tiled attention
+/// kernels' (<see cref="AttentionKernels"/>, 128 threads). Every grouped kernel keeps within 48 KB of
+/// shared memory, the portable per-group limit.
 /// </summary>
 internal sealed class LaunchPlan
 {
@@ -26,6 +27,7 @@ internal sealed class LaunchPlan
         ReduceGroup = Math.Max(WarpSize, max / WarpSize * WarpSize);
         AttentionGroup = ReduceGroup >= 128 ? 128 : ReduceGroup;
         AttentionMaxTile = max >= 256 ? 32 : 8;
+        _attentionTiled = acc.MaxNumThreadsPerGroup >= AttentionKernels.BackwardThreads && WarpSize >= 4;
         Multiprocessors = Math.Max(1, acc.NumMultiprocessors);
         Parallelism = Multiprocessors * Math.Max(WarpSize, emulator ? EmulatorGroup : acc.MaxNumThreadsPerMultiprocessor);
         TargetGroups = 2 * Multiprocessors;
@@ -90,6 +92,14 @@ internal sealed class LaunchPlan
 
     public int AttentionGroup { get; }
     public int AttentionMaxTile { get; }
+
+    private readonly bool _attentionTiled;
+
+    /// <summary>
+    /// Whether attention with heads <paramref name="d"/> wide takes the tiled kernels (heads up to 64,
+    /// groups of 256 threads, quad shuffles); the general kernels take the rest.
+    /// </summary>
+    public bool AttentionTiled(int d) => _attentionTiled && d <= 64;
 
     /// <summary>Threads the device runs at once: below this, a launch leaves the device partly idle.</summary>
     public int Parallelism { get; }

@@ -6,8 +6,9 @@ namespace DiffKernels.Cli.Commands;
 /// <summary>
 /// `dk ptx-report [--out FILE]`: compiles the hot kernels to PTX (no GPU needed) and prints, per
 /// kernel, its main loop's FMAs per shared load, load widths, div/rem and registers, then every
-/// kernel's approximate and double-precision instruction counts; exits 1 when the GEMM or a
-/// convolution misses its thresholds or a kernel uses an approximate instruction or unlisted double precision.
+/// kernel's approximate and double-precision instruction counts; exits 1 when the GEMM, a
+/// convolution or the tiled attention kernels miss their thresholds, or a kernel uses an approximate
+/// instruction or unlisted double precision.
 /// </summary>
 internal static class PtxReportCommand
 {
@@ -15,7 +16,7 @@ internal static class PtxReportCommand
     {
         var output = new Option<string?>("--out") { Description = "Also write the report to this file" };
         var force = OutputGuard.ForceOption("an existing --out file");
-        var cmd = new Command("ptx-report", "Static PTX report of the hot kernels' main loops and of every kernel's math instructions, with the GEMM and convolution thresholds and precise math checked") { output, force };
+        var cmd = new Command("ptx-report", "Static PTX report of the hot kernels' main loops and of every kernel's math instructions, with the GEMM, convolution and attention thresholds and precise math checked") { output, force };
         cmd.SetAction(parseResult =>
         {
             var o = parseResult.InvocationConfiguration.Output;
@@ -27,7 +28,8 @@ internal static class PtxReportCommand
                 string text = PtxReport.Format(reports) + Environment.NewLine + PtxMath.Format(math);
                 o.Write(text);
                 if (path != null) File.WriteAllText(path, text);
-                return PtxReport.GemmViolations(reports).Count + PtxReport.ConvViolations(reports).Count + PtxMath.Violations(math).Count == 0 ? 0 : 1;
+                return PtxReport.GemmViolations(reports).Count + PtxReport.ConvViolations(reports).Count
+                    + PtxReport.AttentionViolations(reports).Count + PtxMath.Violations(math).Count == 0 ? 0 : 1;
             });
         });
         return cmd;

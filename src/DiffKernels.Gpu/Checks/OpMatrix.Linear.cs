@@ -127,6 +127,44 @@ public static partial class OpMatrix
             var v = c.Param(1, 70, 128);
             return c.WithGrads(F.Attention(q, k, v, 2), q, k, v);
         });
+        // The models' shapes: DiT-S/4 on 28×28 (49 tokens, 3 heads of 64), UNet-XS and UNet-S at 8×8
+        // (64 tokens, one head of 32 or 64); the tiled kernels cover them in one group per (batch, head).
+        yield return Case(f, "attention DiT 49 tokens, 3 heads d=64", c =>
+        {
+            var q = c.Param(2, 49, 192);
+            var k = c.Param(2, 49, 192);
+            var v = c.Param(2, 49, 192);
+            return c.WithGrads(F.Attention(q, k, v, 3), q, k, v);
+        });
+        yield return Case(f, "attention UNet-XS 64 tokens, d=32", c =>
+        {
+            var q = c.Uniform([2, 64, 32], -2, 2, grad: true);
+            var k = c.Uniform([2, 64, 32], -2, 2, grad: true);
+            var v = c.Param(2, 64, 32);
+            return c.WithGrads(F.Attention(q, k, v, 1), q, k, v);
+        });
+        yield return Case(f, "attention UNet-S 64 tokens, d=64", c =>
+        {
+            var q = c.Param(1, 64, 64);
+            var k = c.Param(1, 64, 64);
+            var v = c.Param(1, 64, 64);
+            return c.WithGrads(F.Attention(q, k, v, 1), q, k, v);
+        });
+        yield return Case(f, "attention 49 tokens, d=32", c =>
+        {
+            var q = c.Param(2, 49, 64);
+            var k = c.Param(2, 49, 64);
+            var v = c.Param(2, 49, 64);
+            return c.WithGrads(F.Attention(q, k, v, 2), q, k, v);
+        });
+        // Heads wider than 64 take the general kernels, whose emulator tiles are 8 × 8.
+        yield return Case(f, "attention general path d=72, several tiles", c =>
+        {
+            var q = c.Param(1, 20, 72);
+            var k = c.Param(1, 19, 72);
+            var v = c.Param(1, 19, 72);
+            return c.WithGrads(F.Attention(q, k, v, 1), q, k, v);
+        });
         yield return Case(f, "attention one key", c =>
         {
             var q = c.Param(2, 3, 4);

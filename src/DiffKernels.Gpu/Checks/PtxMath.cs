@@ -65,12 +65,12 @@ public static partial class PtxMath
         return new PtxMathReport(kernel, approximate, f64, divRem);
     }
 
-    /// <summary>Every kernel entry point, generic tile cores at both shapes.</summary>
+    /// <summary>Every kernel entry point, generic GEMM tile cores at both square shapes, attention at both head widths.</summary>
     private static IEnumerable<MethodInfo> Kernels() =>
         typeof(KernelAttribute).Assembly.GetTypes()
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
             .Where(m => m.GetCustomAttribute<KernelAttribute>() != null)
-            .SelectMany(m => m.IsGenericMethodDefinition ? [m.MakeGenericMethod(typeof(GemmLarge)), m.MakeGenericMethod(typeof(GemmSmall))] : new[] { m })
+            .SelectMany(m => PtxReport.Instantiate(m, [typeof(GemmLarge), typeof(GemmSmall), typeof(AttentionD32), typeof(AttentionD64)]))
             .OrderBy(PtxReport.Name, StringComparer.Ordinal);
 
     /// <summary>Compiles and counts every kernel.</summary>

@@ -14,7 +14,7 @@ namespace DiffKernels.Gpu.Checks;
 /// <summary>
 /// The static proof behind `dk ptx-report`: compiles the hot kernels to PTX with the optimisation
 /// flags of the real backend (no GPU needed) and reports each one's main loop (<see cref="PtxAnalysis"/>).
-/// The GEMM and the convolutions on its core carry thresholds that a regression in their structure would break.
+/// The GEMM, the convolutions on its core and the tiled attention kernels carry thresholds that a regression in their structure would break.
 /// </summary>
 public static class PtxReport
 {
@@ -24,6 +24,9 @@ public static class PtxReport
     /// <summary>The GEMM main loop must issue at least this many FMAs per shared-memory load instruction.</summary>
     public const double GemmMinFmasPerSharedLoad = 8;
 
+    /// <summary>The tiled attention kernels' main loops must issue at least this many FMAs per shared-memory load instruction.</summary>
+    public const double AttentionMinFmasPerSharedLoad = 4;
+
     private static IEnumerable<MethodInfo> Hot()
     {
         foreach (var shape in new[] { typeof(GemmLarge), typeof(GemmSmall) })
@@ -31,8 +34,20 @@ public static class PtxReport
         foreach (string name in new[] { nameof(ConvKernels.Forward), nameof(ConvKernels.BackwardData), nameof(ConvKernels.BackwardWeight) })
             foreach (var shape in new[] { typeof(GemmLarge), typeof(GemmNarrow) })
                 yield return typeof(ConvKernels).GetMethod(name)!.MakeGenericMethod(shape);
-        foreach (string name in new[] { nameof(AttentionKernels.Forward), nameof(AttentionKernels.BackwardKV), nameof(AttentionKernels.BackwardQ) })
-            yield return typeof(AttentionKernels).GetMethod(name)!;
+        foreach (string name in new[] { nameof(AttentionKernels.Forward), nameof(AttentionKernels.Backward) })
+            foreach (var shape in new[] { typeof(AttentionD32), typeof(AttentionD64) })
+                yield return typeof(AttentionKernels).GetMethod(name)!.MakeGenericMethod(shape);
+    }
+
+    /// <summary>
+    /// A kernel entry point closed over each of <paramref name="shapes"/> that its shape constraint admits
+    /// (GEMM tiles, attention head widths); a non-generic kernel is returned as it is.
+    /// </summary>
+    public static IEnumerable<MethodInfo> Instantiate(MethodInfo kernel, IEnumerable<Type> shapes)
+    {
+        if (!kernel.IsGenericMethodDefinition) return [kernel];
+        var constraints = kernel.GetGenericArguments()[0].GetGenericParameterConstraints().Where(c => c.IsInterface).ToArray();
+        return shapes.Where(s => constraints.All(c => c.IsAssignableFrom(s))).Select(s => kernel.MakeGenericMethod(s));
     }
 
     /// <summary>Kernel name as the report prints it: Class.Method, with the tile shape of a generic kernel.</summary>
@@ -82,7 +97,20 @@ public static class PtxReport
         if (!gemm.VectorSharedLoads) problems.Add($"{gemm.Kernel}: no 128-bit shared loads in the main loop");
     }
 
-    /// <summary>The report as committed in bench/results/ptx-report.txt: one block per kernel, then the GEMM and convolution verdicts.</summary>
+    /// <summary>Threshold violations of the tiled attention kernels at both head widths (empty when they meet them all).</summary>
+    public static IReadOnlyList<string> AttentionViolations(IReadOnlyList<PtxLoopReport> reports)
+    {
+        var problems = new List<string>();
+        foreach (var r in reports.Where(r => r.Kernel.StartsWith("AttentionKernels.", StringComparison.Ordinal)))
+        {
+            if (r.FmasPerSharedLoad < AttentionMinFmasPerSharedLoad)
+                problems.Add($"{r.Kernel}: {r.FmasPerSharedLoad:0.0} FMAs per shared load in the main loop, below {AttentionMinFmasPerSharedLoad}");
+            if (r.MainLoopDivRem > 0) problems.Add($"{r.Kernel}: {r.MainLoopDivRem} integer div/rem in the main loop");
+        }
+        return problems;
+    }
+
+    /// <summary>The report as committed in bench/results/ptx-report.txt: one block per kernel, then the GEMM, convolution and attention verdicts.</summary>
     public static string Format(IReadOnlyList<PtxLoopReport> reports)
     {
         var s = new StringBuilder();
@@ -108,6 +136,10 @@ public static class PtxReport
         s.AppendLine(conv.Count == 0
             ? "Convolution thresholds met: the GEMM's, in the forward, data-gradient and weight-gradient main loops"
             : "Convolution thresholds NOT met:\n  " + string.Join("\n  ", conv));
+        var attention = AttentionViolations(reports);
+        s.AppendLine(attention.Count == 0
+            ? $"Attention thresholds met: ≥ {AttentionMinFmasPerSharedLoad} fma per shared load, no div/rem in the main loop"
+            : "Attention thresholds NOT met:\n  " + string.Join("\n  ", attention));
         return s.ToString();
     }
 }

@@ -20,15 +20,15 @@ public class KernelCompileTests
     private static Context? _context;
     private static PTXBackend? _backend;
 
-    // Generic entry points are GEMM tile cores, compiled at every tile shape.
+    // Generic entry points are compiled at every shape their constraint admits (GEMM tiles, attention head widths).
     private static IEnumerable<TestCaseData> Kernels() =>
         typeof(KernelAttribute).Assembly.GetTypes()
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
             .Where(m => m.GetCustomAttribute<KernelAttribute>() != null)
-            .SelectMany(m => m.IsGenericMethodDefinition ? Shapes.Select(s => m.MakeGenericMethod(s)) : [m])
+            .SelectMany(m => PtxReport.Instantiate(m, Shapes))
             .Select(m => new TestCaseData(m).SetName($"Ptx({PtxReport.Name(m)})"));
 
-    private static readonly Type[] Shapes = [typeof(GemmLarge), typeof(GemmSmall), typeof(GemmMid), typeof(GemmNarrow)];
+    private static readonly Type[] Shapes = [typeof(GemmLarge), typeof(GemmSmall), typeof(GemmMid), typeof(GemmNarrow), typeof(AttentionD32), typeof(AttentionD64)];
 
     [OneTimeSetUp]
     public void CreateBackend()

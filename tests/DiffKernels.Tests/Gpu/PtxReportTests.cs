@@ -6,7 +6,8 @@ namespace DiffKernels.Tests.Gpu;
 /// <summary>
 /// The static PTX proof: the loop analysis on hand-written PTX, and the hot kernels' report, whose
 /// GEMM thresholds (FMAs per shared load, no div/rem, 128-bit loads) guard the structure of the GEMM
-/// and of the three convolutions on its core.
+/// and of the three convolutions on its core; attention thresholds (FMAs per shared load, no div/rem)
+/// that of the tiled attention kernels.
 /// </summary>
 public class PtxReportTests
 {
@@ -44,7 +45,7 @@ public class PtxReportTests
     }
 
     [Test]
-    public void HotKernelsReportAndTheGemmAndConvolutionsMeetTheirThresholds()
+    public void HotKernelsReportAndTheGemmConvolutionsAndAttentionMeetTheirThresholds()
     {
         var reports = PtxReport.Run();
         TestContext.Out.WriteLine(PtxReport.Format(reports));
@@ -55,6 +56,8 @@ public class PtxReportTests
         Assert.That(PtxReport.ConvViolations(reports), Is.Empty);
         Assert.That(reports.Where(r => r.Kernel.StartsWith("ConvKernels.", StringComparison.Ordinal)).Select(r => r.LoopDivRem), Is.All.Zero,
             "no conv loop divides, the loops that walk a tap or a pixel row included");
+        Assert.That(reports.Select(r => r.Kernel), Does.Contain("AttentionKernels.Forward<AttentionD64>").And.Contain("AttentionKernels.Backward<AttentionD32>"));
+        Assert.That(PtxReport.AttentionViolations(reports), Is.Empty);
     }
 
     [Test]
@@ -65,7 +68,8 @@ public class PtxReportTests
         {
             var (code, stdout, stderr) = Dk("ptx-report", "--out", path);
             Assert.That(code, Is.EqualTo(0), stderr);
-            Assert.That(stdout, Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GEMM thresholds met").And.Contain("Convolution thresholds met").And.Contain("Precise math met"));
+            Assert.That(stdout, Does.Contain("GemmKernels.Gemm<GemmLarge>").And.Contain("GEMM thresholds met").And.Contain("Convolution thresholds met")
+                .And.Contain("Attention thresholds met").And.Contain("Precise math met"));
             Assert.That(File.ReadAllText(path), Is.EqualTo(stdout));
         }
         finally
