@@ -88,6 +88,8 @@ public static class DdilRollouts
         for (int j = 0; j < count; j++)
         {
             var x = states[j];
+            // Each interval's network activations are released with its scope; only the next state moves out.
+            using var interval = Tensor.Scope();
             var teacherActs = new bool[n];
             if (mixProbability >= 1) Array.Fill(teacherActs, true);
             else if (mixProbability > 0)
@@ -103,7 +105,7 @@ public static class DdilRollouts
             Tensor? noise = actions < n && student.StudentRenoises ? (any ? shard.Normal(rng, sample, z.Device) : rng.Normal([n, .. sample], z.Device)) : null;
             Tensor? byTeacher = ownActions > 0 ? TeacherInterval(student, x, levels[j], levels[j + 1], ownLabels, substeps, threshold) : null;
             Tensor? byStudent = ownActions < shard.Count ? StudentStep(student, x, j, ownLabels, threshold, rng, noise: noise).Next : null;
-            states[j + 1] = !any ? x : byTeacher == null ? byStudent! : byStudent == null ? byTeacher : F.Where(Mask(mine, x), byTeacher, byStudent);
+            states[j + 1] = !any ? x : (byTeacher == null ? byStudent! : byStudent == null ? byTeacher : F.Where(Mask(mine, x), byTeacher, byStudent)).Keep();
         }
         return (states, acted, (long)count * n);
     }
@@ -121,9 +123,10 @@ public static class DdilRollouts
         var estimates = new Tensor[count];
         for (int j = 0; j < count; j++)
         {
+            using var step = Tensor.Scope();
             var (d, next) = StudentStep(student, x, j, labels, threshold, rng, last: j + 1 == count);
-            estimates[j] = d;
-            if (next != null) x = next;
+            estimates[j] = d.Keep();
+            if (next != null) x = next.Keep();
         }
         return estimates;
     }
@@ -151,8 +154,9 @@ public static class DdilRollouts
         int n = x.Shape[0];
         for (int s = 0; s < substeps; s++)
         {
+            using var substep = Tensor.Scope();
             var d = Threshold(student.Expert.Denoise(x, Tensor.Full([n], (float)sub[s], x.Device), labels), threshold);
-            x = F.EulerStep(x, d, (float)(sub[s + 1] / sub[s]));
+            x = F.EulerStep(x, d, (float)(sub[s + 1] / sub[s])).Keep();
         }
         return x;
     }

@@ -57,6 +57,30 @@ public class DdilRolloutsTests
         Assert.That(estimates.SelectMany(e => e.ToArray()).Max(v => Math.Abs(v)), Is.LessThanOrEqualTo(1f));
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void RolloutsKeepOnlyTheirStatesNotEachEvaluationsIntermediates(bool renoises)
+    {
+        // A Fashion-MNIST rollout runs dozens of network evaluations at batch 256; holding each one's activations until
+        // the rollout ends exhausted memory, so each interval and substep releases its own and only the states survive.
+        var b = new GaussianBase(renoises, levels: [80, 40, 20, 10, 5, 2.5, 1.2, 0.6]);
+        const int n = 16, steps = 7;
+        var z = new Generator(6).Normal([n, 2]);
+        int teacherHeld, studentHeld;
+        using (var scope = Tensor.Scope())
+        {
+            DdilRollouts.Teacher(b, z, Enumerable.Range(0, n).Select(i => i % (steps + 1)).ToArray(), null, 0.5, 4, 0.995f, new Generator(7));
+            teacherHeld = scope.Count;
+        }
+        using (var scope = Tensor.Scope())
+        {
+            DdilRollouts.StudentEstimates(b, z, steps, null, 0.995f, new Generator(8));
+            studentHeld = scope.Count;
+        }
+        Assert.That(teacherHeld, Is.LessThanOrEqualTo(4 * (steps + 1)), "the walk's states and the per-sample selection among them");
+        Assert.That(studentHeld, Is.LessThanOrEqualTo(2 * steps + 1), "one estimate and one state per level");
+    }
+
     /// <summary>The Gaussian base with another student denoiser (the teacher stays the exact one).</summary>
     private sealed class MixedBase(GaussianBase inner, DiffKernels.Diffusion.Models.INoiseNet student) : IDdilBase
     {
