@@ -52,7 +52,7 @@ internal static class DistillDdilCommand
         var clip = new Option<float?>("--grad-clip") { Description = $"Global gradient-norm clip (default: pd {pd.GradClip}, dmd2 {dmd2.GradClip})" };
         clip.Positive();
         var threshold = SampleCommand.ThresholdOption();
-        threshold.Description = "Reflected diffusion: x0 thresholding in every rollout, the base's targets (pd) or gradient (dmd2) and the student's sampler: none, clip, dynamic or dynamic:Q (default: none)";
+        threshold.Description = "Reflected diffusion: x0 thresholding in every rollout, the base's targets (pd) or gradient (dmd2) and the student's sampler: none, clip ([−1, 1]), clip:B ([−B, B]), dynamic or dynamic:Q (default: none)";
         var betaData = new Option<double>("--beta-data") { Description = "Final weight of forward-diffused data", DefaultValueFactory = _ => ddil.DataWeight };
         betaData.Within(0, 1);
         var betaTeacher = new Option<double>("--beta-teacher") { Description = "Final weight of teacher rollouts", DefaultValueFactory = _ => ddil.TeacherWeight };

@@ -36,7 +36,7 @@ internal static class DistillPdCommand
         var clip = new Option<float>("--grad-clip") { Description = "Global gradient-norm clip", DefaultValueFactory = _ => defaults.GradClip!.Value };
         clip.Positive();
         var threshold = SampleCommand.ThresholdOption();
-        threshold.Description = "x0 thresholding of the teacher's estimates in the targets and of the students' sampling: none, clip, dynamic or dynamic:Q (default: none)";
+        threshold.Description = "x0 thresholding of the teacher's estimates in the targets and of the students' sampling: none, clip ([−1, 1]), clip:B ([−B, B]), dynamic or dynamic:Q (default: none)";
         var sigmaMax = new Option<double?>("--sigma-max") { Description = "Largest level of the teacher's grid (default: the teacher's recorded σ_max, else 80)" };
         sigmaMax.Positive();
         var cmd = run.Create("Progressive distillation: halve a teacher's sampling steps round by round (needs data)", teacher, data.Data, data.Directory,

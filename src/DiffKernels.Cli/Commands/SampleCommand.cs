@@ -139,7 +139,7 @@ internal static class SampleCommand
     /// <summary>The --threshold option of sample and eval.</summary>
     public static Option<string?> ThresholdOption() => new Option<string?>("--threshold")
     {
-        Description = "x0 thresholding at every step: none, clip (to [-1, 1]), dynamic or dynamic:Q (quantile Q of |x0|; default: the model's own, else none)",
+        Description = "x0 thresholding at every step: none, clip (to [-1, 1]), clip:B (to [-B, B]), dynamic or dynamic:Q (quantile Q of |x0|; default: the model's own, else none)",
     }.Parses(t => X0Threshold.Parse(t));
 
     /// <summary>The toy a checkpoint was trained on, when it was trained on one.</summary>

@@ -67,7 +67,7 @@ public static class DiffusionSampler
                 if (options.Threshold is { } q)
                 {
                     var plain = d;
-                    d = (xi, sigma) => F.ThresholdX0(plain(xi, sigma), q);
+                    d = (xi, sigma) => X0Threshold.Apply(plain(xi, sigma), q);
                 }
                 int chunkNfe = 0;
                 chunks.Add(options.Kind switch

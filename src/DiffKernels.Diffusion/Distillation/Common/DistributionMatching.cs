@@ -1,4 +1,5 @@
 using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Ops;
 using DiffKernels.Tensors;
 
@@ -30,7 +31,7 @@ public static class DistributionMatching
         using (Tensor.NoGrad())
         {
             var pair = RealFakeDenoisers.Evaluate(teacher, fake, xg, sigma, noise, labels);
-            var (real, fakeEstimate) = threshold is { } q ? (F.ThresholdX0(pair.Real, q), F.ThresholdX0(pair.Fake, q)) : (pair.Real, pair.Fake);
+            var (real, fakeEstimate) = (X0Threshold.Apply(pair.Real, threshold), X0Threshold.Apply(pair.Fake, threshold));
             var difference = F.ScoreDifference(xg, real, fakeEstimate, normalise, eps);
             gap = RealFakeDenoisers.MeanSquaredNorm(difference);
             g = F.MulScalar(difference, scale);

@@ -1,3 +1,4 @@
+using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.Ops;
 using DiffKernels.Random;
@@ -140,7 +141,7 @@ public static class DdilRollouts
         Tensor? noise = null)
     {
         var levels = student.StudentLevels;
-        var d = Threshold(student.StudentDenoise(x, levels[j], labels), threshold);
+        var d = X0Threshold.Apply(student.StudentDenoise(x, levels[j], labels), threshold);
         if (last || j + 1 >= levels.Count) return (d, null);
         var next = student.StudentRenoises
             ? F.Add(d, F.MulScalar(noise ?? rng.Normal(x.Shape, x.Device), (float)levels[j + 1]))
@@ -155,14 +156,11 @@ public static class DdilRollouts
         for (int s = 0; s < substeps; s++)
         {
             using var substep = Tensor.Scope();
-            var d = Threshold(student.Expert.Denoise(x, Tensor.Full([n], (float)sub[s], x.Device), labels), threshold);
+            var d = X0Threshold.Apply(student.Expert.Denoise(x, Tensor.Full([n], (float)sub[s], x.Device), labels), threshold);
             x = F.EulerStep(x, d, (float)(sub[s + 1] / sub[s])).Keep();
         }
         return x;
     }
-
-    /// <summary>x0 thresholding at <paramref name="quantile"/> when given.</summary>
-    public static Tensor Threshold(Tensor x0, float? quantile) => quantile is { } q ? F.ThresholdX0(x0, q) : x0;
 
     /// <summary>A per-sample 0/1 mask broadcasting over samples shaped like <paramref name="like"/>.</summary>
     internal static Tensor Mask(bool[] on, Tensor like)

@@ -81,7 +81,7 @@ public sealed class FewStepStudent
         for (int j = 1; j <= step.Max(); j++)
         {
             var d = Edm.Denoise(Net, x, Levels[j - 1], labels);
-            if (Threshold is { } q) d = F.ThresholdX0(d, q);
+            d = X0Threshold.Apply(d, Threshold);
             x = F.Add(d, F.MulScalar(shard.Normal(rng, new Shape(z.Shape.ToArray()[1..]), z.Device), (float)Levels[j]));
             var at = Tensor.FromSpan(own.Select(s => s == j ? 1f : 0f).ToArray(), maskShape, z.Device);
             input = F.Where(at, x, input);

@@ -1,5 +1,6 @@
 using DiffKernels.Diffusion.Distillation.Common;
 using DiffKernels.Diffusion.Models;
+using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Ops;
 using DiffKernels.Tensors;
@@ -24,9 +25,9 @@ public static class ProgressiveTarget
         Tensor? labels = null, float? threshold = null)
     {
         using var noGrad = Tensor.NoGrad();
-        var d1 = Threshold(teacher.Denoise(xa, sigmaA, labels), threshold);
+        var d1 = X0Threshold.Apply(teacher.Denoise(xa, sigmaA, labels), threshold);
         var xb = F.EulerStep(xa, d1, sigmaA, sigmaB);
-        var d2 = Threshold(teacher.Denoise(xb, sigmaB, labels), threshold);
+        var d2 = X0Threshold.Apply(teacher.Denoise(xb, sigmaB, labels), threshold);
         var xc = F.EulerStep(xb, d2, sigmaB, sigmaC);
         return F.PdTarget(xa, xc, sigmaA, sigmaC);
     }
@@ -43,6 +44,4 @@ public static class ProgressiveTarget
         var d = edm.Denoise(student, xa, sigmaA, labels);
         return F.MulScalar(F.Sum(F.Mul(F.Square(F.Sub(d, target)), F.Reshape(weight, shape))), 1f / n);
     }
-
-    private static Tensor Threshold(Tensor x0, float? quantile) => quantile is { } q ? F.ThresholdX0(x0, q) : x0;
 }
