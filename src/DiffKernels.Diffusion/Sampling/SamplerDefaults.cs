@@ -55,7 +55,7 @@ public sealed record SamplerDefaults(SamplerKind? Kind = null, int? Steps = null
                 if (!(levels[i] > 0 && double.IsFinite(levels[i])) || (i > 0 && !(levels[i] < levels[i - 1])))
                     throw new ArgumentException($"sampler defaults: explicit levels must be finite, positive and decreasing; level {i} is {levels[i].ToString("R", CultureInfo.InvariantCulture)}");
         }
-        if (Threshold is { } q && !(q >= 0 && q <= 1)) throw new ArgumentException($"sampler defaults: x0 threshold quantile {q} must lie in [0, 1]");
+        X0Threshold.Validate(Threshold, "sampler defaults");
     }
 
     /// <summary><paramref name="options"/> with every recorded member of these defaults in place of its own.</summary>

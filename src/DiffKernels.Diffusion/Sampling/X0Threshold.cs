@@ -31,6 +31,13 @@ public static class X0Threshold
         throw new ArgumentException($"unknown x0 threshold '{text}'; expected none, clip, clip:B with B > 0, dynamic or dynamic:Q with 0 < Q ≤ 1");
     }
 
+    /// <summary>Throws, naming <paramref name="owner"/>, unless <paramref name="threshold"/> is null, a quantile in [0, 1] or a finite negative bound.</summary>
+    public static void Validate(float? threshold, string owner)
+    {
+        if (threshold is { } t && !(t >= 0 && t <= 1 || t < 0 && float.IsFinite(t)))
+            throw new ArgumentException($"{owner}: x0 threshold {t.ToString("R", CultureInfo.InvariantCulture)} is neither a quantile in [0, 1] (0: clip) nor a negative bound −B (clip:B)");
+    }
+
     /// <summary>The spelling <see cref="Parse"/> reads back: "none", "clip", "clip:B" or "dynamic:Q".</summary>
     public static string Format(float? threshold) => threshold switch
     {

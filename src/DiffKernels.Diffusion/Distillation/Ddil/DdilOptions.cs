@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using DiffKernels.Diffusion.Sampling;
 
 namespace DiffKernels.Diffusion.Distillation.Ddil;
 
@@ -73,7 +74,7 @@ public sealed record DdilOptions
         if (TeacherSubsteps < 1) throw new ArgumentException($"ddil: teacher substeps {TeacherSubsteps} must be ≥ 1");
         if (BufferSize < 1) throw new ArgumentException($"ddil: replay buffer size {BufferSize} must be ≥ 1");
         if (RefreshEvery < 1) throw new ArgumentException($"ddil: refresh interval {RefreshEvery} must be ≥ 1");
-        if (Threshold is { } q && !(q >= 0 && q <= 1)) throw new ArgumentException($"ddil: x0 threshold quantile {q} must lie in [0, 1] (0: clip)");
+        X0Threshold.Validate(Threshold, "ddil");
     }
 
     private static string Inv(double v) => v.ToString(CultureInfo.InvariantCulture);

@@ -1,3 +1,4 @@
+using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Training;
 
 namespace DiffKernels.Diffusion.Distillation.Dmd2;
@@ -99,7 +100,7 @@ public sealed record Dmd2Options : RunOptions
         if (FakeUpdatesPerGeneratorUpdate < 1) throw new ArgumentException($"dmd2: fake updates per generator update {FakeUpdatesPerGeneratorUpdate} must be ≥ 1");
         if (!(GanHeadWeight >= 0) || !float.IsFinite(GanHeadWeight) || !(GanGeneratorWeight >= 0) || !float.IsFinite(GanGeneratorWeight))
             throw new ArgumentException($"dmd2: GAN weights ({GanHeadWeight}, {GanGeneratorWeight}) must be finite and ≥ 0");
-        if (Threshold is { } q && !(q >= 0 && q <= 1)) throw new ArgumentException($"dmd2: x0 threshold quantile {q} must lie in [0, 1] (0: clip)");
+        X0Threshold.Validate(Threshold, "dmd2");
         if (!(MinLevelFraction >= 0 && MinLevelFraction <= MaxLevelFraction && MaxLevelFraction <= 1))
             throw new ArgumentException($"dmd2: the distribution-matching range [{MinLevelFraction}, {MaxLevelFraction}] of the grid must satisfy 0 ≤ min ≤ max ≤ 1");
     }

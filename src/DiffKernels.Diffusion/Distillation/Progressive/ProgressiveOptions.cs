@@ -1,3 +1,4 @@
+using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Training;
 
 namespace DiffKernels.Diffusion.Distillation.Progressive;
@@ -77,6 +78,6 @@ public sealed record ProgressiveOptions : RunOptions
             throw new ArgumentException($"pd: {Steps} steps exceed the {rounds} rounds × {StepsPerRound} steps per round of halving {TeacherSteps} steps to {FinalSteps}");
         if (!(SigmaMin > 0 && SigmaMax > SigmaMin) || !double.IsFinite(SigmaMax) || !(Rho > 0))
             throw new ArgumentException($"pd: the teacher grid needs 0 < σ_min ({SigmaMin}) < σ_max ({SigmaMax}) and ρ ({Rho}) > 0");
-        if (Threshold is { } q && !(q >= 0 && q <= 1)) throw new ArgumentException($"pd: x0 threshold quantile {q} must lie in [0, 1] (0: clip)");
+        X0Threshold.Validate(Threshold, "pd");
     }
 }

@@ -27,6 +27,15 @@ public class X0ThresholdTests
         Assert.That(() => X0Threshold.Parse(text), Throws.ArgumentException.With.Message.Contains($"'{text}'").And.Message.Contains("clip:B"));
 
     [Test]
+    public void OptionsAcceptBoundsAndQuantilesAndNothingElse()
+    {
+        foreach (float? ok in new float?[] { null, 0f, 0.995f, 1f, -2f })
+            Assert.That(() => new DiffKernels.Diffusion.Distillation.Ddil.DdilOptions { Threshold = ok }.Validate(), Throws.Nothing, $"{ok}");
+        foreach (float bad in new[] { 1.5f, float.NegativeInfinity, float.NaN })
+            Assert.That(() => X0Threshold.Validate(bad, "pd"), Throws.ArgumentException.With.Message.StartsWith("pd: x0 threshold"), $"{bad}");
+    }
+
+    [Test]
     public void ABoundedClipKeepsTheRangeAndWhatLiesInsideIt()
     {
         float[] values = [-3f, -1.5f, -0.25f, 0f, 0.7f, 1.79f, 2.5f, 9f];
