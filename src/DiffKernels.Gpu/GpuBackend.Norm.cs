@@ -3,41 +3,70 @@ using DiffKernels.Kernels;
 
 namespace DiffKernels.Gpu;
 
-// LayerNorm runs on the GroupNorm kernels as N = rows, one position, one group of width d.
+// LayerNorm runs on the general GroupNorm kernels as N = rows, one position, one group of width d. GroupNorm
+// takes the one-pass Cached kernels when a (sample, group) fits in shared memory and each thread of a group
+// sees a single channel; the general kernels otherwise.
 public sealed partial class GpuBackend
 {
     private const int NormRowsPerChunk = 32;
 
     private NormArgs Args(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer mean, DeviceBuffer rstd,
-        long n, long spatial, int c, int groups, float eps, bool silu)
+        long n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null)
     {
+        if ((scale == null) != (shift == null)) throw new ArgumentException("GroupNorm: FiLM scale and shift must be given together");
         var xv = V(x);
         return new NormArgs
         {
             X = xv, Gamma = gamma != null ? V(gamma) : xv, Beta = beta != null ? V(beta) : xv,
             Y = xv, Dy = xv, Dx = xv, Mean = V(mean), Rstd = V(rstd),
+            Scale = scale != null ? V(scale) : xv, Shift = shift != null ? V(shift) : xv,
             N = I(n), Spatial = I(spatial), C = c, Groups = groups, Eps = eps,
-            HasGamma = gamma != null ? 1 : 0, HasBeta = beta != null ? 1 : 0, Silu = silu ? 1 : 0,
+            HasGamma = gamma != null ? 1 : 0, HasBeta = beta != null ? 1 : 0, Silu = silu ? 1 : 0, HasFilm = scale != null ? 1 : 0,
         };
     }
 
+    /// <summary>Whether a (sample, group) of this GroupNorm takes the one-pass Cached kernels.</summary>
+    private bool NormCached(NormArgs a) =>
+        _plan.ReduceGroup % a.GroupChannels == 0 && (long)a.Spatial * a.GroupChannels <= NormKernels.CacheFloats;
+
     /// <inheritdoc/>
     public void GroupNormForward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd,
-        int n, long spatial, int c, int groups, float eps, bool silu)
+        int n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null)
     {
-        var a = Args(x, gamma, beta, mean, rstd, n, spatial, c, groups, eps, silu);
+        var a = Args(x, gamma, beta, mean, rstd, n, spatial, c, groups, eps, silu, scale, shift);
         a.Y = V(y);
-        NormForward(a);
+        int items = a.N * a.Groups;
+        if (items > 0 && a.Spatial > 0 && NormCached(a))
+            _k.NormForwardCached(Groups(items, _plan.ReduceGroup, GroupReduce.MaxWarps + a.Spatial * a.GroupChannels), a);
+        else NormForward(a);
     }
 
     /// <inheritdoc/>
     public void GroupNormBackward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy,
-        DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta, int n, long spatial, int c, int groups, bool silu)
+        DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta, int n, long spatial, int c, int groups, bool silu,
+        DeviceBuffer? scale = null, DeviceBuffer? shift = null, DeviceBuffer? dscale = null, DeviceBuffer? dshift = null)
     {
-        var a = Args(x, gamma, beta, mean, rstd, n, spatial, c, groups, 0f, silu);
+        var a = Args(x, gamma, beta, mean, rstd, n, spatial, c, groups, 0f, silu, scale, shift);
         a.Dy = V(dy);
         a.Dx = V(dx);
+        int items = a.N * a.Groups, plane = a.N * a.C;
+        var xv = a.X;
+        var dsv = dscale != null ? V(dscale) : xv;
+        var dhv = dshift != null ? V(dshift) : xv;
+        int filmOut = (dscale != null ? NormOutputs.Scale : 0) | (dshift != null ? NormOutputs.Shift : 0);
+        if (items > 0 && a.Spatial > 0 && NormCached(a))
+        {
+            bool affine = dgamma != null || dbeta != null;
+            using var part = Allocate(affine ? 2L * plane : 1).Lease();
+            var pv = V(part.Buffer);
+            int sharedFloats = GroupReduce.MaxWarps + Math.Max(a.Spatial * a.GroupChannels, 2 * _plan.ReduceGroup);
+            _k.NormBackwardCached(Groups(items, _plan.ReduceGroup, sharedFloats), a, pv, dsv, dhv, (affine ? NormOutputs.Affine : 0) | filmOut);
+            if (dgamma != null) ReduceView(ReduceCode.Sum, pv.SubView(0, plane), V(dgamma), 1, a.N, a.C);
+            if (dbeta != null) ReduceView(ReduceCode.Sum, pv.SubView(plane, plane), V(dbeta), 1, a.N, a.C);
+            return;
+        }
         NormBackward(a, dgamma, dbeta);
+        if (filmOut != 0 && plane > 0) _k.NormFilmGrads(plane, a, dsv, dhv, filmOut);
     }
 
     /// <inheritdoc/>

@@ -142,6 +142,18 @@ internal sealed class GpuKernels(Accelerator acc)
     public Action<KernelConfig, NormArgs> NormForward => Get(ref _normForward, () =>
         acc.LoadStreamKernel<NormArgs>(NormKernels.Forward));
 
+    private Action<KernelConfig, NormArgs>? _normForwardCached;
+    public Action<KernelConfig, NormArgs> NormForwardCached => Get(ref _normForwardCached, () =>
+        acc.LoadStreamKernel<NormArgs>(NormKernels.ForwardCached));
+
+    private Action<KernelConfig, NormArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? _normBackwardCached;
+    public Action<KernelConfig, NormArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> NormBackwardCached => Get(ref _normBackwardCached, () =>
+        acc.LoadStreamKernel<NormArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(NormKernels.BackwardCached));
+
+    private Action<Index1D, NormArgs, ArrayView<float>, ArrayView<float>, int>? _normFilmGrads;
+    public Action<Index1D, NormArgs, ArrayView<float>, ArrayView<float>, int> NormFilmGrads => Get(ref _normFilmGrads, () =>
+        acc.LoadAutoGroupedStreamKernel<Index1D, NormArgs, ArrayView<float>, ArrayView<float>, int>(NormKernels.FilmGrads));
+
     private Action<KernelConfig, NormArgs>? _normBackwardData;
     public Action<KernelConfig, NormArgs> NormBackwardData => Get(ref _normBackwardData, () =>
         acc.LoadStreamKernel<NormArgs>(NormKernels.BackwardData));

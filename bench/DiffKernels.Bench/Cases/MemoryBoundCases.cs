@@ -6,7 +6,8 @@ namespace DiffKernels.Bench.Cases;
 
 /// <summary>
 /// Bandwidth-bound kernels on the conv case's activation (64×32×32×64, NHWC): GroupNorm(8 groups)+SiLU
-/// forward and backward, an elementwise chain, SiLU's backward, and Adam over UNet-S's parameter count.
+/// forward and backward, the same with the U-Net's per-(sample, channel) FiLM fused in, an elementwise chain,
+/// SiLU's backward, and Adam over UNet-S's parameter count.
 /// GB/s counts each input read once and each output written once; the baseline streams as many arrays.
 /// </summary>
 internal static class MemoryBoundCases
@@ -24,6 +25,12 @@ internal static class MemoryBoundCases
             8.0 * Numel, be => new Run(be, 1, 1, (be, d) => be.GroupNormForward(d[0], d[1], d[2], d[3], d[4], d[5], N, Spatial, C, Groups, 1e-5f, true)));
         yield return new("groupnorm-silu-bwd", "groupnorm", $"backward of SiLU(GroupNorm(x)): dx, dγ, dβ, {act}", BenchUnit.GBPerSecond,
             12.0 * Numel, be => new Run(be, 2, 1, (be, d) => be.GroupNormBackward(d[0], d[1], d[2], d[4], d[5], d[6], d[3], d[7], d[8], N, Spatial, C, Groups, true), prepare: true));
+        yield return new("groupnorm-film-silu-fwd", "groupnorm", $"SiLU(GroupNorm(x)·(1 + scale[n, c]) + shift[n, c]) as one kernel, {act}, 8 groups, affine",
+            BenchUnit.GBPerSecond, 8.0 * Numel, be => new Run(be, 1, 1, (be, d) =>
+                be.GroupNormForward(d[0], d[1], d[2], d[3], d[4], d[5], N, Spatial, C, Groups, 1e-5f, true, d[10], d[11])));
+        yield return new("groupnorm-film-silu-bwd", "groupnorm", $"backward of the FiLM case: dx, dγ, dβ, dscale, dshift, {act}", BenchUnit.GBPerSecond,
+            12.0 * Numel, be => new Run(be, 2, 1, (be, d) => be.GroupNormBackward(d[0], d[1], d[2], d[4], d[5], d[6], d[3], d[7], d[8], N, Spatial, C,
+                Groups, true, d[10], d[11], d[12], d[13]), prepare: true));
         yield return new("elementwise-chain", "elementwise", $"SiLU(x·scale[c] + shift[c]) as three kernels, {act}", BenchUnit.GBPerSecond,
             8.0 * Numel, be => new Run(be, 1, 1, Chain));
         yield return new("silu-bwd", "elementwise", $"dx = dy·SiLU′(x), {act}", BenchUnit.GBPerSecond,
@@ -41,7 +48,8 @@ internal static class MemoryBoundCases
     }
 
     /// <summary>
-    /// Buffers: 0 x, 1 γ (or scale), 2 β (or shift), 3 y, 4 mean, 5 rstd, 6 dy, 7 dx, 8 dγ, 9 dβ.
+    /// Buffers: 0 x, 1 γ (or scale), 2 β (or shift), 3 y, 4 mean, 5 rstd, 6 dy, 7 dx, 8 dγ, 9 dβ, and the FiLM's
+    /// 10 scale, 11 shift ([N, C]), 12 dscale, 13 dshift.
     /// With <c>prepare</c> the forward runs once first so the backward has its statistics.
     /// </summary>
     private sealed class Run : CaseRun
@@ -63,6 +71,7 @@ internal static class MemoryBoundCases
                 _dev.Upload(HostArrays.Random(Numel, 31)), _dev.Upload(affine), _dev.Upload(HostArrays.Random(C, 33)),
                 _dev.Empty(Numel), _dev.Empty(N * Groups), _dev.Empty(N * Groups),
                 _dev.Upload(HostArrays.Random(Numel, 34)), _dev.Empty(Numel), _dev.Empty(C), _dev.Empty(C),
+                _dev.Upload(HostArrays.Random(N * C, 35)), _dev.Upload(HostArrays.Random(N * C, 36)), _dev.Empty(N * C), _dev.Empty(N * C),
             ];
             if (prepare) be.GroupNormForward(_d[0], _d[1], _d[2], _d[3], _d[4], _d[5], N, Spatial, C, Groups, 1e-5f, true);
             else be.Unary(UnaryOp.Silu, _d[0], _d[3], Numel, 0, 0);

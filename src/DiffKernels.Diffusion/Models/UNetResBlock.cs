@@ -50,7 +50,7 @@ public sealed class UNetResBlock : Module
     /// <summary>Embedding → (scale, shift), 2·OutChannels wide.</summary>
     public Linear Emb { get; }
 
-    /// <summary>Second normalisation, followed by the embedding's scale and shift.</summary>
+    /// <summary>Second normalisation, fused with the embedding's scale and shift and the SiLU after them.</summary>
     public GroupNorm Norm2 { get; }
 
     /// <summary>Second 3×3 convolution (zero at initialisation).</summary>
@@ -70,7 +70,7 @@ public sealed class UNetResBlock : Module
         var ss = F.Chunk(Emb.Forward(emb), 2, axis: 1);
         var scale = ss[0].Reshape(n, 1, 1, OutChannels);
         var shift = ss[1].Reshape(n, 1, 1, OutChannels);
-        h = F.Silu(Norm2.Forward(h) * (scale + 1f) + shift);
+        h = Norm2.Forward(h, scale, shift, silu: true);
         h = Conv2.Forward(h);
         var y = (Skip?.Forward(x) ?? x) + h;
         return Attn?.Forward(y) ?? y;

@@ -24,6 +24,37 @@ public static partial class OpMatrix
                 return c.WithGrads(F.GroupNorm(x, 1, null, null, 1e-5f, silu), x);
             });
         }
+        // FiLM: 2-channel groups take the one-pass kernels on every device; 6-channel groups do not divide
+        // the emulator's 16-thread groups, so there they take the general kernels.
+        foreach (bool silu in new[] { false, true })
+        {
+            string suffix = silu ? "+silu" : "";
+            yield return Case(f, $"group_norm_film{suffix} affine", c =>
+            {
+                var x = c.Uniform([2, 3, 4, 8], -2, 3, grad: true);
+                var g = c.Uniform([8], 0.5f, 1.5f, grad: true);
+                var b = c.Param(8);
+                var scale = c.Param(2, 1, 1, 8);
+                var shift = c.Param(2, 1, 1, 8);
+                return c.WithGrads(F.GroupNorm(x, 4, g, b, 1e-5f, silu, scale, shift), x, g, b, scale, shift);
+            });
+            yield return Case(f, $"group_norm_film{suffix} 6-channel groups", c =>
+            {
+                var x = c.Uniform([3, 5, 12], -1, 2, grad: true);
+                var g = c.Uniform([12], 0.5f, 1.5f, grad: true);
+                var b = c.Param(12);
+                var scale = c.Param(3, 12);
+                var shift = c.Param(3, 12);
+                return c.WithGrads(F.GroupNorm(x, 2, g, b, 1e-5f, silu, scale, shift), x, g, b, scale, shift);
+            });
+        }
+        yield return Case(f, "group_norm_film+silu plain, scale and shift grads only", c =>
+        {
+            var x = c.Uniform([2, 6, 16], -1, 1);
+            var scale = c.Param(2, 16);
+            var shift = c.Param(2, 16);
+            return c.WithGrads(F.GroupNorm(x, 2, null, null, 1e-5f, true, scale, shift), scale, shift);
+        });
         yield return Case(f, "group_norm many rows (chunked affine grads)", c =>
         {
             var x = c.Uniform([2, 7, 6, 4], -2, 2, grad: true);

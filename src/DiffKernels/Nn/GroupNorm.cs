@@ -50,4 +50,15 @@ public sealed class GroupNorm : Module, ILayer
             throw new ArgumentException($"GroupNorm: expected [N, ..., {Channels}], got {x.Shape}");
         return F.GroupNorm(x, Groups, Weight, Bias, Eps, silu);
     }
+
+    /// <summary>
+    /// Normalises, multiplies by 1 + <paramref name="scale"/>, adds <paramref name="shift"/> (FiLM; [N, C] or
+    /// [N, 1, …, 1, C]) and applies SiLU when <paramref name="silu"/>, all in one kernel.
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor scale, Tensor shift, bool silu)
+    {
+        if (x.Rank < 2 || x.Shape[-1] != Channels)
+            throw new ArgumentException($"GroupNorm: expected [N, ..., {Channels}], got {x.Shape}");
+        return F.GroupNorm(x, Groups, Weight, Bias, Eps, silu, scale, shift);
+    }
 }

@@ -10,7 +10,7 @@ public class NormTests
     /// Group norm of channels-last x [N, ..., C] in double: mean and biased variance per (sample, group)
     /// over every position and the group's channels. Layer norm is the case [rows, D] with one group.
     /// </summary>
-    private static double[] GroupNormRef(double[] x, Shape shape, int groups, double[]? gamma, double[]? beta, bool silu, double eps = 1e-5)
+    internal static double[] GroupNormRef(double[] x, Shape shape, int groups, double[]? gamma, double[]? beta, bool silu, double eps = 1e-5)
     {
         int n = shape[0], c = shape[-1], cg = c / groups;
         long spatial = shape.Numel / n / c;

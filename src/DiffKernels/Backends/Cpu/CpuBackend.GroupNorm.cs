@@ -17,8 +17,9 @@ public sealed partial class CpuBackend
 
     /// <inheritdoc/>
     public void GroupNormForward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd,
-        int n, long spatial, int c, int groups, float eps, bool silu)
+        int n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null)
     {
+        var film = FilmOf(scale, shift);
         var xv = ((CpuBuffer)x).Data;
         var yv = ((CpuBuffer)y).Data;
         var mv = ((CpuBuffer)mean).Data;
@@ -31,9 +32,11 @@ public sealed partial class CpuBackend
         {
             // Per-channel values are tiled over a block of rows so each vector call covers the block.
             var center = new float[NormBlockRows * c];
-            var scale = new float[NormBlockRows * c];
-            var shift = new float[NormBlockRows * c];
+            var mul = new float[NormBlockRows * c];
+            var add = new float[NormBlockRows * c];
             var acc = new float[NormBlockRows * c];
+            var gain = film != null ? new float[NormBlockRows * c] : null;
+            var offset = film != null ? new float[NormBlockRows * c] : null;
             var sums = new double[c];
             var mu = new double[groups];
             for (long ni = s; ni < e; ni++)
@@ -62,16 +65,17 @@ public sealed partial class CpuBackend
                     rv[ni * groups + g] = r;
                     for (int j = g * cg; j < (g + 1) * cg; j++)
                     {
-                        scale[j] = r * (gv?[j] ?? 1f);
-                        shift[j] = (bv?[j] ?? 0f) - (float)residual * scale[j];
+                        mul[j] = r * (gv?[j] ?? 1f);
+                        add[j] = (bv?[j] ?? 0f) - (float)residual * mul[j];
                     }
                 }
-                Tile(scale, c);
-                Tile(shift, c);
+                Tile(mul, c);
+                Tile(add, c);
+                if (film != null) film.Value.TileSample(ni, c, gain!, offset!);
                 for (long p0 = 0; p0 < spatial; p0 += NormBlockRows)
                 {
                     int len = (int)Math.Min(NormBlockRows, spatial - p0) * c, o = (int)(first + p0 * c);
-                    NormaliseBlock(xv.AsSpan(o, len), center, scale, shift, yv.AsSpan(o, len), silu);
+                    NormaliseBlock(xv.AsSpan(o, len), center, mul, add, gain, offset, yv.AsSpan(o, len), silu);
                 }
             }
         });
@@ -79,8 +83,12 @@ public sealed partial class CpuBackend
 
     /// <inheritdoc/>
     public void GroupNormBackward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy,
-        DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta, int n, long spatial, int c, int groups, bool silu)
+        DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta, int n, long spatial, int c, int groups, bool silu,
+        DeviceBuffer? scale = null, DeviceBuffer? shift = null, DeviceBuffer? dscale = null, DeviceBuffer? dshift = null)
     {
+        var film = FilmOf(scale, shift);
+        var dsv = (dscale as CpuBuffer)?.Data;
+        var dhv = (dshift as CpuBuffer)?.Data;
         var xv = ((CpuBuffer)x).Data;
         var mv = ((CpuBuffer)mean).Data;
         var rv = ((CpuBuffer)rstd).Data;
@@ -95,11 +103,12 @@ public sealed partial class CpuBackend
         for (int j = 0; j < c; j++) (gam[j], bet[j]) = (gv?[j] ?? 1f, bv?[j] ?? 0f);
         Tile(gam, c);
         Tile(bet, c);
-        // Per-(sample, channel) sums of dz and dz·x̂ (dz: gradient at the affine output) give both the
-        // group terms of dx and, summed over samples, dβ and dγ — so no cross-thread accumulation.
+        // Per-(sample, channel) sums of du and du·x̂ (du: gradient at the FiLM output, which is the affine
+        // output without FiLM) give the group terms of dx, dshift and dscale, and, weighted by the sample's
+        // 1 + scale and summed over samples, dβ and dγ — all from the first pass, no cross-thread accumulation.
         var sumDz = new double[(long)n * c];
         var sumDzXhat = new double[(long)n * c];
-        // With SiLU, dz is first written into dx and then overwritten in place by the second pass.
+        // With SiLU, du is first written into dx and then overwritten in place by the second pass.
         var dzv = silu ? dxv : gyv;
         CpuParallel.For(n, spatial * c * 12, (s, e) =>
         {
@@ -109,6 +118,10 @@ public sealed partial class CpuBackend
             var accDzXhat = new float[block];
             var meanG = new float[block];
             var meanGXhat = new float[block];
+            var gain = film != null ? new float[block] : null;
+            var offset = film != null ? new float[block] : null;
+            // γ·(1 + scale): the gain from du to the normalised value, per sample with FiLM.
+            var gamEff = film != null ? new float[block] : gam;
             for (long ni = s; ni < e; ni++)
             {
                 long first = ni * spatial * c;
@@ -117,14 +130,30 @@ public sealed partial class CpuBackend
                 Tile(rC, c);
                 var sDz = sumDz.AsSpan((int)(ni * c), c);
                 var sDzXhat = sumDzXhat.AsSpan((int)(ni * c), c);
+                if (film != null)
+                {
+                    film.Value.TileSample(ni, c, gain!, offset!);
+                    for (int j = 0; j < block; j++) gamEff[j] = gam[j] * gain![j];
+                }
                 for (long p0 = 0; p0 < spatial; p0 += NormBlockRows)
                 {
                     int rows = (int)Math.Min(NormBlockRows, spatial - p0), len = rows * c, o = (int)(first + p0 * c);
-                    BackwardBlock(xv.AsSpan(o, len), gyv.AsSpan(o, len), dxv.AsSpan(o, len), muC, rC, gam, bet, accDz, accDzXhat, silu);
+                    BackwardBlock(xv.AsSpan(o, len), gyv.AsSpan(o, len), dxv.AsSpan(o, len), muC, rC, gam, bet, gain, offset, accDz, accDzXhat, silu);
                     if ((p0 + rows) % NormFlushRows == 0 || p0 + rows == spatial)
                     {
                         Flush(accDz, sDz);
                         Flush(accDzXhat, sDzXhat);
+                    }
+                }
+                if (film != null)
+                {
+                    // dshift = Σ du, dscale = Σ du·(x̂·γ + β); then the sums become those of dz = du·(1 + scale).
+                    for (int j = 0; j < c; j++)
+                    {
+                        if (dhv != null) dhv[ni * c + j] = (float)sDz[j];
+                        if (dsv != null) dsv[ni * c + j] = (float)(gam[j] * sDzXhat[j] + bet[j] * sDz[j]);
+                        sDz[j] *= gain![j];
+                        sDzXhat[j] *= gain[j];
                     }
                 }
                 // With g = dz·γ: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) over the group; the means are
@@ -144,12 +173,30 @@ public sealed partial class CpuBackend
                 for (long p0 = 0; p0 < spatial; p0 += NormBlockRows)
                 {
                     int len = (int)Math.Min(NormBlockRows, spatial - p0) * c, o = (int)(first + p0 * c);
-                    GradientBlock(dzv.AsSpan(o, len), xv.AsSpan(o, len), muC, rC, gam, meanG, meanGXhat, dxv.AsSpan(o, len));
+                    GradientBlock(dzv.AsSpan(o, len), xv.AsSpan(o, len), muC, rC, gamEff, meanG, meanGXhat, dxv.AsSpan(o, len));
                 }
             }
         });
         if (dgamma != null) SumOverSamples(sumDzXhat, ((CpuBuffer)dgamma).Data, n, c);
         if (dbeta != null) SumOverSamples(sumDz, ((CpuBuffer)dbeta).Data, n, c);
+    }
+
+    private static Film? FilmOf(DeviceBuffer? scale, DeviceBuffer? shift)
+    {
+        if ((scale == null) != (shift == null)) throw new ArgumentException("GroupNorm: FiLM scale and shift must be given together");
+        return scale == null ? null : new Film(((CpuBuffer)scale).Data, ((CpuBuffer)shift!).Data);
+    }
+
+    /// <summary>A per-(sample, channel) FiLM: the pre-activation is multiplied by 1 + scale, then shift is added.</summary>
+    private readonly record struct Film(float[] Scale, float[] Shift)
+    {
+        /// <summary>Tiles sample <paramref name="ni"/>'s 1 + scale (rounded once, as the unfused scale + 1) and shift over the block arrays.</summary>
+        public void TileSample(long ni, int c, float[] gain, float[] offset)
+        {
+            for (int j = 0; j < c; j++) (gain[j], offset[j]) = (Scale[ni * c + j] + 1f, Shift[ni * c + j]);
+            Tile(gain, c);
+            Tile(offset, c);
+        }
     }
 
     /// <summary>Copies the first <paramref name="c"/> values over the rest of the array, row after row.</summary>
@@ -207,23 +254,42 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// y = (x − center)·scale + shift over a block (per-channel values tiled), then y·σ(y) when asked;
-    /// one vector pass, the tail through a padded vector.
+    /// y = (x − center)·scale + shift over a block (per-channel values tiled), then with FiLM y·gain + offset
+    /// (gain = 1 + the sample's scale; a rounded multiply, then a rounded add, as the unfused ops), then
+    /// y·σ(y) when asked; one vector pass, the tail through a padded vector.
     /// </summary>
-    private static unsafe void NormaliseBlock(ReadOnlySpan<float> x, float[] center, float[] scale, float[] shift, Span<float> y, bool silu)
+    private static unsafe void NormaliseBlock(ReadOnlySpan<float> x, float[] center, float[] scale, float[] shift, float[]? gain, float[]? offset,
+        Span<float> y, bool silu)
     {
         int len = x.Length, i = 0;
-        fixed (float* px = x, py = y, pc = center, ps = scale, ph = shift)
+        bool film = gain != null;
+        fixed (float* px = x, py = y, pc = center, ps = scale, ph = shift, pg = gain, po = offset)
         {
             // Centre first: x·scale + (β − μ·scale) would cancel catastrophically when |μ| ≫ σ.
             for (; i + 8 <= len; i += 8)
             {
                 var v = Vector256.MultiplyAddEstimate(Vector256.Load(px + i) - Vector256.Load(pc + i), Vector256.Load(ps + i), Vector256.Load(ph + i));
+                if (film) v = v * Vector256.Load(pg + i) + Vector256.Load(po + i);
                 Vector256.Store(silu ? SimdMath.Silu(v) : v, py + i);
             }
             if (i == len) return;
             float* t = stackalloc float[8];
-            for (int j = 0; j < 8; j++) t[j] = i + j < len ? (px[i + j] - pc[i + j]) * ps[i + j] + ph[i + j] : 0f;
+            for (int j = 0; j < 8; j++)
+            {
+                if (i + j >= len)
+                {
+                    t[j] = 0f;
+                    continue;
+                }
+                float v = (px[i + j] - pc[i + j]) * ps[i + j] + ph[i + j];
+                if (film)
+                {
+                    // Two statements, so the product is rounded before the add (no contraction).
+                    v *= pg[i + j];
+                    v += po[i + j];
+                }
+                t[j] = v;
+            }
             var tail = Vector256.Load(t);
             Vector256.Store(silu ? SimdMath.Silu(tail) : tail, t);
             for (int j = 0; i + j < len; j++) py[i + j] = t[j];
@@ -231,14 +297,16 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// One block of the backward's first pass: x̂ = (x − μ)·rstd; dz = dy, or dy·SiLU′(x̂·γ + β) written
-    /// into dx; and the per-channel partial sums of dz and dz·x̂.
+    /// One block of the backward's first pass: x̂ = (x − μ)·rstd; du = dy, or dy·SiLU′(u) written into dx,
+    /// with u = x̂·γ + β, times gain plus offset with FiLM; and the per-channel partial sums of du and du·x̂.
     /// </summary>
     private static unsafe void BackwardBlock(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, float[] mu, float[] rstd,
-        float[] gamma, float[] beta, float[] accDz, float[] accDzXhat, bool silu)
+        float[] gamma, float[] beta, float[]? gain, float[]? offset, float[] accDz, float[] accDzXhat, bool silu)
     {
         int len = x.Length, i = 0;
-        fixed (float* px = x, pg = dy, pd = dx, pm = mu, pr = rstd, pgam = gamma, pbet = beta, pa = accDz, pb = accDzXhat)
+        bool film = gain != null;
+        fixed (float* px = x, pg = dy, pd = dx, pm = mu, pr = rstd, pgam = gamma, pbet = beta, pgn = gain, pof = offset,
+            pa = accDz, pb = accDzXhat)
         {
             for (; i + 8 <= len; i += 8)
             {
@@ -246,7 +314,9 @@ public sealed partial class CpuBackend
                 var dz = Vector256.Load(pg + i);
                 if (silu)
                 {
-                    dz *= SimdMath.SiluDerivative(Vector256.MultiplyAddEstimate(xh, Vector256.Load(pgam + i), Vector256.Load(pbet + i)));
+                    var u = Vector256.MultiplyAddEstimate(xh, Vector256.Load(pgam + i), Vector256.Load(pbet + i));
+                    if (film) u = Vector256.MultiplyAddEstimate(u, Vector256.Load(pgn + i), Vector256.Load(pof + i));
+                    dz *= SimdMath.SiluDerivative(u);
                     Vector256.Store(dz, pd + i);
                 }
                 Vector256.Store(Vector256.Load(pa + i) + dz, pa + i);
@@ -258,7 +328,8 @@ public sealed partial class CpuBackend
             {
                 bool inside = i + j < len;
                 t[j] = inside ? (px[i + j] - pm[i + j]) * pr[i + j] : 0f;
-                t[8 + j] = inside ? t[j] * pgam[i + j] + pbet[i + j] : 0f;
+                float u = inside ? t[j] * pgam[i + j] + pbet[i + j] : 0f;
+                t[8 + j] = inside && film ? u * pgn[i + j] + pof[i + j] : u;
             }
             Vector256.Store(SimdMath.SiluDerivative(Vector256.Load(t + 8)), t + 8);
             for (int j = 0; i + j < len; j++)
