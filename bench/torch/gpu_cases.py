@@ -153,18 +153,18 @@ def cases(tiny):
         table[f"gemm-4096{suffix}"] = ("GFLOP/s", lambda dev, ta=ta, tb=tb: gemm(64 if tiny else 4096, ta, tb, dev), True)
     for side, c in UNET_S_LEVELS:
         for pass_ in CONV_PASSES:
-            table[f"conv2d-b256-{side}px-{pass_}"] = ("GFLOP/s", lambda dev, side=side, c=c, p=pass_: conv(b, 8 if tiny else side, c, p, dev), True)
+            table[f"conv2d-b256-{side}px-{pass_}"] = ("GFLOP/s", lambda dev, side=side, c=c, p=pass_: conv(b, 4 if tiny else side, 8 if tiny else c, p, dev), True)
     for model, heads in (("dit-s4", 3), ("unet-8x8", 1)):
         for backward in (False, True):
             table[f"attention-{model}-{'bwd' if backward else 'fwd'}"] = (
-                "GFLOP/s", lambda dev, h=heads, bw=backward: attention(b, 64, h, 64, bw, dev), False)
+                "GFLOP/s", lambda dev, h=heads, bw=backward: attention(b, 16 if tiny else 64, h, 64, bw, dev), False)
     for backward in (False, True):
         table[f"groupnorm-silu-b256-{'bwd' if backward else 'fwd'}"] = (
             "GB/s", lambda dev, bw=backward: groupnorm(b, 8 if tiny else 32, 32, bw, dev), False)
     table["copy-256mb"] = ("GB/s", lambda dev: copy(4096 if tiny else 64 << 20, dev), False)
     table["edm-training-inputs-b256"] = ("GB/s", lambda dev: edm_inputs(2 if tiny else BATCH, 8 if tiny else 32, dev), False)
     table["adam"] = ("GB/s", lambda dev: adam(4096 if tiny else bench_cases.UNET_S_PARAMETERS, dev), False)
-    table["unet-s-train-b256"] = ("ms/step", lambda dev: unet_s_train(b, 16 if tiny else 32, dev), False)
+    table["unet-s-train-b256"] = ("ms/step", lambda dev: unet_s_train(b, 8 if tiny else 32, dev), False)
     table["sample-student-xs"] = ("images/s", lambda dev: student(2 if tiny else sampling.CASES["sample-student-xs"][1], dev), False)
     return table
 
@@ -205,7 +205,8 @@ def main():
                 torch.cuda.reset_peak_memory_stats(args.device)
             with torch.enable_grad():
                 fn, work = make(args.device)
-                times = harness.sample_device(fn, args.device, args.min_runs, args.max_runs, args.min_seconds, args.warmup_seconds)
+                # One warm-up run at least (cuDNN's autotuning happens there), then --warmup-seconds.
+                times = harness.sample_device(fn, args.device, args.min_runs, args.max_runs, args.min_seconds, args.warmup_seconds, warmup_runs=1)
             note = describe(args.device, tf32)
             if name.startswith("attention") and SDPA is materialised:
                 note += ", no scaled_dot_product_attention in this torch: materialised softmax"
