@@ -5,18 +5,24 @@
 #   bench/gpu/run.sh OUTDIR              on a CUDA machine (about 4-5 minutes; capped at 7.5)
 #   bench/gpu/run.sh OUTDIR --rehearse   the same sequence on the GPU emulator (cpu-emulator) at the cases' tiny
 #                                        shapes, PyTorch on the CPU: exercises the whole flow where there is no GPU
+#   --only check-ops,ratios              only the steps named (as the summary names them), e.g. to rerun failed ones
 #
 # dk is, in order: $DK_DLL; on a GPU run, the bundled app (.device/env.sh and .device/app/dk.dll, a runtime and a
 # framework-dependent publish for a machine without .NET); the Release build of the source tree. PyTorch is
 # $DK_PYTHON, else the first of python3, /usr/bin/python3 and /opt/*/.venv/bin/python3 that imports torch.
 # A failing or timed-out step is recorded and the next one runs; the exit code is 1 if any step failed.
 set -u
-usage() { echo "usage: bench/gpu/run.sh OUTDIR [--rehearse]" >&2; exit 2; }
+usage() { echo "usage: bench/gpu/run.sh OUTDIR [--rehearse] [--only STEP,STEP...]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 out=$1; shift
-rehearse=0
-for a in "$@"; do
-  case $a in --rehearse) rehearse=1 ;; *) echo "bench/gpu/run.sh: unknown option $a (expected --rehearse)" >&2; exit 2 ;; esac
+rehearse=0; only=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --rehearse) rehearse=1 ;;
+    --only) [ $# -ge 2 ] || usage; only=",$2,"; shift ;;
+    *) echo "bench/gpu/run.sh: unknown option $1 (expected --rehearse, --only STEPS)" >&2; exit 2 ;;
+  esac
+  shift
 done
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$out" || { echo "bench/gpu/run.sh: cannot create $out" >&2; exit 2; }
@@ -39,6 +45,7 @@ names=(); codes=(); times=()
 # step NAME LIMIT_S CMD...: runs CMD under min(LIMIT·scale, budget left), stdout to NAME.out, stderr to NAME.log.
 step() {
   local name=$1 limit=$(( $2 * scale )); shift 2
+  [ -z "$only" ] || [[ $only == *",$name,"* ]] || return 0
   local left=$(( budget - (SECONDS - start) ))
   (( limit > left )) && limit=$left
   names+=("$name")
