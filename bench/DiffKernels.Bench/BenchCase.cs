@@ -16,8 +16,12 @@ namespace DiffKernels.Bench;
 /// The speed ratio against PyTorch this case is to reach (ours/PyTorch, e.g. 1.5), which `--vs-torch` judges by the median
 /// over its rounds; null where the case has no such target.
 /// </param>
+/// <param name="Tiny">
+/// The same case at a shape small enough for the GPU emulator (<c>dk bench --tiny</c>), to rehearse a GPU run's whole
+/// sequence where there is no GPU; null where the case has none. Its figures say nothing about speed.
+/// </param>
 public sealed record BenchCase(string Name, string Group, string Description, BenchUnit Unit, double Work, Func<IBackend, CaseRun> Create,
-    double? TorchTarget = null);
+    double? TorchTarget = null, BenchCase? Tiny = null);
 
 /// <summary>One set-up problem: ours on the chosen backend, and a baseline on its own copy of the inputs.</summary>
 public abstract class CaseRun : IDisposable

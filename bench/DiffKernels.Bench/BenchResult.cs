@@ -10,7 +10,7 @@ namespace DiffKernels.Bench;
 /// case ran (where the OS reports it). Against PyTorch over several rounds (<c>--vs-torch --rounds</c>), the figures
 /// and times are medians over the rounds, <see cref="Ratio"/> the median of the rounds' own ratios, and
 /// <see cref="RatioMin"/> to <see cref="RatioMax"/> their range (<see cref="RoundRatios"/> each, in order); <see cref="Verdict"/> judges the median against
-/// <see cref="Target"/>.
+/// <see cref="Target"/>. On a GPU backend <see cref="LaunchesPerRun"/> counts the kernels one run of ours launched.
 /// </summary>
 public sealed record BenchResult(
     string Case,
@@ -33,7 +33,8 @@ public sealed record BenchResult(
     double? RatioMax = null,
     IReadOnlyList<double>? RoundRatios = null,
     double? Target = null,
-    string? Verdict = null)
+    string? Verdict = null,
+    double? LaunchesPerRun = null)
 {
     private static readonly JsonSerializerOptions LineOptions = new()
     {

@@ -2,6 +2,7 @@ using DiffKernels.Backends;
 using DiffKernels.Backends.Cpu;
 using DiffKernels.Bench.Harness;
 using DiffKernels.Bench.Report;
+using DiffKernels.Gpu;
 
 namespace DiffKernels.Bench;
 
@@ -20,11 +21,15 @@ public static class BenchRunner
         CpuBackend.Instance.ReleasePooledMemory();
         using var run = c.Create(backend);
         var baseline = withBaseline ? run.Baseline : Baseline.None("in-process baseline not run");
-        var actions = new List<Action> { run.Ours };
+        // Every run of ours (warm-up ones too) launches the same kernels, so launches over runs is exact.
+        var gpu = backend as GpuBackend;
+        long runs = 0, launchesBefore = gpu?.KernelLaunches ?? 0;
+        var actions = new List<Action> { () => { run.Ours(); runs++; } };
         if (baseline.Run != null) actions.Add(baseline.Run);
         MachineInfo.ResetPeakRss();
         var samples = InterleavedTimer.Run(actions, options, clock ?? StopwatchClock.Instance);
-        return Summarise(c, backend.Name, baseline, samples) with { PeakRssMb = MachineInfo.PeakRssMb() };
+        double? launches = gpu != null && runs > 0 ? (double)(gpu.KernelLaunches - launchesBefore) / runs : null;
+        return Summarise(c, backend.Name, baseline, samples) with { PeakRssMb = MachineInfo.PeakRssMb(), LaunchesPerRun = launches };
     }
 
     /// <summary>The result of a case from its timed runs: samples[0] ours, samples[1] the baseline's when it ran.</summary>

@@ -16,8 +16,9 @@ namespace DiffKernels.Bench;
 /// <param name="RepoRoot">The source tree (holds bench/torch and bench/results).</param>
 /// <param name="Threads">Threads for ours and every baseline (null: all cores).</param>
 /// <param name="Rounds">With <paramref name="VsTorch"/>: rounds per case, each timing PyTorch and ours once (see <see cref="RoundSummary"/>).</param>
+/// <param name="Tiny">Run each case at its tiny shape (<see cref="BenchCase.Tiny"/>).</param>
 public sealed record BenchSettings(IReadOnlyCollection<string> Cases, string Backend, TimingOptions Options, bool VsTorch, string? Python, string RepoRoot,
-    int? Threads = null, int Rounds = BenchSettings.DefaultRounds)
+    int? Threads = null, int Rounds = BenchSettings.DefaultRounds, bool Tiny = false)
 {
     /// <summary>Rounds per case against PyTorch unless --rounds says otherwise: the fewest with a median that one slow round cannot move.</summary>
     public const int DefaultRounds = 3;
@@ -65,7 +66,7 @@ public static class BenchSession
     /// </summary>
     public static BenchReport Run(BenchSettings s, IBackend backend, string command, TextWriter log, Action<BenchResult> onResult)
     {
-        var cases = BenchCatalog.Select(s.Cases);
+        var cases = BenchCatalog.Select(s.Cases, s.Tiny);
         bool cpu = backend is CpuBackend;
         int threads = s.Threads ?? Environment.ProcessorCount;
         CpuParallel.Workers = threads;

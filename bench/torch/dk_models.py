@@ -58,14 +58,14 @@ def save_safetensors(path, tensors, metadata):
 def timestep_features(t, dim, max_period=10000.0):
     """[cos(t·f_i), sin(t·f_i)], f_i = max_period^(−i/half), phases in double as F.TimestepEmbedding computes them."""
     half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float64) / half)
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float64, device=t.device) / half)
     phase = t.double()[:, None] * freqs[None]
     return torch.cat([torch.cos(phase), torch.sin(phase)], dim=1).float()
 
 
 def one_hot(labels, classes):
     """Class ids as one-hot rows; −1 ("no class") gives a zero row."""
-    return (labels.reshape(-1, 1) == torch.arange(classes, dtype=labels.dtype)[None]).float()
+    return (labels.reshape(-1, 1) == torch.arange(classes, dtype=labels.dtype, device=labels.device)[None]).float()
 
 
 class Attention(nn.Module):

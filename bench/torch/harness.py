@@ -51,6 +51,29 @@ def sample(fn, min_runs, max_runs, min_seconds, warmup_seconds, warmup_runs=3):
     return times
 
 
+def sample_device(fn, device, min_runs, max_runs, min_seconds, warmup_seconds, warmup_runs=3):
+    """Run times in seconds of fn on a torch device after a warm-up: on CUDA each run is timed by a pair of CUDA events
+    (the device's own clock, launches queued asynchronously), elsewhere as sample() times it."""
+    if torch.device(device).type != "cuda":
+        return sample(fn, min_runs, max_runs, min_seconds, warmup_seconds, warmup_runs)
+    start = time.perf_counter()
+    runs = 0
+    while runs < warmup_runs or time.perf_counter() - start < warmup_seconds:
+        fn()
+        runs += 1
+    torch.cuda.synchronize(device)
+    times = []
+    start = time.perf_counter()
+    while len(times) < max_runs and (len(times) < min_runs or time.perf_counter() - start < min_seconds):
+        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        begin.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(begin.elapsed_time(end) / 1e3)
+    return times
+
+
 def rnd(v):
     """Four significant digits, as the C# side writes them."""
     if v == 0 or v != v:

@@ -52,7 +52,7 @@ def recorded_sampler(metadata):
 def sample(net, noise, labels, kind, grid, sigma_data):
     """The probability-flow ODE from noise·σ₀ down the grid: Euler steps, with EDM's Heun correction where σ_next > 0."""
     n = noise.shape[0]
-    d = lambda x, s: dk_models.denoise(net, x, torch.full((n,), s), labels, sigma_data)
+    d = lambda x, s: dk_models.denoise(net, x, torch.full((n,), s, device=x.device), labels, sigma_data)
     x = noise * grid[0]
     for a, b in zip(grid[:-1], grid[1:]):
         da = d(x, a)

@@ -30,7 +30,7 @@ def norm(c):
 def timestep_features(c_noise, dim=32, max_period=10000.0):
     """[cos(t·f_i), sin(t·f_i)] with f_i = max_period^(-i/half), as F.TimestepEmbedding in DiffKernels."""
     half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / half)
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=c_noise.device) / half)
     phase = c_noise[:, None].double() * freqs[None].double()
     return torch.cat([torch.cos(phase), torch.sin(phase)], dim=1).float()
 
@@ -129,8 +129,8 @@ class UNetS(nn.Module):
 def edm_loss(net, y, gen):
     """EDM loss as DiffKernels computes it: with x = y + σn, the squared error of F(c_in·x; c_noise)
     against (y − c_skip·x)/c_out, summed per sample and averaged over the batch (= λ(σ)·‖D − y‖²)."""
-    sigma = torch.exp(P_MEAN + P_STD * torch.randn(y.shape[0], generator=gen))
-    noise = torch.randn(y.shape, generator=gen)
+    sigma = torch.exp(P_MEAN + P_STD * torch.randn(y.shape[0], generator=gen, device=y.device))
+    noise = torch.randn(y.shape, generator=gen, device=y.device)
     s = sigma[:, None, None, None]
     total = s ** 2 + SIGMA_DATA ** 2
     c_in = total.rsqrt()

@@ -115,6 +115,16 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     /// <summary>Allocator statistics: driver allocations, reuses from the free lists, bytes cached and in use.</summary>
     public GpuMemoryStats Memory => new(_pool.DriverAllocations, _pool.Reuses, _pool.CachedBytes, _pool.InUseBytes);
 
+    /// <summary>
+    /// Kernel launches queued so far by this backend, per kernel (host transfers in <see cref="Upload"/> and
+    /// <see cref="Download"/> are copies, not launches). On a GPU each launch costs microseconds of host time whatever its size,
+    /// so the count per training step bounds how fast a small model can step.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> LaunchesByKernel => _k.Launches;
+
+    /// <summary>Kernel launches queued so far by this backend, all kernels together.</summary>
+    public long KernelLaunches => _k.Launches.Values.Sum();
+
     /// <summary>Returns every cached free buffer to the driver (memory in use is untouched).</summary>
     public void ReleaseCachedMemory() => _pool.ReleaseCached();
 

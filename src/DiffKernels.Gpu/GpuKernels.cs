@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using DiffKernels.Kernels;
 using ILGPU;
 using ILGPU.Runtime;
@@ -8,11 +10,21 @@ namespace DiffKernels.Gpu;
 /// Launch delegates of every kernel, compiled on first use and then kept for the backend's lifetime
 /// (compilation costs milliseconds to seconds; a launch through a kept delegate costs microseconds).
 /// Auto-grouped kernels launch over an element count; grouped ones take an explicit KernelConfig.
-/// All launch on the accelerator's default stream.
+/// All launch on the accelerator's default stream. Every launch fetches its delegate here just before
+/// calling it (no call site keeps one), so the fetches count the launches, per kernel.
 /// </summary>
 internal sealed class GpuKernels(Accelerator acc)
 {
-    private static T Get<T>(ref T? slot, Func<T> load) where T : class => LazyInitializer.EnsureInitialized(ref slot, load);
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _launches = new();
+
+    /// <summary>Kernel launches so far, per kernel (the member that launches it), as a snapshot.</summary>
+    public IReadOnlyDictionary<string, long> Launches => _launches.ToDictionary(kv => kv.Key, kv => Interlocked.Read(ref kv.Value.Value));
+
+    private T Get<T>(ref T? slot, Func<T> load, [CallerMemberName] string kernel = "") where T : class
+    {
+        Interlocked.Increment(ref _launches.GetOrAdd(kernel, _ => new StrongBox<long>()).Value);
+        return LazyInitializer.EnsureInitialized(ref slot, load);
+    }
 
     private Action<Index1D, ArrayView<float>, int, float>? _fill;
     public Action<Index1D, ArrayView<float>, int, float> Fill => Get(ref _fill, () =>

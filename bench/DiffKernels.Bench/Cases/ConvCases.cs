@@ -9,31 +9,41 @@ internal static class ConvCases
     /// <summary>The benchmarked geometry.</summary>
     public static readonly Conv2dGeometry Geometry = new(64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1);
 
-    private enum Pass { Forward, BackwardData, BackwardWeight }
+    /// <summary>The three passes of a convolution.</summary>
+    public enum Pass { Forward, BackwardData, BackwardWeight }
+
+    /// <summary>The passes' case-name suffixes.</summary>
+    public static string Suffix(Pass pass) => pass switch { Pass.Forward => "fwd", Pass.BackwardData => "bwd-data", _ => "bwd-weight" };
 
     public static IEnumerable<BenchCase> All()
     {
-        var g = Geometry;
+        foreach (var pass in Enum.GetValues<Pass>())
+            yield return Case($"conv2d-{Suffix(pass)}", "conv2d", Geometry, pass) with { TorchTarget = 1.0 };
+    }
+
+    /// <summary>One pass of the convolution <paramref name="g"/> (3×3, stride 1, pad 1 in every case here).</summary>
+    public static BenchCase Case(string name, string group, Conv2dGeometry g, Pass pass, BenchCase? tiny = null)
+    {
         double flops = 2.0 * g.N * g.OH * g.OW * g.Cout * g.PatchSize;
-        string shape = $"3×3 conv {g.Cin}→{g.Cout}, {g.H}×{g.W}, batch {g.N}, pad 1";
-        yield return new("conv2d-fwd", "conv2d", $"{shape}: y = conv(x, w)", BenchUnit.GflopPerSecond, flops, be => new Run(be, Pass.Forward), TorchTarget: 1.0);
-        yield return new("conv2d-bwd-data", "conv2d", $"{shape}: dx from dy", BenchUnit.GflopPerSecond, flops, be => new Run(be, Pass.BackwardData), TorchTarget: 1.0);
-        yield return new("conv2d-bwd-weight", "conv2d", $"{shape}: dw from x, dy", BenchUnit.GflopPerSecond, flops, be => new Run(be, Pass.BackwardWeight), TorchTarget: 1.0);
+        string shape = $"{g.KH}×{g.KW} conv {g.Cin}→{g.Cout}, {g.H}×{g.W}, batch {g.N}, pad {g.PadH}";
+        string what = pass switch { Pass.Forward => "y = conv(x, w)", Pass.BackwardData => "dx from dy", _ => "dw from x, dy" };
+        return new(name, group, $"{shape}: {what}", BenchUnit.GflopPerSecond, flops, be => new Run(be, g, pass), Tiny: tiny);
     }
 
     private sealed class Run : CaseRun
     {
         private readonly IBackend _be;
+        private readonly Conv2dGeometry _g;
         private readonly Pass _pass;
         private readonly DeviceInputs _dev;
         private readonly float[] _x, _w, _dy, _out;
         private readonly DeviceBuffer _dx, _dw, _ddy, _dout;
-        private readonly Im2ColConv _baseline = new(Geometry);
+        private readonly Im2ColConv _baseline;
 
-        public Run(IBackend be, Pass pass)
+        public Run(IBackend be, Conv2dGeometry g, Pass pass)
         {
-            (_be, _pass) = (be, pass);
-            var g = Geometry;
+            (_be, _g, _pass) = (be, g, pass);
+            _baseline = new Im2ColConv(g);
             long xLen = (long)g.N * g.H * g.W * g.Cin, yLen = (long)g.N * g.OH * g.OW * g.Cout, wLen = (long)g.Cout * g.PatchSize;
             _dev = new DeviceInputs(be);
             _x = HostArrays.Random(xLen, 11);
@@ -50,9 +60,9 @@ internal static class ConvCases
         {
             switch (_pass)
             {
-                case Pass.Forward: _be.Conv2dForward(Geometry, _dx, _dw, null, _dout); break;
-                case Pass.BackwardData: _be.Conv2dBackwardData(Geometry, _ddy, _dw, _dout); break;
-                default: _be.Conv2dBackwardWeight(Geometry, _dx, _ddy, _dout); break;
+                case Pass.Forward: _be.Conv2dForward(_g, _dx, _dw, null, _dout); break;
+                case Pass.BackwardData: _be.Conv2dBackwardData(_g, _ddy, _dw, _dout); break;
+                default: _be.Conv2dBackwardWeight(_g, _dx, _ddy, _dout); break;
             }
             _be.Synchronize();
         }

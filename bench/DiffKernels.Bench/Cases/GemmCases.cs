@@ -19,9 +19,10 @@ internal static class GemmCases
         yield return Case("gemm-2048-tn", true, false, 2048);
     }
 
-    private static BenchCase Case(string name, bool ta, bool tb, int s) =>
-        new(name, "gemm", $"C[{s}×{s}] = {(ta ? "Aᵀ" : "A")}·{(tb ? "Bᵀ" : "B")}, k = {s}", BenchUnit.GflopPerSecond,
-            2.0 * s * s * s, be => new Run(be, ta, tb, s, s, s));
+    /// <summary>The square product C[s×s] = op(A)·op(B) named <paramref name="name"/> in <paramref name="group"/>.</summary>
+    public static BenchCase Case(string name, bool ta, bool tb, int s, string group = "gemm", BenchCase? tiny = null) =>
+        new(name, group, $"C[{s}×{s}] = {(ta ? "Aᵀ" : "A")}·{(tb ? "Bᵀ" : "B")}, k = {s}", BenchUnit.GflopPerSecond,
+            2.0 * s * s * s, be => new Run(be, ta, tb, s, s, s), Tiny: tiny);
 
     private sealed unsafe class Run : CaseRun
     {

@@ -26,12 +26,16 @@ internal static class ModelCases
             be => new Run(be, d => new UNet(UNetConfig.S(), new Generator(0), d), train: true), TorchTarget: 1.25);
         yield return new("dit-s-train", "dit-s", $"DiT-S/4 EDM training step (loss, backward, Adam), batch {Batch}", BenchUnit.MsPerStep, 0,
             be => new Run(be, d => new DiT(DiTConfig.S4(), new Generator(0), d), train: true));
-        yield return new("unet-xs-train", "unet-xs", $"UNet-XS EDM training step (loss, backward, Adam), batch {XsBatch}", BenchUnit.MsPerStep, 0,
-            be => new Run(be, d => new UNet(UNetConfig.XS(), new Generator(0), d), train: true, XsBatch));
+        yield return UNetTrain("unet-xs-train", "unet-xs", UNetConfig.XS(), "UNet-XS", XsBatch, UNetTrain("unet-xs-train", "unet-xs", UNetConfig.XS() with { ImageSize = 16 }, "UNet-XS", 1));
     }
 
     /// <summary>Batch of the UNet-XS case.</summary>
     public const int XsBatch = 32;
+
+    /// <summary>One EDM training step of the UNet <paramref name="config"/> (called <paramref name="model"/>) at <paramref name="batch"/>.</summary>
+    public static BenchCase UNetTrain(string name, string group, UNetConfig config, string model, int batch, BenchCase? tiny = null) =>
+        new(name, group, $"{model} EDM training step (loss, backward, Adam), batch {batch}{(config.ImageSize != 32 ? $", {config.ImageSize}×{config.ImageSize} images" : "")}",
+            BenchUnit.MsPerStep, 0, be => new Run(be, d => new UNet(config, new Generator(0), d), train: true, batch, config.ImageSize), Tiny: tiny);
 
     private sealed class Run : CaseRun
     {
@@ -44,7 +48,7 @@ internal static class ModelCases
         private readonly Tensor _cNoise;
         private readonly bool _train;
 
-        public Run(IBackend be, Func<Device, Module> build, bool train, int batch = Batch)
+        public Run(IBackend be, Func<Device, Module> build, bool train, int batch = Batch, int imageSize = 32)
         {
             // A wrapped backend (the profiler) gets a device of its own, so tensors reach it rather than the shared CPU one.
             var device = ReferenceEquals(be, Device.Cpu.Backend) ? Device.Cpu : new Device(be.Name, be);
@@ -52,7 +56,7 @@ internal static class ModelCases
             _net = (INoiseNet)_module;
             _train = train;
             _adam = new Adam(_module.Parameters(), lr: 1e-4f);
-            _x0 = F.Clamp(_gen.Normal([batch, 32, 32, 1], device, 0, 0.5f), -1, 1).Keep();
+            _x0 = F.Clamp(_gen.Normal([batch, imageSize, imageSize, 1], device, 0, 0.5f), -1, 1).Keep();
             _cNoise = Tensor.Full([batch], 0.25f, device).Keep();
         }
 

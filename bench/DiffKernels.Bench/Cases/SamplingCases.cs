@@ -27,13 +27,21 @@ internal static class SamplingCases
     /// <summary>The teacher's checkpoint under models/.</summary>
     public const string TeacherFile = "fmnist-teacher-xs.safetensors";
 
+    /// <summary>Images per run of the student's tiny shape (<c>dk bench --tiny</c>).</summary>
+    public const int TinyImages = 2;
+
+    /// <summary>The student case at <paramref name="images"/> images per run.</summary>
+    private static BenchCase Student(int images) =>
+        new("sample-student-xs", "sampling", $"one-step Diff-Instruct student, UNet-XS (models/{StudentFile}): {images} images in one batch, 1 evaluation each",
+            BenchUnit.ImagesPerSecond, images, be => new Run(be, StudentFile, images), Target);
+
     /// <summary>The speed ratio against PyTorch both cases are to reach.</summary>
     public const double Target = 1.5;
 
     public static IEnumerable<BenchCase> All()
     {
         yield return new("sample-student-xs", "sampling", $"one-step Diff-Instruct student, UNet-XS (models/{StudentFile}): {StudentImages} images in one batch, 1 evaluation each",
-            BenchUnit.ImagesPerSecond, StudentImages, be => new Run(be, StudentFile, StudentImages), Target);
+            BenchUnit.ImagesPerSecond, StudentImages, be => new Run(be, StudentFile, StudentImages), Target, Student(TinyImages));
         yield return new("sample-teacher-heun35", "sampling", $"UNet-XS teacher (models/{TeacherFile}), EDM Heun on 18 Karras levels (35 evaluations): {TeacherImages} images in one batch",
             BenchUnit.ImagesPerSecond, TeacherImages, be => new Run(be, TeacherFile, TeacherImages), Target);
     }

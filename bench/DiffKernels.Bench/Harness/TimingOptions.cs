@@ -13,4 +13,7 @@ public sealed record TimingOptions(int WarmupRuns = 3, double WarmupSeconds = 1.
 {
     /// <summary>A short setting for smoke runs and tests.</summary>
     public static TimingOptions Quick { get; } = new(WarmupRuns: 1, WarmupSeconds: 0, MinRuns: 3, MaxRuns: 3, MinSeconds: 0);
+
+    /// <summary>One warm-up and one timed run: for rehearsing a run's sequence on the emulator (<c>dk bench --tiny</c>), not for timing.</summary>
+    public static TimingOptions Once { get; } = new(WarmupRuns: 1, WarmupSeconds: 0, MinRuns: 1, MaxRuns: 1, MinSeconds: 0);
 }

@@ -32,9 +32,11 @@ internal static class BenchCommand
         threads.Check(t => t < 1 ? $"--threads {t} must be ≥ 1" : null);
         var list = new Option<bool>("--list") { Description = "List the cases and exit" };
         var profile = new Option<bool>("--profile") { Description = "Time every kernel call of the cases instead (calls and ms per run, share of the run)" };
+        var tiny = new Option<bool>("--tiny") { Description = "Each case at its tiny shape, one warm-up and one timed run: rehearses a GPU run on cpu-emulator (no speed figures)" };
+        var launches = new Option<bool>("--launches") { Description = "Count the GPU kernel launches of one run of each case instead, per kernel (GPU backends)" };
         var cmd = new Command("bench", "Benchmark kernels against OpenBLAS / memory-stream baselines or PyTorch")
         {
-            cases, backend, json, vsTorch, python, rounds, save, outDir, force, quick, seconds, threads, list, profile,
+            cases, backend, json, vsTorch, python, rounds, save, outDir, force, quick, seconds, threads, list, profile, tiny, launches,
         };
         cmd.SetAction(pr =>
         {
@@ -43,19 +45,27 @@ internal static class BenchCommand
             if (pr.GetValue(list))
             {
                 foreach (var c in BenchCatalog.All) stdout.WriteLine($"{c.Name,-22} {c.Unit.Text(),-8} {c.Description}");
+                stdout.WriteLine();
+                stdout.WriteLine("device-sized cases (run only when named):");
+                foreach (var c in BenchCatalog.Device) stdout.WriteLine($"{c.Name,-26} {c.Unit.Text(),-8} {c.Description}");
                 return 0;
             }
-            var options = pr.GetValue(quick) ? TimingOptions.Quick : new TimingOptions();
+            bool isTiny = pr.GetValue(tiny);
+            var options = isTiny ? TimingOptions.Once : pr.GetValue(quick) ? TimingOptions.Quick : new TimingOptions();
             if (pr.GetValue(seconds) is { } s) options = options with { MinSeconds = s };
             string root = BenchSession.RepoRoot(Directory.GetCurrentDirectory());
             var settings = new BenchSettings(pr.GetValue(cases) ?? [], pr.GetValue(backend)!, options, pr.GetValue(vsTorch), pr.GetValue(python), root,
-                pr.GetValue(threads), pr.GetValue(rounds) ?? BenchSettings.DefaultRounds);
+                pr.GetValue(threads), pr.GetValue(rounds) ?? BenchSettings.DefaultRounds, isTiny);
             bool asJson = pr.GetValue(json);
             string command = "dk " + string.Join(' ', pr.Tokens.Select(t => t.Value));
             DeviceChoice opened;
             try
             {
-                BenchCatalog.Select(settings.Cases);
+                BenchCatalog.Select(settings.Cases, settings.Tiny);
+                if (settings.Tiny && settings.VsTorch)
+                    throw new ArgumentException("bench: --tiny does not apply with --vs-torch (the PyTorch scripts run the full shapes)");
+                if (pr.GetValue(launches) && (settings.Backend == "cpu" || pr.GetValue(profile)))
+                    throw new ArgumentException("bench: --launches counts GPU kernel launches: it needs --backend cuda, opencl or cpu-emulator, without --profile");
                 if (settings.Threads < 1) throw new ArgumentException($"bench: --threads {settings.Threads}; need at least 1");
                 if (pr.GetValue(rounds) != null && !settings.VsTorch)
                     throw new ArgumentException("bench: --rounds applies to --vs-torch (the in-process baselines already run interleaved with ours)");
@@ -75,10 +85,19 @@ internal static class BenchCommand
                 return CliErrors.UserError;
             }
             using var on = opened;
+            if (pr.GetValue(launches))
+            {
+                foreach (var c in BenchCatalog.Select(settings.Cases, settings.Tiny))
+                {
+                    stderr.WriteLine($"counting launches of {c.Name}: {c.Description}");
+                    PrintLaunches(stdout, LaunchCount.Measure(c, on.Backend!));
+                }
+                return 0;
+            }
             if (pr.GetValue(profile))
             {
                 if (settings.Threads is { } t) DiffKernels.Backends.Cpu.CpuParallel.Workers = t;
-                foreach (var c in BenchCatalog.Select(settings.Cases))
+                foreach (var c in BenchCatalog.Select(settings.Cases, settings.Tiny))
                 {
                     stderr.WriteLine($"profiling {c.Name}: {c.Description}");
                     PrintProfile(stdout, KernelProfile.Measure(c, on.Device.Backend));
@@ -135,8 +154,16 @@ internal static class BenchCommand
         console.Write(table);
         foreach (var (note, cases) in results.Where(r => r.Baseline == null && r.Note != null).GroupBy(r => r.Note!).Select(g => (g.Key, g.Select(r => r.Case))))
             output.WriteLine($"no baseline for {string.Join(", ", cases)}: {note}");
+        foreach (var r in results.Where(r => r.LaunchesPerRun != null))
+            output.WriteLine($"{r.Case}: {Num(r.LaunchesPerRun!.Value)} kernel launches per run");
         foreach (var r in results.Where(r => (r.Unit == BenchUnit.MsPerStep.Text() || r.Unit == BenchUnit.ImagesPerSecond.Text()) && r.PeakRssMb != null))
             output.WriteLine($"{r.Case}: peak resident memory {Num(r.PeakRssMb!.Value)} MB{(r.BaselinePeakRssMb is { } m ? $" ({r.BaselineName}: {Num(m)} MB)" : "")}");
+    }
+
+    private static void PrintLaunches(TextWriter output, LaunchCount count)
+    {
+        output.WriteLine($"{count.Case}: {Num(count.Total)} kernel launches per run");
+        foreach (var (kernel, perRun) in count.Kernels) output.WriteLine($"  {kernel,-28} {Num(perRun),8}  {100 * perRun / count.Total,5:0.0} %");
     }
 
     private static string Times(double ratio) => ratio.ToString("0.00", CultureInfo.InvariantCulture) + "×";
