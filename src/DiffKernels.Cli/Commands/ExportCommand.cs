@@ -30,6 +30,7 @@ internal static class ExportCommand
                     "f32" => DType.F32, "f16" => DType.F16, "bf16" => DType.BF16,
                     var other => throw new ArgumentException($"--dtype {other}: expected f32, f16 or bf16"),
                 };
+                if (!File.Exists(source)) throw new ArgumentException($"--model {source} does not exist; expected a training checkpoint (e.g. runs/NAME/model.safetensors)");
                 // The export names the case of --out being its own source itself; any other destination is checked here first.
                 if (Path.GetFullPath(source) != Path.GetFullPath(destination)) OutputGuard.File(destination, "--out", parseResult.GetValue(force));
                 var summary = ReleaseCheckpoint.Export(source, destination, parseResult.GetValue(force), stored);

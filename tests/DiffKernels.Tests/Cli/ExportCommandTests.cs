@@ -55,6 +55,9 @@ public class ExportCommandTests
         AssertOneLineError(Dk("export", "--model", training, "--out", release), $"dk export: --out {release} already exists; pass --force");
         Assert.That(Dk("export", "--model", training, "--out", release, "--force").Code, Is.EqualTo(0));
         AssertOneLineError(Dk("export", "--model", training, "--out", training), "is the training checkpoint itself");
+        AssertOneLineError(Dk("export", "--model", dir.File("absent.safetensors"), "--out", dir.File("x.safetensors")),
+            $"dk export: --model {dir.File("absent.safetensors")} does not exist; expected a training checkpoint");
+        Assert.That(File.Exists(dir.File("x.safetensors")), Is.False, "nothing written for a missing --model");
         AssertOneLineError(Dk("export", "--model", release, "--out", dir.File("again.safetensors")),
             $"dk export: {release}: a release checkpoint of a teacher (mlp); dk export --model needs a training checkpoint: a release checkpoint holds no training state; start a new run from its weights with dk train --init-from {release}");
         string resumable = dir.File("resume");
