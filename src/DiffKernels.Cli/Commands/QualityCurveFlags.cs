@@ -116,7 +116,7 @@ internal sealed class QualityCurveFlags
             }
             var sampler = probe.Options(release);
             console.MarkupLine(Markup.Escape(DiffusionCli.Inv(
-                $"quality curve every {curve.Every} iterations and at the last: {against}, {curve.Samples:N0} samples ({sampler.Kind.ToString().ToLowerInvariant()}, {sampler.Nfe} NFE: {(long)curve.Samples * sampler.Nfe:N0} network evaluations each), logged as \"{probe.Metric}\", plotted in {QualityCurveLog.PlotFile(probe.Metric)}")));
+                $"quality curve {(curve.Every == 1 ? "at every iteration" : $"every {curve.Every} iterations")} and at the last: {against}, {curve.Samples:N0} samples ({sampler.Kind.ToString().ToLowerInvariant()}, {sampler.Nfe} NFE: {(long)curve.Samples * sampler.Nfe:N0} network evaluations each), logged as \"{probe.Metric}\", plotted in {QualityCurveLog.PlotFile(probe.Metric)}")));
             run.Probe = probe;
             return classifier;
         }
