@@ -11,8 +11,7 @@ namespace DiffKernels.Cli.Commands;
 /// <summary>
 /// What every run command (train, train-gan, distill METHOD) shares: the run flags (--steps, --batch, --seed,
 /// --ema-half-life, --checkpoint-every, --log-every, --preview, the quality curve's (<see cref="QualityCurveFlags"/>), --out,
-/// --resume, --force, --device) and the flow: --out
-/// checked before any work (<see cref="OutputGuard.Folder"/>: another verb's run folder is refused, a non-empty one needs
+/// --resume, --force, --device) and the flow: --out checked before any work (<see cref="OutputGuard.Folder"/>: another verb's run folder is refused, a non-empty one needs
 /// --force, which removes an earlier run's files there once the new run is built, the run is recorded as its owner), the device opened, a new run or a resume of the one in --out (a training
 /// checkpoint; refusing settings a resume must keep),
 /// Ctrl-C or SIGTERM saving a checkpoint (exit 130), the progress display and the closing line. A command adds its
