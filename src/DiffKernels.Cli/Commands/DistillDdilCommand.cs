@@ -188,7 +188,7 @@ internal static class DistillDdilCommand
                     $"DDIL on {method}: distilling {teacherPath} into a {parse.GetValue(steps)}-step student on {spec} for {distiller.TotalSteps} steps, batch {distiller.BatchSize}; β → ({ddilOptions.DataWeight}, {ddilOptions.TeacherWeight}, {ddilOptions.StudentWeight}) from {ddilOptions.WarmupFraction} to {ddilOptions.RampEndFraction} of each period, mix {ddilOptions.MixProbability}, buffer {ddilOptions.BufferSize} every {ddilOptions.RefreshEvery}, x0 threshold {X0Threshold.Format(q)}")));
                 return distiller;
             },
-            "--steps, --checkpoint-every, --log-every, --preview (and --data and --teacher, which must be the run's)"));
+            "--steps, --checkpoint-every, --log-every, --preview, --fd-every and --fd-n (and --data and --teacher, which must be the run's)"));
         return cmd;
     }
 

@@ -84,7 +84,7 @@ internal static class DistillPdCommand
                     $"distilling {teacherPath} ({kind}, {distiller.Student.ParameterCount:N0} parameters) on {spec}: {o.TeacherSteps} → {o.FinalSteps} Euler steps in {o.Rounds} rounds of {o.StepsPerRound} updates ({o.Steps} in all), batch {o.BatchSize}, σ {o.SigmaMin}–{o.SigmaMax}, x0 threshold {X0Threshold.Format(o.Threshold)}")));
                 return distiller;
             },
-            "--steps, --checkpoint-every, --log-every and --preview (and --data, which must be the run's)"));
+            "--steps, --checkpoint-every, --log-every, --preview, --fd-every and --fd-n (and --data, which must be the run's)"));
         return cmd;
     }
 

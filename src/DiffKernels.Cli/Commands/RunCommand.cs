@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DiffKernels.Diffusion.Evaluation;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Training;
 using DiffKernels.Distributed;
@@ -9,8 +10,8 @@ namespace DiffKernels.Cli.Commands;
 
 /// <summary>
 /// What every run command (train, train-gan, distill METHOD) shares: the run flags (--steps, --batch, --seed,
-/// --ema-half-life, --checkpoint-every, --log-every, --preview, --out, --resume, --force, --device) and the flow: --out
-/// checked before any work (<see cref="OutputGuard.Folder"/>: another verb's run folder is refused, a non-empty one needs
+/// --ema-half-life, --checkpoint-every, --log-every, --preview, the quality curve's (<see cref="QualityCurveFlags"/>), --out,
+/// --resume, --force, --device) and the flow: --out checked before any work (<see cref="OutputGuard.Folder"/>: another verb's run folder is refused, a non-empty one needs
 /// --force, which removes an earlier run's files there once the new run is built, the run is recorded as its owner), the device opened, a new run or a resume of the one in --out (a training
 /// checkpoint; refusing settings a resume must keep),
 /// Ctrl-C or SIGTERM saving a checkpoint (exit 130), the progress display and the closing line. A command adds its
@@ -25,6 +26,8 @@ internal sealed class RunCommand
 
     // The previews RunLoop writes at each checkpoint (samples-{step:D7}.png).
     private const string PreviewFiles = "samples-*.png";
+
+    private QualityCurveFlags? _curve;
 
     /// <summary>
     /// The flags of `dk <paramref name="name"/>` with <paramref name="defaults"/>' values; <paramref name="iteration"/>
@@ -41,7 +44,7 @@ internal sealed class RunCommand
         _name = name;
         _checkpointFile = checkpointFile;
         _product = product;
-        _outputs = [checkpointFile, RunLoop.LogFile, PreviewFiles, .. otherOutputs];
+        _outputs = [checkpointFile, RunLoop.LogFile, PreviewFiles, QualityCurveLog.PlotFile(QualityProbe.Fd), QualityCurveLog.PlotFile(QualityProbe.Sw2), .. otherOutputs];
         Steps = new Option<int>("--steps") { Description = $"{iteration}, ≥ 1 (on --resume: the new total)", DefaultValueFactory = _ => defaults.Steps };
         Steps.AtLeast(1);
         Batch = new Option<int>("--batch") { Description = batch, DefaultValueFactory = _ => defaults.BatchSize };
@@ -102,13 +105,20 @@ internal sealed class RunCommand
     /// <summary>--device.</summary>
     public Option<string> DeviceFlag { get; }
 
-    /// <summary>The command (named by the last word of its name), with <paramref name="own"/> flags and then the shared ones.</summary>
+    /// <summary>
+    /// The command (named by the last word of its name), with <paramref name="own"/> flags and then the shared ones; the
+    /// quality curve reads the test set from the command's own --data-dir when it has one.
+    /// </summary>
     public Command Create(string description, params Option[] own)
     {
         var cmd = new Command(_name.Split(' ')[^1], description);
-        foreach (var flag in own.Concat([Steps, Batch, EmaHalfLife, Seed, CheckpointEvery, LogEvery, Preview, Out, Resume, Force, DeviceFlag, DistributedFlag])) cmd.Options.Add(flag);
+        _curve = new QualityCurveFlags(own.OfType<Option<string>>().FirstOrDefault(o => o.Name == "--data-dir"));
+        foreach (var flag in own.Concat([Steps, Batch, EmaHalfLife, Seed, CheckpointEvery, LogEvery, Preview, .. _curve.All, Out, Resume, Force, DeviceFlag, DistributedFlag]))
+            cmd.Options.Add(flag);
         return cmd;
     }
+
+    private QualityCurveFlags Curve => _curve ?? throw new InvalidOperationException($"dk {_name}: the command is used before Create made it");
 
     /// <summary>True when <paramref name="option"/> was given on the command line.</summary>
     public static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
@@ -129,6 +139,7 @@ internal sealed class RunCommand
             CheckpointEvery = parse.GetValue(CheckpointEvery),
             LogEvery = parse.GetValue(LogEvery),
             PreviewSamples = parse.GetValue(Preview) ?? options.PreviewSamples,
+            QualityCurve = Curve.ForNewRun(parse),
         });
         run.Validate();
         return run;
@@ -143,6 +154,7 @@ internal sealed class RunCommand
         CheckpointEvery = Given(parse, CheckpointEvery) ? parse.GetValue(CheckpointEvery) : options.CheckpointEvery,
         LogEvery = Given(parse, LogEvery) ? parse.GetValue(LogEvery) : options.LogEvery,
         PreviewSamples = parse.GetValue(Preview) ?? options.PreviewSamples,
+        QualityCurve = Curve.ForResume(parse, options.QualityCurve),
     });
 
     /// <summary>
@@ -152,7 +164,7 @@ internal sealed class RunCommand
     /// (which describes it on the console), then runs it.
     /// </summary>
     public int Execute(ParseResult parse, IEnumerable<Option> fixedOnResume, Func<string, Device, ITrainingRun> resume, Func<IAnsiConsole, Device, ITrainingRun> start,
-        string mayChange = "--steps, --checkpoint-every, --log-every and --preview")
+        string mayChange = "--steps, --checkpoint-every, --log-every, --preview, --fd-every and --fd-n")
     {
         var console = DiffusionCli.Console(parse.InvocationConfiguration.Output);
         var error = parse.InvocationConfiguration.Error;
@@ -217,7 +229,20 @@ internal sealed class RunCommand
             folder?.Abandon();
             throw;
         }
+        IDisposable? probe;
+        try
+        {
+            // Only rank 0 writes files, so only it measures.
+            probe = group.Rank == 0 && run.QualityCurve != null ? Curve.Attach(parse, run, console) : null;
+        }
+        catch
+        {
+            run.Dispose();
+            folder?.Abandon();
+            throw;
+        }
         folder?.Claim();
+        using (probe)
         using (run)
         {
             run.Distribute(group);

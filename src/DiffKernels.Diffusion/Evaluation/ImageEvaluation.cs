@@ -70,7 +70,7 @@ public static class ImageEvaluation
         return part;
     }
 
-    private static void CheckShape(Shape sampleShape, FrechetEvaluator evaluator, int n)
+    internal static void CheckShape(Shape sampleShape, FrechetEvaluator evaluator, int n)
     {
         var c = evaluator.Classifier.Config;
         if (sampleShape != new Shape(c.ImageSize, c.ImageSize, c.Channels))

@@ -108,7 +108,26 @@ public sealed class PretrainedModel : IDisposable
         }
     }
 
-    /// <summary>The checkpoint this model was read from, as given to <see cref="Load"/>.</summary>
+    /// <summary>
+    /// The model a checkpoint holding <paramref name="loaded"/>'s network and metadata would load as (e.g. a running
+    /// training's EMA network, not written to a file): the same sampler, crop and checks as <see cref="Load"/>, with
+    /// <paramref name="label"/> naming it where messages name a file. It owns <paramref name="loaded"/>, which is
+    /// released when it is disposed or when this throws.
+    /// </summary>
+    public static PretrainedModel FromMemory(LoadedModel loaded, string label, Device? device = null)
+    {
+        try
+        {
+            return new PretrainedModel(loaded, label, device);
+        }
+        catch
+        {
+            loaded.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The checkpoint this model was read from, as given to <see cref="Load"/> (or the label of <see cref="FromMemory"/>).</summary>
     public string FilePath { get; }
 
     /// <summary>The model kind its checkpoint records, e.g. "mlp", "unet" or "gan_generator".</summary>

@@ -1,3 +1,5 @@
+using DiffKernels.Diffusion.Evaluation;
+using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Distributed;
 
 namespace DiffKernels.Diffusion.Training;
@@ -41,6 +43,22 @@ public interface ITrainingRun : IDisposable
 
     /// <summary>Writes a sample grid or scatter plot of the current EMA weights to <paramref name="path"/>.</summary>
     void WritePreview(string path);
+
+    /// <summary>The quality curve the run measures (null: none).</summary>
+    QualityCurveOptions? QualityCurve { get; }
+
+    /// <summary>
+    /// What measures the quality curve: to be set before <see cref="Run"/> when the run has a curve and an
+    /// <see cref="OutDir"/> (the run does not own it).
+    /// </summary>
+    QualityProbe? Probe { get; set; }
+
+    /// <summary>
+    /// The network the run would release now, as `dk sample` and `dk eval` would load its checkpoint: the EMA weights
+    /// (copied: training does not see it) with the metadata a checkpoint would record (σ_data, sampler defaults,
+    /// crop, data). The caller disposes it.
+    /// </summary>
+    PretrainedModel Release();
 
     /// <summary>
     /// Runs to <see cref="TotalSteps"/>, reporting every iteration. Cancellation is checked before each iteration:

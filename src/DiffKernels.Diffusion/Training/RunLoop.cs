@@ -3,13 +3,17 @@ using System.Globalization;
 
 namespace DiffKernels.Diffusion.Training;
 
-/// <summary>The intervals <see cref="RunLoop"/> works to: total iterations, batch and how often to log, save and preview.</summary>
-public readonly record struct RunSchedule(long Steps, int BatchSize, int LogEvery, int CheckpointEvery, int PreviewSamples);
+/// <summary>
+/// The intervals <see cref="RunLoop"/> works to: total iterations, batch and how often to log, save and preview, and
+/// how often to measure (0: never).
+/// </summary>
+public readonly record struct RunSchedule(long Steps, int BatchSize, int LogEvery, int CheckpointEvery, int PreviewSamples, int MeasureEvery = 0);
 
 /// <summary>
 /// The loop every trainer and distiller shares: on cancellation save and stop; otherwise iterate, report progress,
-/// log the interval's means every <see cref="RunSchedule.LogEvery"/> iterations (and at the last), checkpoint every
-/// <see cref="RunSchedule.CheckpointEvery"/> and once more at the end unless the last iteration just saved.
+/// log the interval's means every <see cref="RunSchedule.LogEvery"/> iterations (and at the last), measure every
+/// <see cref="RunSchedule.MeasureEvery"/> (and at the last), checkpoint every <see cref="RunSchedule.CheckpointEvery"/> and
+/// once more at the end unless the last iteration just saved.
 /// </summary>
 public static class RunLoop
 {
@@ -21,12 +25,15 @@ public static class RunLoop
     /// iteration (advancing the run's step) and returns its values; a non-finite value (a skipped update) stays out of
     /// the interval's mean. <paramref name="progress"/> sees each iteration's values, the samples per second over the
     /// interval and the session's time; <paramref name="logLine"/> turns the interval's means (null where none
-    /// counted) and the same two figures into a log line's named values.
+    /// counted) and the same two figures into a log line's named values. <paramref name="measure"/> (with a log: a run
+    /// that writes files) runs after the log line of a step it is due at and before that step's checkpoint, so a resume
+    /// from the checkpoint never measures a step twice or misses one; its time counts in no interval's throughput.
     /// </summary>
     public static TrainResult Run(ITrainingRun run, RunSchedule schedule, CancellationToken cancel,
         Func<RunLog?, double[]> iterate,
         Action<double[], double, TimeSpan>? progress,
-        Func<double?[], double, TimeSpan, IEnumerable<(string Name, double? Value)>> logLine)
+        Func<double?[], double, TimeSpan, IEnumerable<(string Name, double? Value)>> logLine,
+        Action<RunLog>? measure = null)
     {
         using var log = run.OutDir == null ? null : new RunLog(Path.Combine(run.OutDir, LogFile), run.Step);
         var session = Stopwatch.StartNew();
@@ -64,6 +71,12 @@ public static class RunLoop
                 Array.Clear(counts);
                 intervalSteps = 0;
                 interval.Restart();
+            }
+            if (measure != null && log != null && schedule.MeasureEvery > 0 && (run.Step % schedule.MeasureEvery == 0 || run.Step == schedule.Steps))
+            {
+                interval.Stop();
+                measure(log);
+                interval.Start();
             }
             if (schedule.CheckpointEvery > 0 && run.Step % schedule.CheckpointEvery == 0)
             {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
 namespace DiffKernels.Diffusion.Training;
@@ -41,6 +42,13 @@ public abstract record RunOptions
     /// <summary>Global gradient-norm clip of each update (null: none; the norm is still checked for non-finite values).</summary>
     public float? GradClip { get; init; }
 
+    /// <summary>
+    /// The quality curve: FD (images) or SW₂ (toys) of the network the run would release, measured every so many
+    /// iterations into the log and a plot (null: none, and the stored options name no such key).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public QualityCurveOptions? QualityCurve { get; init; }
+
     /// <summary>Iterations in a row with a skipped update (non-finite loss or gradient) tolerated before the run stops.</summary>
     public int MaxConsecutiveSkips { get; init; } = 20;
 
@@ -48,7 +56,7 @@ public abstract record RunOptions
     protected abstract string Label { get; }
 
     /// <summary>What <see cref="WithResumable"/> takes over, in words, for the message that refuses anything else.</summary>
-    protected internal virtual string Resumable => "the step count, checkpoint and log intervals and preview size";
+    protected internal virtual string Resumable => "the step count, checkpoint and log intervals, preview size and quality curve";
 
     /// <summary>These options with the settings a resumed run may change taken from <paramref name="changed"/>.</summary>
     protected internal virtual RunOptions WithResumable(RunOptions changed) => this with
@@ -57,6 +65,7 @@ public abstract record RunOptions
         CheckpointEvery = changed.CheckpointEvery,
         LogEvery = changed.LogEvery,
         PreviewSamples = changed.PreviewSamples,
+        QualityCurve = changed.QualityCurve,
     };
 
     /// <summary>Serialises the options (snake_case keys).</summary>
@@ -85,6 +94,7 @@ public abstract record RunOptions
         if (CheckpointEvery < 0) throw new ArgumentException($"{Label}: checkpoint interval {CheckpointEvery} must be ≥ 0");
         if (LogEvery < 1) throw new ArgumentException($"{Label}: log interval {LogEvery} must be ≥ 1");
         if (PreviewSamples < 0) throw new ArgumentException($"{Label}: preview samples {PreviewSamples} must be ≥ 0");
+        QualityCurve?.Validate(Label);
         if (MaxConsecutiveSkips < 0) throw new ArgumentException($"{Label}: max consecutive skips {MaxConsecutiveSkips} must be ≥ 0");
     }
 

@@ -50,6 +50,18 @@ public sealed class RunState : IDisposable
         ModelFactory.Save(path, Sampled, Ema.Shadow, writer.Tensors, writer.Metadata);
     }
 
+    /// <summary>
+    /// The metadata every part would write into a checkpoint now (not the model's kind and config, which
+    /// <see cref="ModelFactory.Save"/> adds): what sampling reads besides the weights, e.g. σ_data, sampler defaults, crop.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Metadata()
+    {
+        using var scope = Tensor.Scope();
+        var writer = new CheckpointWriter();
+        foreach (var part in _parts) part.Save(writer);
+        return writer.Metadata;
+    }
+
     /// <summary>Reads the EMA weights and every part back from <paramref name="checkpoint"/>, onto <paramref name="device"/>.</summary>
     public void Load(CheckpointReader checkpoint, Device device)
     {

@@ -13,8 +13,8 @@ namespace DiffKernels.Diffusion.Training;
 /// The run framework: a run kind (EDM teacher, GAN, a distillation method) supplies one iteration and registers
 /// the named parts of its state (<see cref="State"/>); the framework does the rest once for all kinds: the loop
 /// with cancel-then-save, the update policy (clip, non-finite checks, skip counting, warnings, divergence), the
-/// EMA of the sampled network and previews drawn from it, interval logging, checkpoints of the whole state and
-/// bit-exact resume (<see cref="OpenForResume"/>, <see cref="Restore{TRun}"/>). Given a process group
+/// EMA of the sampled network and previews drawn from it, interval logging, the quality curve of the network it would
+/// release (<see cref="RunOptions.QualityCurve"/>), checkpoints of the whole state and bit-exact resume (<see cref="OpenForResume"/>, <see cref="Restore{TRun}"/>). Given a process group
 /// (<see cref="Distribute"/>) the same run is data-parallel: the weights start as rank 0's, each rank iterates on its
 /// <see cref="Shard"/> of every batch, <see cref="RunUpdate"/> averages gradients and values over the ranks, and only
 /// rank 0 writes files.
@@ -152,11 +152,12 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
     }
 
     private TrainResult Loop(CancellationToken cancel, Action<RunProgress>? progress) =>
-        RunLoop.Run(this, new RunSchedule(Options.Steps, Options.BatchSize, Options.LogEvery, Options.CheckpointEvery, Options.PreviewSamples), cancel,
+        RunLoop.Run(this, new RunSchedule(Options.Steps, Options.BatchSize, Options.LogEvery, Options.CheckpointEvery, Options.PreviewSamples, Options.QualityCurve?.Every ?? 0), cancel,
             Iteration,
             progress == null ? null : (values, samplesPerSecond, elapsed) =>
                 progress(new RunProgress(Step, Options.Steps, Options.BatchSize, ValueNames, values, samplesPerSecond, elapsed, Skipped)),
-            (means, samplesPerSecond, elapsed) => ValueNames.Select((name, i) => (name, means[i])).Concat(LogValues()).Concat(Transport()).Concat(RunLoop.Tail(this, samplesPerSecond, elapsed)));
+            (means, samplesPerSecond, elapsed) => ValueNames.Select((name, i) => (name, means[i])).Concat(LogValues()).Concat(Transport()).Concat(RunLoop.Tail(this, samplesPerSecond, elapsed)),
+            StartCurve() ? Measure : null);
 
     /// <summary>
     /// With several ranks, the wall time per iteration spent in the group's collectives since the last log line

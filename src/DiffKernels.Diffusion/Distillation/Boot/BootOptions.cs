@@ -58,7 +58,7 @@ public sealed record BootOptions : RunOptions
     protected override string Label => "boot";
 
     /// <inheritdoc/>
-    protected internal override string Resumable => "the step count, checkpoint and log intervals, preview size and learning rate";
+    protected internal override string Resumable => "the step count, checkpoint and log intervals, preview size, quality curve and learning rate";
 
     /// <inheritdoc/>
     protected internal override RunOptions WithResumable(RunOptions changed) => (BootOptions)base.WithResumable(changed) with { Lr = ((BootOptions)changed).Lr };

@@ -37,7 +37,7 @@ public sealed record DiffInstructOptions : RunOptions
     protected override string Label => "diff-instruct";
 
     /// <inheritdoc/>
-    protected internal override string Resumable => "the step count, checkpoint and log intervals, preview size and learning rates";
+    protected internal override string Resumable => "the step count, checkpoint and log intervals, preview size, quality curve and learning rates";
 
     /// <inheritdoc/>
     protected internal override RunOptions WithResumable(RunOptions changed) => (DiffInstructOptions)base.WithResumable(changed) with

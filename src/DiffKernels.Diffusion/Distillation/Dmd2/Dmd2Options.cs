@@ -74,7 +74,7 @@ public sealed record Dmd2Options : RunOptions
     protected override string Label => "dmd2";
 
     /// <inheritdoc/>
-    protected internal override string Resumable => "the step count, checkpoint and log intervals, preview size and learning rates";
+    protected internal override string Resumable => "the step count, checkpoint and log intervals, preview size, quality curve and learning rates";
 
     /// <inheritdoc/>
     protected internal override RunOptions WithResumable(RunOptions changed) => (Dmd2Options)base.WithResumable(changed) with

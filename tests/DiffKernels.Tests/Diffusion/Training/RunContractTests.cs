@@ -9,7 +9,8 @@ namespace DiffKernels.Tests.Diffusion.Training;
 /// <summary>
 /// What every run kind owes, whatever its iteration: a resume is bit-exact, a cancelled run saves a checkpoint
 /// that resumes, a non-finite value skips and counts its update with a warning (and too many in a row stop the run),
-/// and a resume drops the log lines a killed run wrote past its checkpoint. A new kind gets these tests by adding
+/// a resume drops the log lines a killed run wrote past its checkpoint, and measuring a quality curve changes nothing
+/// the run trains while a resume continues the curve. A new kind gets these tests by adding
 /// its <see cref="RunKind"/> to <see cref="Kinds"/>.
 /// </summary>
 [TestFixtureSource(nameof(Kinds))]
@@ -129,6 +130,59 @@ public class RunContractTests(RunKind kind)
         using var diverging = kind.Start(null, Steps, maxConsecutiveSkips: 1, poisoned: [3, 4]);
         Assert.That(() => diverging.Run(), Throws.TypeOf<TrainingDivergedException>().With.Message.Contains("2 consecutive iterations").And.Message.Contains("step 5"));
         Assert.That((diverging.Step, diverging.Skipped), Is.EqualTo((4L, 2L)), "the second skip in a row stops the run before its step counts");
+    }
+
+    [Test]
+    public void AMeasuredRunTrainsAsAnUnmeasuredOneAndItsResumeContinuesTheCurve()
+    {
+        var probe = kind.Probe;
+        if (probe == null)
+        {
+            Assert.Ignore($"{kind} has no quality probe that reads its samples");
+            return;
+        }
+        using var dir = new TempDir();
+        var (tensors, _, log) = Straight(dir);
+        var curve = new QualityCurveOptions { Every = 2, Samples = 64 };
+        string metric = probe.Metric, count = QualityCurveLog.CountKey(metric);
+
+        string measured = dir.File("measured");
+        string checkpoint;
+        using (var run = kind.Start(measured, Steps, curve: curve))
+        {
+            run.Probe = probe;
+            run.Run();
+            checkpoint = Checkpoint(run);
+        }
+        var (measuredTensors, _) = StateOf(checkpoint);
+        Assert.That(measuredTensors.Keys, Is.EquivalentTo(tensors.Keys));
+        foreach (var (name, v) in tensors) Assert.That(measuredTensors[name], Is.EqualTo(v), "measuring leaves the training streams alone: " + name);
+        Assert.That(Log(measured).Where(l => !l.Contains($"\"{metric}\"")), Is.EqualTo(log), "the training log is the unmeasured run's");
+        var lines = Log(measured).Select(l => JsonNode.Parse(l)!.AsObject()).Where(o => o.ContainsKey(metric)).ToList();
+        Assert.That(lines.Select(o => (long)o["step"]!), Is.EqualTo(new long[] { 2, 4, 6 }));
+        Assert.That(lines.Select(o => (int)o[count]!), Is.All.EqualTo(64));
+        var values = lines.Select(o => (double)o[metric]!).ToList();
+        Assert.That(values.All(v => v > 0 && double.IsFinite(v)), string.Join(", ", values));
+        Assert.That(File.Exists(Path.Combine(measured, QualityCurveLog.PlotFile(metric))));
+
+        string split = dir.File("split");
+        using (var first = kind.Start(split, Steps / 2, curve: curve))
+        {
+            first.Probe = probe;
+            first.Run();
+            checkpoint = Checkpoint(first);
+        }
+        using (var rest = kind.Resume(checkpoint, Steps))
+        {
+            Assert.That(rest.QualityCurve, Is.EqualTo(curve), "a resume keeps the run's curve");
+            rest.Probe = probe;
+            rest.Run();
+        }
+        var (resumed, _) = StateOf(checkpoint);
+        foreach (var (name, v) in tensors) Assert.That(resumed[name], Is.EqualTo(v), name);
+        var points = QualityCurveLog.Read(Path.Combine(split, RunLoop.LogFile), metric);
+        Assert.That(points.Select(p => p.Step), Is.EqualTo(new long[] { 2, 3, 4, 6 }), "each session measures at its last step too");
+        Assert.That(points.Where(p => p.Step != 3).Select(p => p.Value), Is.EqualTo(values), "the same values at the same steps");
     }
 
     [Test]

@@ -6,6 +6,7 @@ using DiffKernels.Diffusion.Distillation.Ddil;
 using DiffKernels.Diffusion.Distillation.DiffInstruct;
 using DiffKernels.Diffusion.Distillation.Dmd2;
 using DiffKernels.Diffusion.Distillation.Progressive;
+using DiffKernels.Diffusion.Evaluation;
 using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Diffusion.Training;
@@ -22,11 +23,17 @@ namespace DiffKernels.Tests.Diffusion.Training;
 /// </summary>
 public abstract class RunKind
 {
-    /// <summary>A new run of <paramref name="steps"/> iterations; iterations at the 0-based <paramref name="poisoned"/> steps see a NaN.</summary>
-    public abstract ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned);
+    /// <summary>
+    /// A new run of <paramref name="steps"/> iterations (measuring <paramref name="curve"/> when given); iterations at the
+    /// 0-based <paramref name="poisoned"/> steps see a NaN.
+    /// </summary>
+    public abstract ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, QualityCurveOptions? curve = null, params long[] poisoned);
 
     /// <summary>Continues <paramref name="checkpoint"/> to <paramref name="steps"/> iterations.</summary>
     public abstract ITrainingRun Resume(string checkpoint, int steps);
+
+    /// <summary>What measures the kind's quality curve: SW₂ on 8 Gaussians, where its samples are 2D points (null: none fits).</summary>
+    public virtual QualityProbe? Probe => QualityProbe.Toy(GaussianMixtureToy.EightGaussians());
 
     /// <inheritdoc/>
     public override string ToString() => GetType().Name;
@@ -75,9 +82,9 @@ public sealed class EdmRunKind : RunKind
     private static ToyDataSource Data => new(GaussianMixtureToy.EightGaussians());
 
     /// <inheritdoc/>
-    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, QualityCurveOptions? curve = null, params long[] poisoned) =>
         new EdmTrainer(new Mlp(new MlpConfig(Hidden: 32), new Generator(1)), new PoisonedSource(Data, poisoned),
-            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips, QualityCurve = curve }, outDir);
 
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => EdmTrainer.Resume(checkpoint, Data, steps);
@@ -100,9 +107,9 @@ public class SadmRunKind(SadmOptions sadm) : RunKind
     private static ToyDataSource Data => new(GaussianMixtureToy.EightGaussians());
 
     /// <inheritdoc/>
-    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, QualityCurveOptions? curve = null, params long[] poisoned) =>
         new EdmTrainer(new Mlp(new MlpConfig(Hidden: 32), new Generator(1)), new PoisonedSource(Data, poisoned),
-            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips, QualityCurve = curve }, outDir);
 
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => EdmTrainer.Resume(checkpoint, Data, steps);
@@ -120,12 +127,15 @@ public sealed class GanRunKind : RunKind
     private static readonly GanOptions Options = new() { BatchSize = 8, LogEvery = 1, PreviewSamples = 0, EmaHalfLifeSamples = 100, Seed = 2 };
 
     /// <inheritdoc/>
-    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, QualityCurveOptions? curve = null, params long[] poisoned) =>
         new GanTrainer(new GanGenerator(TinyModels.Gan(2), new Generator(1)), new GanDiscriminator(TinyModels.Gan(2), new Generator(2)),
-            new PoisonedSource(new TwoLevelImages(), poisoned), Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+            new PoisonedSource(new TwoLevelImages(), poisoned), Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips, QualityCurve = curve }, outDir);
 
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => GanTrainer.Resume(checkpoint, new TwoLevelImages(), steps);
+
+    /// <summary>None: no metric classifier reads 8×8 images (a GAN's FD curve is tested through dk train-gan on Fashion-MNIST-shaped data).</summary>
+    public override QualityProbe? Probe => null;
 }
 
 /// <summary>A one-step Diff-Instruct student of a small random Mlp teacher (one teacher call per iteration, at the generator update).</summary>
@@ -137,13 +147,13 @@ public sealed class DiffInstructRunKind : RunKind
         new(new PoisonedTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), poisoned.Select(s => s + 1).ToArray()), new Edm());
 
     /// <inheritdoc/>
-    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned)
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, QualityCurveOptions? curve = null, params long[] poisoned)
     {
         var teacher = Teacher(poisoned);
         var net = new Mlp(new MlpConfig(Hidden: 16), new Generator(1));
         var aux = new Mlp(new MlpConfig(Hidden: 16), new Generator(1));
         return new DiffInstructDistiller(teacher, new OneStepGenerator(net, teacher.Edm), aux,
-            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips, QualityCurve = curve }, outDir);
     }
 
     /// <inheritdoc/>
@@ -161,9 +171,9 @@ public sealed class ProgressiveRunKind : RunKind
     private static ToyDataSource Data => new(GaussianMixtureToy.EightGaussians());
 
     /// <inheritdoc/>
-    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, QualityCurveOptions? curve = null, params long[] poisoned) =>
         ProgressiveDistiller.FromTeacher(new FrozenTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Edm()), new PoisonedSource(Data, poisoned),
-            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips, QualityCurve = curve }, outDir);
 
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => ProgressiveDistiller.Resume(checkpoint, Data, steps);
@@ -184,12 +194,12 @@ public sealed class Dmd2RunKind : RunKind
         new(new PoisonedTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), poisoned.Select(s => s + 1).ToArray()), new Edm());
 
     /// <inheritdoc/>
-    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned)
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, QualityCurveOptions? curve = null, params long[] poisoned)
     {
         var teacher = Teacher(poisoned);
         var student = new Mlp(new MlpConfig(Hidden: 16), new Generator(1));
         var fake = new Mlp(new MlpConfig(Hidden: 16), new Generator(1));
-        return new Dmd2Distiller(teacher, student, fake, Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+        return new Dmd2Distiller(teacher, student, fake, Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips, QualityCurve = curve }, outDir);
     }
 
     /// <inheritdoc/>
@@ -212,9 +222,9 @@ public sealed class Dmd2GanRunKind : RunKind
     private static FrozenTeacher Teacher() => new(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Edm());
 
     /// <inheritdoc/>
-    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, QualityCurveOptions? curve = null, params long[] poisoned) =>
         new Dmd2Distiller(Teacher(), new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Mlp(new MlpConfig(Hidden: 16), new Generator(1)),
-            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir, new PoisonedSource(Data, poisoned));
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips, QualityCurve = curve }, outDir, new PoisonedSource(Data, poisoned));
 
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => Dmd2Distiller.Resume(checkpoint, Teacher(), steps, data: Data);
@@ -229,11 +239,11 @@ public sealed class BootRunKind : RunKind
         new(new PoisonedTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), poisoned.Select(s => s + 1).ToArray()), new Edm());
 
     /// <inheritdoc/>
-    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned)
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, QualityCurveOptions? curve = null, params long[] poisoned)
     {
         var teacher = Teacher(poisoned);
         var student = new BootStudent(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), teacher.Edm, Options.SigmaMin, Options.SigmaMax);
-        return new BootDistiller(teacher, student, Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+        return new BootDistiller(teacher, student, Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips, QualityCurve = curve }, outDir);
     }
 
     /// <inheritdoc/>
@@ -255,9 +265,9 @@ public sealed class DdilPdRunKind : RunKind
     private static ToyDataSource Data => new(GaussianMixtureToy.EightGaussians());
 
     /// <inheritdoc/>
-    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, QualityCurveOptions? curve = null, params long[] poisoned) =>
         ProgressiveDistiller.FromTeacher(new FrozenTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Edm()), new PoisonedSource(Data, poisoned),
-            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir, Ddil);
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips, QualityCurve = curve }, outDir, Ddil);
 
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => ProgressiveDistiller.Resume(checkpoint, Data, steps);
@@ -285,12 +295,12 @@ public sealed class DdilDmd2RunKind : RunKind
         new(new WholeBatchPoisonedTeacher(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), Options.BatchSize, step, poisoned), new Edm());
 
     /// <inheritdoc/>
-    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned)
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, QualityCurveOptions? curve = null, params long[] poisoned)
     {
         Dmd2Distiller? run = null;
         var teacher = Teacher(() => run!.Step, poisoned);
         run = new Dmd2Distiller(teacher, new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Mlp(new MlpConfig(Hidden: 16), new Generator(1)),
-            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir, Data, Ddil);
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips, QualityCurve = curve }, outDir, Data, Ddil);
         return run;
     }
 
@@ -326,9 +336,9 @@ public sealed class Dmd2TwoTimeScaleRunKind : RunKind
     private static FrozenTeacher Teacher() => new(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Edm());
 
     /// <inheritdoc/>
-    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned) =>
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, QualityCurveOptions? curve = null, params long[] poisoned) =>
         new Dmd2Distiller(Teacher(), new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Mlp(new MlpConfig(Hidden: 16), new Generator(1)),
-            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+            Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips, QualityCurve = curve }, outDir);
 
     /// <inheritdoc/>
     public override ITrainingRun Resume(string checkpoint, int steps) => Dmd2Distiller.Resume(checkpoint, Teacher(), steps);
@@ -348,11 +358,11 @@ public sealed class BootSoftStratifiedRunKind : RunKind
     private static FrozenTeacher Teacher() => new(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), new Edm());
 
     /// <inheritdoc/>
-    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, params long[] poisoned)
+    public override ITrainingRun Start(string? outDir, int steps, int checkpointEvery = 0, int maxConsecutiveSkips = 20, QualityCurveOptions? curve = null, params long[] poisoned)
     {
         var teacher = Teacher();
         var student = new BootStudent(new Mlp(new MlpConfig(Hidden: 16), new Generator(1)), teacher.Edm, Options.SigmaMin, Options.SigmaMax);
-        return new BootDistiller(teacher, student, Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips }, outDir);
+        return new BootDistiller(teacher, student, Options with { Steps = steps, CheckpointEvery = checkpointEvery, MaxConsecutiveSkips = maxConsecutiveSkips, QualityCurve = curve }, outDir);
     }
 
     /// <inheritdoc/>

@@ -58,7 +58,7 @@ public class TrainerTests
         string path = dir.File(EdmTrainer.CheckpointFile);
 
         var e = Assert.Throws<ArgumentException>(() => EdmTrainer.Resume(path, data, bookkeeping: o => o with { Lr = 1e-2f }));
-        Assert.That(e!.Message, Does.Contain("only the step count, checkpoint and log intervals and preview size may change"));
+        Assert.That(e!.Message, Does.Contain("only the step count, checkpoint and log intervals, preview size and quality curve may change"));
         using var c = EdmTrainer.Resume(path, data, steps: 40, bookkeeping: o => o with { CheckpointEvery = 15, LogEvery = 5 });
         Assert.That((c.Options.CheckpointEvery, c.Options.LogEvery), Is.EqualTo((15, 5)));
         c.Run(progress: p => losses.Add((float)p["loss"]));
