@@ -8,7 +8,7 @@ internal static class GemmKernels
     /// <summary>C = α·op(A)·op(B) + β·C per batch (or one k-slice per grid z into a workspace when <paramref name="kChunk"/> &gt; 0).</summary>
     [Kernel(grouped: true)]
     public static void Gemm<TS>(MatA a, MatB b, DenseC c, int m, int n, int k, int kChunk) where TS : struct, IGemmShape =>
-        GemmTile.Run<TS, MatA, MatB, DenseC>(a, b, c, m, n, k, kChunk);
+        GemmTile.Run<TS, SimtMath, MatA, MatB, DenseC>(a, b, c, m, n, k, kChunk);
 
     /// <summary>
     /// Combines split-K partials ws[s, m, n] into C: C = α·Σ_s ws[s] + β·C (β = 0 never reads C),
