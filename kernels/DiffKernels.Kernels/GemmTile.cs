@@ -56,8 +56,8 @@ internal interface IGemmC
 
 /// <summary>
 /// The arithmetic of the core on the staged slabs: which thread accumulates which block of C, from
-/// which shared-memory words, and how the block is written at the end (<see cref="SimtMath"/>: the
-/// FP32 FMA path).
+/// which shared-memory words, and how the block is written at the end. <see cref="SimtMath"/> is
+/// the FP32 FMA path; <see cref="TensorMath{TP, TU}"/> the TF32 tensor-core path on the same staging.
 /// </summary>
 internal interface IGemmMath
 {
