@@ -46,6 +46,10 @@ public static class BenchSession
         {
             throw new ArgumentException($"bench: --backend {name}: {e.Message} found (dk info lists the backends)");
         }
+        catch (InvalidInputException e)
+        {
+            throw new ArgumentException($"bench: --backend {name}: {e.Message}");
+        }
     }
 
     /// <summary>The nearest directory at or above <paramref name="start"/> holding DiffKernels.sln, else <paramref name="start"/>.</summary>
@@ -63,6 +67,8 @@ public static class BenchSession
     /// Runs the selected cases on <paramref name="backend"/> (opened by <see cref="Open"/> from <c>s.Backend</c>),
     /// calling <paramref name="onResult"/> as each finishes; progress and notes go to <paramref name="log"/>.
     /// Returns the report (not yet saved). The in-process baselines are CPU code, so they run only beside the CPU backend.
+    /// On a GPU backend whose matrix products are not FP32 (<see cref="GpuBackend.MatmulPrecision"/>, e.g. from
+    /// DK_GPU_MATMUL) every case name ends in the precision: "-tf32" or "-3xtf32".
     /// </summary>
     public static BenchReport Run(BenchSettings s, IBackend backend, string command, TextWriter log, Action<BenchResult> onResult)
     {
@@ -104,6 +110,9 @@ public static class BenchSession
                 r = BenchRunner.Run(c, backend, s.Options, withBaseline: cpu);
                 if (!cpu) r = r with { Note = $"the in-process baselines run on the CPU; none beside {backend.Name}" };
             }
+            // Products at another precision are other results: "-tf32" names them as PyTorch's TF32 rows.
+            if (backend is GpuBackend { MatmulPrecision: not MatmulPrecision.Fp32 } gpu)
+                r = r with { Case = $"{r.Case}-{MatmulPrecisions.Name(gpu.MatmulPrecision)}" };
             results.Add(r);
             onResult(r);
         }

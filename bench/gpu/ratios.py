@@ -2,7 +2,8 @@
 """The ratio table of a bench/gpu/run.sh folder: our JSON lines (bench-*.out, from `dk bench --json`) beside PyTorch's
 (torch-*.out, from bench/torch/gpu_cases.py), matched by case name. Ratios are speed ratios, > 1 when ours is faster:
 ours/theirs for throughputs, theirs/ours for ms/step. PyTorch's "-tf32" rows (cuBLAS/cuDNN on tensor cores) are shown
-beside the FP32 ones as a reference. Standard library only.
+beside the FP32 ones as a reference; our rows measured with DK_GPU_MATMUL=tf32 or 3xtf32 (names ending in "-tf32",
+"-3xtf32") are set against both of the case's PyTorch rows. Standard library only.
 
     python3 bench/gpu/ratios.py OUTDIR
 """
@@ -11,6 +12,13 @@ import glob
 import json
 import os
 import sys
+
+PRECISIONS = ("-3xtf32", "-tf32")
+
+
+def base(name):
+    """The case an our-side row measured: rows run with DK_GPU_MATMUL=tf32 or 3xtf32 end in the precision."""
+    return next((name[: -len(p)] for p in PRECISIONS if name.endswith(p)), name)
 
 
 def lines(pattern):
@@ -51,7 +59,7 @@ def main():
     header = ("case", "unit", "ours", "torch", "ratio", "torch-tf32", "ratio", "launches/run")
     rows = []
     for name, r in ours.items():
-        t, t32 = torch.get(name), torch.get(name + "-tf32")
+        t, t32 = torch.get(base(name)), torch.get(base(name) + "-tf32")
         rows.append((name, r["unit"], fmt(r["ours"]), fmt(t and t["ours"]), fmt(ratio(r, t), 2) + ("×" if t else ""),
                      fmt(t32 and t32["ours"]), fmt(ratio(r, t32), 2) + ("×" if t32 else ""), fmt(r.get("launches_per_run"), 4)))
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
@@ -60,7 +68,7 @@ def main():
     backends = sorted({r["backend"] for r in ours.values()})
     implementations = sorted({r["backend"] for r in torch.values()})
     print(f"ours on {', '.join(backends)}; PyTorch: {', '.join(implementations) or 'no lines'}")
-    missing = sorted(set(ours) - set(torch))
+    missing = sorted(n for n in ours if base(n) not in torch)
     if missing:
         print(f"no PyTorch line for: {', '.join(missing)}")
     return 0

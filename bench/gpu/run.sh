@@ -97,6 +97,9 @@ step dk-info 30 "${dk[@]}" info
 # the op matrix, its last family ("model") the UNet-XS-like training step against the CPU backend
 step check-ops 150 "${dk[@]}" check-ops --backend "$backend"
 step bench-gemm 30 "${dk[@]}" bench device-gemm --backend "$backend" --json "${shapes[@]}" "${timing[@]}"
+# the same SGEMMs on the tensor cores (results named gemm-4096…-tf32 / -3xtf32: PyTorch's TF32 rows are the peers)
+step bench-gemm-tf32 30 env DK_GPU_MATMUL=tf32 "${dk[@]}" bench device-gemm --backend "$backend" --json "${shapes[@]}" "${timing[@]}"
+step bench-gemm-3xtf32 30 env DK_GPU_MATMUL=3xtf32 "${dk[@]}" bench device-gemm --backend "$backend" --json "${shapes[@]}" "${timing[@]}"
 step bench-conv2d 45 "${dk[@]}" bench device-conv2d --backend "$backend" --json "${shapes[@]}" "${timing[@]}"
 step bench-attention 30 "${dk[@]}" bench device-attention --backend "$backend" --json "${shapes[@]}" "${timing[@]}"
 step bench-memory 30 "${dk[@]}" bench device-memory adam --backend "$backend" --json "${shapes[@]}" "${timing[@]}"

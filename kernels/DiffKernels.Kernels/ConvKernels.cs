@@ -24,16 +24,16 @@ internal static class ConvKernels
 {
     [Kernel(grouped: true)]
     public static void Forward<TS>(Im2ColA a, WeightTB b, BiasC c) where TS : struct, IGemmShape =>
-        GemmTile.Run<TS, Im2ColA, WeightTB, BiasC>(a, b, c, a.G.N * a.G.OH * a.G.OW, a.G.Cout, a.G.Patch, 0);
+        GemmTile.Run<TS, SimtMath, Im2ColA, WeightTB, BiasC>(a, b, c, a.G.N * a.G.OH * a.G.OW, a.G.Cout, a.G.Patch, 0);
 
     [Kernel(grouped: true)]
     public static void BackwardData<TS>(DyGatherA a, WeightTapB b, DenseC c) where TS : struct, IGemmShape =>
-        GemmTile.Run<TS, DyGatherA, WeightTapB, DenseC>(a, b, c, a.G.N * a.G.H * a.G.W, a.G.Cin, a.G.KH * a.G.KW * a.G.Cout, 0);
+        GemmTile.Run<TS, SimtMath, DyGatherA, WeightTapB, DenseC>(a, b, c, a.G.N * a.G.H * a.G.W, a.G.Cin, a.G.KH * a.G.KW * a.G.Cout, 0);
 
     /// <summary>dwᵀ and db (or, with <paramref name="kChunk"/> &gt; 0, one pixel range per grid z into the workspace).</summary>
     [Kernel(grouped: true)]
     public static void BackwardWeight<TS>(PatchRowsA a, DyB b, WeightGradC c, int kChunk) where TS : struct, IGemmShape =>
-        GemmTile.Run<TS, PatchRowsA, DyB, WeightGradC>(a, b, c, c.Rows, a.G.Cout, a.G.N * a.G.OH * a.G.OW, kChunk);
+        GemmTile.Run<TS, SimtMath, PatchRowsA, DyB, WeightGradC>(a, b, c, c.Rows, a.G.Cout, a.G.N * a.G.OH * a.G.OW, kChunk);
 
     /// <summary>
     /// Sums the split weight-gradient partials Ws[s, row, co] in split order (deterministic) into dw

@@ -54,49 +54,38 @@ internal interface IGemmC
     void Store(int z, int row, int col, float acc);
 }
 
-/// <summary>A 4×4 block of C in registers, updated by the outer product of a column of op(A) and a row of op(B).</summary>
-internal struct Acc4x4
-{
-    public float C00, C01, C02, C03, C10, C11, C12, C13, C20, C21, C22, C23, C30, C31, C32, C33;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Fma(Float4 a, Float4 b)
-    {
-        C00 += a.X * b.X; C01 += a.X * b.Y; C02 += a.X * b.Z; C03 += a.X * b.W;
-        C10 += a.Y * b.X; C11 += a.Y * b.Y; C12 += a.Y * b.Z; C13 += a.Y * b.W;
-        C20 += a.Z * b.X; C21 += a.Z * b.Y; C22 += a.Z * b.Z; C23 += a.Z * b.W;
-        C30 += a.W * b.X; C31 += a.W * b.Y; C32 += a.W * b.Z; C33 += a.W * b.W;
-    }
-}
-
 /// <summary>
-/// One thread's 8 × 8 block of C: rows r..r+3 and r+32..r+35 by columns c..c+3 and c+16..c+19.
+/// The arithmetic of the core on the staged slabs: which thread accumulates which block of C, from
+/// which shared-memory words, and how the block is written at the end. <see cref="SimtMath"/> is
+/// the FP32 FMA path; <see cref="TensorMath{TP, TU}"/> the TF32 tensor-core path on the same staging.
 /// </summary>
-internal struct Acc8x8
+internal interface IGemmMath
 {
-    public Acc4x4 C00, C01, C10, C11;
+    /// <summary>Floats after each k row of a slab buffer (rows of bm or bn floats), chosen for the bank pattern of this math's shared loads.</summary>
+    int Pad { get; }
 
-    /// <summary>One k step: two 128-bit words of the A slab at <paramref name="a"/> (and 32 rows on), two of the B slab at <paramref name="b"/> (and 16 columns on), 64 FMAs.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Step(ArrayView<Float4> sa, ArrayView<Float4> sb, int a, int b)
-    {
-        Float4 a0 = sa[a], a1 = sa[a + 8], b0 = sb[b], b1 = sb[b + 4];
-        C00.Fma(a0, b0);
-        C01.Fma(a0, b1);
-        C10.Fma(a1, b0);
-        C11.Fma(a1, b1);
-    }
+    /// <summary>Places thread <paramref name="t"/> of a group of shape <typeparamref name="TS"/> on its block of the tile (before the main loop).</summary>
+    void Start<TS>(int t) where TS : struct, IGemmShape;
+
+    /// <summary>
+    /// Accumulates one slab: op(A) at float <paramref name="aBuf"/> of <paramref name="sa"/> ([p][row], stride
+    /// <paramref name="lda"/>), op(B) at <paramref name="bBuf"/> of <paramref name="sb"/> ([p][col], stride
+    /// <paramref name="ldb"/>); the Float4 views are the same memory. Every thread of the group calls it.
+    /// </summary>
+    void Slab(ArrayView<float> sa, ArrayView<Float4> sa4, ArrayView<float> sb, ArrayView<Float4> sb4, int aBuf, int bBuf, int lda, int ldb);
+
+    /// <summary>Writes this thread's block of C of matrix <paramref name="z"/>, the group's tile starting at (<paramref name="row0"/>, <paramref name="col0"/>), inside m × n.</summary>
+    void Store<TC>(ref TC c, int z, int row0, int col0, int m, int n) where TC : struct, IGemmC;
 }
 
 /// <summary>
 /// The shared-memory tiled product behind SGEMM and every convolution (implicit GEMM: the operand
 /// readers gather patches on the fly, so no im2col matrix exists in global memory), at a tile shape
-/// fixed at compile time (<see cref="IGemmShape"/>).
+/// fixed at compile time (<see cref="IGemmShape"/>) and an arithmetic fixed at compile time
+/// (<see cref="IGemmMath"/>: FP32 FMAs or TF32 tensor-core mma).
 /// <para>
-/// A group of 32·WarpsM·WarpsN threads computes a BM × BN = 64·WarpsM × 32·WarpsN tile of C. Warp
-/// tiling: each warp owns a 64 × 32 block, its lanes an 8 × 4 grid of threads, and each thread the
-/// 8 × 8 block made of rows r..r+3 and r+32..r+35 and columns c..c+3 and c+16..c+19, so every step
-/// reads two 128-bit words of op(A) and two of op(B) from shared memory for 64 FMAs (16 per load).
+/// A group of 32·WarpsM·WarpsN threads computes a BM × BN = 64·WarpsM × 32·WarpsN tile of C, each
+/// warp a 64 × 32 block of it; how a warp's lanes share their block is the math's.
 /// </para>
 /// <para>
 /// Staging: each thread fetches its share of the next 8-deep slab as 128-bit global loads along the
@@ -106,8 +95,8 @@ internal struct Acc8x8
 /// every slab, one to four runs of four per operand, each through its own cursor over the operand
 /// (<see cref="IGemmA"/>), positioned once before the main loop and advanced one slab per iteration.
 /// Slabs are stored k-major ([p][row] and [p][col]); operands stored k-contiguous are transposed on
-/// the way in, into rows padded by four floats so that the scattered stores of a warp fall in
-/// distinct banks.
+/// the way in, into rows padded by the math's <see cref="IGemmMath.Pad"/> floats (four for the FMA
+/// path, so that the scattered stores of a warp fall in distinct banks).
 /// </para>
 /// Grid: (⌈n/BN⌉, ⌈m/BM⌉, batch or k-splits); group: (32·WarpsM·WarpsN, 1, 1).
 /// </summary>
@@ -116,26 +105,24 @@ internal static class GemmTile
     /// <summary>Slab depth: split-K chunks are multiples of it.</summary>
     public const int BK = 8;
 
-    private const int Pad = 4;
-
     /// <summary>
     /// Computes this group's tile. When <paramref name="kChunk"/> is positive, grid z selects the k range
     /// [z·kChunk, (z+1)·kChunk) (split-K); otherwise z is the batch index and k is whole.
     /// </summary>
-    public static void Run<TS, TA, TB, TC>(TA a, TB b, TC c, int m, int n, int k, int kChunk)
-        where TS : struct, IGemmShape where TA : struct, IGemmA where TB : struct, IGemmB where TC : struct, IGemmC
+    public static void Run<TS, TM, TA, TB, TC>(TA a, TB b, TC c, int m, int n, int k, int kChunk)
+        where TS : struct, IGemmShape where TM : struct, IGemmMath where TA : struct, IGemmA where TB : struct, IGemmB where TC : struct, IGemmC
     {
         var s = default(TS);
+        var math = default(TM);
         int bm = 64 * s.WarpsM, bn = 32 * s.WarpsN, threads = 32 * s.WarpsM * s.WarpsN;
-        int lda = bm + Pad, ldb = bn + Pad, aStage = BK * lda, bStage = BK * ldb;
-        var sa = SharedMemory.Allocate<float>(2 * BK * (64 * s.WarpsM + Pad));
-        var sb = SharedMemory.Allocate<float>(2 * BK * (32 * s.WarpsN + Pad));
+        int lda = bm + math.Pad, ldb = bn + math.Pad, aStage = BK * lda, bStage = BK * ldb;
+        var sa = SharedMemory.Allocate<float>(2 * BK * (64 * s.WarpsM + math.Pad));
+        var sb = SharedMemory.Allocate<float>(2 * BK * (32 * s.WarpsN + math.Pad));
         var sa4 = sa.Cast<Float4>();
         var sb4 = sb.Cast<Float4>();
 
-        int t = Group.IdxX, warp = t >> 5, lane = t & 31;
-        int rowT = warp / s.WarpsN * 64 + (lane >> 2) * 4;
-        int colT = (warp & (s.WarpsN - 1)) * 32 + (lane & 3) * 4;
+        int t = Group.IdxX;
+        math.Start<TS>(t);
         int row0 = Grid.IdxY * bm, col0 = Grid.IdxX * bn, z = Grid.IdxZ;
         int kBegin = 0, kEnd = k;
         if (kChunk > 0)
@@ -183,8 +170,7 @@ internal static class GemmTile
         }
         Group.Barrier();
 
-        var acc = default(Acc8x8);
-        int aBuf = 0, bBuf = 0, lda4 = lda >> 2, ldb4 = ldb >> 2;
+        int aBuf = 0, bBuf = 0;
         for (int k0 = kBegin; k0 < kEnd; k0 += BK)
         {
             bool more = k0 + BK < kEnd;
@@ -213,17 +199,7 @@ internal static class GemmTile
                     rb1 = FetchB(ref b1, t + threads, bn, col0, next, n, kEnd);
                 }
             }
-            // The BK = 8 steps unrolled by hand: ILGPU does not unroll the loop, and unrolled the shared
-            // addresses become one base plus constant offsets.
-            int ao = (aBuf + rowT) >> 2, bo = (bBuf + colT) >> 2;
-            acc.Step(sa4, sb4, ao, bo);
-            acc.Step(sa4, sb4, ao + lda4, bo + ldb4);
-            acc.Step(sa4, sb4, ao + 2 * lda4, bo + 2 * ldb4);
-            acc.Step(sa4, sb4, ao + 3 * lda4, bo + 3 * ldb4);
-            acc.Step(sa4, sb4, ao + 4 * lda4, bo + 4 * ldb4);
-            acc.Step(sa4, sb4, ao + 5 * lda4, bo + 5 * ldb4);
-            acc.Step(sa4, sb4, ao + 6 * lda4, bo + 6 * ldb4);
-            acc.Step(sa4, sb4, ao + 7 * lda4, bo + 7 * ldb4);
+            math.Slab(sa, sa4, sb, sb4, aBuf, bBuf, lda, ldb);
             aBuf = aStage - aBuf;
             bBuf = bStage - bBuf;
             if (more)
@@ -245,11 +221,7 @@ internal static class GemmTile
             Group.Barrier();
         }
 
-        int r = row0 + rowT, col = col0 + colT;
-        Store(ref c, z, r, col, m, n, acc.C00);
-        Store(ref c, z, r, col + 16, m, n, acc.C01);
-        Store(ref c, z, r + 32, col, m, n, acc.C10);
-        Store(ref c, z, r + 32, col + 16, m, n, acc.C11);
+        math.Store(ref c, z, row0, col0, m, n);
     }
 
     /// <summary>
@@ -331,17 +303,9 @@ internal static class GemmTile
         }
     }
 
+    /// <summary>Writes up to four consecutive elements of row <paramref name="row"/> from <paramref name="col"/> on, those inside m × n.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<TC>(ref TC c, int z, int row, int col, int m, int n, Acc4x4 acc) where TC : struct, IGemmC
-    {
-        StoreRow(ref c, z, row, col, m, n, acc.C00, acc.C01, acc.C02, acc.C03);
-        StoreRow(ref c, z, row + 1, col, m, n, acc.C10, acc.C11, acc.C12, acc.C13);
-        StoreRow(ref c, z, row + 2, col, m, n, acc.C20, acc.C21, acc.C22, acc.C23);
-        StoreRow(ref c, z, row + 3, col, m, n, acc.C30, acc.C31, acc.C32, acc.C33);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow<TC>(ref TC c, int z, int row, int col, int m, int n, float v0, float v1, float v2, float v3)
+    public static void StoreRow<TC>(ref TC c, int z, int row, int col, int m, int n, float v0, float v1, float v2, float v3)
         where TC : struct, IGemmC
     {
         if (row >= m) return;

@@ -26,16 +26,46 @@ public sealed partial class GpuBackend
         if (alpha == 0) k = 0;
         bool large = _plan.GemmLarge(m, n);
         var (splits, chunk) = batch == 1 ? _plan.SplitK(LaunchPlan.GemmTiles(m, n, large), k) : (1, 0);
+        var gemm = GemmKernel(large);
         if (splits == 1)
         {
-            _k.Gemm(large)(GemmGrid(m, n, batch, large), ma, mb, mc, m, n, k, 0);
+            gemm(GemmGrid(m, n, batch, large), ma, mb, mc, m, n, k, 0);
             return;
         }
         using var ws = Allocate((long)splits * m * n).Lease();
         var wc = new DenseC { Data = V(ws.Buffer), Ld = n, Stride = m * n, Alpha = 1f };
-        _k.Gemm(large)(GemmGrid(m, n, splits, large), ma, mb, wc, m, n, k, chunk);
+        gemm(GemmGrid(m, n, splits, large), ma, mb, wc, m, n, k, chunk);
         _k.SplitKCombine(m * n, V(ws.Buffer), splits, m, n, mc);
     }
+
+    /// <summary>
+    /// The arithmetic of <see cref="Gemm"/> and so of every matmul and linear layer on this backend (default
+    /// <see cref="MatmulPrecision.Fp32"/>, or what <see cref="MatmulPrecisions.EnvironmentVariable"/> named when the
+    /// backend was created). TF32 and 3×TF32 need tensor cores: CUDA of compute capability 8.0 or newer, or the
+    /// emulator, which runs the kernels' C# twin; elsewhere setting them throws <see cref="InvalidInputException"/>.
+    /// </summary>
+    public MatmulPrecision MatmulPrecision
+    {
+        get => _matmulPrecision;
+        set
+        {
+            if (value != MatmulPrecision.Fp32 && _plan.TensorCoresMissing is { } why)
+                throw new InvalidInputException($"matmul precision {MatmulPrecisions.Name(value)}", $"needs tensor cores on the {Name} backend: {why}");
+            _matmulPrecision = value;
+        }
+    }
+
+    private MatmulPrecision _matmulPrecision;
+
+    /// <summary>Whether this backend can run the TF32 and 3×TF32 products (see <see cref="MatmulPrecision"/>).</summary>
+    public bool HasTensorCores => _plan.TensorCoresMissing == null;
+
+    private Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int> GemmKernel(bool large) => _matmulPrecision switch
+    {
+        MatmulPrecision.Tf32 => _k.GemmTf32(large, _plan.TensorTwin),
+        MatmulPrecision.Tf32x3 => _k.Gemm3xTf32(large, _plan.TensorTwin),
+        _ => _k.Gemm(large),
+    };
 
     // 128-bit loads need every run of four that starts at a multiple of 4 to be 16-byte aligned
     // (buffers themselves start aligned).

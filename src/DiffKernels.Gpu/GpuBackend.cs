@@ -49,9 +49,32 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     /// <summary>
     /// Opens an accelerator of the given kind: with <see cref="GpuKind.Auto"/> the first CUDA device,
     /// else the first OpenCL GPU, else the CPU emulator. Throws <see cref="GpuUnavailableException"/>
-    /// when a specific kind is asked for and absent.
+    /// when a specific kind is asked for and absent. The matrix products run at <paramref name="precision"/>,
+    /// by default the one <see cref="MatmulPrecisions.EnvironmentVariable"/> names (FP32 when unset); a TF32
+    /// precision the accelerator cannot run throws <see cref="InvalidInputException"/>.
     /// </summary>
-    public static GpuBackend Create(GpuKind kind = GpuKind.Auto)
+    public static GpuBackend Create(GpuKind kind = GpuKind.Auto, MatmulPrecision? precision = null)
+    {
+        var matmul = precision ?? MatmulPrecisions.FromEnvironment();
+        var backend = Open(kind);
+        try
+        {
+            backend.MatmulPrecision = matmul;
+            return backend;
+        }
+        catch (InvalidInputException e) when (precision == null)
+        {
+            backend.Dispose();
+            throw new InvalidInputException($"{MatmulPrecisions.EnvironmentVariable}={MatmulPrecisions.Name(matmul)}", e.Problem);
+        }
+        catch
+        {
+            backend.Dispose();
+            throw;
+        }
+    }
+
+    private static GpuBackend Open(GpuKind kind)
     {
         var context = Context.Create(b =>
         {

@@ -84,6 +84,29 @@ internal sealed class GpuKernels(Accelerator acc)
         ? Get(ref _gemmLarge, () => acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm<GemmLarge>))
         : Get(ref _gemmSmall, () => acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm<GemmSmall>));
 
+    private Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int>? _gemmTf32Large, _gemmTf32Small, _gemm3xTf32Large, _gemm3xTf32Small;
+
+    /// <summary>
+    /// The SGEMM on TF32 tensor cores at the large or small tile shape: inline mma.sync on CUDA, its C# twin
+    /// where <paramref name="twin"/> (the emulator).
+    /// </summary>
+    public Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int> GemmTf32(bool large, bool twin) => large
+        ? Get(ref _gemmTf32Large, () => twin
+            ? acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.GemmTf32<GemmLarge, MmaTwin>)
+            : acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.GemmTf32<GemmLarge, Mma>))
+        : Get(ref _gemmTf32Small, () => twin
+            ? acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.GemmTf32<GemmSmall, MmaTwin>)
+            : acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.GemmTf32<GemmSmall, Mma>));
+
+    /// <summary>The 3×TF32 SGEMM at the large or small tile shape (as <see cref="GemmTf32"/>).</summary>
+    public Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int> Gemm3xTf32(bool large, bool twin) => large
+        ? Get(ref _gemm3xTf32Large, () => twin
+            ? acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm3xTf32<GemmLarge, MmaTwin>)
+            : acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm3xTf32<GemmLarge, Mma>))
+        : Get(ref _gemm3xTf32Small, () => twin
+            ? acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm3xTf32<GemmSmall, MmaTwin>)
+            : acc.LoadStreamKernel<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm3xTf32<GemmSmall, Mma>));
+
     private Action<Index1D, ArrayView<float>, int, int, int, DenseC>? _splitKCombine;
     public Action<Index1D, ArrayView<float>, int, int, int, DenseC> SplitKCombine => Get(ref _splitKCombine, () =>
         acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, int, DenseC>(GemmKernels.SplitKCombine));

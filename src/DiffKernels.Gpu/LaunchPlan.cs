@@ -1,5 +1,6 @@
 using DiffKernels.Kernels;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 
 namespace DiffKernels.Gpu;
 
@@ -31,7 +32,24 @@ internal sealed class LaunchPlan
         Multiprocessors = Math.Max(1, acc.NumMultiprocessors);
         Parallelism = Multiprocessors * Math.Max(WarpSize, emulator ? EmulatorGroup : acc.MaxNumThreadsPerMultiprocessor);
         TargetGroups = 2 * Multiprocessors;
+        TensorCoresMissing = acc switch
+        {
+            CudaAccelerator cuda when cuda.Architecture >= CudaArchitecture.SM_80 => null,
+            CudaAccelerator cuda => $"{cuda.Name} is {cuda.Architecture}; the TF32 mma needs compute capability 8.0 or newer",
+            _ when emulator => null,
+            _ => $"{acc.AcceleratorType} accelerators have no mma instruction (only CUDA, or cpu-emulator with the C# twin)",
+        };
+        TensorTwin = emulator;
     }
+
+    /// <summary>
+    /// Why the TF32 tensor-core GEMM cannot run here, or null when it can: on CUDA from compute capability 8.0
+    /// (inline mma.sync), and on the emulator, which runs its C# twin.
+    /// </summary>
+    public string? TensorCoresMissing { get; }
+
+    /// <summary>True where the tensor-core GEMM runs as its C# twin (the emulator) rather than inline PTX.</summary>
+    public bool TensorTwin { get; }
 
     public int WarpSize { get; }
 

@@ -46,7 +46,8 @@ internal static class CheckOpsCommand
             GpuBackend gpu;
             try
             {
-                gpu = GpuBackend.Create(kind);
+                // FP32 whatever DK_GPU_MATMUL says: the matrix checks the FP32 contract, and its tensor-core cases set their own precision.
+                gpu = GpuBackend.Create(kind, MatmulPrecision.Fp32);
             }
             catch (GpuUnavailableException e)
             {
@@ -60,7 +61,14 @@ internal static class CheckOpsCommand
 
     internal static int Run(TextWriter o, GpuBackend gpu, IReadOnlyList<OpCase> cases)
     {
+        int skipped = 0;
+        if (!gpu.HasTensorCores)
+        {
+            skipped = cases.Count(c => c.Family == OpMatrix.TensorFamily);
+            cases = cases.Where(c => c.Family != OpMatrix.TensorFamily).ToList();
+        }
         o.WriteLine($"op matrix on {gpu.Device} ({gpu.AcceleratorName}) against cpu: {cases.Count} cases");
+        if (skipped > 0) o.WriteLine($"skipped the {skipped} {OpMatrix.TensorFamily} cases: this accelerator has no TF32 tensor cores");
         o.WriteLine();
         int nameWidth = Math.Max(4, cases.Select(c => c.Name.Length).DefaultIfEmpty(0).Max());
         int familyWidth = Math.Max(6, cases.Select(c => c.Family.Length).DefaultIfEmpty(0).Max());

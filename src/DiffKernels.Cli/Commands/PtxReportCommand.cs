@@ -7,8 +7,8 @@ namespace DiffKernels.Cli.Commands;
 /// `dk ptx-report [--out FILE]`: compiles the hot kernels to PTX (no GPU needed) and prints, per
 /// kernel, its main loop's FMAs per shared load, load widths, div/rem and registers, then every
 /// kernel's approximate and double-precision instruction counts; exits 1 when the GEMM, a
-/// convolution or the tiled attention kernels miss their thresholds, or a kernel uses an approximate
-/// instruction or unlisted double precision.
+/// convolution, the tiled attention kernels or the tensor-core GEMM miss their thresholds, or a kernel
+/// uses an approximate instruction or unlisted double precision.
 /// </summary>
 internal static class PtxReportCommand
 {
@@ -29,7 +29,7 @@ internal static class PtxReportCommand
                 o.Write(text);
                 if (path != null) File.WriteAllText(path, text);
                 return PtxReport.GemmViolations(reports).Count + PtxReport.ConvViolations(reports).Count
-                    + PtxReport.AttentionViolations(reports).Count + PtxMath.Violations(math).Count == 0 ? 0 : 1;
+                    + PtxReport.AttentionViolations(reports).Count + PtxReport.TensorViolations(reports).Count + PtxMath.Violations(math).Count == 0 ? 0 : 1;
             });
         });
         return cmd;

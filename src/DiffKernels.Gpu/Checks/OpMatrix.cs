@@ -17,7 +17,7 @@ public static partial class OpMatrix
     /// <summary>Every case, by family.</summary>
     public static IReadOnlyList<OpCase> All { get; } =
     [
-        .. Memory(), .. Elementwise(), .. Reductions(), .. Products(), .. Convolutions(), .. AttentionCases(),
+        .. Memory(), .. Elementwise(), .. Reductions(), .. Products(), .. TensorProducts(), .. Convolutions(), .. AttentionCases(),
         .. Norms(), .. Pooling(), .. RandomCases(), .. Optimisers(), .. Losses(), .. Schedule(), .. Models(),
     ];
 

@@ -4,7 +4,7 @@ namespace DiffKernels.Gpu.Checks;
 
 /// <summary>
 /// What the PTX of one kernel says about its main loop: the natural loop of its control-flow graph
-/// whose own body (without the loops nested in it) holds the most FMAs, smallest on ties. Counts are of static instructions, so an unrolled loop
+/// whose own body (without the loops nested in it) holds the most mma.sync, then the most FMAs, smallest on ties. Counts are of static instructions, so an unrolled loop
 /// body counts each copy; register counts are PTX virtual registers (ptxas, which needs a driver,
 /// allocates the physical ones).
 /// </summary>
@@ -15,8 +15,12 @@ namespace DiffKernels.Gpu.Checks;
 /// <param name="MainLoopDivRem">Integer div/rem instructions in the main loop.</param>
 /// <param name="LoopDivRem">Integer div/rem instructions inside any loop.</param>
 /// <param name="VirtualRegisters">.reg declarations, summed over the register kinds.</param>
+/// <param name="MainLoopMmas">Warp-level mma.sync instructions in the main loop (tensor cores).</param>
+/// <param name="MainLoopTf32Cvts">cvt.rna.tf32.f32 instructions in the main loop (operands rounded to TF32).</param>
+/// <param name="MainLoopLocal">ld.local and st.local instructions in the main loop.</param>
 public sealed record PtxLoopReport(string Kernel, int MainLoopFmas, int MainLoopSharedLoads,
-    IReadOnlyDictionary<string, int> MainLoopLoads, int MainLoopDivRem, int LoopDivRem, int VirtualRegisters)
+    IReadOnlyDictionary<string, int> MainLoopLoads, int MainLoopDivRem, int LoopDivRem, int VirtualRegisters,
+    int MainLoopMmas = 0, int MainLoopTf32Cvts = 0, int MainLoopLocal = 0)
 {
     /// <summary>FMAs per shared-memory load instruction in the main loop (∞ when it loads nothing from shared memory).</summary>
     public double FmasPerSharedLoad => MainLoopSharedLoads == 0 ? double.PositiveInfinity : (double)MainLoopFmas / MainLoopSharedLoads;
@@ -58,6 +62,15 @@ public static partial class PtxAnalysis
     [GeneratedRegex(@"^\s*(@!?%p\d+\s+)?(ret|exit)\s*;")]
     private static partial Regex Return();
 
+    [GeneratedRegex(@"^\s*(@!?%p\d+\s+)?mma\.sync\.")]
+    private static partial Regex Mma();
+
+    [GeneratedRegex(@"^\s*(@!?%p\d+\s+)?cvt\.rna\.tf32\.f32\s")]
+    private static partial Regex Tf32Cvt();
+
+    [GeneratedRegex(@"^\s*(@!?%p\d+\s+)?(ld|st)\.local\.")]
+    private static partial Regex Local();
+
     /// <summary>Analyses the PTX of one kernel (a single .entry, everything inlined as ILGPU emits it).</summary>
     public static PtxLoopReport Analyze(string kernel, string ptx)
     {
@@ -75,8 +88,8 @@ public static partial class PtxAnalysis
         }
         var main = loops
             .Select(body => (Own: Own(body), Size: body.Count(x => x)))
-            .Select(x => (x.Own, x.Size, Fmas: CountFmas(lines, x.Own)))
-            .OrderByDescending(x => x.Fmas).ThenBy(x => x.Size)
+            .Select(x => (x.Own, x.Size, Fmas: CountFmas(lines, x.Own), Mmas: Count(lines, x.Own, Mma())))
+            .OrderByDescending(x => x.Mmas).ThenByDescending(x => x.Fmas).ThenBy(x => x.Size)
             .FirstOrDefault();
         var loads = new SortedDictionary<string, int>(StringComparer.Ordinal);
         int shared = 0, mainDiv = 0;
@@ -95,7 +108,17 @@ public static partial class PtxAnalysis
         int loopDiv = 0;
         for (int i = 0; i < lines.Length; i++) if (loops.Any(l => l[i]) && IntDivRem().IsMatch(lines[i])) loopDiv++;
         int regs = lines.Select(l => RegDecl().Match(l)).Where(m => m.Success).Sum(m => int.Parse(m.Groups[1].Value));
-        return new PtxLoopReport(kernel, main.Fmas, shared, loads, mainDiv, loopDiv, regs);
+        return main.Own == null
+            ? new PtxLoopReport(kernel, 0, 0, loads, 0, loopDiv, regs)
+            : new PtxLoopReport(kernel, main.Fmas, shared, loads, mainDiv, loopDiv, regs,
+                main.Mmas, Count(lines, main.Own, Tf32Cvt()), Count(lines, main.Own, Local()));
+    }
+
+    private static int Count(string[] lines, bool[] own, Regex op)
+    {
+        int n = 0;
+        for (int i = 0; i < lines.Length; i++) if (own[i] && op.IsMatch(lines[i])) n++;
+        return n;
     }
 
     /// <summary>

@@ -65,12 +65,15 @@ public static partial class PtxMath
         return new PtxMathReport(kernel, approximate, f64, divRem);
     }
 
-    /// <summary>Every kernel entry point, generic GEMM tile cores at both square shapes, attention at both head widths.</summary>
+    /// <summary>
+    /// Every kernel entry point, generic GEMM tile cores at both square shapes, attention at both head widths, the
+    /// tensor-core GEMM as CUDA runs it (inline PTX; its C# twin runs on the emulator only).
+    /// </summary>
     private static IEnumerable<MethodInfo> Kernels() =>
         typeof(KernelAttribute).Assembly.GetTypes()
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
             .Where(m => m.GetCustomAttribute<KernelAttribute>() != null)
-            .SelectMany(m => PtxReport.Instantiate(m, [typeof(GemmLarge), typeof(GemmSmall), typeof(AttentionD32), typeof(AttentionD64)]))
+            .SelectMany(m => PtxReport.Instantiate(m, [typeof(GemmLarge), typeof(GemmSmall), typeof(AttentionD32), typeof(AttentionD64), typeof(Mma)]))
             .OrderBy(PtxReport.Name, StringComparer.Ordinal);
 
     /// <summary>Compiles and counts every kernel.</summary>

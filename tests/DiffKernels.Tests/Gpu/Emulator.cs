@@ -8,7 +8,8 @@ namespace DiffKernels.Tests.Gpu;
 /// </summary>
 public static class Emulator
 {
-    private static readonly Lazy<GpuBackend> Shared = new(() => GpuBackend.Create(GpuKind.CpuEmulator));
+    // FP32 whatever DK_GPU_MATMUL says: the op matrix's tolerances are FP32's, and its tensor-core cases set their own precision.
+    private static readonly Lazy<GpuBackend> Shared = new(() => GpuBackend.Create(GpuKind.CpuEmulator, MatmulPrecision.Fp32));
 
     /// <summary>The shared emulator backend.</summary>
     public static GpuBackend Backend => Shared.Value;

@@ -20,7 +20,8 @@ public class KernelCompileTests
     private static Context? _context;
     private static PTXBackend? _backend;
 
-    // Generic entry points are compiled at every shape their constraint admits (GEMM tiles, attention head widths).
+    // Generic entry points are compiled at every shape their constraints admit (GEMM tiles, attention head widths, and
+    // the tensor-core GEMM as inline PTX and as its C# twin).
     private static IEnumerable<TestCaseData> Kernels() =>
         typeof(KernelAttribute).Assembly.GetTypes()
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
@@ -28,7 +29,7 @@ public class KernelCompileTests
             .SelectMany(m => PtxReport.Instantiate(m, Shapes))
             .Select(m => new TestCaseData(m).SetName($"Ptx({PtxReport.Name(m)})"));
 
-    private static readonly Type[] Shapes = [typeof(GemmLarge), typeof(GemmSmall), typeof(GemmMid), typeof(GemmNarrow), typeof(AttentionD32), typeof(AttentionD64)];
+    private static readonly Type[] Shapes = [typeof(GemmLarge), typeof(GemmSmall), typeof(GemmMid), typeof(GemmNarrow), typeof(AttentionD32), typeof(AttentionD64), typeof(Mma), typeof(MmaTwin)];
 
     [OneTimeSetUp]
     public void CreateBackend()
