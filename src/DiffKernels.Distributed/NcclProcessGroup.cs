@@ -103,5 +103,5 @@ public sealed class NcclProcessGroup : IProcessGroup
         return true;
     }
 
-    private static IntPtr Address(Tensor t) => ((GpuBuffer)t.Storage).Memory.NativePtr;
+    private static IntPtr Address(Tensor t) => ((GpuBuffer)t.Storage).Address;
 }

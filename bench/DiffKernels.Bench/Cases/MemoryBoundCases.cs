@@ -6,7 +6,8 @@ namespace DiffKernels.Bench.Cases;
 
 /// <summary>
 /// Bandwidth-bound kernels on the conv case's activation (64×32×32×64, NHWC): GroupNorm(8 groups)+SiLU
-/// forward and backward, with and without a FiLM scale and shift in the same kernel, an elementwise chain, SiLU's backward, and Adam over UNet-S's parameter count.
+/// forward and backward, with and without a FiLM scale and shift in the same kernel, an elementwise chain, SiLU's backward, and Adam over UNet-S's parameter count
+/// (alone, and with the clipping scale and the EMA update in the same pass, as a parameter arena steps).
 /// GB/s counts each input read once and each output written once; the baseline streams as many arrays.
 /// </summary>
 internal static class MemoryBoundCases
@@ -45,6 +46,8 @@ internal static class MemoryBoundCases
         yield return new("silu-bwd", "elementwise", $"dx = dy·SiLU′(x), {a}", BenchUnit.GBPerSecond,
             12.0 * a.Numel, be => new Run(be, a, 2, 1, (be, d) => be.UnaryBackward(UnaryOp.Silu, d[0], d[3], d[6], d[7], a.Numel, 0, 0)));
         yield return Adam("adam", "adam", UNetSParameters, Adam("adam", "adam", 4096));
+        yield return new("arena-step", "arena", $"Adam step, clipping scale and EMA update in one pass over {UNetSParameters:N0} parameters (AdamEmaStep)",
+            BenchUnit.GBPerSecond, 36.0 * UNetSParameters, be => new AdamRun(be, UNetSParameters, withEma: true));
     }
 
     /// <summary>
@@ -118,16 +121,18 @@ internal static class MemoryBoundCases
         protected override void Release() => _dev.Release();
     }
 
+    /// <summary>Adam alone (reads p, g, m, v; writes p, m, v) or with the clipping scale and EMA (also reads and writes the shadow).</summary>
     private sealed class AdamRun : CaseRun
     {
         private readonly IBackend _be;
         private readonly DeviceInputs _dev;
         private readonly DeviceBuffer _p, _g, _m, _v;
+        private readonly DeviceBuffer? _shadow;
         private readonly StreamBaseline? _stream;
         private readonly int _count;
         private int _step;
 
-        public AdamRun(IBackend be, int count)
+        public AdamRun(IBackend be, int count, bool withEma = false)
         {
             (_be, _count) = (be, count);
             _dev = new DeviceInputs(be);
@@ -135,12 +140,14 @@ internal static class MemoryBoundCases
             _g = _dev.Upload(HostArrays.Random(count, 42));
             _m = _dev.Empty(count);
             _v = _dev.Empty(count);
-            if (be.Name == "cpu") _stream = new StreamBaseline(4, 3, count, inPlace: true);
+            if (withEma) _shadow = _dev.Upload(HostArrays.Random(count, 43));
+            if (be.Name == "cpu") _stream = withEma ? new StreamBaseline(5, 4, count, inPlace: true) : new StreamBaseline(4, 3, count, inPlace: true);
         }
 
         public override void Ours()
         {
-            _be.AdamStep(_p, _g, _m, _v, _count, 1e-4f, 0.9f, 0.999f, 1e-8f, 0f, false, ++_step);
+            if (_shadow == null) _be.AdamStep(_p, _g, _m, _v, _count, 1e-4f, 0.9f, 0.999f, 1e-8f, 0f, false, ++_step);
+            else _be.AdamEmaStep(_p, _g, _m, _v, _shadow, _count, 1e-4f, 0.9f, 0.999f, 1e-8f, 0f, false, ++_step, 0.5f, 0.001f);
             _be.Synchronize();
         }
 

@@ -16,12 +16,24 @@ public sealed class RunUpdate
     private readonly List<string> _problems = [];
     private readonly float? _clip;
     private readonly IProcessGroup _group;
+    private readonly (Ema Ema, float Beta)? _ema;
 
-    internal RunUpdate(float? clip, IProcessGroup? group = null)
+    /// <summary>
+    /// An iteration's update policy; with <paramref name="ema"/>, the run's EMA and this iteration's β, which an
+    /// optimiser over exactly the EMA's parameters then moves in its own step (see <see cref="EmaUpdated"/>).
+    /// </summary>
+    internal RunUpdate(float? clip, IProcessGroup? group = null, (Ema Ema, float Beta)? ema = null)
     {
         _clip = clip;
         _group = group ?? SingleProcessGroup.Instance;
+        _ema = ema;
     }
+
+    /// <summary>
+    /// True once an applied update also moved the EMA (its optimiser steps over the arena the EMA follows): the run's
+    /// EMA update that follows that update must then not move it again.
+    /// </summary>
+    internal bool EmaUpdated { get; private set; }
 
     /// <summary>Why updates of this iteration were skipped, in order.</summary>
     public IReadOnlyList<string> Problems => _problems;
@@ -98,9 +110,18 @@ public sealed class RunUpdate
     /// <summary>
     /// Averages <paramref name="adam"/>'s accumulated gradients over the ranks, then clips and applies them; false
     /// (recorded) when their norm is not finite. Every rank sees the same averaged gradients and so decides alike.
+    /// When the optimiser can step in one pass over its arena (the common case), the average, the norm and the step
+    /// are one backend call each, the clipping scale is applied inside the step, and the run's EMA, when it averages
+    /// exactly these parameters, moves in the same pass; the values are those of the per-tensor path.
     /// </summary>
     public bool Apply(Adam adam, string? update = null)
     {
+        if (adam.Arena is { IsDisposed: false } arena)
+        {
+            // Another rank may have the gradients this one lacks: all of them take part in the reduction.
+            if (_group.WorldSize > 1) arena.ZeroMissingGradients();
+            if (adam.CanStepInOnePass) return ApplyInOnePass(adam, arena, update);
+        }
         _group.AverageGradients(adam.Parameters);
         float norm = _clip is { } clip ? GradClip.ClipGlobalNorm(adam.Parameters, clip) : GradClip.GlobalNorm(adam.Parameters);
         if (!float.IsFinite(norm))
@@ -109,6 +130,31 @@ public sealed class RunUpdate
             return false;
         }
         adam.Step();
+        return true;
+    }
+
+    private bool ApplyInOnePass(Adam adam, ParameterArena arena, string? update)
+    {
+        _group.AverageGradients(arena);
+        float norm = arena.GradientNorm();
+        if (!float.IsFinite(norm))
+        {
+            _problems.Add(Problem(update, $"non-finite gradient norm ({norm.ToString(CultureInfo.InvariantCulture)})"));
+            return false;
+        }
+        // GradClip's rule: scale by max/norm only above the maximum.
+        float scale = _clip is { } clip && norm > clip ? clip / norm : 1f;
+        if (_ema is var (ema, beta) && ema.TryFollow(arena))
+        {
+            // The EMA moves once per iteration, after the sampled network's update: a second one would leave it behind.
+            if (EmaUpdated) throw new InvalidOperationException("RunUpdate.Apply: the sampled network's optimiser was applied twice in one iteration");
+            adam.StepInOnePass(scale, ema, beta);
+            EmaUpdated = true;
+        }
+        else
+        {
+            adam.StepInOnePass(scale);
+        }
         return true;
     }
 

@@ -36,6 +36,8 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
     private CancellationToken _cancel;
     private CancellationTokenSource? _agreedCancel;
     private long _loggedAt;
+    private RunUpdate? _update;
+    private bool _emaUpdated;
 
     /// <summary>
     /// Starts at iteration 0 with an EMA of <paramref name="sampled"/>'s current weights; the state holds the step
@@ -173,8 +175,21 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
 
     private double[] Iteration(RunLog? log)
     {
-        var update = new RunUpdate(Options.GradClip, Group);
-        var values = Iterate(update);
+        var update = new RunUpdate(Options.GradClip, Group, (State.Ema, EmaBeta()));
+        _update = update;
+        _emaUpdated = false;
+        double[] values;
+        try
+        {
+            values = Iterate(update);
+        }
+        finally
+        {
+            _update = null;
+        }
+        // The EMA moved inside an optimiser step stands for the UpdateEma call a run kind makes after it.
+        if (update.EmaUpdated && !_emaUpdated)
+            throw new InvalidOperationException($"{GetType().Name}: the sampled network's update was applied without UpdateEma after it");
         if (update.Skipped) Skip(update.Problems, log);
         else _consecutiveSkips = 0;
         Step++;
@@ -219,11 +234,23 @@ public abstract partial class TrainingRun<TOptions> : ITrainingRun where TOption
         return (dataStream, noiseStream);
     }
 
-    /// <summary>Moves the EMA towards the sampled network after this iteration's update of it (the half-life rule, with its ramp).</summary>
+    /// <summary>
+    /// Moves the EMA towards the sampled network after this iteration's update of it (the half-life rule, with its
+    /// ramp). When that update already moved it, in the optimiser's one pass over the arena the EMA follows
+    /// (<see cref="RunUpdate.Apply"/>), there is nothing left to do.
+    /// </summary>
     protected void UpdateEma()
     {
+        _emaUpdated = true;
+        if (_update is { EmaUpdated: true }) return;
+        State.Ema.Update(EmaBeta());
+    }
+
+    /// <summary>This iteration's EMA β.</summary>
+    private float EmaBeta()
+    {
         long seen = (Step + 1) * Options.BatchSize;
-        State.Ema.Update(Options.EmaHalfLifeSamples is { } h ? Ema.HalfLifeBeta(Options.BatchSize, h, seen, Options.EmaRampRatio) : 0f);
+        return Options.EmaHalfLifeSamples is { } h ? Ema.HalfLifeBeta(Options.BatchSize, h, seen, Options.EmaRampRatio) : 0f;
     }
 
     private IEnumerable<KeyValuePair<string, string>> Counters() =>

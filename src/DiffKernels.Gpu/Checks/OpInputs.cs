@@ -9,12 +9,18 @@ namespace DiffKernels.Gpu.Checks;
 public sealed class OpInputs
 {
     private readonly System.Random _rng;
+    private readonly Func<float[], Shape, Tensor> _place;
 
-    /// <summary>Creates the input source for <paramref name="device"/>, seeded from the case name.</summary>
-    public OpInputs(Device device, string caseName)
+    /// <summary>
+    /// Creates the input source for <paramref name="device"/>, seeded from the case name. <paramref name="place"/> makes
+    /// each input tensor from its host values (default: a tensor of its own on <paramref name="device"/>); the sub-buffer
+    /// tests pass one that puts every input inside a larger buffer, so each kernel reads slices.
+    /// </summary>
+    public OpInputs(Device device, string caseName, Func<float[], Shape, Tensor>? place = null)
     {
         Device = device;
         _rng = new System.Random(StableSeed(caseName));
+        _place = place ?? ((v, shape) => Tensor.FromSpan(v, shape, device));
     }
 
     /// <summary>The device the inputs are created on.</summary>
@@ -25,11 +31,11 @@ public sealed class OpInputs
     {
         var v = new float[shape.Numel];
         for (int i = 0; i < v.Length; i++) v[i] = (float)(low + (high - low) * _rng.NextDouble());
-        return Tensor.FromSpan(v, shape, Device).RequireGrad(grad);
+        return _place(v, shape).RequireGrad(grad);
     }
 
     /// <summary>Fixed host values as a 1-D tensor on <see cref="Device"/>.</summary>
-    public Tensor Values(params float[] values) => Tensor.FromSpan(values, new Shape(values.Length), Device);
+    public Tensor Values(params float[] values) => _place(values, new Shape(values.Length));
 
     /// <summary>A uniform [−1, 1) input that requires grad.</summary>
     public Tensor Param(params int[] shape) => Uniform(new Shape(shape), grad: true);
@@ -39,7 +45,7 @@ public sealed class OpInputs
     {
         var v = new float[shape.Numel];
         for (int i = 0; i < v.Length; i++) v[i] = _rng.Next(-range, range + 1);
-        return Tensor.FromSpan(v, shape, Device).RequireGrad(grad);
+        return _place(v, shape).RequireGrad(grad);
     }
 
     /// <summary>

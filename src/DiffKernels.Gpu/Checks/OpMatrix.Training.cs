@@ -48,6 +48,31 @@ public static partial class OpMatrix
                 p.Backend.AdamStep(p.Storage, g.Storage, m.Storage, v.Storage, p.Numel, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.1f, decoupled, 3);
                 return [p, m, v];
             });
+        foreach (bool ema in new[] { false, true })
+            yield return Case(f, ema ? "adamw+ema step, clipped" : "adam step, clipped", c =>
+            {
+                // Slots at 0 and 64 of a 160-element buffer, as a parameter arena lays out a [7, 9] and a [5, 13] parameter.
+                var p = c.Uniform([160]);
+                var g = c.Uniform([160]);
+                var m = c.Uniform([160], -0.1f, 0.1f);
+                var v = c.Uniform([160], 0, 0.01f);
+                var shadow = c.Uniform([160]);
+                p.Backend.AdamEmaStep(p.Storage, g.Storage, m.Storage, v.Storage, ema ? shadow.Storage : null, p.Numel,
+                    1e-2f, 0.9f, 0.999f, 1e-8f, 0.1f, decoupled: ema, 3, gradScale: 0.37f, emaWeight: 0.05f);
+                return [p, m, v, shadow];
+            });
+        yield return Case(f, "sum of squares, segments", c =>
+        {
+            // Three segments with zero gaps between them, as the gradient buffer of an arena; 20,000 elements cross the GPU's chunks.
+            long[] offsets = [0, 64, 256], lengths = [63, 150, 20_000];
+            var host = new float[offsets[^1] + lengths[^1]];
+            var values = c.Uniform([(int)host.Length]).ToArray();
+            for (int k = 0; k < offsets.Length; k++) Array.Copy(values, offsets[k], host, offsets[k], lengths[k]);
+            var x = c.Values(host);
+            var sum = Tensor.Empty([], c.Device);
+            x.Backend.SumOfSquares(x.Storage, offsets, lengths, sum.Storage);
+            return [sum];
+        });
         yield return Case(f, "ema lerp", c =>
         {
             var dst = c.Uniform([50]);

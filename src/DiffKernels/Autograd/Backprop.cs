@@ -70,8 +70,9 @@ internal static class Backprop
     {
         if (leaf.Grad == null)
         {
-            // The gradient lives as long as its tensor: same owner scope (untracked for parameters).
-            var copy = F.CopyRaw(g);
+            // The gradient lives as long as its tensor: same owner scope (untracked for parameters). A parameter of
+            // an arena takes it in its slot of the arena's gradient buffer.
+            var copy = leaf.GradSlot is { } slot ? F.CopyRawInto(g, slot) : F.CopyRaw(g);
             TensorScope.Adopt(leaf.OwnerScope, copy);
             leaf.Grad = copy;
         }

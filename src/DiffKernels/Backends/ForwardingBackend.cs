@@ -164,6 +164,23 @@ public abstract class ForwardingBackend(IBackend inner) : IBackend
     }
 
     /// <inheritdoc/>
+    public void AdamEmaStep(DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v, DeviceBuffer? shadow, long n,
+        float lr, float beta1, float beta2, float eps, float weightDecay, bool decoupled, int step, float gradScale, float emaWeight)
+    {
+        Enter(nameof(AdamEmaStep));
+        try { Inner.AdamEmaStep(param, grad, m, v, shadow, n, lr, beta1, beta2, eps, weightDecay, decoupled, step, gradScale, emaWeight); }
+        finally { Exit(); }
+    }
+
+    /// <inheritdoc/>
+    public void SumOfSquares(DeviceBuffer x, long[] offsets, long[] lengths, DeviceBuffer result)
+    {
+        Enter(nameof(SumOfSquares));
+        try { Inner.SumOfSquares(x, offsets, lengths, result); }
+        finally { Exit(); }
+    }
+
+    /// <inheritdoc/>
     public void Upsample2x(DeviceBuffer x, DeviceBuffer y, int n, int h, int w, int c)
     {
         Enter(nameof(Upsample2x));

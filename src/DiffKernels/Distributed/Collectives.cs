@@ -1,4 +1,5 @@
 using DiffKernels.Backends;
+using DiffKernels.Optim;
 using DiffKernels.Tensors;
 
 namespace DiffKernels.Distributed;
@@ -24,6 +25,20 @@ public static class Collectives
         group.AllReduceSum(grads);
         float scale = 1f / group.WorldSize;
         foreach (var g in grads) g.Backend.Unary(UnaryOp.MulScalar, g.Storage, g.Storage, g.Numel, scale, 0);
+    }
+
+    /// <summary>
+    /// The same for the parameters of <paramref name="arena"/>, as one reduction of its whole gradient buffer and one
+    /// scaling of it (the gaps between slots are zero on every rank and stay so): per element the values the list
+    /// version gives. Every rank must hold the same arena layout and take this path alike.
+    /// </summary>
+    public static void AverageGradients(this IProcessGroup group, ParameterArena arena)
+    {
+        if (group.WorldSize == 1) return;
+        arena.ZeroMissingGradients();
+        using var all = arena.GradientView();
+        group.AllReduceSum([all]);
+        all.Backend.Unary(UnaryOp.MulScalar, all.Storage, all.Storage, all.Numel, 1f / group.WorldSize, 0);
     }
 
     /// <summary>The mean of <paramref name="value"/> over the ranks (NaN when any rank's is NaN, so all ranks decide alike).</summary>

@@ -28,6 +28,19 @@ public static partial class F
         return y;
     }
 
+    /// <summary>
+    /// A new tensor over <paramref name="storage"/> (taking a reference on it) holding the values of <paramref name="x"/>,
+    /// not recorded: a gradient copied into its arena slot.
+    /// </summary>
+    internal static Tensor CopyRawInto(Tensor x, Backends.DeviceBuffer storage)
+    {
+        storage.AddRef();
+        var y = new Tensor(x.Shape, storage, x.Device);
+        var s = x.Shape.Strides();
+        x.Backend.CopyStrided(x.Storage, 0, s, y.Storage, 0, s, x.Shape);
+        return y;
+    }
+
     /// <summary>x += y in place (no graph): gradient accumulation and optimiser state.</summary>
     public static void AddInPlace(Tensor x, Tensor y)
     {

@@ -1,3 +1,4 @@
+using DiffKernels.Backends;
 using DiffKernels.Nn;
 using DiffKernels.Tensors;
 
@@ -5,13 +6,17 @@ namespace DiffKernels.Optim;
 
 /// <summary>
 /// Exponential moving average of a module's parameters: untracked shadow copies, updated with
-/// shadow ← β·shadow + (1 − β)·p by one backend lerp per parameter. The shadows are keyed by the
-/// module's parameter names, so they save and load like a state dict.
+/// shadow ← β·shadow + (1 − β)·p by one backend lerp per parameter, or by one lerp in all once the shadows follow a
+/// <see cref="ParameterArena"/> of the same parameters (<see cref="TryFollow"/>), whose optimiser can then move them in
+/// its own step (<see cref="Adam.StepInOnePass"/>). The shadows are keyed by the module's parameter names, so they
+/// save and load like a state dict.
 /// </summary>
 public sealed class Ema : IDisposable
 {
     private readonly (string Name, Tensor Source, Tensor Shadow)[] _entries;
     private readonly OrderedDictionary<string, Tensor> _shadow = new();
+    private ParameterArena? _arena;
+    private DeviceBuffer? _flat;
 
     /// <summary>Starts the average at the current parameter values of <paramref name="source"/>.</summary>
     public Ema(Module source)
@@ -34,9 +39,47 @@ public sealed class Ema : IDisposable
     public void Update(float beta)
     {
         if (!(beta >= 0 && beta <= 1)) throw new ArgumentOutOfRangeException(nameof(beta), $"Ema.Update: beta {beta} must be in [0, 1]");
+        if (ShadowsFor(_arena) is { } flat)
+        {
+            // Per element the same lerp as one call per parameter; what lies between slots is addressed by no tensor.
+            _arena!.Device.Backend.Lerp(flat, _arena.Values, _arena.Length, 1f - beta);
+            return;
+        }
         foreach (var (_, src, shadow) in _entries)
             shadow.Backend.Lerp(shadow.Storage, src.Storage, shadow.Numel, 1f - beta);
     }
+
+    /// <summary>
+    /// Lays the shadows out as <paramref name="arena"/> lays out their parameters (one buffer, the same offsets) when
+    /// this EMA averages exactly the arena's parameters in its order and no other tensor shares a shadow's memory;
+    /// returns whether the shadows follow the arena (again true on later calls). The shadow tensors stay the same
+    /// objects with the same values.
+    /// </summary>
+    public bool TryFollow(ParameterArena arena)
+    {
+        if (ReferenceEquals(_arena, arena)) return !arena.IsDisposed;
+        if (arena.IsDisposed || arena.Parameters.Count != _entries.Length) return false;
+        for (int i = 0; i < _entries.Length; i++)
+            if (!ReferenceEquals(arena.Parameters[i], _entries[i].Source) || _entries[i].Shadow.Storage.IsShared) return false;
+        var be = arena.Device.Backend;
+        var flat = be.Allocate(arena.Length);
+        be.Fill(flat, 0, arena.Length, 0f);
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            var shadow = _entries[i].Shadow;
+            var slice = flat.Slice(arena.Offset(i), shadow.Numel);
+            var s = shadow.Shape.Strides();
+            be.CopyStrided(shadow.Storage, 0, s, slice, 0, s, shadow.Shape);
+            shadow.RebindStorage(slice);
+        }
+        _flat?.Release();
+        (_flat, _arena) = (flat, arena);
+        return true;
+    }
+
+    /// <summary>The shadows' buffer when they follow <paramref name="arena"/> and it is live, else null.</summary>
+    internal DeviceBuffer? ShadowsFor(ParameterArena? arena) =>
+        arena != null && ReferenceEquals(arena, _arena) && !arena.IsDisposed ? _flat : null;
 
     /// <summary>Writes the averaged values into <paramref name="target"/> (same parameter names and shapes).</summary>
     public void CopyTo(Module target) => target.LoadStateDict(_shadow, strict: true);
@@ -76,5 +119,8 @@ public sealed class Ema : IDisposable
     public void Dispose()
     {
         foreach (var (_, _, shadow) in _entries) shadow.Dispose();
+        _flat?.Release();
+        _flat = null;
+        _arena = null;
     }
 }

@@ -35,7 +35,7 @@ public sealed partial class CpuBackend
         });
     }
 
-    private static void BinaryRow(BinaryOp op, float[] a, long oa, long ia, float[] b, long ob, long ib, Span<float> y)
+    private static void BinaryRow(BinaryOp op, CpuFloats a, long oa, long ia, CpuFloats b, long ob, long ib, Span<float> y)
     {
         int n = y.Length;
         if (ia == 1 && ib == 1)

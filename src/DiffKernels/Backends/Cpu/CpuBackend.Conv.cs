@@ -36,7 +36,7 @@ public sealed partial class CpuBackend
         ForEachBlock(g, (dcol, l0, l1) =>
         {
             int r = (l1 - l0) * g.OW;
-            Sgemm.Run(false, false, r, k, g.Cout, 1f, gv, (long)l0 * g.OW * g.Cout, g.Cout, wv, 0, k, 0f, dcol, 0, k, 1, 0, 0, 0);
+            Sgemm.Run(false, false, r, k, g.Cout, 1f, gv.Array, gv.Offset + (long)l0 * g.OW * g.Cout, g.Cout, wv.Array, wv.Offset, k, 0f, dcol, 0, k, 1, 0, 0, 0);
             Col2ImAdd(g, dcol, dv, l0, l1);
         });
     }
@@ -69,7 +69,7 @@ public sealed partial class CpuBackend
     /// Adds the im2col-shaped gradient of output lines [l0, l1) into dx. Each task owns whole input
     /// pixels and gathers the patch entries that read them, so no two tasks write the same element.
     /// </summary>
-    private static void Col2ImAdd(Conv2dGeometry g, float[] dcol, float[] dx, int l0, int l1)
+    private static void Col2ImAdd(Conv2dGeometry g, float[] dcol, CpuFloats dx, int l0, int l1)
     {
         int k = g.PatchSize;
         // Input lines (n, ih) the block can touch: from its first line's top tap to its last line's bottom tap.

@@ -17,8 +17,9 @@ public sealed partial class CpuBackend
             CheckExtent("B", b, bOffset, transB ? n : k, transB ? k : n, ldb, batch, strideB);
         }
         CheckExtent("C", c, cOffset, m, n, ldc, batch, strideC);
-        Sgemm.Run(transA, transB, m, n, k, alpha, ((CpuBuffer)a).Data, aOffset, lda, ((CpuBuffer)b).Data, bOffset, ldb,
-            beta, ((CpuBuffer)c).Data, cOffset, ldc, batch, strideA, strideB, strideC);
+        CpuFloats av = ((CpuBuffer)a).Data, bv = ((CpuBuffer)b).Data, cv = ((CpuBuffer)c).Data;
+        Sgemm.Run(transA, transB, m, n, k, alpha, av.Array, av.Offset + aOffset, lda, bv.Array, bv.Offset + bOffset, ldb,
+            beta, cv.Array, cv.Offset + cOffset, ldc, batch, strideA, strideB, strideC);
     }
 
     private static void CheckExtent(string name, DeviceBuffer buf, long offset, int rows, int cols, int ld, int batch, long stride)

@@ -150,8 +150,8 @@ public sealed partial class CpuBackend
                     // dshift = Σ du, dscale = Σ du·(x̂·γ + β); then the sums become those of dz = du·(1 + scale).
                     for (int j = 0; j < c; j++)
                     {
-                        if (dhv != null) dhv[ni * c + j] = (float)sDz[j];
-                        if (dsv != null) dsv[ni * c + j] = (float)(gam[j] * sDzXhat[j] + bet[j] * sDz[j]);
+                        if (dhv != null) dhv.Value[ni * c + j] = (float)sDz[j];
+                        if (dsv != null) dsv.Value[ni * c + j] = (float)(gam[j] * sDzXhat[j] + bet[j] * sDz[j]);
                         sDz[j] *= gain![j];
                         sDzXhat[j] *= gain[j];
                     }
@@ -188,7 +188,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>A per-(sample, channel) FiLM: the pre-activation is multiplied by 1 + scale, then shift is added.</summary>
-    private readonly record struct Film(float[] Scale, float[] Shift)
+    private readonly record struct Film(CpuFloats Scale, CpuFloats Shift)
     {
         /// <summary>Tiles sample <paramref name="ni"/>'s 1 + scale (rounded once, as the unfused scale + 1) and shift over the block arrays.</summary>
         public void TileSample(long ni, int c, float[] gain, float[] offset)
@@ -210,7 +210,7 @@ public sealed partial class CpuBackend
     /// sums[j] = Σ over the sample's positions of (x − center[j]) or its square, per channel, with
     /// float partial sums over NormFlushRows positions; acc is scratch of at least c floats.
     /// </summary>
-    private static unsafe void ChannelSums(float[] x, long first, long spatial, int c, float[] center, float[] acc, double[] sums, bool squared)
+    private static unsafe void ChannelSums(CpuFloats x, long first, long spatial, int c, float[] center, float[] acc, double[] sums, bool squared)
     {
         Array.Clear(sums);
         Array.Clear(acc);

@@ -29,10 +29,10 @@ public sealed partial class CpuBackend
                 mv[row] = muf;
                 rv[row] = r;
                 if (gv == null) scale.AsSpan().Fill(r);
-                else TensorPrimitives.Multiply(gv.AsSpan(0, d), r, scale);
+                else TensorPrimitives.Multiply(gv.Value.AsSpan(0, d), r, scale);
                 float residual = (float)(mu - muf);
                 if (bv == null) TensorPrimitives.Multiply(scale, -residual, shift);
-                else TensorPrimitives.MultiplyAdd(scale, -residual, bv.AsSpan(0, d), shift);
+                else TensorPrimitives.MultiplyAdd(scale, -residual, bv.Value.AsSpan(0, d), shift);
                 NormaliseRow(xr, muf, scale, shift, yv.AsSpan((int)(row * d), d), tmp, silu: false);
             }
         });
@@ -131,7 +131,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>out[j] = Σ_s part[s·width + j], summed in order.</summary>
-    private static void SumOverSamples(double[] part, float[] result, int samples, int width)
+    private static void SumOverSamples(double[] part, CpuFloats result, int samples, int width)
     {
         for (int j = 0; j < width; j++)
         {

@@ -1,10 +1,17 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
 namespace DiffKernels.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
+    /// <summary>
+    /// Elements per block of the one-pass Adam+EMA: the block stays in L1 between the update and the shadow's lerp, so
+    /// memory sees each element once.
+    /// </summary>
+    private const int AdamBlock = 2048;
+
     /// <inheritdoc/>
     public void AdamStep(DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v, long n,
         float lr, float beta1, float beta2, float eps, float weightDecay, bool decoupled, int step)
@@ -17,8 +24,51 @@ public sealed partial class CpuBackend
         CpuParallel.For(n, 16, (s, e) =>
         {
             int start = (int)s, len = (int)(e - s);
-            AdamRange(c, pv.AsSpan(start, len), gv.AsSpan(start, len), mv.AsSpan(start, len), vv.AsSpan(start, len));
+            AdamRange(c, 1f, pv.AsSpan(start, len), gv.AsSpan(start, len), mv.AsSpan(start, len), vv.AsSpan(start, len));
         });
+    }
+
+    /// <inheritdoc/>
+    public void AdamEmaStep(DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v, DeviceBuffer? shadow, long n,
+        float lr, float beta1, float beta2, float eps, float weightDecay, bool decoupled, int step, float gradScale, float emaWeight)
+    {
+        var c = AdamConstants.For(lr, beta1, beta2, eps, weightDecay, decoupled, step);
+        var pv = ((CpuBuffer)param).Data;
+        var gv = ((CpuBuffer)grad).Data;
+        var mv = ((CpuBuffer)m).Data;
+        var vv = ((CpuBuffer)v).Data;
+        var sv = (shadow as CpuBuffer)?.Data;
+        CpuParallel.For(n, 20, (s, e) =>
+        {
+            for (long a = s; a < e; a += AdamBlock)
+            {
+                int start = (int)a, len = (int)Math.Min(AdamBlock, e - a);
+                var ps = pv.AsSpan(start, len);
+                AdamRange(c, gradScale, ps, gv.AsSpan(start, len), mv.AsSpan(start, len), vv.AsSpan(start, len));
+                if (sv is { } shadowValues)
+                {
+                    // The same call as Lerp, so the shadow rounds exactly as an EMA update after the step does.
+                    var ss = shadowValues.AsSpan(start, len);
+                    TensorPrimitives.Lerp(ss, ps, emaWeight, ss);
+                }
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    public void SumOfSquares(DeviceBuffer x, long[] offsets, long[] lengths, DeviceBuffer result)
+    {
+        var xv = ((CpuBuffer)x).Data;
+        var sums = new float[offsets.Length];
+        long mean = offsets.Length == 0 ? 0 : lengths.Sum() / offsets.Length;
+        CpuParallel.For(offsets.Length, mean, (s, e) =>
+        {
+            for (long k = s; k < e; k++) sums[k] = TensorPrimitives.SumOfSquares<float>(xv.AsSpan((int)offsets[k], (int)lengths[k]));
+        });
+        // In order, starting from the first sum (not from 0): what adding per-tensor sums one after another gives.
+        float total = sums.Length == 0 ? 0f : sums[0];
+        for (int k = 1; k < sums.Length; k++) total += sums[k];
+        ((CpuBuffer)result).Data[0] = total;
     }
 
     /// <summary>Per-call scalars of the Adam update, folded once so the inner loop is pure multiply-add.</summary>
@@ -34,7 +84,8 @@ public sealed partial class CpuBackend
         }
     }
 
-    private static void AdamRange(in AdamConstants c, Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v)
+    /// <summary>The Adam update of one range, the gradient multiplied by <paramref name="gradScale"/> first (1: unchanged, exactly).</summary>
+    private static void AdamRange(in AdamConstants c, float gradScale, Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v)
     {
         var pV = MemoryMarshal.Cast<float, Vector<float>>(p);
         var gV = MemoryMarshal.Cast<float, Vector<float>>(g);
@@ -49,10 +100,11 @@ public sealed partial class CpuBackend
         var eps = new Vector<float>(c.Eps);
         var l2 = new Vector<float>(c.L2);
         var shrink = new Vector<float>(c.Shrink);
+        var scale = new Vector<float>(gradScale);
         for (int i = 0; i < pV.Length; i++)
         {
             var pi = pV[i];
-            var gi = gV[i] + l2 * pi;
+            var gi = gV[i] * scale + l2 * pi;
             var mi = b1 * mV[i] + ob1 * gi;
             var vi = b2 * vV[i] + ob2 * (gi * gi);
             mV[i] = mi;
@@ -62,7 +114,7 @@ public sealed partial class CpuBackend
         for (int i = pV.Length * Vector<float>.Count; i < p.Length; i++)
         {
             float pi = p[i];
-            float gi = g[i] + c.L2 * pi;
+            float gi = g[i] * gradScale + c.L2 * pi;
             float mi = c.Beta1 * m[i] + c.OneMinusBeta1 * gi;
             float vi = c.Beta2 * v[i] + c.OneMinusBeta2 * (gi * gi);
             m[i] = mi;

@@ -23,7 +23,7 @@ public sealed partial class CpuBackend
         Spread2x(((CpuBuffer)dy).Data, ((CpuBuffer)dx).Data, n, h / 2, w / 2, c, 0.25f);
 
     /// <summary>dst [n, 2h, 2w, c] = scale · src [n, h, w, c] repeated over each 2×2 block.</summary>
-    private static void Spread2x(float[] src, float[] dst, int n, int h, int w, int c, float scale)
+    private static void Spread2x(CpuFloats src, CpuFloats dst, int n, int h, int w, int c, float scale)
     {
         int rowOut = 2 * w * c;
         CpuParallel.For((long)n * h, 2L * rowOut, (s, e) =>
@@ -43,7 +43,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>dst [n, h, w, c] = scale · the sum of each 2×2 block of src [n, 2h, 2w, c].</summary>
-    private static void BlockSum2x(float[] src, float[] dst, int n, int h, int w, int c, float scale)
+    private static void BlockSum2x(CpuFloats src, CpuFloats dst, int n, int h, int w, int c, float scale)
     {
         int rowIn = 2 * w * c;
         CpuParallel.For((long)n * h, 2L * rowIn, (s, e) =>

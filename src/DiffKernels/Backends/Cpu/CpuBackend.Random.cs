@@ -48,7 +48,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>Writes block <paramref name="j"/>'s four values, cut short at <paramref name="count"/>.</summary>
-    private static void Store(float[] d, long j, long count, ReadOnlySpan<float> v)
+    private static void Store(CpuFloats d, long j, long count, ReadOnlySpan<float> v)
     {
         long i = j * 4;
         int n = (int)Math.Min(4, count - i);

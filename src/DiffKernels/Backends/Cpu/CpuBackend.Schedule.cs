@@ -16,7 +16,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>c_noise = ln σ / 4 for every sample, with the vectorised log (and its chunking) of the unary Log op.</summary>
-    private static void EdmNoiseLevels(float[] sigma, float[] cNoise, int batch) =>
+    private static void EdmNoiseLevels(CpuFloats sigma, CpuFloats cNoise, int batch) =>
         CpuParallel.For(batch, 8, (s, e) =>
         {
             var c = cNoise.AsSpan((int)s, (int)(e - s));
@@ -127,7 +127,7 @@ public sealed partial class CpuBackend
             float sa = fv[b], sb = tv[b];
             if (sb == 0f)
             {
-                Array.Copy(xnv, o, yv, o, perSample);
+                xnv.AsSpan((int)o, (int)perSample).CopyTo(yv.AsSpan((int)o, (int)perSample));
                 return;
             }
             float h = 0.5f * (sb - sa), ia = 1f / sa, ib = 1f / sb;
@@ -223,7 +223,7 @@ public sealed partial class CpuBackend
         {
             float sa = fv[b], r = sv[b] / sa, inv = 1f / (1f - r);
             wv[b] = MathF.Max(1f, 1f / (sa * sa));
-            if (sv[b] == 0f) Array.Copy(cv, o, tv, o, perSample);
+            if (sv[b] == 0f) cv.AsSpan((int)o, (int)perSample).CopyTo(tv.AsSpan((int)o, (int)perSample));
             else for (long j = o; j < o + perSample; j++) tv[j] = (cv[j] - r * av[j]) * inv;
         });
     }

@@ -62,7 +62,7 @@ public sealed partial class CpuBackend : IBackend
                     so += ik * srcStrides[k];
                     dOff += ik * dstStrides[k];
                 }
-                if (si == 1 && di == 1) Array.Copy(s, so, d, dOff, inner);
+                if (si == 1 && di == 1) s.AsSpan((int)so, inner).CopyTo(d.AsSpan((int)dOff, inner));
                 else if (si == 0 && di == 1) d.AsSpan((int)dOff, inner).Fill(s[so]);
                 else for (int i = 0; i < inner; i++) d[dOff + i * di] = s[so + i * si];
             }

@@ -24,7 +24,7 @@ internal static unsafe class ConvImplicit
         g.StrideH == 1 && g.StrideW == 1 && g.PadH < g.KH && g.PadW < g.KW;
 
     /// <summary>y = conv(x, w) + bias, y overwritten, with the micro-kernel <see cref="Sgemm.Path"/> selects.</summary>
-    public static void Forward(Conv2dGeometry g, float[] x, float[] w, float[]? bias, float[] y)
+    public static void Forward(Conv2dGeometry g, CpuFloats x, CpuFloats w, CpuFloats? bias, CpuFloats y)
     {
         switch (PathFor(g.Cout, g.Cout))
         {
@@ -34,7 +34,7 @@ internal static unsafe class ConvImplicit
         }
     }
 
-    private static void Forward<TK>(Conv2dGeometry g, float[] x, float[] w, float[]? bias, float[] y) where TK : IMicroKernel
+    private static void Forward<TK>(Conv2dGeometry g, CpuFloats x, CpuFloats w, CpuFloats? bias, CpuFloats y) where TK : IMicroKernel
     {
         int nr = TK.NR;
         long rows = (long)g.N * g.OH * g.OW;
@@ -44,7 +44,7 @@ internal static unsafe class ConvImplicit
         {
             for (long r = 0; r < rows; r++)
                 if (bias == null) y.AsSpan((int)(r * cout), cout).Clear();
-                else bias.AsSpan(0, cout).CopyTo(y.AsSpan((int)(r * cout), cout));
+                else bias.Value.AsSpan(0, cout).CopyTo(y.AsSpan((int)(r * cout), cout));
             return;
         }
         int panels = (cout + nr - 1) / nr;
@@ -54,7 +54,7 @@ internal static unsafe class ConvImplicit
         try
         {
             bp.AsSpan(0, panels * nr).Clear();
-            if (bias != null) bias.AsSpan(0, cout).CopyTo(bp);
+            if (bias != null) bias.Value.AsSpan(0, cout).CopyTo(bp);
             zero.AsSpan(0, len).Clear();
             fixed (float* pw = w, pwp = wp)
                 SgemmPack.PackB<TK>(true, pw, k, 0, k, 0, cout, pwp);
@@ -114,7 +114,7 @@ internal static unsafe class ConvImplicit
     }
 
     /// <summary>dx from dy at stride 1 (see <see cref="HandlesBackwardData"/>), dx overwritten.</summary>
-    public static void BackwardData(Conv2dGeometry g, float[] dy, float[] w, float[] dx)
+    public static void BackwardData(Conv2dGeometry g, CpuFloats dy, CpuFloats w, CpuFloats dx)
     {
         // dx[n,ih,iw,ci] = Σ dy[n, ih + P − kh, iw + P − kw, co]·w[co,kh,kw,ci]: a convolution of dy
         // with w'[ci, KH−1−kh, KW−1−kw, co] = w[co, kh, kw, ci] and padding K − 1 − P.
@@ -130,7 +130,7 @@ internal static unsafe class ConvImplicit
                         flipped[((long)ci * taps + ft) * g.Cout + co] = w[((long)co * taps + t) * g.Cin + ci];
                 }
             var back = new Conv2dGeometry(g.N, g.OH, g.OW, g.Cout, g.Cin, g.KH, g.KW, 1, 1, g.KH - 1 - g.PadH, g.KW - 1 - g.PadW);
-            Forward(back, dy, flipped, null, dx);
+            Forward(back, dy, CpuFloats.Whole(flipped), null, dx);
         }
         finally
         {
@@ -139,7 +139,7 @@ internal static unsafe class ConvImplicit
     }
 
     /// <summary>dw = dyᵀ·im2col(x), dw overwritten, with the micro-kernel <see cref="Sgemm.Path"/> selects.</summary>
-    public static void BackwardWeight(Conv2dGeometry g, float[] x, float[] dy, float[] dw)
+    public static void BackwardWeight(Conv2dGeometry g, CpuFloats x, CpuFloats dy, CpuFloats dw)
     {
         switch (PathFor(g.PatchSize, g.Cin))
         {
@@ -155,7 +155,7 @@ internal static unsafe class ConvImplicit
     /// </summary>
     private static int WeightGradChunk(long pixels) => (int)Math.Max(1024, (pixels + 16 * 1024 - 1) / (16 * 1024) * 1024);
 
-    private static void BackwardWeight<TK>(Conv2dGeometry g, float[] x, float[] dy, float[] dw) where TK : IMicroKernel
+    private static void BackwardWeight<TK>(Conv2dGeometry g, CpuFloats x, CpuFloats dy, CpuFloats dw) where TK : IMicroKernel
     {
         int m = g.Cout, n = g.PatchSize;
         long pixels = (long)g.N * g.OH * g.OW;
