@@ -13,9 +13,11 @@ namespace DiffKernels.Gpu;
 /// <summary>
 /// The ILGPU backend: implements <see cref="IBackend"/> by launching the kernels of DiffKernels.Kernels
 /// on one accelerator (CUDA, OpenCL or ILGPU's CPU emulator). Memory comes from a caching allocator;
-/// kernels are compiled once, on first use, and their launchers kept; every launch is queued on the
-/// accelerator's default stream, so calls return before the work is done. Host transfers happen only
-/// in <see cref="Upload"/> and <see cref="Download"/> (which waits for the queued work). Buffers hold
+/// kernels are compiled once, on first use, and their launchers kept; every launch and copy is queued on
+/// one stream of the backend's own (not the accelerator's default stream, which on CUDA is the legacy stream
+/// that synchronises with all others), in order, so calls return before the work is done. Host transfers happen
+/// only in <see cref="Upload"/> (staged, does not wait) and <see cref="Download"/> (waits for the queued work);
+/// <see cref="HostWaits"/> counts the times the host waited. Buffers hold
 /// at most 2³¹ − 1 floats (kernels index with 32-bit integers). Calls are meant to come from one thread
 /// at a time, like launches on one stream; the allocator alone is thread-safe.
 /// </summary>
@@ -26,10 +28,19 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     private readonly BufferPool _pool;
     private readonly GpuKernels _k;
     private readonly LaunchPlan _plan;
+    private readonly AcceleratorStream _stream;
+    private readonly UploadRing? _ring;
+    private long _hostWaits;
     private bool _disposed;
 
-    /// <summary>The stream every kernel and copy of this backend is queued on (collectives queue there too).</summary>
-    internal AcceleratorStream Stream => _acc.DefaultStream;
+    /// <summary>Floats of page-locked staging memory for uploads (4 MiB): a batch of UNet-S inputs fits many times.</summary>
+    internal const int UploadRingFloats = 1 << 20;
+
+    /// <summary>
+    /// The stream every kernel and copy of this backend is queued on (collectives queue there too): one created for
+    /// the backend, not the accelerator's default stream.
+    /// </summary>
+    internal AcceleratorStream Stream => _stream;
 
     // ILGPU's default CPU device allows 16 threads per group; the GEMM's compile-time shapes need 256,
     // and two multiprocessors make small products take the small GEMM shape, as on a GPU.
@@ -41,7 +52,11 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         _acc = acc;
         Kind = kind;
         _pool = new BufferPool(acc);
-        _k = new GpuKernels(acc);
+        _stream = acc.CreateStream();
+        // OpenCL keeps the pageable copy: ILGPU's copies between host and OpenCL memory are not the CUDA driver's
+        // ordered asynchronous copies that the ring's reasoning rests on.
+        _ring = kind == GpuKind.OpenCL ? null : new UploadRing(acc, _stream, UploadRingFloats);
+        _k = new GpuKernels(acc, _stream);
         _plan = new LaunchPlan(acc);
         Device = new Device(deviceName, this);
     }
@@ -148,6 +163,13 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     /// <summary>Kernel launches queued so far by this backend, all kernels together.</summary>
     public long KernelLaunches => _k.Launches.Values.Sum();
 
+    /// <summary>
+    /// Times the host has waited for this backend's stream: a <see cref="Download"/>, a <see cref="Synchronize"/>, an
+    /// upload too large for the staging ring or made while the ring was full. Per training step, the reads of the
+    /// loss and of the gradient norm are the waits that remain.
+    /// </summary>
+    public long HostWaits => Interlocked.Read(ref _hostWaits);
+
     /// <summary>Returns every cached free buffer to the driver (memory in use is untouched).</summary>
     public void ReleaseCachedMemory() => _pool.ReleaseCached();
 
@@ -174,10 +196,19 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     public unsafe void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, long dstOffset)
     {
         if (src.Length == 0) return;
+        var target = V(dst).SubView(dstOffset, src.Length);
+        if (_ring != null)
+        {
+            long waits = _ring.Waits;
+            bool staged = _ring.TryUpload(src, target);
+            Interlocked.Add(ref _hostWaits, _ring.Waits - waits);
+            if (staged) return;
+        }
         // ILGPU reads host memory through a raw address: the span must stay pinned until the copy
         // has completed (CopyFromCPU waits for it), or a compacting GC could move it mid-copy.
+        Interlocked.Increment(ref _hostWaits);
         fixed (float* p = src)
-            V(dst).SubView(dstOffset, src.Length).CopyFromCPU(_acc.DefaultStream, ref *p, src.Length);
+            target.CopyFromCPU(_stream, ref *p, src.Length);
     }
 
     /// <inheritdoc/>
@@ -188,8 +219,11 @@ public sealed partial class GpuBackend : IBackend, IDisposable
             Synchronize();
             return;
         }
+        long mark = _ring?.Mark() ?? 0;
+        Interlocked.Increment(ref _hostWaits);
         fixed (float* p = dst)
-            V(src).SubView(srcOffset, dst.Length).CopyToCPU(_acc.DefaultStream, ref *p, dst.Length);
+            V(src).SubView(srcOffset, dst.Length).CopyToCPU(_stream, ref *p, dst.Length);
+        _ring?.Passed(mark);
     }
 
     /// <inheritdoc/>
@@ -207,7 +241,13 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     }
 
     /// <inheritdoc/>
-    public void Synchronize() => _acc.DefaultStream.Synchronize();
+    public void Synchronize()
+    {
+        long mark = _ring?.Mark() ?? 0;
+        Interlocked.Increment(ref _hostWaits);
+        _stream.Synchronize();
+        _ring?.Passed(mark);
+    }
 
     /// <summary>A 1-D launch of <paramref name="groups"/> groups of <paramref name="threads"/> threads with <paramref name="sharedFloats"/> floats of dynamic shared memory.</summary>
     private static KernelConfig Groups(int groups, int threads, int sharedFloats = 0) =>
@@ -221,7 +261,9 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         if (_disposed) return;
         _disposed = true;
         _acc.Synchronize();
+        _ring?.Dispose();
         _pool.Dispose();
+        _stream.Dispose();
         _acc.Dispose();
         _context.Dispose();
     }

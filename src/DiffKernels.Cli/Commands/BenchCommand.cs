@@ -162,7 +162,7 @@ internal static class BenchCommand
 
     private static void PrintLaunches(TextWriter output, LaunchCount count)
     {
-        output.WriteLine($"{count.Case}: {Num(count.Total)} kernel launches per run");
+        output.WriteLine($"{count.Case}: {Num(count.Total)} kernel launches per run, {Num(count.HostWaits)} host waits");
         foreach (var (kernel, perRun) in count.Kernels) output.WriteLine($"  {kernel,-28} {Num(perRun),8}  {100 * perRun / count.Total,5:0.0} %");
     }
 
