@@ -47,12 +47,16 @@ public sealed partial class CpuBackend
         {
             float s = sv[b];
             var (cIn, cSkip, cOut) = EdmCoefficients(s, sigmaData);
-            for (long j = o; j < o + perSample; j++)
+            // Spans of the sample's elements: the loop then indexes registers, not the captured buffers' fields.
+            int at = (int)o, n = (int)perSample;
+            ReadOnlySpan<float> x0s = x0v.AsSpan(at, n), ns = nv.AsSpan(at, n);
+            Span<float> xs = xv.AsSpan(at, n), ins = iv.AsSpan(at, n), ts = tv.AsSpan(at, n);
+            for (int j = 0; j < n; j++)
             {
-                float a = x0v[j], xn = a + s * nv[j];
-                xv[j] = xn;
-                iv[j] = cIn * xn;
-                tv[j] = (a - cSkip * xn) / cOut;
+                float a = x0s[j], xn = a + s * ns[j];
+                xs[j] = xn;
+                ins[j] = cIn * xn;
+                ts[j] = (a - cSkip * xn) / cOut;
             }
         });
     }
