@@ -20,6 +20,7 @@ internal static class Backprop
         using var scope = Tensor.Scope();
         using var noGrad = GradMode.Disable();
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
+        using var sweep = new GradTarget.Sweep(grads);
         grads[root] = dy ?? Tensor.Ones(root.Shape, root.Device);
 
         for (int i = order.Count - 1; i >= 0; i--)
@@ -68,7 +69,13 @@ internal static class Backprop
 
     private static void AccumulateLeaf(Tensor leaf, Tensor g)
     {
-        if (leaf.Grad == null)
+        if (leaf.Grad == null && leaf.GradSlot is { } target && ReferenceEquals(g.Storage, target))
+        {
+            // Made in its slot by the backward function (GradTarget): it only changes owner scope.
+            TensorScope.Adopt(leaf.OwnerScope, g);
+            leaf.Grad = g;
+        }
+        else if (leaf.Grad == null)
         {
             // The gradient lives as long as its tensor: same owner scope (untracked for parameters). A parameter of
             // an arena takes it in its slot of the arena's gradient buffer.

@@ -30,11 +30,11 @@ public static partial class F
             }
             if (w.RequiresGrad)
             {
-                dw = Tensor.Empty(w.Shape, w.Device);
+                dw = Autograd.GradTarget.For(w);
                 // Both reduce dy over the pixels: one backend call lets a backend do them in one pass.
                 if (b is { RequiresGrad: true })
                 {
-                    db = Tensor.Empty(b.Shape, b.Device);
+                    db = Autograd.GradTarget.For(b);
                     x.Backend.Conv2dBackwardWeightBias(g, x.Storage, dy.Storage, dw.Storage, db.Storage);
                 }
                 else x.Backend.Conv2dBackwardWeight(g, x.Storage, dy.Storage, dw.Storage);

@@ -1,3 +1,4 @@
+using DiffKernels.Backends;
 using DiffKernels.Tensors;
 
 namespace DiffKernels.Ops;
@@ -107,10 +108,14 @@ public static partial class F
             }
             if (w.RequiresGrad)
             {
-                dw = Tensor.Empty(w.Shape, w.Device);
+                dw = Autograd.GradTarget.For(w);
                 MatGemm(dy, 0, true, x, 0, false, dw, 0, outF, inF, rows, 1, 0, 0, 0, 0f);
             }
-            if (b is { RequiresGrad: true }) dbias = Sum(Reshape(dy, rows, outF), [0]);
+            if (b is { RequiresGrad: true })
+            {
+                dbias = Autograd.GradTarget.For(b);
+                x.Backend.Reduce(ReduceOp.Sum, dy.Storage, dbias.Storage, 1, rows, outF);
+            }
             return b != null ? [dx, dw, dbias] : [dx, dw];
         });
     }

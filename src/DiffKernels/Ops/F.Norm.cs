@@ -44,8 +44,8 @@ public static partial class F
         return Graph.Record(y, name, inputs, dy =>
         {
             var dx = Tensor.Empty(x.Shape, x.Device);
-            var dgamma = gamma is { RequiresGrad: true } ? Tensor.Empty(gamma.Shape, x.Device) : null;
-            var dbeta = beta is { RequiresGrad: true } ? Tensor.Empty(beta.Shape, x.Device) : null;
+            var dgamma = gamma is { RequiresGrad: true } ? GradTarget.For(gamma) : null;
+            var dbeta = beta is { RequiresGrad: true } ? GradTarget.For(beta) : null;
             var dscale = scale is { RequiresGrad: true } ? Tensor.Empty(scale.Shape, x.Device) : null;
             var dshift = shift is { RequiresGrad: true } ? Tensor.Empty(shift.Shape, x.Device) : null;
             x.Backend.GroupNormBackward(x.Storage, gamma?.Storage, beta?.Storage, mean.Storage, rstd.Storage, dy.Storage,
@@ -83,8 +83,8 @@ public static partial class F
         return Graph.Record(y, "layer_norm", inputs, dy =>
         {
             var dx = Tensor.Empty(x.Shape, x.Device);
-            var dgamma = gamma is { RequiresGrad: true } ? Tensor.Empty(gamma.Shape, x.Device) : null;
-            var dbeta = beta is { RequiresGrad: true } ? Tensor.Empty(beta.Shape, x.Device) : null;
+            var dgamma = gamma is { RequiresGrad: true } ? GradTarget.For(gamma) : null;
+            var dbeta = beta is { RequiresGrad: true } ? GradTarget.For(beta) : null;
             x.Backend.LayerNormBackward(x.Storage, gamma?.Storage, mean.Storage, rstd.Storage, dy.Storage,
                 dx.Storage, dgamma?.Storage, dbeta?.Storage, rows, d);
             return AffineGrads(x, dx, gamma, dgamma, beta, dbeta);
