@@ -6,13 +6,14 @@ namespace DiffKernels.Kernels;
 /// Arguments of the normalisation kernels: x viewed as [N, Spatial, C] (channels last) with Groups
 /// runs of C/Groups channels. LayerNorm is the case Spatial = 1, Groups = 1 (N rows of width C).
 /// Gamma/Beta are read only when HasGamma/HasBeta are nonzero; with HasFilm ≠ 0 the affine output is
-/// multiplied by 1 + Scale[n, c] and shifted by Shift[n, c] (FiLM); Silu ≠ 0 applies SiLU last (flags
-/// are ints: kernel arguments must be blittable).
+/// multiplied by 1 + Scale[n·FilmStride + c] and shifted by Shift[n·FilmStride + c] (FiLM: FilmStride is C, or
+/// 2C for the halves of one [N, 2C] projection); Silu ≠ 0 applies SiLU last (flags are ints: kernel arguments
+/// must be blittable).
 /// </summary>
 internal struct NormArgs
 {
     public ArrayView<float> X, Gamma, Beta, Y, Mean, Rstd, Dy, Dx, Scale, Shift;
-    public int N, Spatial, C, Groups;
+    public int N, Spatial, C, Groups, FilmStride;
     public float Eps;
     public int HasGamma, HasBeta, Silu, HasFilm;
 
@@ -30,12 +31,12 @@ internal struct NormArgs
     public readonly float BetaAt(int ch) => HasBeta != 0 ? Beta[ch] : 0f;
 
     /// <summary>1 + scale of sample n, channel ch with FiLM, else 1.</summary>
-    public readonly float GainAt(int n, int ch) => HasFilm != 0 ? 1f + Scale[n * C + ch] : 1f;
+    public readonly float GainAt(int n, int ch) => HasFilm != 0 ? 1f + Scale[n * FilmStride + ch] : 1f;
 
     /// <summary>The FiLM step (identity without FiLM), then the activation.</summary>
     public readonly float Activate(float z, int n, int ch)
     {
-        if (HasFilm != 0) z = z * (1f + Scale[n * C + ch]) + Shift[n * C + ch];
+        if (HasFilm != 0) z = z * (1f + Scale[n * FilmStride + ch]) + Shift[n * FilmStride + ch];
         return Silu != 0 ? KernelMath.Silu(z) : z;
     }
 
@@ -45,7 +46,7 @@ internal struct NormArgs
         float du = Dy[at];
         if (Silu == 0) return du;
         float u = xhat * GammaAt(ch) + BetaAt(ch);
-        if (HasFilm != 0) u = u * (1f + Scale[n * C + ch]) + Shift[n * C + ch];
+        if (HasFilm != 0) u = u * (1f + Scale[n * FilmStride + ch]) + Shift[n * FilmStride + ch];
         return du * KernelMath.SiluGrad(u);
     }
 
@@ -171,8 +172,9 @@ internal static class NormKernels
             part[o] = gain * s2;
             part[plane + o] = gain * s1;
         }
-        if ((outputs & NormOutputs.Scale) != 0) dscale[o] = gam * s2 + a.BetaAt(ch) * s1;
-        if ((outputs & NormOutputs.Shift) != 0) dshift[o] = s1;
+        int f = n * a.FilmStride + ch;
+        if ((outputs & NormOutputs.Scale) != 0) dscale[f] = gam * s2 + a.BetaAt(ch) * s1;
+        if ((outputs & NormOutputs.Shift) != 0) dshift[f] = s1;
     }
 
     /// <summary>
@@ -193,8 +195,9 @@ internal static class NormKernels
             ds += du * (xhat * gam + bet);
             dh += du;
         }
-        if ((outputs & NormOutputs.Scale) != 0) dscale[t] = ds;
-        if ((outputs & NormOutputs.Shift) != 0) dshift[t] = dh;
+        int f = n * a.FilmStride + ch;
+        if ((outputs & NormOutputs.Scale) != 0) dscale[f] = ds;
+        if ((outputs & NormOutputs.Shift) != 0) dshift[f] = dh;
     }
 
     [Kernel(grouped: true)]

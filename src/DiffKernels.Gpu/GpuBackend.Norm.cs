@@ -11,16 +11,17 @@ public sealed partial class GpuBackend
     private const int NormRowsPerChunk = 32;
 
     private NormArgs Args(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer mean, DeviceBuffer rstd,
-        long n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null)
+        long n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null, int filmStride = 0)
     {
         if ((scale == null) != (shift == null)) throw new ArgumentException("GroupNorm: FiLM scale and shift must be given together");
+        if (filmStride != 0 && filmStride < c) throw new ArgumentException($"GroupNorm: FiLM row stride {filmStride} is below the {c} channels");
         var xv = V(x);
         return new NormArgs
         {
             X = xv, Gamma = gamma != null ? V(gamma) : xv, Beta = beta != null ? V(beta) : xv,
             Y = xv, Dy = xv, Dx = xv, Mean = V(mean), Rstd = V(rstd),
             Scale = scale != null ? V(scale) : xv, Shift = shift != null ? V(shift) : xv,
-            N = I(n), Spatial = I(spatial), C = c, Groups = groups, Eps = eps,
+            N = I(n), Spatial = I(spatial), C = c, Groups = groups, FilmStride = filmStride == 0 ? c : filmStride, Eps = eps,
             HasGamma = gamma != null ? 1 : 0, HasBeta = beta != null ? 1 : 0, Silu = silu ? 1 : 0, HasFilm = scale != null ? 1 : 0,
         };
     }
@@ -31,9 +32,9 @@ public sealed partial class GpuBackend
 
     /// <inheritdoc/>
     public void GroupNormForward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd,
-        int n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null)
+        int n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null, int filmStride = 0)
     {
-        var a = Args(x, gamma, beta, mean, rstd, n, spatial, c, groups, eps, silu, scale, shift);
+        var a = Args(x, gamma, beta, mean, rstd, n, spatial, c, groups, eps, silu, scale, shift, filmStride);
         a.Y = V(y);
         int items = a.N * a.Groups;
         if (items > 0 && a.Spatial > 0 && NormCached(a))
@@ -44,9 +45,9 @@ public sealed partial class GpuBackend
     /// <inheritdoc/>
     public void GroupNormBackward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy,
         DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta, int n, long spatial, int c, int groups, bool silu,
-        DeviceBuffer? scale = null, DeviceBuffer? shift = null, DeviceBuffer? dscale = null, DeviceBuffer? dshift = null)
+        DeviceBuffer? scale = null, DeviceBuffer? shift = null, DeviceBuffer? dscale = null, DeviceBuffer? dshift = null, int filmStride = 0)
     {
-        var a = Args(x, gamma, beta, mean, rstd, n, spatial, c, groups, 0f, silu, scale, shift);
+        var a = Args(x, gamma, beta, mean, rstd, n, spatial, c, groups, 0f, silu, scale, shift, filmStride);
         a.Dy = V(dy);
         a.Dx = V(dx);
         int items = a.N * a.Groups, plane = a.N * a.C;

@@ -67,10 +67,8 @@ public sealed class UNetResBlock : Module
     {
         int n = x.Shape[0];
         var h = Conv1.Forward(Norm1.Forward(x, silu: true));
-        var ss = F.Chunk(Emb.Forward(emb), 2, axis: 1);
-        var scale = ss[0].Reshape(n, 1, 1, OutChannels);
-        var shift = ss[1].Reshape(n, 1, 1, OutChannels);
-        h = Norm2.Forward(h, scale, shift, silu: true);
+        // The projection's first OutChannels channels are the scale, the rest the shift: read in place.
+        h = Norm2.Forward(h, Emb.Forward(emb).Reshape(n, 1, 1, 2 * OutChannels), silu: true);
         h = Conv2.Forward(h);
         var y = (Skip?.Forward(x) ?? x) + h;
         return Attn?.Forward(y) ?? y;

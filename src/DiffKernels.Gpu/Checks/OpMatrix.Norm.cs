@@ -48,6 +48,23 @@ public static partial class OpMatrix
                 return c.WithGrads(F.GroupNorm(x, 2, g, b, 1e-5f, silu, scale, shift), x, g, b, scale, shift);
             });
         }
+        // FiLM from one [N, 2C] projection (scale and shift as its halves, rows 2C apart): both kernel paths.
+        yield return Case(f, "group_norm_film+silu one film tensor", c =>
+        {
+            var x = c.Uniform([2, 3, 4, 8], -2, 3, grad: true);
+            var g = c.Uniform([8], 0.5f, 1.5f, grad: true);
+            var b = c.Param(8);
+            var film = c.Param(2, 1, 1, 16);
+            return c.WithGrads(F.GroupNorm(x, 4, g, b, film, 1e-5f, silu: true), x, g, b, film);
+        });
+        yield return Case(f, "group_norm_film one film tensor, 6-channel groups", c =>
+        {
+            var x = c.Uniform([3, 5, 12], -1, 2, grad: true);
+            var g = c.Uniform([12], 0.5f, 1.5f, grad: true);
+            var b = c.Param(12);
+            var film = c.Param(3, 24);
+            return c.WithGrads(F.GroupNorm(x, 2, g, b, film, 1e-5f), x, g, b, film);
+        });
         yield return Case(f, "group_norm_film+silu plain, scale and shift grads only", c =>
         {
             var x = c.Uniform([2, 6, 16], -1, 1);

@@ -116,18 +116,18 @@ public abstract class ForwardingBackend(IBackend inner) : IBackend
     }
 
     /// <inheritdoc/>
-    public void GroupNormForward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd, int n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null)
+    public void GroupNormForward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd, int n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null, int filmStride = 0)
     {
         Enter(nameof(GroupNormForward));
-        try { Inner.GroupNormForward(x, gamma, beta, y, mean, rstd, n, spatial, c, groups, eps, silu, scale, shift); }
+        try { Inner.GroupNormForward(x, gamma, beta, y, mean, rstd, n, spatial, c, groups, eps, silu, scale, shift, filmStride); }
         finally { Exit(); }
     }
 
     /// <inheritdoc/>
-    public void GroupNormBackward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy, DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta, int n, long spatial, int c, int groups, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null, DeviceBuffer? dscale = null, DeviceBuffer? dshift = null)
+    public void GroupNormBackward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy, DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta, int n, long spatial, int c, int groups, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null, DeviceBuffer? dscale = null, DeviceBuffer? dshift = null, int filmStride = 0)
     {
         Enter(nameof(GroupNormBackward));
-        try { Inner.GroupNormBackward(x, gamma, beta, mean, rstd, dy, dx, dgamma, dbeta, n, spatial, c, groups, silu, scale, shift, dscale, dshift); }
+        try { Inner.GroupNormBackward(x, gamma, beta, mean, rstd, dy, dx, dgamma, dbeta, n, spatial, c, groups, silu, scale, shift, dscale, dshift, filmStride); }
         finally { Exit(); }
     }
 

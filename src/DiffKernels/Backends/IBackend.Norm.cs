@@ -10,20 +10,23 @@ public partial interface IBackend
     /// ([n, groups]). γ/β ([c]) may be null (1 and 0); <paramref name="scale"/> and <paramref name="shift"/>
     /// ([n, c]) are given together or not at all (no FiLM); act is SiLU when <paramref name="silu"/> is set,
     /// else the identity. On the CPU the result is bit for bit that of the unfused ops (norm, multiply by
-    /// scale + 1 rounded once per (sample, channel), add, SiLU).
+    /// scale + 1 rounded once per (sample, channel), add, SiLU). <paramref name="filmStride"/> is the distance between
+    /// the samples' rows of scale and shift in elements (0 means c): with 2c they can be the two halves of one
+    /// [n, 2c] tensor, passed as slices of it at offsets 0 and c, as a FiLM projection makes them.
     /// </summary>
     void GroupNormForward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd,
-        int n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null);
+        int n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null, int filmStride = 0);
 
     /// <summary>
     /// Gradients of <see cref="GroupNormForward"/> from the saved <paramref name="mean"/>/<paramref name="rstd"/>
     /// and the forward's <paramref name="scale"/>/<paramref name="shift"/> (null without FiLM): dx (required),
-    /// dγ and dβ ([c]), dscale and dshift ([n, c], only with FiLM), each skipped when null. All are
-    /// overwritten, not accumulated.
+    /// dγ and dβ ([c]), dscale and dshift ([n, c], only with FiLM, rows <paramref name="filmStride"/> apart like
+    /// scale and shift), each skipped when null. All are overwritten, not accumulated; with a stride above c only
+    /// the first c elements of each row are written.
     /// </summary>
     void GroupNormBackward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy,
         DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta, int n, long spatial, int c, int groups, bool silu,
-        DeviceBuffer? scale = null, DeviceBuffer? shift = null, DeviceBuffer? dscale = null, DeviceBuffer? dshift = null);
+        DeviceBuffer? scale = null, DeviceBuffer? shift = null, DeviceBuffer? dscale = null, DeviceBuffer? dshift = null, int filmStride = 0);
 
     /// <summary>
     /// Layer normalisation of each of <paramref name="rows"/> rows of width <paramref name="d"/>:

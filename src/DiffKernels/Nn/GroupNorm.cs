@@ -4,7 +4,7 @@ using DiffKernels.Tensors;
 namespace DiffKernels.Nn;
 
 /// <summary>
-/// Group normalisation over channels-last input [N, ..., C] (see <see cref="F.GroupNorm"/>), with a
+/// Group normalisation over channels-last input [N, ..., C] (see <see cref="F.GroupNorm(Tensor, int, Tensor?, Tensor?, float, bool, Tensor?, Tensor?)"/>), with a
 /// per-channel scale "weight" (ones) and shift "bias" (zeros) when affine.
 /// </summary>
 public sealed class GroupNorm : Module, ILayer
@@ -52,13 +52,13 @@ public sealed class GroupNorm : Module, ILayer
     }
 
     /// <summary>
-    /// Normalises, multiplies by 1 + <paramref name="scale"/>, adds <paramref name="shift"/> (FiLM; [N, C] or
-    /// [N, 1, …, 1, C]) and applies SiLU when <paramref name="silu"/>, all in one kernel.
+    /// Normalises with FiLM from one tensor <paramref name="film"/> [N, 2C] or [N, 1, …, 1, 2C] whose first C channels
+    /// are the scale and last C the shift, as one projection of an embedding makes them; same values as splitting it.
     /// </summary>
-    public Tensor Forward(Tensor x, Tensor scale, Tensor shift, bool silu)
+    public Tensor Forward(Tensor x, Tensor film, bool silu)
     {
         if (x.Rank < 2 || x.Shape[-1] != Channels)
             throw new ArgumentException($"GroupNorm: expected [N, ..., {Channels}], got {x.Shape}");
-        return F.GroupNorm(x, Groups, Weight, Bias, Eps, silu, scale, shift);
+        return F.GroupNorm(x, Groups, Weight, Bias, film, Eps, silu);
     }
 }

@@ -18,42 +18,109 @@ public static partial class F
     public static Tensor GroupNorm(Tensor x, int groups, Tensor? gamma, Tensor? beta, float eps = 1e-5f, bool silu = false,
         Tensor? scale = null, Tensor? shift = null)
     {
+        CheckFilm("GroupNorm", x, scale, shift);
+        return GroupNorm(x, groups, gamma, beta, eps, silu, scale == null ? null : new Film(scale, shift!, null));
+    }
+
+    /// <summary>
+    /// <see cref="GroupNorm(Tensor, int, Tensor?, Tensor?, float, bool, Tensor?, Tensor?)"/> with the FiLM scale and
+    /// shift as the two halves of one tensor <paramref name="film"/> [N, 2C] or [N, 1, …, 1, 2C] (scale the first C
+    /// channels, shift the last C), as one projection of an embedding makes them: the same values, read in place
+    /// rather than split into two tensors first (and the gradient made as one tensor rather than two scattered back).
+    /// </summary>
+    public static Tensor GroupNorm(Tensor x, int groups, Tensor? gamma, Tensor? beta, Tensor film, float eps = 1e-5f, bool silu = false)
+    {
+        const string op = "GroupNorm";
+        var sh = film.Shape;
+        if (x.Rank < 2 || !(sh.Rank >= 2 && sh[0] == x.Shape[0] && sh[-1] == 2 * x.Shape[-1] && sh.Numel == 2L * x.Shape[0] * x.Shape[-1]))
+            throw new ArgumentException($"{op}: film {sh} must be [N, 2C] or [N, 1, …, 1, 2C] for x {x.Shape}");
+        SameDevice(op, x, film);
+        return GroupNorm(x, groups, gamma, beta, eps, silu, new Film(null, null, film));
+    }
+
+    /// <summary>The FiLM of a GroupNorm: separate scale and shift, or one tensor holding both halves.</summary>
+    private readonly record struct Film(Tensor? Scale, Tensor? Shift, Tensor? Both);
+
+    private static Tensor GroupNorm(Tensor x, int groups, Tensor? gamma, Tensor? beta, float eps, bool silu, Film? film)
+    {
         const string op = "GroupNorm";
         if (x.Rank < 2) throw new ArgumentException($"{op}: x must be [N, ..., C] (rank ≥ 2), got {x.Shape}");
         int n = x.Shape[0], c = x.Shape[-1];
         if (groups < 1 || c % groups != 0)
             throw new ArgumentException($"{op}: x {x.Shape} has {c} channels, which {groups} groups do not divide");
         CheckAffine(op, x, c, gamma, beta);
-        CheckFilm(op, x, scale, shift);
         if (!(eps >= 0)) throw new ArgumentException($"{op}: eps must be non-negative, got {eps}");
         long spatial = x.Shape.Prod(1, x.Rank - 1);
 
+        var both = film?.Both;
         var y = Tensor.Empty(x.Shape, x.Device);
         var mean = Tensor.Empty([n, groups], x.Device);
         var rstd = Tensor.Empty([n, groups], x.Device);
-        x.Backend.GroupNormForward(x.Storage, gamma?.Storage, beta?.Storage, y.Storage, mean.Storage, rstd.Storage,
-            n, spatial, c, groups, eps, silu, scale?.Storage, shift?.Storage);
-        Tensor[] inputs = [.. AffineInputs(x, gamma, beta), .. scale == null ? Array.Empty<Tensor>() : [scale, shift!]];
+        if (both != null)
+            Halves(both, c, (scale, shift) => x.Backend.GroupNormForward(x.Storage, gamma?.Storage, beta?.Storage,
+                y.Storage, mean.Storage, rstd.Storage, n, spatial, c, groups, eps, silu, scale, shift, 2 * c));
+        else
+            x.Backend.GroupNormForward(x.Storage, gamma?.Storage, beta?.Storage, y.Storage, mean.Storage, rstd.Storage,
+                n, spatial, c, groups, eps, silu, film?.Scale?.Storage, film?.Shift?.Storage);
+        Tensor[] filmInputs = both != null ? [both] : film is { } f ? [f.Scale!, f.Shift!] : [];
+        Tensor[] inputs = [.. AffineInputs(x, gamma, beta), .. filmInputs];
         if (!Graph.Needs(inputs))
         {
             mean.Dispose();
             rstd.Dispose();
             return y;
         }
-        string name = (scale != null ? "group_norm_film" : "group_norm") + (silu ? "_silu" : "");
+        string name = (film != null ? "group_norm_film" : "group_norm") + (silu ? "_silu" : "");
         return Graph.Record(y, name, inputs, dy =>
         {
             var dx = Tensor.Empty(x.Shape, x.Device);
             var dgamma = gamma is { RequiresGrad: true } ? GradTarget.For(gamma) : null;
             var dbeta = beta is { RequiresGrad: true } ? GradTarget.For(beta) : null;
-            var dscale = scale is { RequiresGrad: true } ? Tensor.Empty(scale.Shape, x.Device) : null;
-            var dshift = shift is { RequiresGrad: true } ? Tensor.Empty(shift.Shape, x.Device) : null;
-            x.Backend.GroupNormBackward(x.Storage, gamma?.Storage, beta?.Storage, mean.Storage, rstd.Storage, dy.Storage,
-                dx.Storage, dgamma?.Storage, dbeta?.Storage, n, spatial, c, groups, silu,
-                scale?.Storage, shift?.Storage, dscale?.Storage, dshift?.Storage);
+            Tensor?[] filmGrads;
+            if (both != null)
+            {
+                var dboth = both.RequiresGrad ? Tensor.Empty(both.Shape, x.Device) : null;
+                Halves(both, c, (scale, shift) =>
+                {
+                    if (dboth == null)
+                        x.Backend.GroupNormBackward(x.Storage, gamma?.Storage, beta?.Storage, mean.Storage, rstd.Storage, dy.Storage,
+                            dx.Storage, dgamma?.Storage, dbeta?.Storage, n, spatial, c, groups, silu, scale, shift, null, null, 2 * c);
+                    else
+                        Halves(dboth, c, (dscale, dshift) => x.Backend.GroupNormBackward(x.Storage, gamma?.Storage, beta?.Storage,
+                            mean.Storage, rstd.Storage, dy.Storage, dx.Storage, dgamma?.Storage, dbeta?.Storage, n, spatial, c, groups,
+                            silu, scale, shift, dscale, dshift, 2 * c));
+                });
+                filmGrads = [dboth];
+            }
+            else
+            {
+                var (scale, shift) = (film?.Scale, film?.Shift);
+                var dscale = scale is { RequiresGrad: true } ? Tensor.Empty(scale.Shape, x.Device) : null;
+                var dshift = shift is { RequiresGrad: true } ? Tensor.Empty(shift.Shape, x.Device) : null;
+                x.Backend.GroupNormBackward(x.Storage, gamma?.Storage, beta?.Storage, mean.Storage, rstd.Storage, dy.Storage,
+                    dx.Storage, dgamma?.Storage, dbeta?.Storage, n, spatial, c, groups, silu,
+                    scale?.Storage, shift?.Storage, dscale?.Storage, dshift?.Storage);
+                filmGrads = film != null ? [dscale, dshift] : [];
+            }
             var grads = AffineGrads(x, dx, gamma, dgamma, beta, dbeta);
-            return scale == null ? grads : [.. grads, dscale, dshift];
+            return [.. grads, .. filmGrads];
         });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on the two halves of an [N, 2C] buffer as slices at offsets 0 and C (each row
+    /// 2C apart), released afterwards.
+    /// </summary>
+    private static void Halves(Tensor both, int c, Action<Backends.DeviceBuffer, Backends.DeviceBuffer> body)
+    {
+        var first = both.Storage.Slice(0, both.Numel - c);
+        var second = both.Storage.Slice(c, both.Numel - c);
+        try { body(first, second); }
+        finally
+        {
+            first.Release();
+            second.Release();
+        }
     }
 
     /// <summary>

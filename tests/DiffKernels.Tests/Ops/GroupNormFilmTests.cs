@@ -83,6 +83,48 @@ public class GroupNormFilmTests
             new OpCheckOptions { Differentiable = [false, true, true, true, true] });
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void OneFilmTensorEqualsItsTwoHalvesBitForBit(bool silu)
+    {
+        // [N, 1, 1, 2C]: the shape the UNet's FiLM projection has; 12 channels in 2 groups and 8 in 4 (two kernel paths).
+        foreach (var (dims, groups) in new[] { (new[] { 2, 3, 4, 8 }, 4), (new[] { 3, 5, 2, 12 }, 2) })
+        {
+            int n = dims[0], c = dims[^1];
+            var rng = new System.Random(c);
+            Tensor Rand(float lo, float hi, params int[] sh) =>
+                Tensor.FromArray(Enumerable.Range(0, (int)new Shape(sh).Numel).Select(_ => lo + (hi - lo) * (float)rng.NextDouble()).ToArray(), sh).RequireGrad();
+            var (x, gamma, beta, film) = (Rand(-3, 2, dims), Rand(0.5f, 1.5f, c), Rand(-0.5f, 0.5f, c), Rand(-0.9f, 0.9f, n, 1, 1, 2 * c));
+            var w = Rand(-1, 1, dims);
+
+            var one = F.GroupNorm(x, groups, gamma, beta, film, silu: silu);
+            F.Sum(F.Mul(one, w)).Backward();
+            var oneGrads = new[] { x, gamma, beta, film }.Select(t => t.Grad!.ToArray()).ToArray();
+            foreach (var t in new[] { x, gamma, beta, film }) t.ZeroGrad();
+
+            var halves = F.Chunk(film, 2, axis: 3);
+            var two = F.GroupNorm(x, groups, gamma, beta, silu: silu, scale: halves[0], shift: halves[1]);
+            F.Sum(F.Mul(two, w)).Backward();
+            Assert.That(one.ToArray(), Is.EqualTo(two.ToArray()), $"forward, C = {c}");
+            var names = new[] { "dx", "dγ", "dβ", "dfilm" };
+            var inputs = new[] { x, gamma, beta, film };
+            for (int i = 0; i < 4; i++) Assert.That(oneGrads[i], Is.EqualTo(inputs[i].Grad!.ToArray()), $"{names[i]}, C = {c}");
+        }
+    }
+
+    [Test]
+    public void OneFilmTensorGradientsMatchFiniteDifferences()
+    {
+        var s = new Shape(2, 3, 2, 6);
+        OpCheck.Run("group_norm_film one tensor", [s, new Shape(6), new Shape(6), new Shape(2, 1, 1, 12)],
+            x => F.GroupNorm(x[0], 3, x[1], x[2], x[3], silu: true),
+            x => FilmRef(x[0], s, 3, x[1], x[2], Half(x[3], 0), Half(x[3], 6), silu: true),
+            new OpCheckOptions { OutputShape = s });
+
+        static double[] Half(double[] film, int from) =>
+            Enumerable.Range(0, film.Length / 2).Select(i => film[i / 6 * 12 + from + i % 6]).ToArray();
+    }
+
     [Test]
     public void BadFilmArgumentsAreOneLineErrors()
     {
@@ -92,5 +134,7 @@ public class GroupNormFilmTests
         Assert.That(ex!.Message, Does.Contain("given together"));
         ex = Assert.Throws<ArgumentException>(() => F.GroupNorm(x, 2, null, null, scale: Tensor.Zeros([1, 4]), shift: Tensor.Zeros([1, 4])));
         Assert.That(ex!.Message, Does.Contain("scale [1, 4] must be [N, C]"));
+        ex = Assert.Throws<ArgumentException>(() => F.GroupNorm(x, 2, null, null, Tensor.Zeros([2, 1, 1, 4])));
+        Assert.That(ex!.Message, Does.Contain("film [2, 1, 1, 4] must be [N, 2C] or [N, 1, …, 1, 2C]"));
     }
 }

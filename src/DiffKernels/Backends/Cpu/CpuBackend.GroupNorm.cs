@@ -17,9 +17,9 @@ public sealed partial class CpuBackend
 
     /// <inheritdoc/>
     public void GroupNormForward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd,
-        int n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null)
+        int n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null, int filmStride = 0)
     {
-        var film = FilmOf(scale, shift);
+        var film = FilmOf(scale, shift, c, filmStride);
         var xv = ((CpuBuffer)x).Data;
         var yv = ((CpuBuffer)y).Data;
         var mv = ((CpuBuffer)mean).Data;
@@ -84,9 +84,10 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void GroupNormBackward(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy,
         DeviceBuffer dx, DeviceBuffer? dgamma, DeviceBuffer? dbeta, int n, long spatial, int c, int groups, bool silu,
-        DeviceBuffer? scale = null, DeviceBuffer? shift = null, DeviceBuffer? dscale = null, DeviceBuffer? dshift = null)
+        DeviceBuffer? scale = null, DeviceBuffer? shift = null, DeviceBuffer? dscale = null, DeviceBuffer? dshift = null, int filmStride = 0)
     {
-        var film = FilmOf(scale, shift);
+        var film = FilmOf(scale, shift, c, filmStride);
+        long fs = film?.Stride ?? c;
         var dsv = (dscale as CpuBuffer)?.Data;
         var dhv = (dshift as CpuBuffer)?.Data;
         var xv = ((CpuBuffer)x).Data;
@@ -150,8 +151,8 @@ public sealed partial class CpuBackend
                     // dshift = Σ du, dscale = Σ du·(x̂·γ + β); then the sums become those of dz = du·(1 + scale).
                     for (int j = 0; j < c; j++)
                     {
-                        if (dhv != null) dhv.Value[ni * c + j] = (float)sDz[j];
-                        if (dsv != null) dsv.Value[ni * c + j] = (float)(gam[j] * sDzXhat[j] + bet[j] * sDz[j]);
+                        if (dhv != null) dhv.Value[ni * fs + j] = (float)sDz[j];
+                        if (dsv != null) dsv.Value[ni * fs + j] = (float)(gam[j] * sDzXhat[j] + bet[j] * sDz[j]);
                         sDz[j] *= gain![j];
                         sDzXhat[j] *= gain[j];
                     }
@@ -181,19 +182,23 @@ public sealed partial class CpuBackend
         if (dbeta != null) SumOverSamples(sumDz, ((CpuBuffer)dbeta).Data, n, c);
     }
 
-    private static Film? FilmOf(DeviceBuffer? scale, DeviceBuffer? shift)
+    private static Film? FilmOf(DeviceBuffer? scale, DeviceBuffer? shift, int c, int filmStride)
     {
         if ((scale == null) != (shift == null)) throw new ArgumentException("GroupNorm: FiLM scale and shift must be given together");
-        return scale == null ? null : new Film(((CpuBuffer)scale).Data, ((CpuBuffer)shift!).Data);
+        if (filmStride != 0 && filmStride < c) throw new ArgumentException($"GroupNorm: FiLM row stride {filmStride} is below the {c} channels");
+        return scale == null ? null : new Film(((CpuBuffer)scale).Data, ((CpuBuffer)shift!).Data, filmStride == 0 ? c : filmStride);
     }
 
-    /// <summary>A per-(sample, channel) FiLM: the pre-activation is multiplied by 1 + scale, then shift is added.</summary>
-    private readonly record struct Film(CpuFloats Scale, CpuFloats Shift)
+    /// <summary>
+    /// A per-(sample, channel) FiLM: the pre-activation is multiplied by 1 + scale, then shift is added. Sample rows
+    /// lie <paramref name="Stride"/> elements apart (c, or 2c for the halves of one [n, 2c] tensor).
+    /// </summary>
+    private readonly record struct Film(CpuFloats Scale, CpuFloats Shift, long Stride)
     {
         /// <summary>Tiles sample <paramref name="ni"/>'s 1 + scale (rounded once, as the unfused scale + 1) and shift over the block arrays.</summary>
         public void TileSample(long ni, int c, float[] gain, float[] offset)
         {
-            for (int j = 0; j < c; j++) (gain[j], offset[j]) = (Scale[ni * c + j] + 1f, Shift[ni * c + j]);
+            for (int j = 0; j < c; j++) (gain[j], offset[j]) = (Scale[ni * Stride + j] + 1f, Shift[ni * Stride + j]);
             Tile(gain, c);
             Tile(offset, c);
         }
