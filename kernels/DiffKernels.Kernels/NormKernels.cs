@@ -178,6 +178,24 @@ internal static class NormKernels
     }
 
     /// <summary>
+    /// dγ and dβ from their per-row partials <paramref name="part"/> ([rows, C] for γ, then [rows, C] for β), each
+    /// channel's column summed over the rows in order, both in one launch (thread t: γ's channel t for t &lt; C, then
+    /// β's); dγ is written when bit 1 of <paramref name="outputs"/> is set, dβ when bit 2 is. The same sums, in the same
+    /// order, as a one-chunk column reduction of each half.
+    /// </summary>
+    [Kernel]
+    public static void AffineSums(Index1D t, ArrayView<float> part, int rows, int c, ArrayView<float> dgamma, ArrayView<float> dbeta, int outputs)
+    {
+        int ch = t % c, half = t / c;
+        if ((outputs & (1 << half)) == 0) return;
+        int at = half * rows * c + ch;
+        float acc = 0f;
+        for (int r = 0; r < rows; r++) acc += part[at + r * c];
+        if (half == 0) dgamma[ch] = acc;
+        else dbeta[ch] = acc;
+    }
+
+    /// <summary>
     /// dscale[n, c] = Σ du·(x̂·γ + β) and dshift[n, c] = Σ du over the positions of sample n (thread t = n·C + c),
     /// each written when its <see cref="NormOutputs"/> bit is set: the general path's FiLM gradients.
     /// </summary>

@@ -1,5 +1,6 @@
 using DiffKernels.Backends;
 using DiffKernels.Kernels;
+using ILGPU;
 
 namespace DiffKernels.Gpu;
 
@@ -9,6 +10,10 @@ namespace DiffKernels.Gpu;
 public sealed partial class GpuBackend
 {
     private const int NormRowsPerChunk = 32;
+
+    // Up to this many rows a column reduction is one pass (ReduceView's one-chunk case), so one thread per column
+    // summing in order, as NormKernels.AffineSums does, gives the same sums.
+    private const int AffineSumsRows = 256;
 
     private NormArgs Args(DeviceBuffer x, DeviceBuffer? gamma, DeviceBuffer? beta, DeviceBuffer mean, DeviceBuffer rstd,
         long n, long spatial, int c, int groups, float eps, bool silu, DeviceBuffer? scale = null, DeviceBuffer? shift = null, int filmStride = 0)
@@ -62,8 +67,7 @@ public sealed partial class GpuBackend
             var pv = V(part.Buffer);
             int sharedFloats = GroupReduce.MaxWarps + Math.Max(a.Spatial * a.GroupChannels, 2 * _plan.ReduceGroup);
             _k.NormBackwardCached(Groups(items, _plan.ReduceGroup, sharedFloats), a, pv, dsv, dhv, (affine ? NormOutputs.Affine : 0) | filmOut);
-            if (dgamma != null) ReduceView(ReduceCode.Sum, pv.SubView(0, plane), V(dgamma), 1, a.N, a.C);
-            if (dbeta != null) ReduceView(ReduceCode.Sum, pv.SubView(plane, plane), V(dbeta), 1, a.N, a.C);
+            AffineSums(pv, a.N, a.C, dgamma, dbeta);
             return;
         }
         NormBackward(a, dgamma, dbeta);
@@ -113,7 +117,25 @@ public sealed partial class GpuBackend
         using var part = Allocate(2L * chunks * a.C).Lease();
         var pv = V(part.Buffer);
         _k.NormAffinePartials(chunks * a.C, a, pv, NormRowsPerChunk, chunks);
-        if (dgamma != null) ReduceView(ReduceCode.Sum, pv.SubView(0, chunks * a.C), V(dgamma), 1, chunks, a.C);
-        if (dbeta != null) ReduceView(ReduceCode.Sum, pv.SubView(chunks * a.C, chunks * a.C), V(dbeta), 1, chunks, a.C);
+        AffineSums(pv, chunks, a.C, dgamma, dbeta);
+    }
+
+    /// <summary>
+    /// dγ and dβ (either may be null) as the column sums of their [rows, C] partials, stored one after the other in
+    /// <paramref name="part"/>: one launch for both where a column reduction would take one pass (few rows, or
+    /// columns enough to fill the device), else a chunked column reduction each.
+    /// </summary>
+    private void AffineSums(ArrayView<float> part, int rows, int c, DeviceBuffer? dgamma, DeviceBuffer? dbeta)
+    {
+        if (dgamma == null && dbeta == null) return;
+        int plane = rows * c;
+        if (c >= _plan.Parallelism || rows <= AffineSumsRows)
+        {
+            int outputs = (dgamma != null ? 1 : 0) | (dbeta != null ? 2 : 0);
+            _k.NormAffineSums(2 * c, part, rows, c, dgamma != null ? V(dgamma) : part, dbeta != null ? V(dbeta) : part, outputs);
+            return;
+        }
+        if (dgamma != null) ReduceView(ReduceCode.Sum, part.SubView(0, plane), V(dgamma), 1, rows, c);
+        if (dbeta != null) ReduceView(ReduceCode.Sum, part.SubView(plane, plane), V(dbeta), 1, rows, c);
     }
 }

@@ -185,6 +185,10 @@ internal sealed partial class GpuKernels(Accelerator acc, AcceleratorStream stre
     public Action<KernelConfig, NormArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> NormBackwardCached => Get(ref _normBackwardCached, () =>
         Grouped<NormArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(NormKernels.BackwardCached));
 
+    private Action<Index1D, ArrayView<float>, int, int, ArrayView<float>, ArrayView<float>, int>? _normAffineSums;
+    public Action<Index1D, ArrayView<float>, int, int, ArrayView<float>, ArrayView<float>, int> NormAffineSums => Get(ref _normAffineSums, () =>
+        Auto<Index1D, ArrayView<float>, int, int, ArrayView<float>, ArrayView<float>, int>(NormKernels.AffineSums));
+
     private Action<Index1D, NormArgs, ArrayView<float>, ArrayView<float>, int>? _normFilmGrads;
     public Action<Index1D, NormArgs, ArrayView<float>, ArrayView<float>, int> NormFilmGrads => Get(ref _normFilmGrads, () =>
         Auto<Index1D, NormArgs, ArrayView<float>, ArrayView<float>, int>(NormKernels.FilmGrads));
