@@ -63,28 +63,52 @@ internal static class GemmSplitK
                 // Every split of the tile has counted itself, so nothing touches the counter again in this launch:
                 // zero it for the next one (the stream orders launches).
                 c.Counters[tile] = 0;
-                // Acquire: the fence sits between observing the last count and the reads of the other groups'
-                // partials (after the barrier below), so those reads cannot be served before their stores.
+                // Acquire, in the thread that observed the last count: reads after this fence (and, through the
+                // barrier below, the group's) see every partial whose increment was counted.
                 MemoryFence.DeviceLevel();
             }
             last[0] = isLast ? 1 : 0;
         }
         Group.Barrier();
         if (last[0] == 0) return;
+        // And in each reading thread, between learning (from the barrier) that all partials are in and reading them,
+        // so that no read of another group's partial is served from before its store.
+        MemoryFence.DeviceLevel();
 
         // A group is WarpsM × bn threads: thread t sums column t mod bn of rows t / bn, t / bn + WarpsM, ... of the
-        // tile (a warp reads consecutive columns).
+        // tile (a warp reads consecutive columns), eight rows at a time. Each row's sum runs over the splits in
+        // order; the eight rows' loads are independent, so a thread keeps eight in flight rather than waiting on
+        // each in turn: this one group reads the whole tile's partials.
         var s = default(TS);
         int bm = 64 * s.WarpsM, bn = 32 * s.WarpsN;
         int col = Grid.IdxX * bn + t % bn, row0 = Grid.IdxY * bm;
         if (col >= c.Cols) return;
-        int rowEnd = Math.Min(c.Rows, row0 + bm), plane = c.Rows * c.Cols;
-        for (int row = row0 + t / bn; row < rowEnd; row += s.WarpsM)
+        int rowEnd = Math.Min(c.Rows, row0 + bm), plane = c.Rows * c.Cols, d = s.WarpsM * c.Cols;
+        for (int row = row0 + t / bn; row < rowEnd; row += 8 * s.WarpsM)
         {
-            float sum = 0f;
+            int live = 1;
+            while (live < 8 && row + live * s.WarpsM < rowEnd) live++;
+            float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
             int at = row * c.Cols + col;
-            for (int z = 0; z < c.Splits; z++, at += plane) sum += c.Ws[at];
-            c.Out.Store(0, row, col, sum);
+            for (int z = 0; z < c.Splits; z++, at += plane)
+            {
+                s0 += c.Ws[at];
+                if (live > 1) s1 += c.Ws[at + d];
+                if (live > 2) s2 += c.Ws[at + 2 * d];
+                if (live > 3) s3 += c.Ws[at + 3 * d];
+                if (live > 4) s4 += c.Ws[at + 4 * d];
+                if (live > 5) s5 += c.Ws[at + 5 * d];
+                if (live > 6) s6 += c.Ws[at + 6 * d];
+                if (live > 7) s7 += c.Ws[at + 7 * d];
+            }
+            c.Out.Store(0, row, col, s0);
+            if (live > 1) c.Out.Store(0, row + s.WarpsM, col, s1);
+            if (live > 2) c.Out.Store(0, row + 2 * s.WarpsM, col, s2);
+            if (live > 3) c.Out.Store(0, row + 3 * s.WarpsM, col, s3);
+            if (live > 4) c.Out.Store(0, row + 4 * s.WarpsM, col, s4);
+            if (live > 5) c.Out.Store(0, row + 5 * s.WarpsM, col, s5);
+            if (live > 6) c.Out.Store(0, row + 6 * s.WarpsM, col, s6);
+            if (live > 7) c.Out.Store(0, row + 7 * s.WarpsM, col, s7);
         }
     }
 }
