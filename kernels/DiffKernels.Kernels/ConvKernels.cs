@@ -16,9 +16,9 @@ internal struct ConvShape
 /// (p = (kh·KW + kw)·C + c, so a slab is one tap's block of channels when C ≥ 8): forward
 /// [N·OH·OW, Cout] = im2col(x)·wᵀ (+ bias), data gradient [N·H·W, Cin] = gather(dy)·w, weight
 /// gradient transposed, [KH·KW·Cin (+1), Cout] = im2col(x)ᵀ·dy, whose extra row of ones gives the
-/// bias gradient Σ dy in the same pass (split over pixels when there are few output tiles). The
-/// operands (ConvOperands.cs) decode a thread's pixel and tap once and then walk them with compares
-/// and additions, so the main loops hold no integer division.
+/// bias gradient Σ dy in the same pass (split over pixels when there are few output tiles, the
+/// partials summed in the same launch). The operands (ConvOperands.cs) decode a thread's pixel and
+/// tap once and then walk them with compares and additions, so the main loops hold no integer division.
 /// </summary>
 internal static class ConvKernels
 {
@@ -30,22 +30,11 @@ internal static class ConvKernels
     public static void BackwardData<TS>(DyGatherA a, WeightTapB b, DenseC c) where TS : struct, IGemmShape =>
         GemmTile.Run<TS, SimtMath, DyGatherA, WeightTapB, DenseC>(a, b, c, a.G.N * a.G.H * a.G.W, a.G.Cin, a.G.KH * a.G.KW * a.G.Cout, 0);
 
-    /// <summary>dwᵀ and db (or, with <paramref name="kChunk"/> &gt; 0, one pixel range per grid z into the workspace).</summary>
+    /// <summary>dwᵀ and db, or, with <paramref name="kChunk"/> &gt; 0, one pixel range per grid z whose partials the last group of each tile sums into them.</summary>
     [Kernel(grouped: true)]
-    public static void BackwardWeight<TS>(PatchRowsA a, DyB b, WeightGradC c, int kChunk) where TS : struct, IGemmShape =>
-        GemmTile.Run<TS, SimtMath, PatchRowsA, DyB, WeightGradC>(a, b, c, c.Rows, a.G.Cout, a.G.N * a.G.OH * a.G.OW, kChunk);
-
-    /// <summary>
-    /// Sums the split weight-gradient partials Ws[s, row, co] in split order (deterministic) into dw
-    /// and db: one thread per element of the [Rows, Cout] product.
-    /// </summary>
-    [Kernel]
-    public static void BackwardWeightCombine(Index1D i, int splits, WeightGradC c)
+    public static void BackwardWeight<TS>(PatchRowsA a, DyB b, SplitKC<WeightGradC> c, int kChunk) where TS : struct, IGemmShape
     {
-        int size = c.Rows * c.Cout;
-        float s = 0f;
-        for (int z = 0; z < splits; z++) s += c.Ws[z * size + i];
-        c.Split = 0;
-        c.Store(0, i / c.Cout, i % c.Cout, s);
+        GemmTile.Run<TS, SimtMath, PatchRowsA, DyB, SplitKC<WeightGradC>>(a, b, c, c.Out.Rows, a.G.Cout, a.G.N * a.G.OH * a.G.OW, kChunk);
+        GemmSplitK.Reduce<TS, WeightGradC>(c);
     }
 }

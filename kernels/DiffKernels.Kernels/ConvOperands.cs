@@ -384,19 +384,17 @@ internal struct DyB : IGemmB
 
 /// <summary>
 /// Weight-gradient epilogue of the [Rows, Cout] product: row p &lt; Patch is dw[co, p] (the product is
-/// dw transposed), row Patch (present when Rows = Patch + 1) is db[co]. With Split ≠ 0 it writes the
-/// partial of k-split z to Ws[z, row, co] instead.
+/// dw transposed), row Patch (present when Rows = Patch + 1) is db[co].
 /// </summary>
 internal struct WeightGradC : IGemmC
 {
-    public ArrayView<float> Dw, Db, Ws;
-    public int Patch, Rows, Cout, Split;
+    public ArrayView<float> Dw, Db;
+    public int Patch, Rows, Cout;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Store(int z, int row, int co, float acc)
     {
-        if (Split != 0) Ws[(z * Rows + row) * Cout + co] = acc;
-        else if (row < Patch) Dw[co * Patch + row] = acc;
+        if (row < Patch) Dw[co * Patch + row] = acc;
         else Db[co] = acc;
     }
 }

@@ -54,7 +54,7 @@ internal struct MatB : IGemmB
 
 /// <summary>
 /// C ← α·acc + β·C on a row-major matrix z at Offset + z·Stride; with β = 0 the old C is never read
-/// (it may hold NaN). Split-K partials use it with α = 1, β = 0 on a workspace.
+/// (it may hold NaN).
 /// </summary>
 internal struct DenseC : IGemmC
 {

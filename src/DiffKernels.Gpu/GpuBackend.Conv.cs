@@ -80,7 +80,7 @@ public sealed partial class GpuBackend
     /// <summary>
     /// dw (and db) as one product im2col(x)ᵀ·dy of KH·KW·Cin (+1 for the row of ones behind db) rows by
     /// Cout columns over the N·OH·OW pixels, split over pixel ranges when it has few tiles and the
-    /// partials summed in split order.
+    /// partials summed in split order in the same launch.
     /// </summary>
     private void BackwardWeight(Conv2dGeometry g, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer? db)
     {
@@ -89,20 +89,17 @@ public sealed partial class GpuBackend
         var a = new PatchRowsA { X = V(x), G = s };
         var b = new DyB { Dy = V(dy), Cout = g.Cout };
         var dwv = V(dw);
-        var c = new WeightGradC { Dw = dwv, Db = db != null ? V(db) : dwv, Ws = dwv, Patch = patch, Rows = m, Cout = g.Cout };
+        var c = new WeightGradC { Dw = dwv, Db = db != null ? V(db) : dwv, Patch = patch, Rows = m, Cout = g.Cout };
         var tile = _plan.ConvTileFor(m, g.Cout, splitsK: true);
-        var (splits, chunk) = _plan.SplitK(LaunchPlan.Tiles(m, g.Cout, tile), pixels);
+        long tiles = LaunchPlan.Tiles(m, g.Cout, tile);
+        var (splits, chunk) = _plan.SplitK(tiles, pixels);
         if (splits == 1)
         {
-            _k.ConvBackwardWeight(tile)(ConvGrid(m, g.Cout, 1, tile), a, b, c, 0);
+            _k.ConvBackwardWeight(tile)(ConvGrid(m, g.Cout, 1, tile), a, b, Whole(c, dwv), 0);
             return;
         }
         using var ws = Allocate((long)splits * m * g.Cout).Lease();
-        c.Ws = V(ws.Buffer);
-        c.Split = 1;
-        _k.ConvBackwardWeight(tile)(ConvGrid(m, g.Cout, splits, tile), a, b, c, chunk);
-        c.Split = 0;
-        _k.ConvBackwardWeightCombine(m * g.Cout, splits, c);
+        _k.ConvBackwardWeight(tile)(ConvGrid(m, g.Cout, splits, tile), a, b, SplitOver(c, m, g.Cout, splits, ws.Buffer, tiles), chunk);
     }
 
     /// <summary>Grid (⌈cols/BN⌉, ⌈rows/BM⌉, depth) of one-dimensional groups of a convolution tile shape.</summary>

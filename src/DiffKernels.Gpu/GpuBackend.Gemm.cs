@@ -29,13 +29,11 @@ public sealed partial class GpuBackend
         var gemm = GemmKernel(large);
         if (splits == 1)
         {
-            gemm(GemmGrid(m, n, batch, large), ma, mb, mc, m, n, k, 0);
+            gemm(GemmGrid(m, n, batch, large), ma, mb, Whole(mc, mc.Data), m, n, k, 0);
             return;
         }
         using var ws = Allocate((long)splits * m * n).Lease();
-        var wc = new DenseC { Data = V(ws.Buffer), Ld = n, Stride = m * n, Alpha = 1f };
-        gemm(GemmGrid(m, n, splits, large), ma, mb, wc, m, n, k, chunk);
-        _k.SplitKCombine(m * n, V(ws.Buffer), splits, m, n, mc);
+        gemm(GemmGrid(m, n, splits, large), ma, mb, SplitOver(mc, m, n, splits, ws.Buffer, LaunchPlan.GemmTiles(m, n, large)), m, n, k, chunk);
     }
 
     /// <summary>
@@ -60,7 +58,7 @@ public sealed partial class GpuBackend
     /// <summary>Whether this backend can run the TF32 and 3×TF32 products (see <see cref="MatmulPrecision"/>).</summary>
     public bool HasTensorCores => _plan.TensorCoresMissing == null;
 
-    private Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int> GemmKernel(bool large) => _matmulPrecision switch
+    private Action<KernelConfig, MatA, MatB, SplitKC<DenseC>, int, int, int, int> GemmKernel(bool large) => _matmulPrecision switch
     {
         MatmulPrecision.Tf32 => _k.GemmTf32(large, _plan.TensorTwin),
         MatmulPrecision.Tf32x3 => _k.Gemm3xTf32(large, _plan.TensorTwin),

@@ -44,7 +44,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
 
     // ILGPU's default CPU device allows 16 threads per group; the GEMM's compile-time shapes need 256,
     // and two multiprocessors make small products take the small GEMM shape, as on a GPU.
-    private static readonly CPUDevice EmulatorDevice = new(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 64, numMultiprocessors: 2);
+    internal static readonly CPUDevice EmulatorDevice = new(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 64, numMultiprocessors: 2);
 
     private GpuBackend(Context context, Accelerator acc, GpuKind kind, string deviceName)
     {
@@ -262,6 +262,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         _disposed = true;
         _acc.Synchronize();
         _ring?.Dispose();
+        _splitCounters?.Dispose();
         _pool.Dispose();
         _stream.Dispose();
         _acc.Dispose();

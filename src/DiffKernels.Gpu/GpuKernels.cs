@@ -78,38 +78,34 @@ internal sealed partial class GpuKernels(Accelerator acc, AcceleratorStream stre
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> SoftmaxBackwardColumns => Get(ref _softmaxBackwardColumns, () =>
         Auto<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(SoftmaxKernels.BackwardColumns));
 
-    private Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int>? _gemmLarge, _gemmSmall;
+    private Action<KernelConfig, MatA, MatB, SplitKC<DenseC>, int, int, int, int>? _gemmLarge, _gemmSmall;
     /// <summary>The SGEMM at the large (128 × 128) or small (64 × 64) tile shape.</summary>
-    public Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int> Gemm(bool large) => large
-        ? Get(ref _gemmLarge, () => Grouped<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm<GemmLarge>))
-        : Get(ref _gemmSmall, () => Grouped<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm<GemmSmall>));
+    public Action<KernelConfig, MatA, MatB, SplitKC<DenseC>, int, int, int, int> Gemm(bool large) => large
+        ? Get(ref _gemmLarge, () => Grouped<MatA, MatB, SplitKC<DenseC>, int, int, int, int>(GemmKernels.Gemm<GemmLarge>))
+        : Get(ref _gemmSmall, () => Grouped<MatA, MatB, SplitKC<DenseC>, int, int, int, int>(GemmKernels.Gemm<GemmSmall>));
 
-    private Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int>? _gemmTf32Large, _gemmTf32Small, _gemm3xTf32Large, _gemm3xTf32Small;
+    private Action<KernelConfig, MatA, MatB, SplitKC<DenseC>, int, int, int, int>? _gemmTf32Large, _gemmTf32Small, _gemm3xTf32Large, _gemm3xTf32Small;
 
     /// <summary>
     /// The SGEMM on TF32 tensor cores at the large or small tile shape: inline mma.sync on CUDA, its C# twin
     /// where <paramref name="twin"/> (the emulator).
     /// </summary>
-    public Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int> GemmTf32(bool large, bool twin) => large
+    public Action<KernelConfig, MatA, MatB, SplitKC<DenseC>, int, int, int, int> GemmTf32(bool large, bool twin) => large
         ? Get(ref _gemmTf32Large, () => twin
-            ? Grouped<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.GemmTf32<GemmLarge, MmaTwin>)
-            : Grouped<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.GemmTf32<GemmLarge, Mma>))
+            ? Grouped<MatA, MatB, SplitKC<DenseC>, int, int, int, int>(GemmKernels.GemmTf32<GemmLarge, MmaTwin>)
+            : Grouped<MatA, MatB, SplitKC<DenseC>, int, int, int, int>(GemmKernels.GemmTf32<GemmLarge, Mma>))
         : Get(ref _gemmTf32Small, () => twin
-            ? Grouped<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.GemmTf32<GemmSmall, MmaTwin>)
-            : Grouped<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.GemmTf32<GemmSmall, Mma>));
+            ? Grouped<MatA, MatB, SplitKC<DenseC>, int, int, int, int>(GemmKernels.GemmTf32<GemmSmall, MmaTwin>)
+            : Grouped<MatA, MatB, SplitKC<DenseC>, int, int, int, int>(GemmKernels.GemmTf32<GemmSmall, Mma>));
 
     /// <summary>The 3×TF32 SGEMM at the large or small tile shape (as <see cref="GemmTf32"/>).</summary>
-    public Action<KernelConfig, MatA, MatB, DenseC, int, int, int, int> Gemm3xTf32(bool large, bool twin) => large
+    public Action<KernelConfig, MatA, MatB, SplitKC<DenseC>, int, int, int, int> Gemm3xTf32(bool large, bool twin) => large
         ? Get(ref _gemm3xTf32Large, () => twin
-            ? Grouped<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm3xTf32<GemmLarge, MmaTwin>)
-            : Grouped<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm3xTf32<GemmLarge, Mma>))
+            ? Grouped<MatA, MatB, SplitKC<DenseC>, int, int, int, int>(GemmKernels.Gemm3xTf32<GemmLarge, MmaTwin>)
+            : Grouped<MatA, MatB, SplitKC<DenseC>, int, int, int, int>(GemmKernels.Gemm3xTf32<GemmLarge, Mma>))
         : Get(ref _gemm3xTf32Small, () => twin
-            ? Grouped<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm3xTf32<GemmSmall, MmaTwin>)
-            : Grouped<MatA, MatB, DenseC, int, int, int, int>(GemmKernels.Gemm3xTf32<GemmSmall, Mma>));
-
-    private Action<Index1D, ArrayView<float>, int, int, int, DenseC>? _splitKCombine;
-    public Action<Index1D, ArrayView<float>, int, int, int, DenseC> SplitKCombine => Get(ref _splitKCombine, () =>
-        Auto<Index1D, ArrayView<float>, int, int, int, DenseC>(GemmKernels.SplitKCombine));
+            ? Grouped<MatA, MatB, SplitKC<DenseC>, int, int, int, int>(GemmKernels.Gemm3xTf32<GemmSmall, MmaTwin>)
+            : Grouped<MatA, MatB, SplitKC<DenseC>, int, int, int, int>(GemmKernels.Gemm3xTf32<GemmSmall, Mma>));
 
     private readonly Action<KernelConfig, Im2ColA, WeightTB, BiasC>?[] _convForward = new Action<KernelConfig, Im2ColA, WeightTB, BiasC>?[4];
     /// <summary>The convolution forward at a tile shape.</summary>
@@ -131,19 +127,15 @@ internal sealed partial class GpuKernels(Accelerator acc, AcceleratorStream stre
         _ => Grouped<DyGatherA, WeightTapB, DenseC>(ConvKernels.BackwardData<GemmSmall>),
     });
 
-    private readonly Action<KernelConfig, PatchRowsA, DyB, WeightGradC, int>?[] _convBackwardWeight = new Action<KernelConfig, PatchRowsA, DyB, WeightGradC, int>?[4];
+    private readonly Action<KernelConfig, PatchRowsA, DyB, SplitKC<WeightGradC>, int>?[] _convBackwardWeight = new Action<KernelConfig, PatchRowsA, DyB, SplitKC<WeightGradC>, int>?[4];
     /// <summary>The convolution weight (and bias) gradient at a tile shape.</summary>
-    public Action<KernelConfig, PatchRowsA, DyB, WeightGradC, int> ConvBackwardWeight(ConvTile tile) => Get(ref _convBackwardWeight[(int)tile], () => tile switch
+    public Action<KernelConfig, PatchRowsA, DyB, SplitKC<WeightGradC>, int> ConvBackwardWeight(ConvTile tile) => Get(ref _convBackwardWeight[(int)tile], () => tile switch
     {
-        ConvTile.Large => Grouped<PatchRowsA, DyB, WeightGradC, int>(ConvKernels.BackwardWeight<GemmLarge>),
-        ConvTile.Mid => Grouped<PatchRowsA, DyB, WeightGradC, int>(ConvKernels.BackwardWeight<GemmMid>),
-        ConvTile.Narrow => Grouped<PatchRowsA, DyB, WeightGradC, int>(ConvKernels.BackwardWeight<GemmNarrow>),
-        _ => Grouped<PatchRowsA, DyB, WeightGradC, int>(ConvKernels.BackwardWeight<GemmSmall>),
+        ConvTile.Large => Grouped<PatchRowsA, DyB, SplitKC<WeightGradC>, int>(ConvKernels.BackwardWeight<GemmLarge>),
+        ConvTile.Mid => Grouped<PatchRowsA, DyB, SplitKC<WeightGradC>, int>(ConvKernels.BackwardWeight<GemmMid>),
+        ConvTile.Narrow => Grouped<PatchRowsA, DyB, SplitKC<WeightGradC>, int>(ConvKernels.BackwardWeight<GemmNarrow>),
+        _ => Grouped<PatchRowsA, DyB, SplitKC<WeightGradC>, int>(ConvKernels.BackwardWeight<GemmSmall>),
     });
-
-    private Action<Index1D, int, WeightGradC>? _convBackwardWeightCombine;
-    public Action<Index1D, int, WeightGradC> ConvBackwardWeightCombine => Get(ref _convBackwardWeightCombine, () =>
-        Auto<Index1D, int, WeightGradC>(ConvKernels.BackwardWeightCombine));
 
     private Action<KernelConfig, AttentionTileArgs>? _attentionForward32, _attentionForward64;
     /// <summary>The tiled attention forward for heads up to 32 wide (<paramref name="wide"/> false) or up to 64.</summary>

@@ -144,7 +144,8 @@ internal sealed class LaunchPlan
 
     /// <summary>
     /// Number of k-slices for a product with <paramref name="tiles"/> output tiles over k, so that at
-    /// least <see cref="TargetGroups"/> groups run; each slice keeps at least two slabs of work.
+    /// least <see cref="TargetGroups"/> groups run; each slice keeps at least two slabs of work. Only
+    /// products of fewer than <see cref="TargetGroups"/> tiles split (the bound of the backend's tile counters).
     /// </summary>
     public (int Splits, int Chunk) SplitK(long tiles, int k)
     {

@@ -75,6 +75,15 @@ public static partial class OpMatrix
             y.Backend.Gemm(true, false, 4, 5, 6, 0.5f, a.Storage, 3, 6, b.Storage, 2, 9, -2f, y.Storage, 7, 8, 1, 0, 0, 0);
             return [y];
         });
+        yield return Case(f, "gemm alpha beta split-K 70x20x150", c =>
+        {
+            // Few tiles and a long k: the k-split partials summed through the α/β epilogue, off the tile edges.
+            var a = c.Uniform([70 * 150 + 1]);
+            var b = c.Uniform([150 * 20]);
+            var y = c.Uniform([70 * 20]);
+            y.Backend.Gemm(false, false, 70, 20, 150, 0.5f, a.Storage, 1, 150, b.Storage, 0, 20, -2f, y.Storage, 0, 20, 1, 0, 0, 0);
+            return [y];
+        });
     }
 
     private static IEnumerable<OpCase> Convolutions()
@@ -88,6 +97,7 @@ public static partial class OpMatrix
             ("conv2d 1x1 stride 2", [1, 6, 5, 4], [3, 1, 1, 4], 2, 2, 0, 0, false),
             ("conv2d 5x3 asymmetric", [1, 8, 7, 3], [5, 5, 3, 3], 2, 1, 2, 0, true),
             ("conv2d 3x3 no pad, many channels", [1, 6, 6, 20], [18, 3, 3, 20], 1, 1, 0, 0, false),
+            ("conv2d 3x3 no bias, weight gradient split over pixels", [2, 8, 8, 4], [8, 3, 3, 4], 1, 1, 1, 1, false),
             ("conv2d GPU-sized 3x3 16->32", [1, 12, 12, 16], [32, 3, 3, 16], 1, 1, 1, 1, true),
             ("conv2d GPU-sized 1x3 8->40, 128x64 tiles", [1, 12, 11, 8], [40, 1, 3, 8], 1, 1, 0, 1, true),
             ("conv2d GPU-sized 3x1 4->68, 128x128 tiles", [1, 12, 11, 4], [68, 3, 1, 4], 1, 1, 1, 0, true),
