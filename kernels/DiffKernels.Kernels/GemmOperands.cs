@@ -62,10 +62,14 @@ internal struct DenseC : IGemmC
     public int Offset, Ld, Stride;
     public float Alpha, Beta;
 
+    /// <summary>A per-column bias added to every row when <see cref="HasBias"/> ≠ 0 (then Beta is 0); any view otherwise.</summary>
+    public ArrayView<float> Bias;
+    public int HasBias;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Store(int z, int row, int col, float acc)
     {
         int i = Offset + z * Stride + row * Ld + col;
-        Data[i] = Beta == 0f ? Alpha * acc : Alpha * acc + Beta * Data[i];
+        Data[i] = HasBias != 0 ? Alpha * acc + Bias[col] : Beta == 0f ? Alpha * acc : Alpha * acc + Beta * Data[i];
     }
 }

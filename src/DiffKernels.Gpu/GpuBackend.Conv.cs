@@ -25,8 +25,7 @@ public sealed partial class GpuBackend
         if (rows == 0 || g.Cout == 0) return;
         if (g.IsPointwise)
         {
-            if (bias != null) CopyStrided(bias, 0, [0, 1], y, 0, [g.Cout, 1], new Shape(rows, g.Cout));
-            Gemm(false, true, rows, g.Cout, g.Cin, 1f, x, 0, g.Cin, w, 0, g.Cin, bias != null ? 1f : 0f, y, 0, g.Cout, 1, 0, 0, 0);
+            Gemm(false, true, rows, g.Cout, g.Cin, 1f, x, 0, g.Cin, w, 0, g.Cin, 0f, y, 0, g.Cout, 1, 0, 0, 0, bias);
             return;
         }
         var s = Shape(g);

@@ -10,9 +10,10 @@ public sealed partial class GpuBackend
     /// <inheritdoc/>
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
         DeviceBuffer a, long aOffset, int lda, DeviceBuffer b, long bOffset, int ldb, float beta,
-        DeviceBuffer c, long cOffset, int ldc, int batch, long strideA, long strideB, long strideC)
+        DeviceBuffer c, long cOffset, int ldc, int batch, long strideA, long strideB, long strideC, DeviceBuffer? bias = null)
     {
         if (m <= 0 || n <= 0 || batch <= 0) return;
+        IBackend.CheckGemmBias(bias, n, beta);
         // An out-of-range argument would read or write arbitrary device memory: fail here instead.
         if (k > 0 && alpha != 0)
         {
@@ -22,7 +23,7 @@ public sealed partial class GpuBackend
         CheckExtent("C", c, cOffset, m, n, ldc, batch, strideC);
         var ma = new MatA { Data = V(a), Offset = I(aOffset), Ld = lda, Stride = I(strideA), Trans = transA ? 1 : 0, Aligned = Aligned(aOffset, lda, strideA) };
         var mb = new MatB { Data = V(b), Offset = I(bOffset), Ld = ldb, Stride = I(strideB), Trans = transB ? 1 : 0, Aligned = Aligned(bOffset, ldb, strideB) };
-        var mc = new DenseC { Data = V(c), Offset = I(cOffset), Ld = ldc, Stride = I(strideC), Alpha = alpha, Beta = beta };
+        var mc = new DenseC { Data = V(c), Offset = I(cOffset), Ld = ldc, Stride = I(strideC), Alpha = alpha, Beta = beta, Bias = bias != null ? V(bias) : V(c), HasBias = bias != null ? 1 : 0 };
         if (alpha == 0) k = 0;
         bool large = _plan.GemmLarge(m, n);
         var (splits, chunk) = batch == 1 ? _plan.SplitK(LaunchPlan.GemmTiles(m, n, large), k) : (1, 0);

@@ -8,7 +8,9 @@ public partial interface IBackend
     /// op(A) is m×k: A is stored m×k (row stride <paramref name="lda"/>), or k×m when
     /// <paramref name="transA"/>; likewise op(B) is k×n, stored k×n or n×k when <paramref name="transB"/>.
     /// Matrix b of the batch starts at offset + b·stride (a stride of 0 shares one matrix).
-    /// With β = 0 the old contents of C are ignored, even NaN or infinity.
+    /// With β = 0 the old contents of C are ignored, even NaN or infinity. With <paramref name="bias"/> (n values, β
+    /// must be 0) each row of C gets bias[j] added to its product: C[i,j] = α·Σ op(A)op(B) + bias[j], rounded as
+    /// writing the bias into C first and accumulating onto it with β = 1, and a GPU adds it in the epilogue.
     /// </summary>
     /// <param name="transA">Read A transposed.</param>
     /// <param name="transB">Read B transposed.</param>
@@ -30,7 +32,19 @@ public partial interface IBackend
     /// <param name="strideA">Elements between consecutive A matrices.</param>
     /// <param name="strideB">Elements between consecutive B matrices.</param>
     /// <param name="strideC">Elements between consecutive C matrices (their regions must not overlap).</param>
+    /// <param name="bias">A per-column bias of n values added to every row of every C, or null.</param>
     void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
         DeviceBuffer a, long aOffset, int lda, DeviceBuffer b, long bOffset, int ldb, float beta,
-        DeviceBuffer c, long cOffset, int ldc, int batch, long strideA, long strideB, long strideC);
+        DeviceBuffer c, long cOffset, int ldc, int batch, long strideA, long strideB, long strideC, DeviceBuffer? bias = null);
+
+    /// <summary>
+    /// Fails unless <paramref name="bias"/> is null, or holds at least <paramref name="n"/> values with
+    /// <paramref name="beta"/> 0: the bias contract of <see cref="Gemm"/>, checked by every backend.
+    /// </summary>
+    public static void CheckGemmBias(DeviceBuffer? bias, int n, float beta)
+    {
+        if (bias == null) return;
+        if (beta != 0f) throw new ArgumentException($"Gemm: a bias needs beta = 0, got {beta}", nameof(bias));
+        if (bias.Length < n) throw new ArgumentOutOfRangeException(nameof(bias), $"Gemm: a bias of {bias.Length} elements is shorter than the {n} columns");
+    }
 }

@@ -78,7 +78,7 @@ public static partial class F
 
     /// <summary>
     /// Linear layer y = x·wᵀ + b with PyTorch's layout: x [..., in], w [out, in], b [out] → [..., out].
-    /// The bias is written first and the product accumulated onto it in the same GEMM.
+    /// The bias goes to the GEMM, which adds it as it stores the product (one pass, one launch on a GPU).
     /// </summary>
     public static Tensor Linear(Tensor x, Tensor w, Tensor? b = null)
     {
@@ -93,9 +93,7 @@ public static partial class F
             throw new ArgumentException($"{op}: bias {b.Shape} must be [{outF}] to match weight {w.Shape}");
         int rows = (int)x.Shape.Prod(0, x.Rank - 1);
         var y = Tensor.Empty(x.Shape.With(x.Rank - 1, outF), x.Device);
-        if (b != null)
-            x.Backend.CopyStrided(b.Storage, 0, [0, 1], y.Storage, 0, [outF, 1], new Shape(rows, outF));
-        MatGemm(x, 0, false, w, 0, true, y, 0, rows, outF, inF, 1, 0, 0, 0, b != null ? 1f : 0f);
+        MatGemm(x, 0, false, w, 0, true, y, 0, rows, outF, inF, 1, 0, 0, 0, 0f, b);
 
         Tensor[] inputs = b != null ? [x, w, b] : [x, w];
         return Autograd.Graph.Record(y, "linear", inputs, dy =>
@@ -125,10 +123,10 @@ public static partial class F
     /// from the stored shapes; offsets and strides are in elements.
     /// </summary>
     internal static void MatGemm(Tensor a, long aOff, bool ta, Tensor b, long bOff, bool tb, Tensor c, long cOff,
-        int m, int n, int k, int batch, long strideA, long strideB, long strideC, float beta)
+        int m, int n, int k, int batch, long strideA, long strideB, long strideC, float beta, Tensor? bias = null)
     {
         a.Backend.Gemm(ta, tb, m, n, k, 1f, a.Storage, aOff, ta ? m : k, b.Storage, bOff, tb ? k : n, beta,
-            c.Storage, cOff, n, batch, strideA, strideB, strideC);
+            c.Storage, cOff, n, batch, strideA, strideB, strideC, bias?.Storage);
     }
 
     private static void Zero(Tensor t) => t.Backend.Fill(t.Storage, 0, t.Numel, 0f);

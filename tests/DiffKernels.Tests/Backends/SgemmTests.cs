@@ -103,6 +103,45 @@ public class SgemmTests
         }
     }
 
+    [Test]
+    public void ABiasEqualsWritingItFirstAndAccumulatingOntoIt()
+    {
+        // Two batched 5×7 products over k = 9 with ldc 8: the bias goes to every row of both, nothing between rows.
+        var be = CpuBackend.Instance;
+        var rng = new System.Random(5);
+        float[] Vals(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var (av, bv, biasv) = (Vals(2 * 5 * 9), Vals(9 * 7), Vals(7));
+        var a = Fill(be, av);
+        var b = Fill(be, bv);
+        var bias = Fill(be, biasv);
+        var fused = Fill(be, Enumerable.Repeat(float.NaN, 2 * 5 * 8).ToArray());
+        var first = Fill(be, Enumerable.Repeat(float.NaN, 2 * 5 * 8).ToArray());
+        try
+        {
+            be.Gemm(false, false, 5, 7, 9, 1f, a, 0, 9, b, 0, 7, 0f, fused, 0, 8, 2, 45, 0, 40, bias);
+            for (int z = 0; z < 2; z++)
+                be.CopyStrided(bias, 0, [0, 1], first, z * 40, [8, 1], new DiffKernels.Tensors.Shape(5, 7));
+            be.Gemm(false, false, 5, 7, 9, 1f, a, 0, 9, b, 0, 7, 1f, first, 0, 8, 2, 45, 0, 40);
+            var (x, y) = (((CpuBuffer)fused).Data.AsSpan().ToArray(), ((CpuBuffer)first).Data.AsSpan().ToArray());
+            Assert.That(x, Is.EqualTo(y), "same bits, and the padding column left alone (NaN in both)");
+            Assert.That(x.Where((_, i) => i % 8 < 7).All(float.IsFinite), Is.True, "every element of C written");
+            var ex = Assert.Throws<ArgumentException>(() => be.Gemm(false, false, 5, 7, 9, 1f, a, 0, 9, b, 0, 7, 1f, fused, 0, 8, 2, 45, 0, 40, bias));
+            Assert.That(ex!.Message, Does.Contain("a bias needs beta = 0"));
+            Assert.Throws<ArgumentOutOfRangeException>(() => be.Gemm(false, false, 5, 8, 9, 1f, a, 0, 9, b, 0, 7, 0f, fused, 0, 8, 1, 45, 0, 40, bias));
+        }
+        finally
+        {
+            foreach (var buf in new[] { a, b, bias, fused, first }) buf.Release();
+        }
+    }
+
+    private static DeviceBuffer Fill(CpuBackend be, float[] values)
+    {
+        var buf = be.Allocate(values.Length);
+        values.CopyTo(((CpuBuffer)buf).Data.AsSpan());
+        return buf;
+    }
+
     private static void Check(bool avx, Problem p, float cFill = float.NaN)
     {
         if (avx) Assume.That(Sgemm.Avx2Supported, "AVX2/FMA not available on this machine");

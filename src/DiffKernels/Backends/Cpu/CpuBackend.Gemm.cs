@@ -7,9 +7,10 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
         DeviceBuffer a, long aOffset, int lda, DeviceBuffer b, long bOffset, int ldb, float beta,
-        DeviceBuffer c, long cOffset, int ldc, int batch, long strideA, long strideB, long strideC)
+        DeviceBuffer c, long cOffset, int ldc, int batch, long strideA, long strideB, long strideC, DeviceBuffer? bias = null)
     {
         if (m <= 0 || n <= 0 || batch <= 0) return;
+        IBackend.CheckGemmBias(bias, n, beta);
         // The kernels use raw pointers, so an out-of-range argument must fail here, not corrupt memory.
         if (k > 0 && alpha != 0)
         {
@@ -18,6 +19,14 @@ public sealed partial class CpuBackend
         }
         CheckExtent("C", c, cOffset, m, n, ldc, batch, strideC);
         CpuFloats av = ((CpuBuffer)a).Data, bv = ((CpuBuffer)b).Data, cv = ((CpuBuffer)c).Data;
+        if (bias != null)
+        {
+            // The bias goes into C first and the product accumulates onto it: one rounding per element, as the GPU epilogue.
+            var row = ((CpuBuffer)bias).Data.AsSpan(0, n);
+            for (int z = 0; z < batch; z++)
+                for (int i = 0; i < m; i++) row.CopyTo(cv.AsSpan(checked((int)(cOffset + z * strideC + (long)i * ldc)), n));
+            beta = 1f;
+        }
         Sgemm.Run(transA, transB, m, n, k, alpha, av.Array, av.Offset + aOffset, lda, bv.Array, bv.Offset + bOffset, ldb,
             beta, cv.Array, cv.Offset + cOffset, ldc, batch, strideA, strideB, strideC);
     }
