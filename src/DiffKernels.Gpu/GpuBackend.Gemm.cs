@@ -13,7 +13,7 @@ public sealed partial class GpuBackend
         DeviceBuffer c, long cOffset, int ldc, int batch, long strideA, long strideB, long strideC, DeviceBuffer? bias = null)
     {
         if (m <= 0 || n <= 0 || batch <= 0) return;
-        IBackend.CheckGemmBias(bias, n, beta);
+        GemmBias.Check(bias, n, beta);
         // An out-of-range argument would read or write arbitrary device memory: fail here instead.
         if (k > 0 && alpha != 0)
         {

@@ -36,15 +36,4 @@ public partial interface IBackend
     void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
         DeviceBuffer a, long aOffset, int lda, DeviceBuffer b, long bOffset, int ldb, float beta,
         DeviceBuffer c, long cOffset, int ldc, int batch, long strideA, long strideB, long strideC, DeviceBuffer? bias = null);
-
-    /// <summary>
-    /// Fails unless <paramref name="bias"/> is null, or holds at least <paramref name="n"/> values with
-    /// <paramref name="beta"/> 0: the bias contract of <see cref="Gemm"/>, checked by every backend.
-    /// </summary>
-    public static void CheckGemmBias(DeviceBuffer? bias, int n, float beta)
-    {
-        if (bias == null) return;
-        if (beta != 0f) throw new ArgumentException($"Gemm: a bias needs beta = 0, got {beta}", nameof(bias));
-        if (bias.Length < n) throw new ArgumentOutOfRangeException(nameof(bias), $"Gemm: a bias of {bias.Length} elements is shorter than the {n} columns");
-    }
 }

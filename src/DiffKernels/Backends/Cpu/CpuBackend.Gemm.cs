@@ -10,7 +10,7 @@ public sealed partial class CpuBackend
         DeviceBuffer c, long cOffset, int ldc, int batch, long strideA, long strideB, long strideC, DeviceBuffer? bias = null)
     {
         if (m <= 0 || n <= 0 || batch <= 0) return;
-        IBackend.CheckGemmBias(bias, n, beta);
+        GemmBias.Check(bias, n, beta);
         // The kernels use raw pointers, so an out-of-range argument must fail here, not corrupt memory.
         if (k > 0 && alpha != 0)
         {
