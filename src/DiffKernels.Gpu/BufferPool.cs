@@ -16,6 +16,8 @@ internal sealed class BufferPool(Accelerator accelerator) : IDisposable
     private readonly Dictionary<long, Stack<MemoryBuffer1D<float, Stride1D.Dense>>> _free = [];
     private readonly object _lock = new();
     private bool _disposed;
+    private CaptureHold? _recording;
+    private readonly List<CaptureHold> _holds = [];
 
     public long DriverAllocations { get; private set; }
     public long Reuses { get; private set; }
@@ -37,12 +39,21 @@ internal sealed class BufferPool(Accelerator accelerator) : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_free.TryGetValue(bucket, out var stack) && stack.Count > 0)
+            if (_recording is { } hold)
             {
-                Reuses++;
-                CachedBytes -= bucket * sizeof(float);
+                // A captured region reuses what it released itself first (its replays run in the same order), then the
+                // free lists; the driver cannot allocate while a CUDA stream captures.
+                var held = hold.TakeReleased(bucket) ?? TakeFree(bucket)
+                    ?? throw new InvalidOperationException(
+                        $"a captured region needs a new {bucket}-float buffer: run the region once before capturing it, so that the pool holds what it uses");
                 InUseBytes += bucket * sizeof(float);
-                return stack.Pop();
+                hold.Rented.Add(held);
+                return held;
+            }
+            if (TakeFree(bucket) is { } cached)
+            {
+                InUseBytes += bucket * sizeof(float);
+                return cached;
             }
         }
         var memory = AllocateFromDriver(bucket);
@@ -52,6 +63,14 @@ internal sealed class BufferPool(Accelerator accelerator) : IDisposable
             InUseBytes += bucket * sizeof(float);
         }
         return memory;
+    }
+
+    private MemoryBuffer1D<float, Stride1D.Dense>? TakeFree(long bucket)
+    {
+        if (!_free.TryGetValue(bucket, out var stack) || stack.Count == 0) return null;
+        Reuses++;
+        CachedBytes -= bucket * sizeof(float);
+        return stack.Pop();
     }
 
     private MemoryBuffer1D<float, Stride1D.Dense> AllocateFromDriver(long bucket)
@@ -74,10 +93,54 @@ internal sealed class BufferPool(Accelerator accelerator) : IDisposable
         {
             // After the backend is gone its accelerator has freed everything already.
             if (_disposed) return;
-            if (!_free.TryGetValue(memory.Length, out var stack)) _free[memory.Length] = stack = new();
-            stack.Push(memory);
             InUseBytes -= memory.Length * sizeof(float);
-            CachedBytes += memory.Length * sizeof(float);
+            // A buffer a captured region touched stays out of the free lists while its graph lives: a replay writes it again.
+            var hold = _recording is { } r ? r : _holds.FirstOrDefault(h => h.Rented.Contains(memory));
+            if (hold != null)
+            {
+                hold.Park(memory);
+                return;
+            }
+            PushFree(memory);
+        }
+    }
+
+    private void PushFree(MemoryBuffer1D<float, Stride1D.Dense> memory)
+    {
+        if (!_free.TryGetValue(memory.Length, out var stack)) _free[memory.Length] = stack = new();
+        stack.Push(memory);
+        CachedBytes += memory.Length * sizeof(float);
+    }
+
+    /// <summary>
+    /// Starts tracking the buffers of a captured region: until <see cref="EndRecording"/> every buffer rented or
+    /// released is the region's, and until the returned hold is released (<see cref="ReleaseHold"/>) none of them goes
+    /// back to the free lists, so no one else is handed an address the region's replays write.
+    /// </summary>
+    public CaptureHold BeginRecording()
+    {
+        lock (_lock)
+        {
+            if (_recording != null) throw new InvalidOperationException("a captured region is already being recorded");
+            _recording = new CaptureHold();
+            _holds.Add(_recording);
+            return _recording;
+        }
+    }
+
+    /// <summary>Stops tracking new buffers; the hold keeps those it has.</summary>
+    public void EndRecording()
+    {
+        lock (_lock) _recording = null;
+    }
+
+    /// <summary>The region's graph is gone: its released buffers return to the free lists, the others to their owners' care.</summary>
+    public void ReleaseHold(CaptureHold hold)
+    {
+        lock (_lock)
+        {
+            if (!_holds.Remove(hold) || _disposed) return;
+            foreach (var memory in hold.Parked) PushFree(memory);
         }
     }
 
@@ -96,6 +159,12 @@ internal sealed class BufferPool(Accelerator accelerator) : IDisposable
 
     public void Dispose()
     {
+        lock (_lock)
+        {
+            foreach (var hold in _holds)
+                foreach (var memory in hold.Parked) PushFree(memory);
+            _holds.Clear();
+        }
         ReleaseCached();
         lock (_lock) _disposed = true;
     }

@@ -21,7 +21,7 @@ namespace DiffKernels.Gpu;
 /// at most 2³¹ − 1 floats (kernels index with 32-bit integers). Calls are meant to come from one thread
 /// at a time, like launches on one stream; the allocator alone is thread-safe.
 /// </summary>
-public sealed partial class GpuBackend : IBackend, IDisposable
+public sealed partial class GpuBackend : IBackend, IGraphCapture, IDisposable
 {
     private readonly Context _context;
     private readonly Accelerator _acc;
@@ -196,6 +196,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     public unsafe void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, long dstOffset)
     {
         if (src.Length == 0) return;
+        ThrowIfCapturing("Upload");
         var target = V(dst).SubView(dstOffset, src.Length);
         if (_ring != null)
         {
@@ -214,6 +215,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     /// <inheritdoc/>
     public unsafe void Download(DeviceBuffer src, long srcOffset, Span<float> dst)
     {
+        ThrowIfCapturing("Download");
         if (dst.Length == 0)
         {
             Synchronize();
@@ -243,6 +245,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     /// <inheritdoc/>
     public void Synchronize()
     {
+        ThrowIfCapturing("Synchronize");
         long mark = _ring?.Mark() ?? 0;
         Interlocked.Increment(ref _hostWaits);
         _stream.Synchronize();

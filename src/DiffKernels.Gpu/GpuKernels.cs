@@ -227,11 +227,11 @@ internal sealed partial class GpuKernels(Accelerator acc, AcceleratorStream stre
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars, float, float, int>? _adamEma;
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars, float, float, int> AdamEma => Get(ref _adamEma, () =>
-        acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars, float, float, int>(OptimKernels.AdamEma));
+        Auto<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamScalars, float, float, int>(OptimKernels.AdamEma));
 
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int>? _squaresRows;
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> SquaresRows => Get(ref _squaresRows, () =>
-        acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(OptimKernels.SquaresRows));
+        Grouped<ArrayView<float>, ArrayView<float>, int, int>(OptimKernels.SquaresRows));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? _edmTrainingInputs;
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> EdmTrainingInputs => Get(ref _edmTrainingInputs, () =>

@@ -34,10 +34,14 @@ internal static class TrainCommand
         warmup.AtLeast(0);
         var initFrom = new Option<string?>("--init-from") { Description = "Warm start: a new run from the weights of this release checkpoint (fresh optimiser state, step 0)" };
         var sadm = new SadmFlags();
-        var cmd = run.Create("Train an EDM teacher", [data.Data, data.Directory, model, classes, lr, warmup, initFrom, .. sadm.All]);
+        var graph = new Option<bool>("--graph")
+        {
+            Description = "GPU devices: replay each step's forward and backward from a graph captured at the second step (a CUDA graph on cuda): the same values, one host call instead of hundreds of launches",
+        };
+        var cmd = run.Create("Train an EDM teacher", [data.Data, data.Directory, model, classes, lr, warmup, initFrom, .. sadm.All, graph]);
         cmd.SetAction(parse => run.Execute(parse, [model, classes, lr, warmup, initFrom, .. sadm.All],
-            (checkpoint, device) => EdmTrainer.Resume(checkpoint, data.ForResume(parse, checkpoint), run.ResumedSteps(parse), parse.GetValue(run.Out), device,
-                bookkeeping: o => run.Bookkeeping(parse, o)),
+            (checkpoint, device) => Replaying(EdmTrainer.Resume(checkpoint, data.ForResume(parse, checkpoint), run.ResumedSteps(parse), parse.GetValue(run.Out), device,
+                bookkeeping: o => run.Bookkeeping(parse, o)), parse.GetValue(graph)),
             (console, device) =>
             {
                 var source = data.ForNewRun(parse, "toy:8gaussians");
@@ -57,16 +61,31 @@ internal static class TrainCommand
                 {
                     if (RunCommand.Given(parse, model) || RunCommand.Given(parse, classes))
                         throw new ArgumentException("--init-from brings its own network; remove --model and --classes");
-                    return WarmStart(console, warmStart, source, options, parse.GetValue(run.Out)!, device);
+                    return Replaying(WarmStart(console, warmStart, source, options, parse.GetValue(run.Out)!, device), parse.GetValue(graph));
                 }
                 var net = ModelFactory.FromPreset(preset, source.SampleShape, numClasses, new Generator(options.Seed ^ InitKey), device);
-                var trainer = new EdmTrainer(net, source, options, parse.GetValue(run.Out));
+                var trainer = Replaying(new EdmTrainer(net, source, options, parse.GetValue(run.Out)), parse.GetValue(graph));
                 string conditioning = numClasses > 0 ? $", conditioned on {numClasses} classes (label dropout {options.LabelDropout})" : "";
                 console.MarkupLine(Markup.Escape($"training {preset} ({net.ParameterCount:N0} parameters) on {source.Name} for {options.Steps} steps, batch {options.BatchSize}{conditioning}"));
                 if (options.Sadm is { } structure) console.MarkupLine(Markup.Escape(SadmFlags.Describe(structure)));
                 return trainer;
             }));
         return cmd;
+    }
+
+    /// <summary>The trainer, set to replay its steps from a captured graph when <paramref name="graph"/> (--graph) is given.</summary>
+    private static EdmTrainer Replaying(EdmTrainer trainer, bool graph)
+    {
+        try
+        {
+            trainer.CaptureGraph = graph;
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

@@ -71,9 +71,9 @@ public sealed class DiT : Module, INoiseNet
         UNet.CheckInputs("DiT", SampleShape, NumClasses, x, cNoise, labels);
         int n = x.Shape[0], w = Config.Width, tokens = Config.Tokens;
         var c = TEmbed.Forward(F.TimestepEmbedding(cNoise, Config.TimeFeatures));
-        if (LabelEmbed != null && labels != null) c = c + LabelEmbed.Forward(UNet.OneHot(labels, NumClasses));
+        if (LabelEmbed != null && labels != null) c = c + LabelEmbed.Forward(UNet.OneHot(this, labels, NumClasses));
 
-        var pos = Tensor.FromSpan(_pos, new Shape(1, tokens, w), x.Device);
+        var pos = Constant("pos", x.Device, new Shape(1, tokens, w), () => _pos);
         var h = XEmbed.Forward(x).Reshape(n, tokens, w) + pos;
         foreach (var block in Blocks) h = block.Forward(h, c);
         var m = F.Chunk(FinalAda.Forward(F.Silu(c)).Reshape(n, 1, 2 * w), 2, axis: 2);

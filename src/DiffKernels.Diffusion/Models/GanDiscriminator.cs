@@ -62,7 +62,7 @@ public sealed class GanDiscriminator : Module
         var f = F.LeakyRelu(Fc.Forward(h.Flatten(1)), Slope);
         var logit = Out.Forward(f);
         if (LabelEmbed != null && labels != null)
-            logit = logit + F.Sum(F.Mul(LabelEmbed.Forward(UNet.OneHot(labels, c.NumClasses)), f), [1], keepDim: true);
+            logit = logit + F.Sum(F.Mul(LabelEmbed.Forward(UNet.OneHot(this, labels, c.NumClasses)), f), [1], keepDim: true);
         return logit.Reshape(n);
     }
 }

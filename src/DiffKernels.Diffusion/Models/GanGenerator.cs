@@ -73,7 +73,7 @@ public sealed class GanGenerator : Module, IGenerator
         int n = z.Shape[0];
         CheckLabels("GanGenerator", NumClasses, n, labels);
         var h = Fc.Forward(z);
-        if (LabelEmbed != null && labels != null) h = h + LabelEmbed.Forward(UNet.OneHot(labels, NumClasses));
+        if (LabelEmbed != null && labels != null) h = h + LabelEmbed.Forward(UNet.OneHot(this, labels, NumClasses));
         h = FcNorm.Forward(h.Reshape(n, _base, _base, Config.GeneratorWidths[0]), silu: true);
         foreach (var up in Ups) h = up.Forward(h);
         return F.Tanh(Out.Forward(F.Upsample2x(h)));

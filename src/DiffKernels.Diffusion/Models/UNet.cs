@@ -135,7 +135,7 @@ public sealed class UNet : Module, IBottleneckFeatures
     {
         CheckInputs("UNet", SampleShape, NumClasses, x, cNoise, labels);
         var e = TimeEmbed.Forward(F.TimestepEmbedding(cNoise, Config.TimeFeatures));
-        if (LabelEmbed != null && labels != null) e = e + LabelEmbed.Forward(OneHot(labels, NumClasses));
+        if (LabelEmbed != null && labels != null) e = e + LabelEmbed.Forward(OneHot(this, labels, NumClasses));
         e = F.Silu(e);
 
         var h = ConvIn.Forward(x);
@@ -154,12 +154,13 @@ public sealed class UNet : Module, IBottleneckFeatures
 
     /// <summary>
     /// Rows of the identity for class ids [N] (floats), computed on the device: an id outside
-    /// 0..classes−1 — in particular −1, "no class" — gives a zero row.
+    /// 0..classes−1 — in particular −1, "no class" — gives a zero row. The ids 0..classes−1 are
+    /// <paramref name="owner"/>'s constant, so no forward uploads them.
     /// </summary>
-    internal static Tensor OneHot(Tensor labels, int classes)
+    internal static Tensor OneHot(Module owner, Tensor labels, int classes)
     {
-        using var ids = Tensor.Arange(classes, labels.Device);
-        return F.Equal(labels.Reshape(labels.Shape[0], 1), ids.Reshape(1, classes));
+        var ids = owner.Constant("class-ids", labels.Device, new Shape(1, classes), () => Enumerable.Range(0, classes).Select(i => (float)i).ToArray());
+        return F.Equal(labels.Reshape(labels.Shape[0], 1), ids);
     }
 
     /// <summary>The INoiseNet argument checks shared by the image networks, naming <paramref name="op"/> in the message.</summary>

@@ -3,6 +3,7 @@ using DiffKernels.Diffusion.Models;
 using DiffKernels.Diffusion.Sampling;
 using DiffKernels.Diffusion.Schedules;
 using DiffKernels.Diffusion.Training.Sadm;
+using DiffKernels.Backends;
 using DiffKernels.Nn;
 using DiffKernels.Optim;
 using DiffKernels.Random;
@@ -32,6 +33,8 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
     private readonly Generator _noiseGen;
     private readonly LrSchedule _schedule;
     private readonly SadmTerm? _sadm;
+    private ReplayedLoss? _replay;
+    private bool _warm;
     private float _lr;
 
     /// <summary>Starts a run at step 0 with the model's current weights (which also start the EMA).</summary>
@@ -82,6 +85,36 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
     /// </summary>
     public SamplerDefaults? SamplingDefaults { get; set; }
 
+    /// <summary>
+    /// Replays each step's forward and backward from a graph captured at the second step of this process
+    /// (<see cref="IGraphCapture"/>: a CUDA graph on the GPU backend) instead of launching their kernels one by one:
+    /// the same values bit for bit, one host call per step for the hundreds of launches, and the loss and the gradient
+    /// norm read in one wait. Plain EDM training in one process, on a backend that captures.
+    /// </summary>
+    public bool CaptureGraph
+    {
+        get => _replay != null;
+        set
+        {
+            if (value == CaptureGraph) return;
+            if (!value)
+            {
+                _replay!.Dispose();
+                _replay = null;
+                return;
+            }
+            if (Device.Backend is not IGraphCapture capture)
+                throw new ArgumentException($"--graph: the {Device.Backend.Name} backend cannot capture a step (use a GPU device: cuda, opencl or cpu-emulator)");
+            if (_sadm != null) throw new ArgumentException("--graph: a SADM step is not captured (remove --graph or --sadm)");
+            if (!Shard.Whole) throw new ArgumentException("--graph: a data-parallel step is not captured (it exchanges gradients between processes)");
+            if (_adam.Arena == null) throw new ArgumentException("--graph: the model's parameters do not share one arena, which the replayed update needs");
+            _replay = new ReplayedLoss(capture, inputs => Edm.Loss(_net, inputs[0]!, inputs[1]!, inputs[2]!, inputs[3]));
+        }
+    }
+
+    /// <summary>The kernel launches each replayed step repeats from its graph (0 until the capture).</summary>
+    internal long ReplayedLaunches => _replay?.KernelLaunches ?? 0;
+
     /// <inheritdoc/>
     protected override IReadOnlyList<string> ValueNames => _sadm != null ? SadmTerm.ValueNames : Values;
 
@@ -105,13 +138,20 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
         var sigma = Shard.RowsOf(Edm.SampleSigma(Options.BatchSize, _noiseGen, Device));
         var noise = Shard.Normal(_noiseGen, _net.SampleShape, Device);
         var labels = _net.NumClasses > 0 ? Shard.RowsOf(DropLabels(batch.Labels!)) : null;
-        var loss = Edm.Loss(_net, x, sigma, noise, labels);
         _lr = _schedule.At(Step);
         _adam.Lr = _lr;
+        if (_replay != null && _warm)
+        {
+            var (replayed, replayApplied) = update.MinimiseReplayed(null, _replay.Run([x, sigma, noise, labels], _adam), _adam);
+            if (replayApplied) UpdateEma();
+            return [replayApplied ? replayed : double.NaN];
+        }
+        var loss = Edm.Loss(_net, x, sigma, noise, labels);
         if (_sadm != null) return _sadm.Step(update, Step, x, labels, loss, _adam, UpdateEma, Shard);
         var (value, applied) = update.Minimise(null, loss, _adam);
         if (applied) UpdateEma();
         _adam.ZeroGrad();
+        _warm = true;
         return [applied ? value : double.NaN];
     }
 
@@ -141,6 +181,7 @@ public sealed partial class EdmTrainer : TrainingRun<TrainerOptions>
     /// <inheritdoc/>
     protected override void DisposeNetworks()
     {
+        _replay?.Dispose();
         Model.Dispose();
         _sadm?.Dispose();
     }

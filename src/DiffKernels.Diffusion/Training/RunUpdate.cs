@@ -133,10 +133,30 @@ public sealed class RunUpdate
         return true;
     }
 
+    /// <summary>
+    /// The update after a replayed forward and backward (<see cref="ReplayedLoss"/>), whose gradients are already in
+    /// <paramref name="adam"/>'s arena: the loss and the gradient norm are read in one wait, then the same policy as
+    /// <see cref="Minimise"/> applies (a non-finite loss skips the update, recorded as such). One process only.
+    /// </summary>
+    internal (double Loss, bool Applied) MinimiseReplayed(string? update, Tensor loss, Adam adam)
+    {
+        if (_group.WorldSize != 1) throw new InvalidOperationException("RunUpdate.MinimiseReplayed: a replayed step runs in one process");
+        var arena = adam.Arena is { IsDisposed: false } a && adam.CanStepInOnePass
+            ? a
+            : throw new InvalidOperationException("RunUpdate.MinimiseReplayed: the optimiser must step its whole arena in one pass");
+        var (value, norm) = arena.ReadWithGradientNorm(loss);
+        if (!Finite(update, "loss", value)) return (value, false);
+        return (value, ApplyInOnePass(adam, arena, update, norm));
+    }
+
     private bool ApplyInOnePass(Adam adam, ParameterArena arena, string? update)
     {
         _group.AverageGradients(arena);
-        float norm = arena.GradientNorm();
+        return ApplyInOnePass(adam, arena, update, arena.GradientNorm());
+    }
+
+    private bool ApplyInOnePass(Adam adam, ParameterArena arena, string? update, float norm)
+    {
         if (!float.IsFinite(norm))
         {
             _problems.Add(Problem(update, $"non-finite gradient norm ({norm.ToString(CultureInfo.InvariantCulture)})"));

@@ -12,6 +12,7 @@ public abstract class Module : IDisposable
 {
     private readonly List<(string Name, Tensor Tensor)> _parameters = [];
     private readonly List<(string Name, Module Module)> _children = [];
+    private readonly Dictionary<(string Name, Device Device), Tensor> _constants = [];
     private bool _disposed;
 
     /// <summary>True in training mode (the default); layers such as dropout read it.</summary>
@@ -113,6 +114,27 @@ public abstract class Module : IDisposable
                 Parameter.CopyInto(t, src);
     }
 
+    /// <summary>
+    /// A constant of this module on <paramref name="device"/>, made from <paramref name="values"/> on first use and kept
+    /// until the module is disposed; not a parameter and not in the state dict. A forward pass takes its fixed tables
+    /// (class ids, position embeddings) from here instead of uploading them on every call, so it queues no host
+    /// transfer, which a replayed GPU region could not repeat. Thread-safe.
+    /// </summary>
+    public Tensor Constant(string name, Device device, Shape shape, Func<float[]> values)
+    {
+        lock (_constants)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_constants.TryGetValue((name, device), out var cached)) return cached;
+            var data = values();
+            if (data.Length != shape.Numel)
+                throw new ArgumentException($"{GetType().Name}.Constant '{name}': {data.Length} values for shape {shape}");
+            var made = Parameter.Untracked(Tensor.FromSpan(data, shape, device));
+            _constants[(name, device)] = made;
+            return made;
+        }
+    }
+
     /// <summary>Drops the gradient of every parameter.</summary>
     public void ZeroGrad()
     {
@@ -137,5 +159,10 @@ public abstract class Module : IDisposable
         _disposed = true;
         foreach (var (_, t) in _parameters) t.Dispose();
         foreach (var (_, m) in _children) m.Dispose();
+        lock (_constants)
+        {
+            foreach (var t in _constants.Values) t.Dispose();
+            _constants.Clear();
+        }
     }
 }

@@ -41,6 +41,18 @@ public static partial class F
         return y;
     }
 
+    /// <summary>
+    /// dst ← src in place (no graph; same shape and device): a step's inputs written into the fixed tensors a replayed
+    /// region reads (<see cref="Backends.IGraphCapture"/>), or a region's result into the fixed tensor read after it.
+    /// </summary>
+    public static void CopyInto(Tensor dst, Tensor src)
+    {
+        if (dst.Shape != src.Shape) throw new ArgumentException($"CopyInto: shapes {dst.Shape} and {src.Shape} differ");
+        SameDevice("CopyInto", dst, src);
+        var s = dst.Shape.Strides();
+        dst.Backend.CopyStrided(src.Storage, 0, s, dst.Storage, 0, s, dst.Shape);
+    }
+
     /// <summary>x += y in place (no graph): gradient accumulation and optimiser state.</summary>
     public static void AddInPlace(Tensor x, Tensor y)
     {

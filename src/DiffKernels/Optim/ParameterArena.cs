@@ -162,6 +162,32 @@ public sealed class ParameterArena : IDisposable
     }
 
     /// <summary>
+    /// The scalar <paramref name="value"/> (a loss) and <see cref="GradientNorm"/>, read back together in one wait for
+    /// the device instead of two: the norm is the same, bit for bit.
+    /// </summary>
+    public (float Value, float Norm) ReadWithGradientNorm(Tensor value)
+    {
+        if (!HoldsAllGradients) throw new InvalidOperationException("ParameterArena.ReadWithGradientNorm: a parameter's gradient is missing or not in its slot");
+        if (value.Numel != 1) throw new ArgumentException($"ParameterArena.ReadWithGradientNorm: the value must be a scalar, got {value.Shape}");
+        using var scope = Tensor.Scope();
+        var be = Device.Backend;
+        // The sum goes 4 floats in: device slices start at multiples of 4 elements.
+        var both = Tensor.Empty(new Shape(8), Device);
+        be.CopyStrided(value.Storage, 0, [1], both.Storage, 0, [1], new Shape(1));
+        var sum = both.Storage.Slice(4, 1);
+        try
+        {
+            be.SumOfSquares(Gradients, _offsets, _lengths, sum);
+        }
+        finally
+        {
+            sum.Release();
+        }
+        var host = both.ToArray();
+        return (host[0], MathF.Sqrt(host[4]));
+    }
+
+    /// <summary>
     /// The whole gradient buffer as one 1-D tensor sharing its memory (dispose it when done): for an operation on
     /// every gradient at once, such as a data-parallel reduction. Its gaps are zero and must stay so.
     /// </summary>

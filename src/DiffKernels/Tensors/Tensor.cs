@@ -118,6 +118,16 @@ public sealed partial class Tensor : IDisposable
         return this;
     }
 
+    /// <summary>
+    /// Takes this tensor out of every scope: it lives until disposed, by whatever holds it across steps (the fixed
+    /// inputs of a replayed region, for instance). Returns this tensor.
+    /// </summary>
+    public Tensor Untrack()
+    {
+        TensorScope.Adopt(null, this);
+        return this;
+    }
+
     /// <summary>Starts a memory scope: tensors created until it is disposed are released then, except kept ones.</summary>
     public static TensorScope Scope() => TensorScope.Push();
 
