@@ -95,7 +95,10 @@ internal sealed class BufferPool(Accelerator accelerator) : IDisposable
             if (_disposed) return;
             InUseBytes -= memory.Length * sizeof(float);
             // A buffer a captured region touched stays out of the free lists while its graph lives: a replay writes it again.
-            var hold = _recording is { } r ? r : _holds.FirstOrDefault(h => h.Rented.Contains(memory));
+            var hold = _recording;
+            // Every tensor release comes here: a plain loop, no closure, and none at all while no graph lives.
+            foreach (var h in _holds)
+                if (hold == null && h.Rented.Contains(memory)) hold = h;
             if (hold != null)
             {
                 hold.Park(memory);

@@ -42,15 +42,15 @@ public sealed partial class GpuBackend
         catch
         {
             if (driver) CudaGraphApi.AbandonCapture(CudaStreamHandle);
-            _capturing = null;
-            _k.Record(null);
-            _pool.EndRecording();
             _pool.ReleaseHold(hold);
             throw;
         }
-        _capturing = null;
-        _k.Record(null);
-        _pool.EndRecording();
+        finally
+        {
+            _capturing = null;
+            _k.Record(null);
+            _pool.EndRecording();
+        }
         return new GpuGraph(this, hold, launches, exec, KernelLaunches - before);
     }
 
