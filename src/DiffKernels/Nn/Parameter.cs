@@ -1,3 +1,4 @@
+using DiffKernels.Ops;
 using DiffKernels.Tensors;
 
 namespace DiffKernels.Nn;
@@ -42,14 +43,7 @@ public static class Parameter
     {
         if (dst.Shape != src.Shape)
             throw new ArgumentException($"copy: source shape {src.Shape} does not match destination shape {dst.Shape}");
-        if (src.Device == dst.Device)
-        {
-            var s = dst.Shape.Strides();
-            dst.Backend.CopyStrided(src.Storage, 0, s, dst.Storage, 0, s, dst.Shape);
-        }
-        else
-        {
-            dst.Backend.Upload(src.ToArray(), dst.Storage, 0);
-        }
+        if (src.Device == dst.Device) F.CopyInto(dst, src);
+        else dst.Backend.Upload(src.ToArray(), dst.Storage, 0);
     }
 }

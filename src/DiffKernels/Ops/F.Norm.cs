@@ -82,13 +82,11 @@ public static partial class F
                 var dboth = both.RequiresGrad ? Tensor.Empty(both.Shape, x.Device) : null;
                 Halves(both, c, (scale, shift) =>
                 {
-                    if (dboth == null)
+                    void Backward(Backends.DeviceBuffer? dscale, Backends.DeviceBuffer? dshift) =>
                         x.Backend.GroupNormBackward(x.Storage, gamma?.Storage, beta?.Storage, mean.Storage, rstd.Storage, dy.Storage,
-                            dx.Storage, dgamma?.Storage, dbeta?.Storage, n, spatial, c, groups, silu, scale, shift, null, null, 2 * c);
-                    else
-                        Halves(dboth, c, (dscale, dshift) => x.Backend.GroupNormBackward(x.Storage, gamma?.Storage, beta?.Storage,
-                            mean.Storage, rstd.Storage, dy.Storage, dx.Storage, dgamma?.Storage, dbeta?.Storage, n, spatial, c, groups,
-                            silu, scale, shift, dscale, dshift, 2 * c));
+                            dx.Storage, dgamma?.Storage, dbeta?.Storage, n, spatial, c, groups, silu, scale, shift, dscale, dshift, 2 * c);
+                    if (dboth == null) Backward(null, null);
+                    else Halves(dboth, c, Backward);
                 });
                 filmGrads = [dboth];
             }

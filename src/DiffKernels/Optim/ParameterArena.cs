@@ -154,11 +154,17 @@ public sealed class ParameterArena : IDisposable
     /// </summary>
     public float GradientNorm()
     {
-        if (!HoldsAllGradients) throw new InvalidOperationException("ParameterArena.GradientNorm: a parameter's gradient is missing or not in its slot");
         using var scope = Tensor.Scope();
         var sum = Tensor.Empty(new Shape(), Device);
-        Device.Backend.SumOfSquares(Gradients, _offsets, _lengths, sum.Storage);
+        QueueSumOfSquares(sum.Storage, nameof(GradientNorm));
         return MathF.Sqrt(sum.Item());
+    }
+
+    /// <summary>Queues Σ‖grad‖² over every slot into <paramref name="sum"/> (one float), after checking every gradient is in its slot.</summary>
+    private void QueueSumOfSquares(DeviceBuffer sum, string caller)
+    {
+        if (!HoldsAllGradients) throw new InvalidOperationException($"ParameterArena.{caller}: a parameter's gradient is missing or not in its slot");
+        Device.Backend.SumOfSquares(Gradients, _offsets, _lengths, sum);
     }
 
     /// <summary>
@@ -167,7 +173,6 @@ public sealed class ParameterArena : IDisposable
     /// </summary>
     public (float Value, float Norm) ReadWithGradientNorm(Tensor value)
     {
-        if (!HoldsAllGradients) throw new InvalidOperationException("ParameterArena.ReadWithGradientNorm: a parameter's gradient is missing or not in its slot");
         if (value.Numel != 1) throw new ArgumentException($"ParameterArena.ReadWithGradientNorm: the value must be a scalar, got {value.Shape}");
         using var scope = Tensor.Scope();
         var be = Device.Backend;
@@ -177,7 +182,7 @@ public sealed class ParameterArena : IDisposable
         var sum = both.Storage.Slice(4, 1);
         try
         {
-            be.SumOfSquares(Gradients, _offsets, _lengths, sum);
+            QueueSumOfSquares(sum, nameof(ReadWithGradientNorm));
         }
         finally
         {

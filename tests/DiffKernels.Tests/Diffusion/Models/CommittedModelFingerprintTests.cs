@@ -37,6 +37,7 @@ public class CommittedModelFingerprintTests
     [TestCase("fmnist-dmd2-k1-xs", 4, "7824a06f8c6d7923b9014e7cd81f0a5978da8efe567ccc50e3f7e4972d3c3303")]
     [TestCase("fmnist-dmd2-k4-xs", 4, "12203f272eb136b5624fc1e1124a8689d805444e865a0b0a319eb0316f4b83f7")]
     [TestCase("fmnist-pd-ddil-k4-xs", 4, "3c91d4cff6aec9082453f411f16f6f0e753148065a68e66cc1735487ef7ade80")]
+    [TestCase("fmnist-dmd2-ddil-k4-xs", 4, "0b6ae1e8ce3edfd35fecd6eb2db30fb06b9820a46803d018690af00cf322890c")]
     [TestCase("fmnist-gan", 8, "a97118049cc1f3d1be4b1d7205ceca7341f44aa9ea9ed522e828e10f6ba0ba66")]
     [TestCase("fmnist-gan-di", 8, "5b11339e953c4634b6c03fc9740b31d3da8af664e3847ca60226187b338e30d9")]
     public void SamplesAsBeforeExport(string name, int n, string sha256)
