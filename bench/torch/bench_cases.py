@@ -123,7 +123,7 @@ CASES = {
 }
 
 # Whole-model cases live in their own scripts; this one runs them when asked for.
-MODEL_CASES = {"unet-s-train", "unet-s-fwd", "dit-s-train"}
+MODEL_CASES = {"unet-s-train", "unet-s-fwd", "unet-xs-train", "dit-s-train"}
 
 
 def main():
@@ -132,6 +132,7 @@ def main():
     harness.add_timing_args(parser)
     args = parser.parse_args()
     harness.setup_threads(args.threads)
+    harness.require_fast_blas()
     for name in [c for c in args.cases.split(",") if c]:
         if name in sampling.CASES:
             print(sampling.run_case(name, args), flush=True)

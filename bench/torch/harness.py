@@ -22,9 +22,37 @@ def implementation():
     return f"torch-{torch.__version__}"
 
 
+def blas_library():
+    """The BLAS this process loaded for PyTorch's CPU matrix products (Debian's torch takes whichever libblas.so.3
+    the system's alternatives name): the real path of the first mapped BLAS file; None where none can be read."""
+    torch.ones(2, 2) @ torch.ones(2, 2)
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "blas" in line.rsplit("/", 1)[-1]}
+    except OSError:
+        return None
+    return min((os.path.realpath(p) for p in paths), default=None)
+
+
+def reference_blas(path):
+    """Whether path is the netlib reference BLAS (Debian's libblas3: /usr/lib/<arch>/blas/), many times slower than OpenBLAS."""
+    return path is not None and "/blas/" in path and "openblas" not in path
+
+
+def require_fast_blas():
+    """Stops the script when PyTorch's matrix products would run on the reference BLAS: a baseline that slow makes every
+    ratio with a linear layer in it (DiT-S/4 16×) a false claim. On Debian: apt-get install libopenblas0-pthread."""
+    path = blas_library()
+    if reference_blas(path):
+        log(f"PyTorch's BLAS is the reference implementation ({path}), many times slower than OpenBLAS, so no ratio against it "
+            "would be fair; install libopenblas0-pthread (Debian), which becomes the system's libblas.so.3")
+        sys.exit(3)
+
+
 def describe():
+    blas = blas_library()
     return (f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-            f"mkldnn {'on' if torch.backends.mkldnn.is_available() else 'off'}")
+            f"mkldnn {'on' if torch.backends.mkldnn.is_available() else 'off'}, BLAS {os.path.basename(os.path.dirname(blas)) if blas else 'unknown'}")  # e.g. openblas-pthread
 
 
 def quantile(sorted_values, q):

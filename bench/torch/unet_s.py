@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """UNet-S (DESIGN.md's reference shape, 1,742,881 parameters) in PyTorch, timed on the CPU.
 
-    /usr/bin/python3.11 bench/torch/unet_s.py [--case unet-s-train|unet-s-fwd] [--channels-last]
+    /usr/bin/python3.11 bench/torch/unet_s.py [--case unet-s-train|unet-s-fwd|unet-xs-train] [--channels-last]
 
 unet-s-train: one EDM training step at batch 64 (sigma ~ lognormal(-1.2, 1.2), sigma_data 0.5,
 preconditioned loss, backward, Adam). unet-s-fwd: the network's forward at batch 64 without gradients.
+unet-xs-train: the same step for UNet-XS (dk_models.UNet at UNetConfig.XS, unconditional) at batch 32, the
+network and batch of the Fashion-MNIST distillations.
 Prints one JSON line in `dk bench`'s format, with the peak resident memory while timing.
 """
 
@@ -19,6 +21,9 @@ import harness
 
 BATCH = 64
 PARAMETERS = 1_742_881
+XS_BATCH = 32
+XS_PARAMETERS = 354_337  # UNet-XS without a label projection (the 10-class teacher's 355,617 less 10 × 128)
+XS_CONFIG = dict(image_size=32, channels=1, base_channels=16, multipliers=[1, 2, 2], res_blocks=1, attention_resolutions=[8])
 SIGMA_DATA = 0.5
 P_MEAN, P_STD = -1.2, 1.2
 
@@ -143,24 +148,28 @@ def edm_loss(net, y, gen):
     return ((f - target) ** 2).sum() / y.shape[0]
 
 
-def build(channels_last):
+def build(channels_last, xs=False):
     torch.manual_seed(0)
-    net = UNetS()
+    if xs:
+        from dk_models import UNet
+        net, batch, expected, name = UNet(**XS_CONFIG), XS_BATCH, XS_PARAMETERS, "UNet-XS"
+    else:
+        net, batch, expected, name = UNetS(), BATCH, PARAMETERS, "UNet-S"
     count = sum(p.numel() for p in net.parameters())
-    assert count == PARAMETERS, f"UNet-S has {count} parameters, DESIGN.md says {PARAMETERS}"
+    assert count == expected, f"{name} has {count} parameters, DiffKernels' has {expected}"
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     gen = torch.Generator().manual_seed(1)
-    y = torch.rand(BATCH, 1, 32, 32, generator=gen) * 2 - 1
+    y = torch.rand(batch, 1, 32, 32, generator=gen) * 2 - 1
     return net, y, gen
 
 
 def run_case(name, args):
     channels_last = getattr(args, "channels_last", False)
-    net, y, gen = build(channels_last)
+    net, y, gen = build(channels_last, xs=name == "unet-xs-train")
     if channels_last:
         y = y.contiguous(memory_format=torch.channels_last)
-    if name == "unet-s-train":
+    if name in ("unet-s-train", "unet-xs-train"):
         opt = torch.optim.Adam(net.parameters(), lr=1e-4)
 
         def step():
@@ -174,13 +183,13 @@ def run_case(name, args):
             with torch.no_grad():
                 net(y, c_noise)
     times = harness.sample(step, args.min_runs, args.max_runs, args.min_seconds, args.warmup_seconds, warmup_runs=1)
-    note = f"{harness.describe()}, batch {BATCH}, {'channels_last' if channels_last else 'NCHW'}"
+    note = f"{harness.describe()}, batch {y.shape[0]}, {'channels_last' if channels_last else 'NCHW'}"
     return harness.result_line(name, "ms/step", 0, times, note, peak=harness.peak_rss_mb())
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--case", default="unet-s-train", choices=["unet-s-train", "unet-s-fwd"])
+    parser.add_argument("--case", default="unet-s-train", choices=["unet-s-train", "unet-s-fwd", "unet-xs-train"])
     parser.add_argument("--channels-last", action="store_true", help="channels_last memory format (NHWC, as DiffKernels)")
     harness.add_timing_args(parser)
     args = parser.parse_args()
