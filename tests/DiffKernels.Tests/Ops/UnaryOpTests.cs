@@ -64,6 +64,25 @@ public class UnaryOpTests
     }
 
     [Test]
+    public void GeluAndItsDerivativeMatchTheDoubleReferenceAcrossTheRange()
+    {
+        // The CPU backend's vector GELU (erf in float) on a dense grid that reaches both tails, against erf in double.
+        var xs = Enumerable.Range(0, 4001).Select(i => -10f + i * 0.005f).ToArray();
+        using var _ = Tensor.Scope();
+        var x = Tensor.FromArray(xs).RequireGrad();
+        var y = F.Gelu(x);
+        y.Sum().Backward();
+        float[] got = y.ToArray(), grad = x.Grad!.ToArray();
+        for (int i = 0; i < xs.Length; i++)
+        {
+            double v = xs[i], cdf = 0.5 * (1 + Erf(v / Math.Sqrt(2)));
+            double expected = v * cdf, slope = cdf + v * Math.Exp(-0.5 * v * v) / Math.Sqrt(2 * Math.PI);
+            Assert.That(got[i], Is.EqualTo(expected).Within(1e-6 + 1e-6 * Math.Abs(expected)), $"gelu({v})");
+            Assert.That(grad[i], Is.EqualTo(slope).Within(1e-6 + 1e-6 * Math.Abs(slope)), $"gelu'({v})");
+        }
+    }
+
+    [Test]
     public void ErfIsAccurate()
     {
         for (double x = -4; x <= 4; x += 0.125)

@@ -31,7 +31,8 @@ public sealed partial class CpuBackend
                 case UnaryOp.MulScalar: TensorPrimitives.Multiply(xs, alpha, ys); break;
                 case UnaryOp.Relu: TensorPrimitives.Max(xs, 0f, ys); break;
                 case UnaryOp.Clamp: TensorPrimitives.Min(xs, beta, ys); TensorPrimitives.Max(ys, alpha, ys); break;
-                case UnaryOp.Silu: SiluBlocks(xs, ys); break;
+                case UnaryOp.Silu: VectorBlocks<SiluFn>(xs, ys); break;
+                case UnaryOp.Gelu: VectorBlocks<GeluFn>(xs, ys); break;
                 default:
                     for (int i = 0; i < xs.Length; i++) ys[i] = UnaryMath.Forward(op, xs[i], alpha, beta);
                     break;
@@ -58,7 +59,8 @@ public sealed partial class CpuBackend
                 case UnaryOp.AddScalar: gs.CopyTo(ds); break;
                 case UnaryOp.MulScalar: TensorPrimitives.Multiply(gs, alpha, ds); break;
                 case UnaryOp.Square: TensorPrimitives.Multiply(gs, xs, ds); TensorPrimitives.Multiply(ds, 2f, ds); break;
-                case UnaryOp.Silu: SiluBackwardBlocks(xs, gs, ds); break;
+                case UnaryOp.Silu: VectorBackwardBlocks<SiluFn>(xs, gs, ds); break;
+                case UnaryOp.Gelu: VectorBackwardBlocks<GeluFn>(xs, gs, ds); break;
                 case UnaryOp.Sigmoid: DerivativeFromOutput(ys, gs, ds, tanh: false); break;
                 case UnaryOp.Tanh: DerivativeFromOutput(ys, gs, ds, tanh: true); break;
                 default:
@@ -68,37 +70,56 @@ public sealed partial class CpuBackend
         });
     }
 
-    /// <summary>y = x·σ(x) in one vector pass; y may be x.</summary>
-    private static unsafe void SiluBlocks(ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>An activation and its derivative on a vector; a struct type argument, so each loop is compiled with it inlined.</summary>
+    private interface IVectorActivation
+    {
+        static abstract Vector256<float> Forward(Vector256<float> x);
+        static abstract Vector256<float> Derivative(Vector256<float> x);
+    }
+
+    private readonly struct SiluFn : IVectorActivation
+    {
+        public static Vector256<float> Forward(Vector256<float> x) => SimdMath.Silu(x);
+        public static Vector256<float> Derivative(Vector256<float> x) => SimdMath.SiluDerivative(x);
+    }
+
+    private readonly struct GeluFn : IVectorActivation
+    {
+        public static Vector256<float> Forward(Vector256<float> x) => SimdMath.Gelu(x);
+        public static Vector256<float> Derivative(Vector256<float> x) => SimdMath.GeluDerivative(x);
+    }
+
+    /// <summary>y = f(x) in one vector pass; y may be x.</summary>
+    private static unsafe void VectorBlocks<TF>(ReadOnlySpan<float> x, Span<float> y) where TF : struct, IVectorActivation
     {
         int w = SimdMath.Width, i = 0;
         fixed (float* px = x, py = y)
         {
-            for (; i + w <= x.Length; i += w) Vector256.Store(SimdMath.Silu(Vector256.Load(px + i)), py + i);
+            for (; i + w <= x.Length; i += w) Vector256.Store(TF.Forward(Vector256.Load(px + i)), py + i);
             if (i == x.Length) return;
             // The tail goes through a padded vector, so it gets the same arithmetic as the rest.
             float* t = stackalloc float[w];
             new Span<float>(t, w).Clear();
             x[i..].CopyTo(new Span<float>(t, w));
-            Vector256.Store(SimdMath.Silu(Vector256.Load(t)), t);
+            Vector256.Store(TF.Forward(Vector256.Load(t)), t);
             new Span<float>(t, x.Length - i).CopyTo(y[i..]);
         }
     }
 
-    /// <summary>dx = dy·σ(x)·(1 + x·(1 − σ(x))) in one vector pass; dx may alias dy.</summary>
-    private static unsafe void SiluBackwardBlocks(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx)
+    /// <summary>dx = dy·f′(x) in one vector pass; dx may alias dy.</summary>
+    private static unsafe void VectorBackwardBlocks<TF>(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx) where TF : struct, IVectorActivation
     {
         int w = SimdMath.Width, i = 0;
         fixed (float* px = x, pg = dy, pd = dx)
         {
             for (; i + w <= x.Length; i += w)
-                Vector256.Store(Vector256.Load(pg + i) * SimdMath.SiluDerivative(Vector256.Load(px + i)), pd + i);
+                Vector256.Store(Vector256.Load(pg + i) * TF.Derivative(Vector256.Load(px + i)), pd + i);
             if (i == x.Length) return;
             float* t = stackalloc float[2 * w];
             new Span<float>(t, 2 * w).Clear();
             x[i..].CopyTo(new Span<float>(t, w));
             dy[i..].CopyTo(new Span<float>(t + w, w));
-            Vector256.Store(Vector256.Load(t + w) * SimdMath.SiluDerivative(Vector256.Load(t)), t);
+            Vector256.Store(Vector256.Load(t + w) * TF.Derivative(Vector256.Load(t)), t);
             new Span<float>(t, x.Length - i).CopyTo(dx[i..]);
         }
     }
