@@ -2,6 +2,7 @@
 median and interquartile spread as `dk bench`, and the same JSON line format (this implementation's
 figure under "ours", its name under "backend")."""
 
+import functools
 import json
 import os
 import statistics
@@ -22,9 +23,10 @@ def implementation():
     return f"torch-{torch.__version__}"
 
 
+@functools.lru_cache(maxsize=None)
 def blas_library():
     """The BLAS this process loaded for PyTorch's CPU matrix products (Debian's torch takes whichever libblas.so.3
-    the system's alternatives name): the real path of the first mapped BLAS file; None where none can be read."""
+    the system's alternatives name): the real path of the first mapped BLAS file; None where none can be read. Looked up once per process."""
     torch.ones(2, 2) @ torch.ones(2, 2)
     try:
         with open("/proc/self/maps") as f:

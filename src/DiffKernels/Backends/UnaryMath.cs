@@ -3,8 +3,8 @@ namespace DiffKernels.Backends;
 /// <summary>Scalar definitions of the unary ops and their derivatives: the reference for every backend.</summary>
 public static class UnaryMath
 {
-    private const float InvSqrt2 = 0.70710678118654752f;
-    private const float InvSqrt2Pi = 0.39894228040143268f;
+    internal const float InvSqrt2 = 0.70710678118654752f;
+    internal const float InvSqrt2Pi = 0.39894228040143268f;
 
     /// <summary>op(x; α, β).</summary>
     public static float Forward(UnaryOp op, float x, float alpha, float beta) => op switch

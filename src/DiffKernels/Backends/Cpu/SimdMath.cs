@@ -75,19 +75,17 @@ internal static class SimdMath
         return (Vector256<float>.One - r) | (x & Vector256.Create(-0f));
     }
 
-    private const float InvSqrt2 = 0.70710678118654752f;
-    private const float InvSqrt2Pi = 0.39894228040143268f;
+    /// <summary>Φ(x) = ½·(1 + erf(x/√2)), the standard normal CDF.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> NormalCdf(Vector256<float> x) =>
+        Vector256.Create(0.5f) * (Vector256<float>.One + Erf(x * Vector256.Create(UnaryMath.InvSqrt2)));
 
     /// <summary>GELU(x) = x·Φ(x) = ½·x·(1 + erf(x/√2)).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Gelu(Vector256<float> x) =>
-        Vector256.Create(0.5f) * x * (Vector256<float>.One + Erf(x * Vector256.Create(InvSqrt2)));
+    public static Vector256<float> Gelu(Vector256<float> x) => x * NormalCdf(x);
 
     /// <summary>d/dx GELU = Φ(x) + x·φ(x).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> GeluDerivative(Vector256<float> x)
-    {
-        var cdf = Vector256.Create(0.5f) * (Vector256<float>.One + Erf(x * Vector256.Create(InvSqrt2)));
-        return Vector256.MultiplyAddEstimate(x * Vector256.Create(InvSqrt2Pi), Exp(Vector256.Create(-0.5f) * x * x), cdf);
-    }
+    public static Vector256<float> GeluDerivative(Vector256<float> x) =>
+        Vector256.MultiplyAddEstimate(x * Vector256.Create(UnaryMath.InvSqrt2Pi), Exp(Vector256.Create(-0.5f) * x * x), NormalCdf(x));
 }
